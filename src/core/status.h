@@ -1,0 +1,59 @@
+/*
+ * status.h — the one error convention of llmux.
+ *
+ * Every fallible function returns an lx_status. Results travel through
+ * out-parameters. When a function also takes an `lx_error *err`, it fills it
+ * on failure with a human-readable message that names the offending field,
+ * and, for failures that came from a provider, the provider name, its HTTP
+ * status and its error type. `err` may be NULL when the caller does not care.
+ *
+ * lx_error is a fixed-size value: it never owns heap memory, so it can be
+ * copied, returned and dropped without cleanup.
+ */
+#ifndef LX_CORE_STATUS_H
+#define LX_CORE_STATUS_H
+
+#include <stddef.h>
+
+typedef enum {
+    LX_OK = 0,
+    LX_AGAIN,           /* not ready yet; call again when the loop says so */
+    LX_DONE,            /* a stream ended cleanly */
+    LX_ERR_NOMEM,
+    LX_ERR_INVALID,     /* bad input: malformed JSON, wrong field type, ... */
+    LX_ERR_CONFIG,      /* bad configuration */
+    LX_ERR_USAGE,       /* bad command-line usage */
+    LX_ERR_IO,          /* file or socket error */
+    LX_ERR_PROTO,       /* peer violated its wire protocol */
+    LX_ERR_UPSTREAM,    /* provider answered with an error */
+    LX_ERR_TIMEOUT,
+    LX_ERR_TOOBIG,      /* a cap was hit */
+    LX_ERR_NOTFOUND,
+    LX_ERR_CANCELLED,
+    LX_ERR_UNSUPPORTED,
+    LX_ERR_INTERNAL,
+} lx_status;
+
+typedef struct lx_error {
+    lx_status code;
+    int http_status;     /* 0 when not from HTTP */
+    char provider[64];   /* "" when not from a provider */
+    char type[64];       /* provider's error type, e.g. "rate_limit_error" */
+    char message[512];
+} lx_error;
+
+/* Short stable name of a status ("invalid", "timeout", ...). Never NULL. */
+const char *lx_status_name(lx_status s);
+
+/* Fills err (if not NULL) with code and a printf-style message; returns code
+ * so that callers can write `return lx_fail(err, LX_ERR_INVALID, "...")`. */
+lx_status lx_fail(lx_error *err, lx_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Clears err to "no error". */
+void lx_error_clear(lx_error *err);
+
+/* Copies a bounded string into a fixed field, always NUL-terminated. */
+void lx_strlcpy(char *dst, const char *src, size_t cap);
+
+#endif

@@ -1,0 +1,136 @@
+#include "proto/json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+lx_status lx_json_parse(const char *s, size_t len, bool want_object, json_t **out, lx_error *err)
+{
+    json_error_t je;
+    *out = NULL;
+    json_t *v = json_loadb(s ? s : "", len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (!v)
+        return lx_fail(err, LX_ERR_INVALID, "invalid JSON at line %d, column %d: %s", je.line,
+                       je.column, je.text);
+    if (want_object && !json_is_object(v)) {
+        json_decref(v);
+        return lx_fail(err, LX_ERR_INVALID, "expected a JSON object");
+    }
+    *out = v;
+    return LX_OK;
+}
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+    return lx_buf_append(data, buffer, size) == LX_OK ? 0 : -1;
+}
+
+lx_status lx_json_dump(const json_t *v, lx_buf *out)
+{
+    if (json_dump_callback(v, dump_cb, out, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) != 0)
+        return LX_ERR_NOMEM;
+    return LX_OK;
+}
+
+char *lx_json_dump_arena(lx_arena *a, const json_t *v)
+{
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    char *r = NULL;
+    if (lx_json_dump(v, &b) == LX_OK)
+        r = lx_arena_strndup(a, b.data ? b.data : "", b.len);
+    lx_buf_free(&b);
+    return r;
+}
+
+lx_status lx_json_opt_str(lx_arena *a, const json_t *obj, const char *key, const char *ctx,
+                          char **out, lx_error *err)
+{
+    *out = NULL;
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return LX_OK;
+    if (!json_is_string(v))
+        return lx_fail(err, LX_ERR_INVALID, "%s%s%s: expected a string", ctx ? ctx : "",
+                       ctx ? "." : "", key);
+    *out = lx_arena_strndup(a, json_string_value(v), json_string_length(v));
+    return *out ? LX_OK : LX_ERR_NOMEM;
+}
+
+lx_status lx_json_opt_int(const json_t *obj, const char *key, const char *ctx, int64_t *out,
+                          bool *has, lx_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (has)
+        *has = false;
+    if (!v || json_is_null(v))
+        return LX_OK;
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+    } else if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)) {
+        *out = (int64_t)json_real_value(v);
+    } else {
+        return lx_fail(err, LX_ERR_INVALID, "%s%s%s: expected an integer", ctx ? ctx : "",
+                       ctx ? "." : "", key);
+    }
+    if (has)
+        *has = true;
+    return LX_OK;
+}
+
+lx_status lx_json_opt_num(const json_t *obj, const char *key, const char *ctx, double *out,
+                          bool *has, lx_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (has)
+        *has = false;
+    if (!v || json_is_null(v))
+        return LX_OK;
+    if (!json_is_number(v))
+        return lx_fail(err, LX_ERR_INVALID, "%s%s%s: expected a number", ctx ? ctx : "",
+                       ctx ? "." : "", key);
+    *out = json_number_value(v);
+    if (has)
+        *has = true;
+    return LX_OK;
+}
+
+lx_status lx_json_opt_bool(const json_t *obj, const char *key, const char *ctx, bool *out,
+                           bool *has, lx_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (has)
+        *has = false;
+    if (!v || json_is_null(v))
+        return LX_OK;
+    if (!json_is_boolean(v))
+        return lx_fail(err, LX_ERR_INVALID, "%s%s%s: expected true or false", ctx ? ctx : "",
+                       ctx ? "." : "", key);
+    *out = json_is_true(v);
+    if (has)
+        *has = true;
+    return LX_OK;
+}
+
+json_t *lx_json_object_from_text(const char *text, const char *ctx, lx_error *err)
+{
+    if (!text || !*text)
+        return json_object();
+    json_t *v = NULL;
+    lx_error e;
+    if (lx_json_parse(text, strlen(text), true, &v, &e) != LX_OK) {
+        lx_fail(err, LX_ERR_INVALID, "%s: %s", ctx ? ctx : "arguments", e.message);
+        return NULL;
+    }
+    return v;
+}
+
+lx_status lx_json_quote(lx_buf *out, const char *s, size_t n)
+{
+    json_t *v = json_stringn_nocheck(s, n);
+    if (!v)
+        return LX_ERR_NOMEM;
+    lx_status st = lx_json_dump(v, out);
+    json_decref(v);
+    return st;
+}
