@@ -9,6 +9,11 @@ export LLMUX_BIN="$PWD/$BUILD/llmux"
 export BUILD
 pass=0; fail=0; skip=0; failed=()
 log=$(mktemp -d)
+# Sanitizer reports (ASan, LSan, UBSan) go to files: Criterion counts a test
+# that leaked as passed, so every report found at the end is a failure.
+mkdir -p "$log/san"
+export ASAN_OPTIONS="log_path=$log/san/asan:detect_leaks=1:abort_on_error=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="log_path=$log/san/ubsan:print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 for t in "$BUILD"/tests/test_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
@@ -45,6 +50,12 @@ for s in tests/e2e/*.sh; do
     grep '^skip ' "$log/$name.out" | sed 's/^/     /'
   fi
 done
+san_reports=$(ls "$log/san" 2>/dev/null | wc -l)
+if [ "$san_reports" -gt 0 ]; then
+  echo "FAIL sanitizers: $san_reports report(s)"
+  for f in "$log"/san/*; do echo "--- $f"; head -60 "$f"; done
+  fail=$((fail + san_reports)); failed+=("sanitizers")
+fi
 rm -rf "$log"
 [ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"
