@@ -15,6 +15,7 @@ int lx_cmd_complete(int argc, char **argv);
 int lx_cmd_tokenize(int argc, char **argv);
 int lx_cmd_bench_engine(int argc, char **argv);
 int lx_cmd_pull(int argc, char **argv);
+int lx_cmd_scan(int argc, char **argv);
 
 #define LX_EXIT_OK 0
 #define LX_EXIT_RUNTIME 1

@@ -21,6 +21,7 @@ static const command commands[] = {
     {"tokenize", lx_cmd_tokenize, "print the token ids of a text for a GGUF model"},
     {"bench-engine", lx_cmd_bench_engine, "measure prefill and decode speed of a GGUF model"},
     {"pull", lx_cmd_pull, "download a GGUF model into ~/.cache/llmux/models"},
+    {"scan", lx_cmd_scan, "find sensitive data (keys, cards, emails, ...) in text"},
 };
 
 static void usage(FILE *f)
