@@ -1,0 +1,52 @@
+/*
+ * openai.h — the OpenAI Chat Completions dialect (lx_codec_openai).
+ *
+ * The codec itself is declared in proto/codec.h. This header holds what the
+ * parts of the implementation share: openai.c (requests, codec table),
+ * openai_response.c (whole responses, errors, HTTP) and openai_stream.c
+ * (SSE chunk decoder and encoder). The same dialect is spoken by vLLM, llama.cpp server, Groq,
+ * Mistral, OpenRouter and Ollama's /v1 layer.
+ */
+#ifndef LX_PROTO_OPENAI_H
+#define LX_PROTO_OPENAI_H
+
+#include <jansson.h>
+
+#include "proto/codec.h"
+
+/* "stop" -> LX_FINISH_STOP, ...; NULL -> LX_FINISH_NONE; unknown -> OTHER. */
+lx_finish lx_openai_finish_from(const char *reason);
+/* LX_FINISH_* -> wire name; NULL for LX_FINISH_NONE. */
+const char *lx_openai_finish_to(lx_finish f);
+
+/* Reads a wire `usage` object into non-overlapping neutral counters:
+ * input = prompt_tokens - cached_tokens, output = completion_tokens -
+ * reasoning_tokens. Wrong types are LX_ERR_PROTO naming `ctx`.usage.* */
+lx_status lx_openai_usage_from(const json_t *usage, const char *ctx, lx_usage *out,
+                               lx_error *err);
+/* New reference to the wire `usage` object for u; NULL on out of memory. */
+json_t *lx_openai_usage_to(const lx_usage *u);
+
+/* Writes a fresh id "PREFIX<24 chars>" into buf. */
+void lx_openai_new_id(char *buf, size_t cap, const char *prefix);
+
+/* Text of a `content` value given as a string, null or an array of text
+ * parts, joined into the arena; LX_ERR_INVALID naming `ctx`.content. */
+lx_status lx_openai_text_content(lx_arena *a, const json_t *c, const char *ctx, char **out,
+                                 lx_error *err);
+
+/* The codec's entries implemented in openai_response.c. */
+lx_status lx_openai_response_decode(const char *body, size_t len, lx_response **out,
+                                    lx_error *err);
+lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
+                                    lx_error *err);
+void lx_openai_error_decode(int http_status, const char *body, size_t len, lx_error *err);
+lx_status lx_openai_error_encode(const lx_error *e, int *http_status, lx_buf *out);
+lx_status lx_openai_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers,
+                                 lx_error *err);
+
+/* Stream halves (openai_stream.c); NULL on out of memory. */
+lx_stream_decoder *lx_openai_stream_decoder_new(lx_event_fn sink, void *ud);
+lx_stream_encoder *lx_openai_stream_encoder_new(const lx_codec_opts *o);
+
+#endif

@@ -1,0 +1,490 @@
+/*
+ * openai_stream.c — OpenAI Chat Completions streams, both directions.
+ *
+ * Wire: SSE without event names, one JSON chunk per `data:` line, ended by
+ * `data: [DONE]`:
+ *
+ *   data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,
+ *          "model":"m","choices":[{"index":0,"delta":{"role":"assistant",
+ *          "content":""},"finish_reason":null}]}
+ *   data: {... "choices":[{"index":0,"delta":{"content":"Hel"}, ...}]}
+ *   data: {... "delta":{"tool_calls":[{"index":0,"id":"call_a","type":
+ *          "function","function":{"name":"f","arguments":""}}]} ...}
+ *   data: {... "delta":{"tool_calls":[{"index":0,"function":{"arguments":
+ *          "{\"x\""}}]} ...}
+ *   data: {... "choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}
+ *   data: {... "choices":[],"usage":{...}}      (only with include_usage;
+ *                                              vLLM sends "choices":null)
+ *   data: [DONE]
+ *
+ * Decoder: START on the first chunk; delta.content -> TEXT and
+ * delta.reasoning_content (vLLM, DeepSeek; "reasoning" on OpenRouter) ->
+ * THINKING at once; a tool-call fragment whose `index` is new -> TOOL_START
+ * (neutral index = order of first appearance), its `function.arguments` ->
+ * TOOL_ARGS; finish_reason closes every open call (TOOL_END) and is held
+ * until [DONE], which emits USAGE (when a usage object was seen) and
+ * FINISH. Choices other than index 0 are ignored (n > 1 is not supported).
+ * A chunk {"error":{...}} is an upstream error (LX_ERR_UPSTREAM).
+ *
+ * Encoder: the mirror image: a role chunk first, content and tool-call
+ * fragments (id/type/name only on the first fragment of an index), a chunk
+ * carrying finish_reason, the usage chunk when include_usage, [DONE]. An
+ * ERROR event becomes data: {"error":{...}} and no [DONE].
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto/json.h"
+#include "proto/openai.h"
+#include "proto/sse.h"
+
+#define MAX_TOOL_CALLS 1024
+
+/* ---- decoder ----------------------------------------------------------- */
+
+typedef struct {
+    int64_t wire; /* tool_calls[].index on the wire */
+    bool open;
+} oa_call;
+
+typedef struct {
+    lx_stream_decoder base;
+    lx_sse_parser sse;
+    lx_event_fn sink;
+    void *ud;
+    bool started, done, failed, has_finish, has_usage;
+    lx_status fail_status;
+    lx_finish finish;
+    lx_usage usage;
+    oa_call *calls;
+    size_t n_calls, cap_calls;
+} oa_dec;
+
+static lx_status emit(oa_dec *d, lx_event ev)
+{
+    return d->sink(d->ud, &ev);
+}
+
+static lx_status close_calls(oa_dec *d)
+{
+    for (size_t i = 0; i < d->n_calls; i++) {
+        if (!d->calls[i].open)
+            continue;
+        d->calls[i].open = false;
+        lx_status st = emit(d, (lx_event){.kind = LX_EV_TOOL_END, .index = (int)i});
+        if (st != LX_OK)
+            return st;
+    }
+    return LX_OK;
+}
+
+static lx_status upstream_error(const json_t *e, lx_error *err)
+{
+    const char *msg = json_is_string(e) ? json_string_value(e)
+                                        : json_string_value(json_object_get(e, "message"));
+    const char *type = json_string_value(json_object_get(e, "type"));
+    if (!type)
+        type = json_string_value(json_object_get(e, "code"));
+    lx_fail(err, LX_ERR_UPSTREAM, "stream error: %s", msg ? msg : "(no message)");
+    if (err)
+        lx_strlcpy(err->type, type ? type : "", sizeof err->type);
+    return LX_ERR_UPSTREAM;
+}
+
+static lx_status tool_fragment(oa_dec *d, const json_t *tc, size_t pos, lx_error *err)
+{
+    if (!json_is_object(tc))
+        return lx_fail(err, LX_ERR_PROTO, "choices[0].delta.tool_calls[%zu]: expected an object",
+                       pos);
+    json_t *ij = json_object_get(tc, "index"), *fn = json_object_get(tc, "function");
+    json_t *id = json_object_get(tc, "id"), *name = json_object_get(fn, "name");
+    json_t *args = json_object_get(fn, "arguments");
+    if ((ij && !json_is_integer(ij)) || (fn && !json_is_object(fn) && !json_is_null(fn)) ||
+        (id && !json_is_string(id) && !json_is_null(id)) ||
+        (name && !json_is_string(name) && !json_is_null(name)))
+        return lx_fail(err, LX_ERR_PROTO,
+                       "choices[0].delta.tool_calls[%zu]: index, id or function has a wrong type",
+                       pos);
+    int64_t wire = ij ? json_integer_value(ij) : (int64_t)pos; /* some servers omit index */
+    size_t k = 0;
+    while (k < d->n_calls && d->calls[k].wire != wire)
+        k++;
+    lx_status st;
+    if (k == d->n_calls) {
+        if (d->n_calls >= MAX_TOOL_CALLS)
+            return lx_fail(err, LX_ERR_PROTO, "more than %d tool calls", MAX_TOOL_CALLS);
+        if (d->has_finish)
+            return lx_fail(err, LX_ERR_PROTO, "tool call started after finish_reason");
+        if (d->n_calls == d->cap_calls) {
+            size_t nc = d->cap_calls ? d->cap_calls * 2 : 4;
+            oa_call *n = realloc(d->calls, nc * sizeof *n);
+            if (!n)
+                return lx_fail(err, LX_ERR_NOMEM, "out of memory");
+            d->calls = n;
+            d->cap_calls = nc;
+        }
+        d->calls[d->n_calls++] = (oa_call){wire, true};
+        st = emit(d, (lx_event){.kind = LX_EV_TOOL_START,
+                                .index = (int)k,
+                                .id = json_string_value(id),
+                                .name = name ? json_string_value(name) : ""});
+        if (st != LX_OK)
+            return st;
+    } else if (!d->calls[k].open) {
+        return lx_fail(err, LX_ERR_PROTO, "tool call %lld continued after finish_reason",
+                       (long long)wire);
+    }
+    if (json_is_string(args) && json_string_length(args) > 0)
+        return emit(d, (lx_event){.kind = LX_EV_TOOL_ARGS,
+                                  .index = (int)k,
+                                  .text = json_string_value(args),
+                                  .len = json_string_length(args)});
+    if (json_is_object(args)) { /* whole object instead of a string: tolerate */
+        lx_buf b;
+        lx_buf_init(&b, 0);
+        st = lx_json_dump(args, &b);
+        if (st == LX_OK)
+            st = emit(d, (lx_event){.kind = LX_EV_TOOL_ARGS, .index = (int)k, .text = b.data,
+                                    .len = b.len});
+        lx_buf_free(&b);
+        return st;
+    }
+    if (args && !json_is_string(args) && !json_is_null(args))
+        return lx_fail(err, LX_ERR_PROTO,
+                       "choices[0].delta.tool_calls[%zu].function.arguments: expected a string",
+                       pos);
+    return LX_OK;
+}
+
+static lx_status text_field(oa_dec *d, const json_t *delta, const char *key, lx_event_kind kind,
+                            lx_error *err)
+{
+    json_t *v = json_object_get(delta, key);
+    if (!v || json_is_null(v))
+        return LX_OK;
+    if (!json_is_string(v))
+        return lx_fail(err, LX_ERR_PROTO, "choices[0].delta.%s: expected a string", key);
+    if (json_string_length(v) == 0)
+        return LX_OK;
+    return emit(d, (lx_event){.kind = kind, .text = json_string_value(v),
+                              .len = json_string_length(v)});
+}
+
+static lx_status choice(oa_dec *d, const json_t *c, size_t i, lx_error *err)
+{
+    if (!json_is_object(c))
+        return lx_fail(err, LX_ERR_PROTO, "choices[%zu]: expected an object", i);
+    json_t *ix = json_object_get(c, "index");
+    if (ix && !json_is_integer(ix))
+        return lx_fail(err, LX_ERR_PROTO, "choices[%zu].index: expected an integer", i);
+    if (ix && json_integer_value(ix) != 0)
+        return LX_OK;
+    json_t *delta = json_object_get(c, "delta"), *fr = json_object_get(c, "finish_reason");
+    if (delta && !json_is_object(delta) && !json_is_null(delta))
+        return lx_fail(err, LX_ERR_PROTO, "choices[%zu].delta: expected an object", i);
+    if (fr && !json_is_string(fr) && !json_is_null(fr))
+        return lx_fail(err, LX_ERR_PROTO, "choices[%zu].finish_reason: expected a string", i);
+    lx_status st = LX_OK;
+    if (json_is_object(delta)) {
+        const char *rk = json_object_get(delta, "reasoning_content") ? "reasoning_content"
+                                                                     : "reasoning";
+        json_t *tcs = json_object_get(delta, "tool_calls");
+        if ((st = text_field(d, delta, rk, LX_EV_THINKING, err)) != LX_OK ||
+            (st = text_field(d, delta, "content", LX_EV_TEXT, err)) != LX_OK)
+            return st;
+        if (tcs && !json_is_array(tcs) && !json_is_null(tcs))
+            return lx_fail(err, LX_ERR_PROTO, "choices[%zu].delta.tool_calls: expected an array",
+                           i);
+        for (size_t k = 0; k < json_array_size(tcs); k++)
+            if ((st = tool_fragment(d, json_array_get(tcs, k), k, err)) != LX_OK)
+                return st;
+    }
+    if (json_is_string(fr)) {
+        d->finish = lx_openai_finish_from(json_string_value(fr));
+        d->has_finish = true;
+        st = close_calls(d);
+    }
+    return st;
+}
+
+static lx_status on_done(oa_dec *d)
+{
+    lx_status st = close_calls(d);
+    if (st == LX_OK && d->has_usage)
+        st = emit(d, (lx_event){.kind = LX_EV_USAGE, .usage = d->usage});
+    lx_finish f = d->has_finish ? d->finish : d->n_calls ? LX_FINISH_TOOL_CALLS : LX_FINISH_STOP;
+    if (st == LX_OK)
+        st = emit(d, (lx_event){.kind = LX_EV_FINISH, .finish = f});
+    d->done = true;
+    return st;
+}
+
+static lx_status on_sse(void *ud, const lx_sse_event *ev, lx_error *err)
+{
+    oa_dec *d = ud;
+    if (d->done)
+        return LX_OK; /* nothing after [DONE] counts */
+    const char *s = ev->data;
+    size_t n = ev->data_len;
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n'))
+        n--;
+    if (n == 0)
+        return LX_OK;
+    if (n == 6 && memcmp(s, "[DONE]", 6) == 0)
+        return on_done(d);
+    json_error_t je;
+    json_t *root = json_loadb(s, n, 0, &je);
+    if (!root)
+        return lx_fail(err, LX_ERR_PROTO, "malformed chunk (%s at column %d): \"%.*s\"", je.text,
+                       je.column, (int)(n < 80 ? n : 80), s);
+    lx_status st = LX_OK;
+    json_t *e = json_object_get(root, "error");
+    json_t *choices = json_object_get(root, "choices"), *usage = json_object_get(root, "usage");
+    if (!json_is_object(root)) {
+        st = lx_fail(err, LX_ERR_PROTO, "chunk: expected a JSON object: \"%.*s\"",
+                     (int)(n < 80 ? n : 80), s);
+        goto done;
+    }
+    if (e && !json_is_null(e)) {
+        st = upstream_error(e, err);
+        goto done;
+    }
+    if (!d->started) {
+        json_t *id = json_object_get(root, "id"), *model = json_object_get(root, "model");
+        d->started = true;
+        st = emit(d, (lx_event){.kind = LX_EV_START,
+                                .id = json_string_value(id),
+                                .model = json_string_value(model)});
+        if (st != LX_OK)
+            goto done;
+    }
+    if (choices && !json_is_array(choices) && !json_is_null(choices)) {
+        st = lx_fail(err, LX_ERR_PROTO, "choices: expected an array");
+        goto done;
+    }
+    for (size_t i = 0; i < json_array_size(choices) && st == LX_OK; i++)
+        st = choice(d, json_array_get(choices, i), i, err);
+    if (st == LX_OK && usage && !json_is_null(usage)) {
+        st = lx_openai_usage_from(usage, NULL, &d->usage, err);
+        d->has_usage = st == LX_OK;
+    }
+done:
+    json_decref(root);
+    return st;
+}
+
+static lx_status dec_feed(lx_stream_decoder *base, const char *data, size_t len, lx_error *err)
+{
+    oa_dec *d = (oa_dec *)base;
+    if (d->failed)
+        return lx_fail(err, d->fail_status, "stream decoder used after an error");
+    lx_status st = lx_sse_feed(&d->sse, data, len, on_sse, d, err);
+    if (st != LX_OK) {
+        d->failed = true;
+        d->fail_status = st;
+    }
+    return st;
+}
+
+static lx_status dec_finish(lx_stream_decoder *base, lx_error *err)
+{
+    oa_dec *d = (oa_dec *)base;
+    if (d->failed)
+        return lx_fail(err, d->fail_status, "stream decoder used after an error");
+    bool pending = false;
+    lx_status st = lx_sse_finish(&d->sse, on_sse, d, &pending, err);
+    if (st == LX_OK && !d->done) {
+        if (d->has_usage)
+            st = emit(d, (lx_event){.kind = LX_EV_USAGE, .usage = d->usage});
+        if (st == LX_OK)
+            st = lx_fail(err, LX_ERR_PROTO, "stream ended before [DONE]");
+    }
+    if (st != LX_OK) {
+        d->failed = true;
+        d->fail_status = st;
+    }
+    return st;
+}
+
+static void dec_free(lx_stream_decoder *base)
+{
+    oa_dec *d = (oa_dec *)base;
+    if (!d)
+        return;
+    lx_sse_free(&d->sse);
+    free(d->calls);
+    free(d);
+}
+
+lx_stream_decoder *lx_openai_stream_decoder_new(lx_event_fn sink, void *ud)
+{
+    oa_dec *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->base.feed = dec_feed;
+    d->base.finish = dec_finish;
+    d->base.free = dec_free;
+    d->sink = sink;
+    d->ud = ud;
+    lx_sse_init(&d->sse, 0);
+    return &d->base;
+}
+
+/* ---- encoder ----------------------------------------------------------- */
+
+typedef struct {
+    lx_stream_encoder base;
+    char id[80];
+    char *model;
+    int64_t created;
+    bool include_usage, started, done, has_usage;
+    lx_usage usage;
+    lx_buf scratch;
+} oa_enc;
+
+/* Writes one chunk; takes ownership of `choice_delta` (NULL: choices []). */
+static lx_status write_chunk(oa_enc *e, json_t *delta, const char *finish, json_t *usage,
+                             lx_buf *out)
+{
+    json_t *choices = delta ? json_pack("[{s:i,s:o,s:n,s:s?}]", "index", 0, "delta", delta,
+                                        "logprobs", "finish_reason", finish)
+                            : json_array();
+    json_t *root = json_pack("{s:s,s:s,s:I,s:s,s:o}", "id", e->id, "object",
+                             "chat.completion.chunk", "created", (json_int_t)e->created, "model",
+                             e->model ? e->model : "", "choices", choices);
+    lx_status st = LX_ERR_NOMEM;
+    if (root && usage)
+        json_object_set_new(root, "usage", usage);
+    else
+        json_decref(usage);
+    lx_buf_reset(&e->scratch);
+    if (root && lx_json_dump(root, &e->scratch) == LX_OK)
+        st = lx_sse_write(out, NULL, e->scratch.data, e->scratch.len);
+    json_decref(root);
+    return st;
+}
+
+static lx_status ensure_started(oa_enc *e, const char *model, lx_buf *out)
+{
+    if (e->started)
+        return LX_OK;
+    e->started = true;
+    if (!e->model && model && !(e->model = strdup(model)))
+        return LX_ERR_NOMEM;
+    return write_chunk(e, json_pack("{s:s,s:s}", "role", "assistant", "content", ""), NULL, NULL,
+                       out);
+}
+
+static json_t *text_json(const char *t, size_t n)
+{
+    return json_stringn(t ? t : "", t ? n : 0); /* NULL on invalid UTF-8 */
+}
+
+static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *out)
+{
+    oa_enc *e = (oa_enc *)base;
+    lx_status st;
+    if (e->done)
+        return LX_OK;
+    if (ev->kind != LX_EV_ERROR && ev->kind != LX_EV_USAGE &&
+        (st = ensure_started(e, ev->kind == LX_EV_START ? ev->model : NULL, out)) != LX_OK)
+        return st;
+    switch (ev->kind) {
+    case LX_EV_START:
+    case LX_EV_TOOL_END: return LX_OK;
+    case LX_EV_TEXT:
+    case LX_EV_THINKING: {
+        if (!ev->text || ev->len == 0)
+            return LX_OK; /* a signature alone has no place here */
+        json_t *t = text_json(ev->text, ev->len);
+        if (!t)
+            return LX_ERR_INVALID;
+        return write_chunk(e,
+                           json_pack("{s:o}",
+                                     ev->kind == LX_EV_TEXT ? "content" : "reasoning_content", t),
+                           NULL, NULL, out);
+    }
+    case LX_EV_TOOL_START: {
+        char gen[64];
+        if (!ev->id)
+            lx_openai_new_id(gen, sizeof gen, "call_");
+        return write_chunk(e,
+                           json_pack("{s:[{s:i,s:s,s:s,s:{s:s,s:s}}]}", "tool_calls", "index",
+                                     ev->index, "id", ev->id ? ev->id : gen, "type", "function",
+                                     "function", "name", ev->name ? ev->name : "", "arguments", ""),
+                           NULL, NULL, out);
+    }
+    case LX_EV_TOOL_ARGS: {
+        json_t *t = text_json(ev->text, ev->len);
+        if (!t)
+            return LX_ERR_INVALID;
+        return write_chunk(e,
+                           json_pack("{s:[{s:i,s:{s:o}}]}", "tool_calls", "index", ev->index,
+                                     "function", "arguments", t),
+                           NULL, NULL, out);
+    }
+    case LX_EV_USAGE:
+        e->usage = ev->usage;
+        e->has_usage = true;
+        return LX_OK;
+    case LX_EV_FINISH: {
+        const char *fr = lx_openai_finish_to(ev->finish);
+        e->done = true;
+        if ((st = write_chunk(e, json_object(), fr ? fr : "stop", NULL, out)) != LX_OK)
+            return st;
+        if (e->include_usage) {
+            lx_usage zero = {0};
+            if ((st = write_chunk(e, NULL, NULL,
+                                  lx_openai_usage_to(e->has_usage ? &e->usage : &zero), out)) !=
+                LX_OK)
+                return st;
+        }
+        return lx_sse_write(out, NULL, "[DONE]", 6);
+    }
+    case LX_EV_ERROR: {
+        lx_error fallback = {0};
+        lx_fail(&fallback, LX_ERR_INTERNAL, "stream failed");
+        e->done = true;
+        lx_buf_reset(&e->scratch);
+        if ((st = lx_openai_error_encode(ev->error ? ev->error : &fallback, NULL, &e->scratch)) !=
+            LX_OK)
+            return st;
+        return lx_sse_write(out, NULL, e->scratch.data, e->scratch.len);
+    }
+    }
+    return LX_OK;
+}
+
+static void enc_free(lx_stream_encoder *base)
+{
+    oa_enc *e = (oa_enc *)base;
+    if (!e)
+        return;
+    lx_buf_free(&e->scratch);
+    free(e->model);
+    free(e);
+}
+
+lx_stream_encoder *lx_openai_stream_encoder_new(const lx_codec_opts *o)
+{
+    oa_enc *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->base.event = enc_event;
+    e->base.free = enc_free;
+    lx_buf_init(&e->scratch, 0);
+    if (o && o->id)
+        lx_strlcpy(e->id, o->id, sizeof e->id);
+    else
+        lx_openai_new_id(e->id, sizeof e->id, "chatcmpl-");
+    if (o && o->model && !(e->model = strdup(o->model))) {
+        free(e);
+        return NULL;
+    }
+    e->include_usage = o && o->include_usage;
+    e->created = (int64_t)time(NULL);
+    return &e->base;
+}
