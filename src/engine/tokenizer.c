@@ -1,0 +1,1212 @@
+/*
+ * tokenizer.c — SentencePiece-style and byte-level BPE tokenizers.
+ *
+ * Construction copies the vocabulary into one blob and builds two hash
+ * tables (open addressing, power-of-two size): token text -> id, and for
+ * BPE (left id, right id) -> (merge rank, merged id). Every token's decoded
+ * bytes ("piece") are computed once, so decoding is a table lookup.
+ *
+ * Encoding, both families:
+ *   1. special-token partition: the text is cut around verbatim occurrences
+ *      of special tokens, longest tokens first (CONTROL and UNKNOWN only when
+ *      parse_special; USER_DEFINED always), as llama.cpp does;
+ *   2. SPM: each raw fragment gets '▁' for spaces (and one leading '▁' at the
+ *      start and after a special token when the model adds a space prefix);
+ *      symbols start as single characters and the adjacent pair whose
+ *      concatenation is the best-scoring vocabulary entry is merged first
+ *      (ties: leftmost) until no pair is in the vocabulary; characters
+ *      without a token become byte tokens <0xNN> (else UNK).
+ *      BPE: each fragment is cut into words by the pre-tokenizer; symbols
+ *      start as single bytes (their GPT-2 code point tokens) and the pair
+ *      with the lowest merge rank is merged first (ties: leftmost).
+ * Both merge loops use a binary heap of candidate pairs; a candidate whose
+ * symbols changed since it was pushed is dropped when popped, so a word of
+ * n characters costs O(n log n).
+ *
+ * Merges never produce CONTROL, UNKNOWN, BYTE or UNUSED tokens: special
+ * tokens come only from the partition step.
+ */
+#include "engine/tokenizer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/pretok.h"
+#include "engine/unicode.h"
+
+#define MAX_VOCAB (1u << 24)
+#define MAX_TOKEN_LEN 65536
+
+typedef struct merge_ent {
+    uint64_t key; /* (left id + 1) << 32 | (right id + 1); 0 = empty */
+    int32_t rank;
+    int32_t id;
+} merge_ent;
+
+struct lx_tokenizer {
+    lx_tokenizer_kind kind;
+    lx_pretok pretok;
+    char pre_name[32];
+    size_t n_vocab;
+    char *blob; /* token texts, then pieces */
+    uint32_t *text_off, *text_len;
+    uint32_t *piece_off, *piece_len;
+    float *scores;
+    uint8_t *types;
+    int32_t *vhash; /* text -> id, -1 empty */
+    size_t vhash_mask;
+    merge_ent *mhash;
+    size_t mhash_mask;
+    int32_t byte_tok[256]; /* SPM: <0xNN>; BPE: the token of byte b's code point */
+    int32_t *specials;     /* special token ids, longest text first */
+    size_t n_specials;
+    int32_t eog[16];
+    size_t n_eog;
+    int32_t bos, eos, eot, eom, unk, pad;
+    bool add_bos, add_eos, add_space_prefix, ignore_merges;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h ^ (h >> 29);
+}
+
+static uint64_t hash_u64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t c = 16;
+    while (c < n)
+        c <<= 1;
+    return c;
+}
+
+static const char *tok_text(const lx_tokenizer *t, int32_t id, size_t *len)
+{
+    *len = t->text_len[id];
+    return t->blob + t->text_off[id];
+}
+
+int32_t lx_tokenizer_find(const lx_tokenizer *t, const char *text, size_t len)
+{
+    size_t i = hash_bytes(text, len) & t->vhash_mask;
+    for (;;) {
+        int32_t id = t->vhash[i];
+        if (id < 0)
+            return -1;
+        if (t->text_len[id] == len && !memcmp(t->blob + t->text_off[id], text, len))
+            return id;
+        i = (i + 1) & t->vhash_mask;
+    }
+}
+
+/* Tokens that plain text may turn into. */
+static bool mergeable(const lx_tokenizer *t, int32_t id)
+{
+    if (id < 0)
+        return false;
+    uint8_t ty = t->types[id];
+    return ty == LX_TOKTYPE_NORMAL || ty == LX_TOKTYPE_USER_DEFINED ||
+           ty == LX_TOKTYPE_UNDEFINED;
+}
+
+static int32_t find_mergeable(const lx_tokenizer *t, const char *s, size_t n)
+{
+    int32_t id = lx_tokenizer_find(t, s, n);
+    return mergeable(t, id) ? id : -1;
+}
+
+static const merge_ent *merge_find(const lx_tokenizer *t, int32_t l, int32_t r)
+{
+    if (!t->mhash || l < 0 || r < 0)
+        return NULL;
+    uint64_t key = ((uint64_t)(uint32_t)(l + 1) << 32) | (uint32_t)(r + 1);
+    size_t i = hash_u64(key) & t->mhash_mask;
+    for (;;) {
+        const merge_ent *e = &t->mhash[i];
+        if (e->key == 0)
+            return NULL;
+        if (e->key == key)
+            return e;
+        i = (i + 1) & t->mhash_mask;
+    }
+}
+
+/* GPT-2's byte <-> code point table: printable Latin-1 bytes map to
+ * themselves, the other 68 bytes to U+0100.. in byte order. */
+static bool byte_is_printable(unsigned b)
+{
+    return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+}
+
+static uint32_t byte_to_cp(unsigned b)
+{
+    if (byte_is_printable(b))
+        return b;
+    uint32_t k = 0;
+    for (unsigned x = 0; x < b; x++)
+        if (!byte_is_printable(x))
+            k++;
+    return 256 + k;
+}
+
+/* Inverse of byte_to_cp; -1 for code points outside the table. */
+static int cp_to_byte(uint32_t cp)
+{
+    if (cp < 256)
+        return byte_is_printable(cp) ? (int)cp : -1;
+    if (cp >= 256 + 68)
+        return -1;
+    uint32_t k = cp - 256;
+    for (unsigned x = 0; x < 256; x++)
+        if (!byte_is_printable(x) && k-- == 0)
+            return (int)x;
+    return -1;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* "<0xNN>" -> NN, else -1. */
+static int byte_token_value(const char *s, size_t n)
+{
+    if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>')
+        return -1;
+    int h = hexval(s[3]), l = hexval(s[4]);
+    return (h < 0 || l < 0) ? -1 : h * 16 + l;
+}
+
+/* ---- construction ------------------------------------------------------- */
+
+/* Decoded bytes of token id into out (capacity >= 2 * text length + 3). */
+static size_t make_piece(const lx_tokenizer *t, int32_t id, char *out)
+{
+    size_t n;
+    const char *s = tok_text(t, id, &n);
+    uint8_t ty = t->types[id];
+    if (ty == LX_TOKTYPE_CONTROL || ty == LX_TOKTYPE_UNKNOWN || ty == LX_TOKTYPE_UNUSED) {
+        memcpy(out, s, n); /* rendered only on request (see lx_tokenizer_piece) */
+        return n;
+    }
+    if (ty == LX_TOKTYPE_BYTE) {
+        int b = byte_token_value(s, n);
+        if (b >= 0) {
+            out[0] = (char)b;
+            return 1;
+        }
+    }
+    if (ty == LX_TOKTYPE_USER_DEFINED) {
+        memcpy(out, s, n);
+        return n;
+    }
+    size_t o = 0;
+    if (t->kind == LX_TOKENIZER_SPM) {
+        for (size_t i = 0; i < n;) {
+            if (i + 3 <= n && !memcmp(s + i, "\xE2\x96\x81", 3)) {
+                out[o++] = ' ';
+                i += 3;
+            } else {
+                out[o++] = s[i++];
+            }
+        }
+        return o;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t l;
+        uint32_t cp = lx_utf8_decode(s + i, n - i, &l);
+        int b = cp == LX_UTF8_BAD ? -1 : cp_to_byte(cp);
+        if (b >= 0) {
+            out[o++] = (char)b;
+        } else {
+            memcpy(out + o, s + i, l);
+            o += l;
+        }
+        i += l;
+    }
+    return o;
+}
+
+static lx_status build_merges(lx_tokenizer *t, const lx_tokenizer_spec *sp, lx_error *err)
+{
+    t->mhash_mask = pow2_at_least(sp->n_merges * 2 + 1) - 1;
+    t->mhash = calloc(t->mhash_mask + 1, sizeof *t->mhash);
+    if (!t->mhash)
+        return lx_fail(err, LX_ERR_NOMEM, "tokenizer: out of memory for %zu merges", sp->n_merges);
+    char tmp[2 * 1024];
+    for (size_t r = 0; r < sp->n_merges; r++) {
+        const char *m = sp->merges[r];
+        size_t n = sp->merge_lens[r];
+        const char *sp_at = memchr(m, ' ', n);
+        if (!sp_at || sp_at == m || sp_at == m + n - 1)
+            return lx_fail(err, LX_ERR_INVALID,
+                           "tokenizer.ggml.merges[%zu]: expected two tokens separated by a space",
+                           r);
+        size_t ln = (size_t)(sp_at - m), rn = n - ln - 1;
+        if (ln + rn > sizeof tmp)
+            continue;
+        int32_t l = lx_tokenizer_find(t, m, ln), rr = lx_tokenizer_find(t, sp_at + 1, rn);
+        memcpy(tmp, m, ln);
+        memcpy(tmp + ln, sp_at + 1, rn);
+        int32_t res = find_mergeable(t, tmp, ln + rn);
+        if (l < 0 || rr < 0 || res < 0)
+            continue; /* unusable merge: a part or the result is not a token */
+        uint64_t key = ((uint64_t)(uint32_t)(l + 1) << 32) | (uint32_t)(rr + 1);
+        size_t i = hash_u64(key) & t->mhash_mask;
+        while (t->mhash[i].key && t->mhash[i].key != key)
+            i = (i + 1) & t->mhash_mask;
+        if (t->mhash[i].key)
+            continue; /* duplicate: the first (lowest) rank wins */
+        t->mhash[i].key = key;
+        t->mhash[i].rank = (int32_t)r;
+        t->mhash[i].id = res;
+    }
+    return LX_OK;
+}
+
+static int cmp_special(const void *a, const void *b, void *ud)
+{
+    const lx_tokenizer *t = ud;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (t->text_len[x] != t->text_len[y])
+        return t->text_len[x] > t->text_len[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+static bool is_eog_text(const char *s, size_t n)
+{
+    static const char *const names[] = {"<|eot_id|>",    "<|eom_id|>",    "<|im_end|>",
+                                        "<|end|>",       "<end_of_turn>", "<|endoftext|>",
+                                        "<|end_of_text|>", "<EOT>"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && !memcmp(names[i], s, n))
+            return true;
+    return false;
+}
+
+static void add_eog(lx_tokenizer *t, int32_t id)
+{
+    if (id < 0 || (size_t)id >= t->n_vocab || t->n_eog >= sizeof t->eog / sizeof t->eog[0])
+        return;
+    for (size_t i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id)
+            return;
+    t->eog[t->n_eog++] = id;
+}
+
+lx_status lx_tokenizer_new_from_spec(const lx_tokenizer_spec *sp, lx_tokenizer **out,
+                                     lx_error *err)
+{
+    lx_status st = LX_ERR_NOMEM;
+    lx_tokenizer *t = NULL;
+    char *scratch = NULL;
+    *out = NULL;
+    if (sp->kind != LX_TOKENIZER_SPM && sp->kind != LX_TOKENIZER_BPE)
+        return lx_fail(err, LX_ERR_UNSUPPORTED, "tokenizer: unknown kind %d", (int)sp->kind);
+    if (sp->n_vocab == 0 || sp->n_vocab > MAX_VOCAB)
+        return lx_fail(err, LX_ERR_INVALID, "tokenizer.ggml.tokens: %zu tokens (expected 1..%u)",
+                       sp->n_vocab, MAX_VOCAB);
+    if (sp->kind == LX_TOKENIZER_BPE && sp->n_merges == 0)
+        return lx_fail(err, LX_ERR_INVALID, "tokenizer.ggml.merges: missing or empty for BPE");
+    if (!(t = calloc(1, sizeof *t)))
+        goto nomem;
+    t->kind = sp->kind;
+    t->n_vocab = sp->n_vocab;
+    t->pretok = LX_PRETOK_GPT2;
+    if (sp->kind == LX_TOKENIZER_BPE) {
+        const char *pre = sp->pre ? sp->pre : "default";
+        if (!lx_pretok_by_name(pre, &t->pretok)) {
+            st = lx_fail(err, LX_ERR_UNSUPPORTED,
+                         "tokenizer.ggml.pre: unsupported pre-tokenizer '%.64s' (supported: %s)",
+                         pre, lx_pretok_names());
+            goto fail;
+        }
+        lx_strlcpy(t->pre_name, pre, sizeof t->pre_name);
+        t->ignore_merges = t->pretok == LX_PRETOK_LLAMA3;
+    }
+
+    size_t total = 0, maxlen = 0;
+    for (size_t i = 0; i < sp->n_vocab; i++) {
+        size_t n = sp->token_lens[i];
+        if (n > MAX_TOKEN_LEN) {
+            st = lx_fail(err, LX_ERR_INVALID, "tokenizer.ggml.tokens[%zu]: %zu bytes (max %d)", i,
+                         n, MAX_TOKEN_LEN);
+            goto fail;
+        }
+        total += 3 * n + 3; /* text + piece (at most 2n) */
+        if (n > maxlen)
+            maxlen = n;
+    }
+    if (total >= UINT32_MAX) {
+        st = lx_fail(err, LX_ERR_INVALID, "tokenizer.ggml.tokens: %zu bytes in all, too big",
+                     total);
+        goto fail;
+    }
+    size_t nv = sp->n_vocab;
+    t->blob = malloc(total + 1);
+    t->text_off = malloc(nv * sizeof *t->text_off);
+    t->text_len = malloc(nv * sizeof *t->text_len);
+    t->piece_off = malloc(nv * sizeof *t->piece_off);
+    t->piece_len = malloc(nv * sizeof *t->piece_len);
+    t->scores = calloc(nv, sizeof *t->scores);
+    t->types = malloc(nv);
+    t->vhash_mask = pow2_at_least(nv * 2) - 1;
+    t->vhash = malloc((t->vhash_mask + 1) * sizeof *t->vhash);
+    scratch = malloc(2 * maxlen + 4);
+    if (!t->blob || !t->text_off || !t->text_len || !t->piece_off || !t->piece_len ||
+        !t->scores || !t->types || !t->vhash || !scratch)
+        goto nomem;
+    memset(t->vhash, 0xFF, (t->vhash_mask + 1) * sizeof *t->vhash);
+    for (int b = 0; b < 256; b++)
+        t->byte_tok[b] = -1;
+
+    size_t off = 0;
+    for (size_t i = 0; i < nv; i++) {
+        size_t n = sp->token_lens[i];
+        memcpy(t->blob + off, sp->tokens[i], n);
+        t->text_off[i] = (uint32_t)off;
+        t->text_len[i] = (uint32_t)n;
+        off += n;
+        if (sp->scores)
+            t->scores[i] = sp->scores[i];
+        int32_t ty = sp->types ? sp->types[i] : LX_TOKTYPE_NORMAL;
+        if (ty < 0 || ty > LX_TOKTYPE_BYTE) {
+            st = lx_fail(err, LX_ERR_INVALID, "tokenizer.ggml.token_type[%zu]: bad type %d", i,
+                         (int)ty);
+            goto fail;
+        }
+        if (!sp->types && sp->kind == LX_TOKENIZER_SPM && byte_token_value(sp->tokens[i], n) >= 0)
+            ty = LX_TOKTYPE_BYTE;
+        t->types[i] = (uint8_t)ty;
+        /* Index by text; on duplicate texts the first id wins. */
+        size_t h = hash_bytes(sp->tokens[i], n) & t->vhash_mask;
+        bool dup = false;
+        while (t->vhash[h] >= 0) {
+            int32_t o = t->vhash[h];
+            if (t->text_len[o] == n && !memcmp(t->blob + t->text_off[o], sp->tokens[i], n)) {
+                dup = true;
+                break;
+            }
+            h = (h + 1) & t->vhash_mask;
+        }
+        if (!dup)
+            t->vhash[h] = (int32_t)i;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        size_t n = make_piece(t, (int32_t)i, scratch);
+        memcpy(t->blob + off, scratch, n);
+        t->piece_off[i] = (uint32_t)off;
+        t->piece_len[i] = (uint32_t)n;
+        off += n;
+    }
+    t->blob[off] = 0;
+
+    /* Byte fallback tables. */
+    for (size_t i = 0; i < nv; i++) {
+        if (sp->kind == LX_TOKENIZER_SPM && t->types[i] == LX_TOKTYPE_BYTE) {
+            int b = byte_token_value(t->blob + t->text_off[i], t->text_len[i]);
+            if (b >= 0 && t->byte_tok[b] < 0)
+                t->byte_tok[b] = (int32_t)i;
+        }
+    }
+    if (sp->kind == LX_TOKENIZER_BPE) {
+        for (unsigned b = 0; b < 256; b++) {
+            char u[4];
+            size_t n = lx_utf8_encode(byte_to_cp(b), u);
+            t->byte_tok[b] = find_mergeable(t, u, n);
+        }
+        if ((st = build_merges(t, sp, err)) != LX_OK)
+            goto fail;
+    }
+
+    /* Special tokens for the partition step, longest first. */
+    size_t ns = 0;
+    for (size_t i = 0; i < nv; i++) {
+        uint8_t ty = t->types[i];
+        if ((ty == LX_TOKTYPE_CONTROL || ty == LX_TOKTYPE_USER_DEFINED ||
+             ty == LX_TOKTYPE_UNKNOWN) &&
+            t->text_len[i] > 0)
+            ns++;
+    }
+    if (ns && !(t->specials = malloc(ns * sizeof *t->specials)))
+        goto nomem;
+    for (size_t i = 0; i < nv; i++) {
+        uint8_t ty = t->types[i];
+        if ((ty == LX_TOKTYPE_CONTROL || ty == LX_TOKTYPE_USER_DEFINED ||
+             ty == LX_TOKTYPE_UNKNOWN) &&
+            t->text_len[i] > 0)
+            t->specials[t->n_specials++] = (int32_t)i;
+    }
+    if (t->n_specials > 1)
+        qsort_r(t->specials, t->n_specials, sizeof *t->specials, cmp_special, t);
+
+    int32_t *ids[] = {&t->bos, &t->eos, &t->eot, &t->eom, &t->unk, &t->pad};
+    const int32_t src[] = {sp->bos, sp->eos, sp->eot, sp->eom, sp->unk, sp->pad};
+    for (size_t i = 0; i < 6; i++)
+        *ids[i] = (src[i] >= 0 && (size_t)src[i] < nv) ? src[i] : -1;
+    t->add_bos = sp->add_bos && t->bos >= 0;
+    t->add_eos = sp->add_eos && t->eos >= 0;
+    t->add_space_prefix = sp->kind == LX_TOKENIZER_SPM && sp->add_space_prefix;
+    add_eog(t, t->eos);
+    add_eog(t, t->eot);
+    add_eog(t, t->eom);
+    for (size_t i = 0; i < t->n_specials; i++) {
+        int32_t id = t->specials[i];
+        if (t->types[id] == LX_TOKTYPE_CONTROL &&
+            is_eog_text(t->blob + t->text_off[id], t->text_len[id]))
+            add_eog(t, id);
+    }
+    free(scratch);
+    *out = t;
+    return LX_OK;
+nomem:
+    st = lx_fail(err, LX_ERR_NOMEM, "tokenizer: out of memory for %zu tokens", sp->n_vocab);
+fail:
+    free(scratch);
+    lx_tokenizer_free(t);
+    return st;
+}
+
+void lx_tokenizer_free(lx_tokenizer *t)
+{
+    if (!t)
+        return;
+    free(t->blob);
+    free(t->text_off);
+    free(t->text_len);
+    free(t->piece_off);
+    free(t->piece_len);
+    free(t->scores);
+    free(t->types);
+    free(t->vhash);
+    free(t->mhash);
+    free(t->specials);
+    free(t);
+}
+
+/* ---- growable vectors ----------------------------------------------------- */
+
+typedef struct {
+    int32_t *v;
+    size_t n, cap;
+} idvec;
+
+static bool idvec_push(idvec *a, int32_t id)
+{
+    if (a->n == a->cap) {
+        size_t c = a->cap ? a->cap * 2 : 64;
+        int32_t *p = realloc(a->v, c * sizeof *p);
+        if (!p)
+            return false;
+        a->v = p;
+        a->cap = c;
+    }
+    a->v[a->n++] = id;
+    return true;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * sz);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = c;
+    return true;
+}
+
+/* ---- the merge loop (shared) ---------------------------------------------- */
+
+typedef struct {
+    size_t start, len; /* bytes in the working text; len 0 = merged away */
+    int prev, next;
+    int32_t id;
+} symbol;
+
+typedef struct {
+    double pri; /* higher first */
+    int left, right;
+    size_t size;
+    int32_t id; /* token the pair becomes */
+} cand;
+
+typedef struct {
+    const lx_tokenizer *t;
+    idvec *out;
+    symbol *sym;
+    size_t sym_cap;
+    cand *heap;
+    size_t n_heap, heap_cap;
+    char *work; /* SPM escaped text / BPE mapped word */
+    size_t work_cap;
+    bool oom;
+} session;
+
+static bool cand_before(const cand *a, const cand *b)
+{
+    return a->pri > b->pri || (a->pri == b->pri && a->left < b->left);
+}
+
+static void heap_push(session *s, cand c)
+{
+    if (!grow((void **)&s->heap, &s->heap_cap, s->n_heap + 1, sizeof *s->heap)) {
+        s->oom = true;
+        return;
+    }
+    size_t i = s->n_heap++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!cand_before(&c, &s->heap[p]))
+            break;
+        s->heap[i] = s->heap[p];
+        i = p;
+    }
+    s->heap[i] = c;
+}
+
+static cand heap_pop(session *s)
+{
+    cand top = s->heap[0];
+    cand last = s->heap[--s->n_heap];
+    size_t i = 0, n = s->n_heap;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const cand *best = &last;
+        if (l < n && cand_before(&s->heap[l], best)) {
+            m = l;
+            best = &s->heap[l];
+        }
+        if (r < n && cand_before(&s->heap[r], best))
+            m = r;
+        if (m == i)
+            break;
+        s->heap[i] = s->heap[m];
+        i = m;
+    }
+    if (n)
+        s->heap[i] = last;
+    return top;
+}
+
+/* Pushes the pair (l, r) if it can merge. */
+static void try_pair(session *s, int l, int r)
+{
+    if (l < 0 || r < 0)
+        return;
+    const lx_tokenizer *t = s->t;
+    symbol *a = &s->sym[l], *b = &s->sym[r];
+    cand c = {0, l, r, a->len + b->len, -1};
+    if (t->kind == LX_TOKENIZER_SPM) {
+        c.id = find_mergeable(t, s->work + a->start, c.size);
+        if (c.id < 0)
+            return;
+        c.pri = t->scores[c.id];
+    } else {
+        const merge_ent *e = merge_find(t, a->id, b->id);
+        if (!e)
+            return;
+        c.id = e->id;
+        c.pri = -(double)e->rank;
+    }
+    heap_push(s, c);
+}
+
+/* Runs the merge loop over the n symbols in s->sym (linked in order). */
+static void merge_all(session *s, int n)
+{
+    s->n_heap = 0;
+    for (int i = 0; i + 1 < n; i++)
+        try_pair(s, i, i + 1);
+    while (s->n_heap && !s->oom) {
+        cand c = heap_pop(s);
+        symbol *a = &s->sym[c.left], *b = &s->sym[c.right];
+        if (a->len == 0 || b->len == 0 || a->next != c.right || a->len + b->len != c.size)
+            continue; /* stale */
+        a->len += b->len;
+        a->id = c.id;
+        a->next = b->next;
+        if (b->next >= 0)
+            s->sym[b->next].prev = c.left;
+        b->len = 0;
+        try_pair(s, a->prev, c.left);
+        try_pair(s, c.left, a->next);
+    }
+}
+
+/* ---- SentencePiece ---------------------------------------------------------- */
+
+static void spm_fragment(session *s, const char *text, size_t len, bool prefix)
+{
+    const lx_tokenizer *t = s->t;
+    size_t need = 3 * len + 3;
+    if (!grow((void **)&s->work, &s->work_cap, need, 1)) {
+        s->oom = true;
+        return;
+    }
+    size_t w = 0;
+    if (prefix) {
+        memcpy(s->work, "\xE2\x96\x81", 3);
+        w = 3;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == ' ') {
+            memcpy(s->work + w, "\xE2\x96\x81", 3);
+            w += 3;
+        } else {
+            s->work[w++] = text[i];
+        }
+    }
+    if (!grow((void **)&s->sym, &s->sym_cap, w + 1, sizeof *s->sym)) {
+        s->oom = true;
+        return;
+    }
+    int n = 0;
+    for (size_t i = 0; i < w;) {
+        size_t l;
+        lx_utf8_decode(s->work + i, w - i, &l);
+        s->sym[n] = (symbol){i, l, n - 1, n + 1, find_mergeable(t, s->work + i, l)};
+        n++;
+        i += l;
+    }
+    if (n == 0)
+        return;
+    s->sym[n - 1].next = -1;
+    merge_all(s, n);
+    for (int i = 0; i >= 0 && !s->oom; i = s->sym[i].next) {
+        symbol *y = &s->sym[i];
+        if (y->id >= 0) {
+            s->oom |= !idvec_push(s->out, y->id);
+            continue;
+        }
+        for (size_t k = 0; k < y->len; k++) {
+            int32_t b = t->byte_tok[(unsigned char)s->work[y->start + k]];
+            if (b < 0)
+                b = t->unk;
+            if (b >= 0)
+                s->oom |= !idvec_push(s->out, b);
+        }
+    }
+}
+
+/* ---- byte-level BPE -------------------------------------------------------- */
+
+typedef struct {
+    session *s;
+    const char *text;
+} bpe_ctx;
+
+static int bpe_word(void *ud, size_t off, size_t len)
+{
+    bpe_ctx *c = ud;
+    session *s = c->s;
+    const lx_tokenizer *t = s->t;
+    const unsigned char *w = (const unsigned char *)c->text + off;
+    if (t->ignore_merges) {
+        if (!grow((void **)&s->work, &s->work_cap, 2 * len, 1))
+            goto oom;
+        size_t m = 0;
+        for (size_t i = 0; i < len; i++)
+            m += lx_utf8_encode(byte_to_cp(w[i]), s->work + m);
+        int32_t id = find_mergeable(t, s->work, m);
+        if (id >= 0)
+            return idvec_push(s->out, id) ? 0 : (s->oom = true, 1);
+    }
+    if (!grow((void **)&s->sym, &s->sym_cap, len, sizeof *s->sym))
+        goto oom;
+    for (size_t i = 0; i < len; i++)
+        s->sym[i] = (symbol){i, 1, (int)i - 1, (int)i + 1, t->byte_tok[w[i]]};
+    s->sym[len - 1].next = -1;
+    merge_all(s, (int)len);
+    for (int i = 0; i >= 0 && !s->oom; i = s->sym[i].next) {
+        symbol *y = &s->sym[i];
+        if (y->id >= 0) {
+            s->oom |= !idvec_push(s->out, y->id);
+            continue;
+        }
+        for (size_t k = 0; k < y->len; k++) { /* only when a byte has no token */
+            int32_t b = t->byte_tok[w[y->start + k]];
+            if (b < 0)
+                b = t->unk;
+            if (b >= 0)
+                s->oom |= !idvec_push(s->out, b);
+        }
+    }
+    return s->oom;
+oom:
+    s->oom = true;
+    return 1;
+}
+
+/* ---- special-token partition ---------------------------------------------- */
+
+typedef struct {
+    size_t off, len;
+    int32_t id; /* -1: raw text */
+} frag;
+
+typedef struct {
+    frag *v;
+    size_t n, cap;
+} fragvec;
+
+static bool frag_push(fragvec *f, frag x)
+{
+    if (!grow((void **)&f->v, &f->cap, f->n + 1, sizeof *f->v))
+        return false;
+    f->v[f->n++] = x;
+    return true;
+}
+
+static const char *find_bytes(const char *h, size_t hn, const char *n, size_t nn)
+{
+    return memmem(h, hn, n, nn);
+}
+
+/* Splits the raw fragments of *fv around every occurrence of each special
+ * token in turn (longest first). */
+static bool partition(const lx_tokenizer *t, const char *text, bool parse_special, fragvec *fv)
+{
+    fragvec tmp = {0};
+    for (size_t k = 0; k < t->n_specials; k++) {
+        int32_t id = t->specials[k];
+        uint8_t ty = t->types[id];
+        if (!parse_special && ty != LX_TOKTYPE_USER_DEFINED)
+            continue;
+        size_t sn;
+        const char *st = tok_text(t, id, &sn);
+        bool any = false;
+        for (size_t i = 0; i < fv->n && !any; i++)
+            any = fv->v[i].id < 0 && fv->v[i].len >= sn &&
+                  find_bytes(text + fv->v[i].off, fv->v[i].len, st, sn);
+        if (!any)
+            continue;
+        tmp.n = 0;
+        for (size_t i = 0; i < fv->n; i++) {
+            frag f = fv->v[i];
+            if (f.id >= 0) {
+                if (!frag_push(&tmp, f))
+                    goto oom;
+                continue;
+            }
+            size_t pos = f.off, end = f.off + f.len;
+            while (pos < end) {
+                const char *hit = end - pos >= sn ? find_bytes(text + pos, end - pos, st, sn) : NULL;
+                size_t at = hit ? (size_t)(hit - text) : end;
+                if (at > pos && !frag_push(&tmp, (frag){pos, at - pos, -1}))
+                    goto oom;
+                if (!hit)
+                    break;
+                if (!frag_push(&tmp, (frag){at, sn, id}))
+                    goto oom;
+                pos = at + sn;
+            }
+        }
+        fragvec sw = *fv;
+        *fv = tmp;
+        tmp = sw;
+    }
+    free(tmp.v);
+    return true;
+oom:
+    free(tmp.v);
+    return false;
+}
+
+lx_status lx_tokenizer_encode(const lx_tokenizer *t, const char *text, size_t len,
+                              bool add_special, bool parse_special, int32_t **ids, size_t *n,
+                              lx_error *err)
+{
+    idvec out = {0};
+    fragvec fv = {0};
+    session s = {.t = t, .out = &out};
+    *ids = NULL;
+    *n = 0;
+    if (!text && len)
+        return lx_fail(err, LX_ERR_INVALID, "tokenizer: NULL text");
+    if (len > ((size_t)1 << 30))
+        return lx_fail(err, LX_ERR_TOOBIG, "tokenizer: text of %zu bytes is too long", len);
+    if (!idvec_push(&out, 0)) /* makes out.v non-NULL */
+        goto oom;
+    out.n = 0;
+    if (add_special && t->add_bos && !idvec_push(&out, t->bos))
+        goto oom;
+    if (len && !frag_push(&fv, (frag){0, len, -1}))
+        goto oom;
+    if (!partition(t, text, parse_special, &fv))
+        goto oom;
+    bool prev_special = true;
+    for (size_t i = 0; i < fv.n && !s.oom; i++) {
+        frag f = fv.v[i];
+        if (f.id >= 0) {
+            if (!idvec_push(&out, f.id))
+                goto oom;
+            prev_special = true;
+            continue;
+        }
+        if (t->kind == LX_TOKENIZER_SPM) {
+            spm_fragment(&s, text + f.off, f.len, t->add_space_prefix && prev_special);
+        } else {
+            bpe_ctx c = {&s, text + f.off};
+            lx_pretok_split(t->pretok, text + f.off, f.len, bpe_word, &c);
+        }
+        prev_special = false;
+    }
+    if (s.oom)
+        goto oom;
+    if (add_special && t->add_eos && !idvec_push(&out, t->eos))
+        goto oom;
+    free(fv.v);
+    free(s.sym);
+    free(s.heap);
+    free(s.work);
+    *ids = out.v;
+    *n = out.n;
+    return LX_OK;
+oom:
+    free(fv.v);
+    free(s.sym);
+    free(s.heap);
+    free(s.work);
+    free(out.v);
+    return lx_fail(err, LX_ERR_NOMEM, "tokenizer: out of memory encoding %zu bytes", len);
+}
+
+lx_status lx_tokenizer_count(const lx_tokenizer *t, const char *text, size_t len,
+                             bool add_special, bool parse_special, size_t *n, lx_error *err)
+{
+    int32_t *ids;
+    lx_status st = lx_tokenizer_encode(t, text, len, add_special, parse_special, &ids, n, err);
+    if (st == LX_OK)
+        free(ids);
+    return st;
+}
+
+/* ---- decoding ------------------------------------------------------------- */
+
+static const char REPLACEMENT[] = "\xEF\xBF\xBD";
+
+const char *lx_tokenizer_piece(const lx_tokenizer *t, int32_t id, bool special, size_t *len)
+{
+    if (id < 0 || (size_t)id >= t->n_vocab) {
+        *len = 0;
+        return NULL;
+    }
+    uint8_t ty = t->types[id];
+    if (!special && (ty == LX_TOKTYPE_CONTROL || ty == LX_TOKTYPE_UNUSED)) {
+        *len = 0;
+        return "";
+    }
+    if (!special && ty == LX_TOKTYPE_UNKNOWN) {
+        *len = 3;
+        return REPLACEMENT;
+    }
+    *len = t->piece_len[id];
+    return t->blob + t->piece_off[id];
+}
+
+void lx_detok_init(lx_detok *d, const lx_tokenizer *t, unsigned flags)
+{
+    memset(d, 0, sizeof *d);
+    d->tok = t;
+    d->flags = flags;
+    d->first = true;
+}
+
+lx_status lx_detok_push(lx_detok *d, int32_t id, lx_buf *out, lx_error *err)
+{
+    size_t n;
+    const char *p = lx_tokenizer_piece(d->tok, id, d->flags & LX_DECODE_SPECIAL, &n);
+    if (!p)
+        return lx_fail(err, LX_ERR_INVALID, "token id %ld out of range (vocabulary of %zu)",
+                       (long)id, d->tok->n_vocab);
+    if (n == 0)
+        return LX_OK;
+    if (d->first) {
+        d->first = false;
+        if ((d->flags & LX_DECODE_STRIP_SPACE) && d->tok->add_space_prefix && p[0] == ' ') {
+            p++;
+            n--;
+        }
+    }
+    char stack[256];
+    char *tmp = stack;
+    size_t need = d->n_pend + n;
+    if (need > sizeof stack && !(tmp = malloc(need)))
+        return lx_fail(err, LX_ERR_NOMEM, "detokenizer: out of memory");
+    memcpy(tmp, d->pend, d->n_pend);
+    memcpy(tmp + d->n_pend, p, n);
+    size_t hold;
+    lx_status st = lx_utf8_append_valid(out, tmp, need, &hold);
+    if (st == LX_OK) {
+        memcpy(d->pend, tmp + need - hold, hold);
+        d->n_pend = hold;
+    } else {
+        lx_fail(err, st, "detokenizer: output buffer full");
+    }
+    if (tmp != stack)
+        free(tmp);
+    return st;
+}
+
+lx_status lx_detok_flush(lx_detok *d, lx_buf *out, lx_error *err)
+{
+    if (d->n_pend == 0)
+        return LX_OK;
+    lx_status st = lx_utf8_append_valid(out, (const char *)d->pend, d->n_pend, NULL);
+    d->n_pend = 0;
+    if (st != LX_OK)
+        return lx_fail(err, st, "detokenizer: output buffer full");
+    return LX_OK;
+}
+
+lx_status lx_tokenizer_decode(const lx_tokenizer *t, const int32_t *ids, size_t n,
+                              unsigned flags, lx_buf *out, lx_error *err)
+{
+    lx_detok d;
+    lx_detok_init(&d, t, flags);
+    for (size_t i = 0; i < n; i++) {
+        lx_status st = lx_detok_push(&d, ids[i], out, err);
+        if (st != LX_OK)
+            return st;
+    }
+    return lx_detok_flush(&d, out, err);
+}
+
+/* ---- accessors ------------------------------------------------------------- */
+
+lx_tokenizer_kind lx_tokenizer_kind_of(const lx_tokenizer *t)
+{
+    return t->kind;
+}
+
+const char *lx_tokenizer_pre(const lx_tokenizer *t)
+{
+    return t->pre_name;
+}
+
+size_t lx_tokenizer_n_vocab(const lx_tokenizer *t)
+{
+    return t->n_vocab;
+}
+
+const char *lx_tokenizer_token_text(const lx_tokenizer *t, int32_t id, size_t *len)
+{
+    if (id < 0 || (size_t)id >= t->n_vocab) {
+        *len = 0;
+        return NULL;
+    }
+    return tok_text(t, id, len);
+}
+
+lx_toktype lx_tokenizer_token_type(const lx_tokenizer *t, int32_t id)
+{
+    if (id < 0 || (size_t)id >= t->n_vocab)
+        return LX_TOKTYPE_UNDEFINED;
+    return (lx_toktype)t->types[id];
+}
+
+int32_t lx_tokenizer_bos(const lx_tokenizer *t)
+{
+    return t->bos;
+}
+
+int32_t lx_tokenizer_eos(const lx_tokenizer *t)
+{
+    return t->eos;
+}
+
+int32_t lx_tokenizer_eot(const lx_tokenizer *t)
+{
+    return t->eot;
+}
+
+bool lx_tokenizer_add_bos(const lx_tokenizer *t)
+{
+    return t->add_bos;
+}
+
+bool lx_tokenizer_add_eos(const lx_tokenizer *t)
+{
+    return t->add_eos;
+}
+
+bool lx_tokenizer_is_eog(const lx_tokenizer *t, int32_t id)
+{
+    for (size_t i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id)
+            return true;
+    return false;
+}
+
+/* ---- from GGUF metadata ------------------------------------------------------ */
+
+static int32_t gguf_id(const lx_gguf *g, const char *key, int32_t dflt)
+{
+    int64_t v;
+    if (!lx_gguf_get_i64(g, key, &v) || v < 0 || v > INT32_MAX)
+        return dflt;
+    return (int32_t)v;
+}
+
+static bool gguf_flag(const lx_gguf *g, const char *key, bool dflt)
+{
+    bool v;
+    return lx_gguf_get_bool(g, key, &v) ? v : dflt;
+}
+
+/* Reads a string array into pointer/length arrays (pointing into the file). */
+static lx_status gguf_strings(const lx_gguf *g, const char *key, const char ***s, size_t **l,
+                              size_t *n, bool required, lx_error *err)
+{
+    lx_gguf_type et;
+    *s = NULL;
+    *l = NULL;
+    *n = 0;
+    if (!lx_gguf_get_arr(g, key, &et, n)) {
+        if (required)
+            return lx_fail(err, LX_ERR_INVALID, "%s: missing (not a tokenizer model?)", key);
+        return LX_OK;
+    }
+    if (et != LX_GGUF_STRING)
+        return lx_fail(err, LX_ERR_INVALID, "%s: expected an array of strings", key);
+    if (*n == 0)
+        return LX_OK;
+    *s = malloc(*n * sizeof **s);
+    *l = malloc(*n * sizeof **l);
+    if (!*s || !*l)
+        return lx_fail(err, LX_ERR_NOMEM, "%s: out of memory for %zu strings", key, *n);
+    for (size_t i = 0; i < *n; i++) {
+        lx_gguf_str v;
+        if (!lx_gguf_arr_str(g, key, i, &v))
+            return lx_fail(err, LX_ERR_INVALID, "%s[%zu]: unreadable string", key, i);
+        (*s)[i] = v.p;
+        (*l)[i] = v.n;
+    }
+    return LX_OK;
+}
+
+lx_status lx_tokenizer_new(const lx_gguf *g, lx_tokenizer **out, lx_error *err)
+{
+    lx_tokenizer_spec sp = {0};
+    const char **tokens = NULL, **merges = NULL;
+    size_t *tlens = NULL, *mlens = NULL, n_tok = 0, n_mer = 0;
+    float *scores = NULL;
+    int32_t *types = NULL;
+    lx_status st;
+    char model[32], pre[64];
+    lx_gguf_str v;
+    *out = NULL;
+
+    if (!lx_gguf_get_str(g, "tokenizer.ggml.model", &v))
+        return lx_fail(err, LX_ERR_INVALID, "tokenizer.ggml.model: missing (no tokenizer in file)");
+    snprintf(model, sizeof model, "%.*s", (int)(v.n < 31 ? v.n : 31), v.p);
+    if (!strcmp(model, "llama"))
+        sp.kind = LX_TOKENIZER_SPM;
+    else if (!strcmp(model, "gpt2"))
+        sp.kind = LX_TOKENIZER_BPE;
+    else
+        return lx_fail(err, LX_ERR_UNSUPPORTED,
+                       "tokenizer.ggml.model: unsupported tokenizer '%s' (supported: llama, gpt2)",
+                       model);
+    pre[0] = 0;
+    if (lx_gguf_get_str(g, "tokenizer.ggml.pre", &v))
+        snprintf(pre, sizeof pre, "%.*s", (int)(v.n < 63 ? v.n : 63), v.p);
+
+    if ((st = gguf_strings(g, "tokenizer.ggml.tokens", &tokens, &tlens, &n_tok, true, err)))
+        goto done;
+    if (n_tok == 0) {
+        st = lx_fail(err, LX_ERR_INVALID, "tokenizer.ggml.tokens: empty vocabulary");
+        goto done;
+    }
+    if (sp.kind == LX_TOKENIZER_BPE &&
+        (st = gguf_strings(g, "tokenizer.ggml.merges", &merges, &mlens, &n_mer, true, err)))
+        goto done;
+
+    lx_gguf_type et;
+    size_t n;
+    if (lx_gguf_get_arr(g, "tokenizer.ggml.scores", &et, &n)) {
+        const void *p = lx_gguf_arr_data(g, "tokenizer.ggml.scores");
+        if (et != LX_GGUF_F32 || n != n_tok || !p) {
+            st = lx_fail(err, LX_ERR_INVALID,
+                         "tokenizer.ggml.scores: expected %zu f32 values (one per token)", n_tok);
+            goto done;
+        }
+        if (!(scores = malloc(n * sizeof *scores)))
+            goto nomem;
+        memcpy(scores, p, n * sizeof *scores);
+    } else if (sp.kind == LX_TOKENIZER_SPM) {
+        st = lx_fail(err, LX_ERR_INVALID, "tokenizer.ggml.scores: missing (needed by 'llama')");
+        goto done;
+    }
+    if (lx_gguf_get_arr(g, "tokenizer.ggml.token_type", &et, &n)) {
+        const unsigned char *p = lx_gguf_arr_data(g, "tokenizer.ggml.token_type");
+        if ((et != LX_GGUF_I32 && et != LX_GGUF_U32) || n != n_tok || !p) {
+            st = lx_fail(err, LX_ERR_INVALID,
+                         "tokenizer.ggml.token_type: expected %zu i32 values (one per token)",
+                         n_tok);
+            goto done;
+        }
+        if (!(types = malloc(n * sizeof *types)))
+            goto nomem;
+        memcpy(types, p, n * sizeof *types);
+    }
+
+    bool spm = sp.kind == LX_TOKENIZER_SPM;
+    sp.pre = pre[0] ? pre : NULL;
+    sp.n_vocab = n_tok;
+    sp.tokens = tokens;
+    sp.token_lens = tlens;
+    sp.scores = scores;
+    sp.types = types;
+    sp.n_merges = n_mer;
+    sp.merges = merges;
+    sp.merge_lens = mlens;
+    sp.bos = gguf_id(g, "tokenizer.ggml.bos_token_id", spm ? 1 : -1);
+    sp.eos = gguf_id(g, "tokenizer.ggml.eos_token_id", spm ? 2 : -1);
+    sp.unk = gguf_id(g, "tokenizer.ggml.unknown_token_id", spm ? 0 : -1);
+    sp.eot = gguf_id(g, "tokenizer.ggml.eot_token_id", -1);
+    sp.eom = gguf_id(g, "tokenizer.ggml.eom_token_id", -1);
+    sp.pad = gguf_id(g, "tokenizer.ggml.padding_token_id", -1);
+    sp.add_bos = gguf_flag(g, "tokenizer.ggml.add_bos_token", spm);
+    sp.add_eos = gguf_flag(g, "tokenizer.ggml.add_eos_token", false);
+    sp.add_space_prefix = gguf_flag(g, "tokenizer.ggml.add_space_prefix", spm);
+    st = lx_tokenizer_new_from_spec(&sp, out, err);
+    goto done;
+nomem:
+    st = lx_fail(err, LX_ERR_NOMEM, "tokenizer: out of memory reading %zu tokens", n_tok);
+done:
+    free(tokens);
+    free(tlens);
+    free(merges);
+    free(mlens);
+    free(scores);
+    free(types);
+    return st;
+}
