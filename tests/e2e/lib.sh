@@ -1,0 +1,273 @@
+# tests/e2e/lib.sh — sourced by every end-to-end script (tests/e2e/*.sh).
+#
+# tests/run.sh runs each script from the repo root with $LLMUX_BIN set to the
+# absolute path of the binary. A script prints one line per case:
+#   ok NAME | not ok NAME: WHY | skip NAME: WHY
+# and exits non-zero when any case failed. Scripts end with `finish`; a script
+# that stops before reaching it (set -e, a crash) reports "not ok" for itself.
+#
+# Provided here:
+#   ok NAME / fail NAME WHY / skip NAME WHY
+#   assert_eq NAME EXPECTED ACTUAL      assert_contains NAME HAYSTACK NEEDLE
+#   assert_not_contains NAME HAYSTACK NEEDLE   assert_match NAME HAYSTACK ERE
+#   assert_rc NAME EXPECTED   (checks $RC from the last run_llmux)
+#   start_mock [mock args]    mock provider on a free port; exports MOCK_PORT,
+#                             MOCK_URL, MOCK_KEY; killed on exit
+#   write_config FILE [EXTRA_YAML]  llmux config with providers mockopenai,
+#                             mockanthropic, mockgemini, mockollama
+#   mock_requests / mock_last / mock_stats / mock_reset   control API (JSON)
+#   jget JSON PATH            field of a JSON text ("body.messages.0.role")
+#   run_llmux ARGS...         runs $LLMUX_BIN under `timeout`; sets RC, OUT, ERR
+#                             (OUT_FILE/ERR_FILE keep the exact bytes);
+#                             RUN_TIMEOUT (s, default 20), RUN_STDIN (file)
+#   stream_timing OUTFILE CMD...  runs CMD reading its stdout through a pipe;
+#                             prints "FIRST_MS END_MS RC" (first non-blank byte)
+#   track_pid PID             kill this background process on exit
+#   E2E_TMP                   a private temporary directory, removed on exit
+#
+# Only processes started here are ever killed, by their own pid.
+
+set -u
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
+E2E_NAME=$(basename "$0" .sh)
+: "${LLMUX_BIN:=$REPO_ROOT/${BUILD:-build}/llmux}"
+export LLMUX_BIN
+MOCK_PY="$REPO_ROOT/tests/mock/mock_provider.py"
+FIXTURES="$REPO_ROOT/tests/fixtures/e2e"
+
+E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/llmux-e2e-$E2E_NAME.XXXXXX")
+E2E_FAILED=0
+E2E_PASSED=0
+E2E_SKIPPED=0
+E2E_FINISHED=0
+E2E_PIDS=()
+
+# A config loaded by accident from the environment or ~/.config would make
+# results depend on the machine: point every lookup at nothing.
+unset LLMUX_CONFIG OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY OLLAMA_HOST
+export HOME="$E2E_TMP/home"
+mkdir -p "$HOME"
+
+_e2e_oneline() { printf '%s' "$*" | tr '\n\r' '  ' | cut -c1-400; }
+
+ok() {
+    echo "ok $1"
+    E2E_PASSED=$((E2E_PASSED + 1))
+}
+fail() {
+    echo "not ok $1: $(_e2e_oneline "${2:-failed}")"
+    E2E_FAILED=$((E2E_FAILED + 1))
+}
+skip() {
+    echo "skip $1: $(_e2e_oneline "${2:-skipped}")"
+    E2E_SKIPPED=$((E2E_SKIPPED + 1))
+}
+
+assert_eq() { # NAME EXPECTED ACTUAL
+    if [ "$2" == "$3" ]; then ok "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+assert_contains() { # NAME HAYSTACK NEEDLE
+    case "$2" in
+    *"$3"*) ok "$1" ;;
+    *) fail "$1" "'$3' not found in: $2" ;;
+    esac
+}
+assert_not_contains() { # NAME HAYSTACK NEEDLE
+    case "$2" in
+    *"$3"*) fail "$1" "'$3' must not appear in: $2" ;;
+    *) ok "$1" ;;
+    esac
+}
+assert_match() { # NAME HAYSTACK ERE
+    if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"; else fail "$1" "/$3/ does not match: $2"; fi
+}
+assert_rc() { # NAME EXPECTED (uses RC, OUT, ERR of the last run_llmux)
+    if [ "$RC" -eq "$2" ]; then
+        ok "$1"
+    else
+        fail "$1" "exit $RC (want $2)$( [ "$RC" -eq 124 ] && echo ' [timed out]'); stderr: $ERR; stdout: $OUT"
+    fi
+}
+
+# Kills what this script started; runs on every exit.
+_e2e_cleanup() {
+    local rc=$?
+    local p
+    for p in "${E2E_PIDS[@]}"; do
+        kill "$p" 2>/dev/null
+    done
+    for p in "${E2E_PIDS[@]}"; do
+        wait "$p" 2>/dev/null
+    done
+    if [ "$E2E_FINISHED" -eq 0 ]; then
+        echo "not ok $E2E_NAME: script stopped before its end (exit $rc)"
+        E2E_FAILED=$((E2E_FAILED + 1))
+    fi
+    rm -rf "$E2E_TMP"
+    [ "$E2E_FAILED" -eq 0 ] || exit 1
+    exit 0
+}
+trap _e2e_cleanup EXIT
+trap 'exit 130' INT TERM
+
+track_pid() { E2E_PIDS+=("$1"); }
+
+# Ends the script: a summary on stderr, exit status 1 if anything failed.
+finish() {
+    E2E_FINISHED=1
+    echo "# $E2E_NAME: $E2E_PASSED passed, $E2E_FAILED failed, $E2E_SKIPPED skipped" >&2
+    [ "$E2E_FAILED" -eq 0 ] || exit 1
+    exit 0
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------------------
+# Mock provider
+# ---------------------------------------------------------------------------
+
+# start_mock [--key K] [other mock_provider.py options]
+# Starts the mock on a free port and waits until it answers. Exports
+# MOCK_PORT, MOCK_URL and MOCK_KEY (the key llmux configs read via
+# api_key_env: MOCK_KEY). Returns 1 when the mock did not come up.
+start_mock() {
+    local key="sk-mock-e2e-5f2c9a71d4" args=() n=$(( ${#E2E_PIDS[@]} + 1 ))
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --key) key=$2; shift 2 ;;
+        *) args+=("$1"); shift ;;
+        esac
+    done
+    local pf="$E2E_TMP/mock$n.port"
+    rm -f "$pf"
+    python3 "$MOCK_PY" --port 0 --port-file "$pf" --key "$key" "${args[@]}" \
+        >"$E2E_TMP/mock$n.out" 2>"$E2E_TMP/mock$n.err" &
+    local pid=$!
+    track_pid "$pid"
+    local i
+    for i in $(seq 100); do
+        if [ -s "$pf" ]; then
+            MOCK_PORT=$(cat "$pf")
+            MOCK_URL="http://127.0.0.1:$MOCK_PORT"
+            if curl -sf --max-time 2 "$MOCK_URL/_mock/health" >/dev/null 2>&1; then
+                MOCK_PID=$pid
+                MOCK_KEY=$key
+                export MOCK_PORT MOCK_URL MOCK_KEY MOCK_PID
+                return 0
+            fi
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "# start_mock failed: $(cat "$E2E_TMP/mock$n.err" 2>/dev/null | tail -5)" >&2
+    return 1
+}
+
+mock_requests() { curl -s --max-time 5 "${1:-$MOCK_URL}/_mock/requests"; }
+mock_last() { curl -s --max-time 5 "${1:-$MOCK_URL}/_mock/last"; }
+mock_stats() { curl -s --max-time 5 "${1:-$MOCK_URL}/_mock/stats"; }
+mock_reset() { curl -s --max-time 5 -X POST "${1:-$MOCK_URL}/_mock/reset" >/dev/null; }
+
+# jget JSON PATH: prints the value at a dotted path ("body.messages.0.role";
+# "-1" indexes from the end). Strings print raw, other values as compact JSON.
+# Exit 1 (nothing printed) when the path is missing or the text is not JSON.
+jget() {
+    python3 -c '
+import json, sys
+try:
+    v = json.loads(sys.argv[1])
+    for k in [p for p in sys.argv[2].split(".") if p != ""]:
+        if isinstance(v, list):
+            v = v[int(k)]
+        elif isinstance(v, dict):
+            v = v[k]
+        else:
+            raise KeyError(k)
+except Exception:
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v, separators=(",", ":")))
+' "$1" "$2"
+}
+
+# write_config FILE [EXTRA_YAML]: the four mock providers with short timeouts
+# (connect 2 s, first byte 3 s, idle 1.5 s, total 20 s). EXTRA_YAML is
+# appended at top level.
+write_config() {
+    local f=$1 extra=${2:-}
+    cat >"$f" <<EOF
+default_model: mockopenai/echo
+timeouts:
+  connect_ms: 2000
+  first_byte_ms: 3000
+  idle_ms: 1500
+  total_ms: 20000
+providers:
+  - name: mockopenai
+    type: openai
+    base_url: $MOCK_URL/v1
+    api_key_env: MOCK_KEY
+  - name: mockanthropic
+    type: anthropic
+    base_url: $MOCK_URL
+    api_key_env: MOCK_KEY
+  - name: mockgemini
+    type: gemini
+    base_url: $MOCK_URL/v1beta
+    api_key_env: MOCK_KEY
+  - name: mockollama
+    type: ollama
+    base_url: $MOCK_URL
+    num_ctx: 4096
+EOF
+    [ -z "$extra" ] || printf '%s\n' "$extra" >>"$f"
+}
+
+# ---------------------------------------------------------------------------
+# Running llmux
+# ---------------------------------------------------------------------------
+
+# run_llmux ARGS...: never hangs (timeout RUN_TIMEOUT, default 20 s; exit 124
+# then). stdin comes from RUN_STDIN (default /dev/null).
+run_llmux() {
+    OUT_FILE="$E2E_TMP/run.out"
+    ERR_FILE="$E2E_TMP/run.err"
+    timeout -k 2 "${RUN_TIMEOUT:-20}" "$LLMUX_BIN" "$@" \
+        <"${RUN_STDIN:-/dev/null}" >"$OUT_FILE" 2>"$ERR_FILE"
+    RC=$?
+    OUT=$(cat "$OUT_FILE")
+    ERR=$(cat "$ERR_FILE")
+    return 0
+}
+
+# stream_timing OUTFILE CMD...: runs CMD (stdin /dev/null) with its stdout on
+# a pipe read as bytes arrive; saves them to OUTFILE and prints
+# "FIRST_MS END_MS RC": ms from start to the first non-blank byte (-1 if
+# none) and to the end of the process.
+stream_timing() {
+    python3 - "$@" <<'PY'
+import os, subprocess, sys, time
+out, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.monotonic()
+p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                     stderr=subprocess.DEVNULL)
+first, data = None, b""
+while True:
+    b = os.read(p.stdout.fileno(), 65536)
+    if not b:
+        break
+    if first is None and b.strip():
+        first = time.monotonic()
+    data += b
+rc = p.wait()
+end = time.monotonic()
+with open(out, "wb") as f:
+    f.write(data)
+ms = lambda t: int((t - t0) * 1000)
+print(ms(first) if first is not None else -1, ms(end), rc)
+PY
+}
+
+# Milliseconds since the epoch (for coarse elapsed-time checks).
+now_ms() { date +%s%3N; }

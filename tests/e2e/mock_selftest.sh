@@ -1,0 +1,361 @@
+#!/usr/bin/env bash
+# mock_selftest.sh — drives tests/mock/mock_provider.py directly with curl, so
+# that failures elsewhere can be blamed on llmux and not on the mock: each
+# dialect plain and streamed (text, usage, terminator), auth, validation,
+# tool calls, faults, the control API.
+. "$(dirname "$0")/lib.sh"
+
+if ! have curl || ! have python3; then
+    skip mock_selftest "curl and python3 are needed"
+    finish
+fi
+if ! start_mock; then
+    fail mock_start "the mock did not come up"
+    finish
+fi
+U=$MOCK_URL
+K=$MOCK_KEY
+
+# post NAME URL BODY [curl args...]: body to $E2E_TMP/NAME.body, status to CODE
+post() {
+    local name=$1 url=$2 body=$3
+    shift 3
+    CODE=$(curl -sN --max-time 10 -o "$E2E_TMP/$name.body" -D "$E2E_TMP/$name.hdr" \
+        -w '%{http_code}' "$@" -H 'Content-Type: application/json' --data-binary "$body" "$url")
+    CURL_RC=$?
+    BODY=$(cat "$E2E_TMP/$name.body" 2>/dev/null)
+}
+
+# parse DIALECT FILE: decodes a response (stream or not) and prints one JSON
+# line {text, thinking, tools:[[name,args]], terminated, usage, errors, bad}
+parse() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+d, path = sys.argv[1], sys.argv[2]
+raw = open(path, "rb").read().decode("utf-8", "replace")
+r = {"text": "", "thinking": "", "tools": [], "terminated": False, "usage": None,
+     "errors": [], "bad": 0, "ids": []}
+def events():
+    if d == "ollama":
+        for line in raw.split("\n"):
+            if line.strip():
+                yield None, line
+        return
+    if raw.lstrip().startswith("{"):
+        yield None, raw
+        return
+    if d == "gemini" and raw.lstrip().startswith("["):
+        try:
+            for o in json.loads(raw):
+                yield None, json.dumps(o)
+        except ValueError:
+            r["bad"] += 1
+        return
+    for block in raw.split("\n\n"):
+        ev, data = None, []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                ev = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip())
+        if data:
+            yield ev, "\n".join(data)
+args = {}
+for ev, data in events():
+    if data == "[DONE]":
+        r["terminated"] = True
+        continue
+    try:
+        o = json.loads(data)
+    except ValueError:
+        r["bad"] += 1
+        continue
+    if "error" in o and d != "anthropic" or o.get("type") == "error":
+        r["errors"].append(o["error"])
+        continue
+    if d == "openai":
+        if o.get("object") == "chat.completion":
+            m = o["choices"][0]["message"]
+            r["text"] = m.get("content") or ""
+            r["thinking"] = m.get("reasoning_content") or ""
+            r["tools"] = [[t["function"]["name"], json.loads(t["function"]["arguments"])]
+                          for t in m.get("tool_calls") or []]
+            r["ids"] = [t["id"] for t in m.get("tool_calls") or []]
+            r["usage"] = o["usage"]
+            r["terminated"] = True
+            continue
+        if o.get("usage"):
+            r["usage"] = o["usage"]
+        for c in o.get("choices") or []:
+            dl = c.get("delta") or {}
+            r["text"] += dl.get("content") or ""
+            r["thinking"] += dl.get("reasoning_content") or ""
+            for t in dl.get("tool_calls") or []:
+                a = args.setdefault(t["index"], ["", ""])
+                if t.get("id"):
+                    r["ids"].append(t["id"])
+                f = t.get("function") or {}
+                a[0] += f.get("name") or ""
+                a[1] += f.get("arguments") or ""
+    elif d == "anthropic":
+        t = o.get("type")
+        if t == "message":
+            for b in o["content"]:
+                if b["type"] == "text":
+                    r["text"] += b["text"]
+                elif b["type"] == "thinking":
+                    r["thinking"] += b["thinking"]
+                elif b["type"] == "tool_use":
+                    r["tools"].append([b["name"], b["input"]])
+                    r["ids"].append(b["id"])
+            r["usage"] = o["usage"]
+            r["terminated"] = True
+        elif t == "message_start":
+            r["usage"] = dict(o["message"]["usage"])
+        elif t == "content_block_start" and o["content_block"]["type"] == "tool_use":
+            args[o["index"]] = [o["content_block"]["name"], ""]
+            r["ids"].append(o["content_block"]["id"])
+        elif t == "content_block_delta":
+            dl = o["delta"]
+            if dl["type"] == "text_delta":
+                r["text"] += dl["text"]
+            elif dl["type"] == "thinking_delta":
+                r["thinking"] += dl["thinking"]
+            elif dl["type"] == "input_json_delta":
+                args[o["index"]][1] += dl["partial_json"]
+        elif t == "message_delta":
+            r["usage"]["output_tokens"] = o["usage"]["output_tokens"]
+        elif t == "message_stop":
+            r["terminated"] = True
+    elif d == "gemini":
+        for c in o.get("candidates") or []:
+            for p in c.get("content", {}).get("parts") or []:
+                if "functionCall" in p:
+                    r["tools"].append([p["functionCall"]["name"], p["functionCall"]["args"]])
+                elif p.get("thought"):
+                    r["thinking"] += p.get("text", "")
+                else:
+                    r["text"] += p.get("text", "")
+            if c.get("finishReason"):
+                r["terminated"] = True
+        if o.get("usageMetadata"):
+            r["usage"] = o["usageMetadata"]
+    else:
+        m = o.get("message") or {}
+        r["text"] += m.get("content") or o.get("response") or ""
+        r["thinking"] += m.get("thinking") or o.get("thinking") or ""
+        for t in m.get("tool_calls") or []:
+            r["tools"].append([t["function"]["name"], t["function"]["arguments"]])
+        if o.get("done"):
+            r["terminated"] = True
+            r["usage"] = {k: o[k] for k in ("prompt_eval_count", "eval_count") if k in o}
+for k in sorted(args):
+    name, a = args[k]
+    try:
+        r["tools"].append([name, json.loads(a)])
+    except ValueError:
+        r["tools"].append([name, "BAD:" + a])
+print(json.dumps(r))
+PY
+}
+
+OA=(-H "Authorization: Bearer $K")
+AN=(-H "x-api-key: $K" -H "anthropic-version: 2023-06-01")
+GE=(-H "x-goog-api-key: $K")
+MSG='[{"role":"user","content":"hello mock world"}]'
+
+# dialect -> url, headers, body for model M, stream flag S
+req() { # DIALECT MODEL STREAM(true|false) -> sets URL BODYJSON HDRS
+    local d=$1 m=$2 s=$3
+    case $d in
+    openai)
+        URL=$U/v1/chat/completions; HDRS=("${OA[@]}")
+        BODYJSON="{\"model\":\"$m\",\"stream\":$s,$( [ "$s" = true ] && echo '"stream_options":{"include_usage":true},')\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\",\"content\":\"hello mock world\"}]}" ;;
+    anthropic)
+        URL=$U/v1/messages; HDRS=("${AN[@]}")
+        BODYJSON="{\"model\":\"$m\",\"max_tokens\":64,\"stream\":$s,\"system\":\"be brief\",\"messages\":$MSG}" ;;
+    gemini)
+        if [ "$s" = true ]; then URL="$U/v1beta/models/$m:streamGenerateContent?alt=sse"
+        else URL="$U/v1beta/models/$m:generateContent"; fi
+        HDRS=("${GE[@]}")
+        BODYJSON='{"systemInstruction":{"parts":[{"text":"be brief"}]},"contents":[{"role":"user","parts":[{"text":"hello mock world"}]}]}' ;;
+    ollama)
+        URL=$U/api/chat; HDRS=()
+        BODYJSON="{\"model\":\"$m\",\"stream\":$s,\"options\":{\"num_ctx\":4096},\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\",\"content\":\"hello mock world\"}]}" ;;
+    esac
+}
+
+# usage_io DIALECT PARSED -> "IN OUT"
+usage_io() {
+    local u
+    u=$(jget "$2" usage) || { echo "none"; return; }
+    case $1 in
+    openai) echo "$(jget "$u" prompt_tokens) $(jget "$u" completion_tokens)" ;;
+    anthropic) echo "$(jget "$u" input_tokens) $(jget "$u" output_tokens)" ;;
+    gemini) echo "$(jget "$u" promptTokenCount) $(jget "$u" candidatesTokenCount)" ;;
+    ollama) echo "$(jget "$u" prompt_eval_count) $(jget "$u" eval_count)" ;;
+    esac
+}
+
+for d in openai anthropic gemini ollama; do
+    want="Hello from mock-$d. You said: hello mock world"
+    for s in false true; do
+        tag=$([ "$s" = true ] && echo stream || echo plain)
+        req "$d" echo "$s"
+        post "$d-$tag" "$URL" "$BODYJSON" "${HDRS[@]}"
+        if [ "$CODE" != 200 ]; then
+            fail "mock_${d}_${tag}" "HTTP $CODE: $BODY"
+            continue
+        fi
+        P=$(parse "$d" "$E2E_TMP/$d-$tag.body")
+        assert_eq "mock_${d}_${tag}_text" "$want" "$(jget "$P" text)"
+        assert_eq "mock_${d}_${tag}_terminated" "true" "$(jget "$P" terminated)"
+        # input: "be brief" + "hello mock world" = 5 words; output: 8 words
+        assert_eq "mock_${d}_${tag}_usage" "5 8" "$(usage_io "$d" "$P")"
+        if [ "$s" = true ]; then
+            ct=$(grep -i '^content-type:' "$E2E_TMP/$d-$tag.hdr" | tr -d '\r')
+            te=$(grep -i '^transfer-encoding:' "$E2E_TMP/$d-$tag.hdr" | tr -d '\r')
+            case $d in
+            ollama) assert_contains "mock_${d}_stream_ctype" "$ct" "application/x-ndjson" ;;
+            *) assert_contains "mock_${d}_stream_ctype" "$ct" "text/event-stream" ;;
+            esac
+            assert_contains "mock_${d}_stream_chunked" "$te" "chunked"
+        fi
+    done
+
+    # tools, streamed: two calls with the right arguments
+    req "$d" tools true
+    post "$d-tools" "$URL" "$BODYJSON" "${HDRS[@]}"
+    P=$(parse "$d" "$E2E_TMP/$d-tools.body")
+    assert_eq "mock_${d}_tools" '[["get_weather",{"city":"Paris"}],["get_time",{"tz":"CET"}]]' "$(jget "$P" tools)"
+    case $d in
+    openai) assert_eq "mock_${d}_tool_ids" '["call_mock_1","call_mock_2"]' "$(jget "$P" ids)" ;;
+    anthropic) assert_eq "mock_${d}_tool_ids" '["toolu_mock_1","toolu_mock_2"]' "$(jget "$P" ids)" ;;
+    esac
+    # tools, not streamed
+    req "$d" tools false
+    post "$d-tools-plain" "$URL" "$BODYJSON" "${HDRS[@]}"
+    P=$(parse "$d" "$E2E_TMP/$d-tools-plain.body")
+    assert_eq "mock_${d}_tools_plain" '[["get_weather",{"city":"Paris"}],["get_time",{"tz":"CET"}]]' "$(jget "$P" tools)"
+
+    # think: reasoning first, then the answer
+    req "$d" think true
+    post "$d-think" "$URL" "$BODYJSON" "${HDRS[@]}"
+    P=$(parse "$d" "$E2E_TMP/$d-think.body")
+    assert_eq "mock_${d}_think" "Let me think step by step.|$want" "$(jget "$P" thinking)|$(jget "$P" text)"
+
+    # faults
+    req "$d" fault-429 false
+    post "$d-429" "$URL" "$BODYJSON" "${HDRS[@]}"
+    ra=$(grep -i '^retry-after:' "$E2E_TMP/$d-429.hdr" | tr -d '\r')
+    assert_eq "mock_${d}_fault_429" "429 Retry-After: 1" "$CODE $ra"
+    req "$d" fault-no-terminator true
+    post "$d-noterm" "$URL" "$BODYJSON" "${HDRS[@]}"
+    P=$(parse "$d" "$E2E_TMP/$d-noterm.body")
+    assert_eq "mock_${d}_fault_no_terminator" "$CODE $CURL_RC false" "200 0 $(jget "$P" terminated)"
+    req "$d" fault-midstream-error true
+    post "$d-mid" "$URL" "$BODYJSON" "${HDRS[@]}"
+    P=$(parse "$d" "$E2E_TMP/$d-mid.body")
+    assert_eq "mock_${d}_fault_midstream" "1 false Hello from" \
+        "$(jget "$P" errors | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') $(jget "$P" terminated) $(jget "$P" text)"
+    req "$d" fault-malformed true
+    post "$d-malformed" "$URL" "$BODYJSON" "${HDRS[@]}"
+    P=$(parse "$d" "$E2E_TMP/$d-malformed.body")
+    assert_eq "mock_${d}_fault_malformed" "200 1" "$CODE $(jget "$P" bad)"
+    req "$d" fault-reset true
+    post "$d-reset" "$URL" "$BODYJSON" "${HDRS[@]}"
+    assert_eq "mock_${d}_fault_reset" "56" "$CURL_RC"
+    req "$d" fault-context-length false
+    post "$d-ctx" "$URL" "$BODYJSON" "${HDRS[@]}"
+    assert_eq "mock_${d}_fault_context_length" "400" "$CODE"
+done
+
+# Error shapes: auth and validation
+post oa-401 "$U/v1/chat/completions" '{"model":"echo","messages":[]}' -H "Authorization: Bearer wrong"
+assert_eq mock_openai_401 "401 invalid_api_key" "$CODE $(jget "$BODY" error.code)"
+post an-401 "$U/v1/messages" '{}' -H "x-api-key: wrong" -H "anthropic-version: 2023-06-01"
+assert_eq mock_anthropic_401 "401 authentication_error" "$CODE $(jget "$BODY" error.type)"
+post an-bearer "$U/v1/messages" "{\"model\":\"echo\",\"max_tokens\":9,\"messages\":$MSG}" \
+    -H "Authorization: Bearer $K" -H "anthropic-version: 2023-06-01"
+assert_eq mock_anthropic_bearer_ok "200" "$CODE"
+post an-nover "$U/v1/messages" "{\"model\":\"echo\",\"max_tokens\":9,\"messages\":$MSG}" -H "x-api-key: $K"
+assert_eq mock_anthropic_needs_version "400 invalid_request_error" "$CODE $(jget "$BODY" error.type)"
+post an-nomax "$U/v1/messages" "{\"model\":\"echo\",\"messages\":$MSG}" "${AN[@]}"
+assert_contains mock_anthropic_needs_max_tokens "$CODE $(jget "$BODY" error.message)" "400 max_tokens"
+post an-sysrole "$U/v1/messages" '{"model":"echo","max_tokens":9,"messages":[{"role":"system","content":"x"}]}' "${AN[@]}"
+assert_eq mock_anthropic_rejects_system_role "400" "$CODE"
+post ge-401 "$U/v1beta/models/echo:generateContent" '{"contents":[{"parts":[{"text":"x"}]}]}'
+assert_eq mock_gemini_401 "401 UNAUTHENTICATED" "$CODE $(jget "$BODY" error.status)"
+post ge-qkey "$U/v1beta/models/echo:generateContent?key=$K" '{"contents":[{"parts":[{"text":"x"}]}]}'
+assert_eq mock_gemini_query_key "200" "$CODE"
+post oa-badjson "$U/v1/chat/completions" '{"model": "echo", "messages": [' "${OA[@]}"
+assert_eq mock_openai_malformed_json "400 invalid_request_error" "$CODE $(jget "$BODY" error.type)"
+post oa-so "$U/v1/chat/completions" "{\"model\":\"echo\",\"stream_options\":{\"include_usage\":true},\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_openai_stream_options_needs_stream "400" "$CODE"
+post ol-nomodel "$U/api/chat" "{\"messages\":$MSG}"
+assert_eq mock_ollama_needs_model "400 model is required" "$CODE $(jget "$BODY" error)"
+post ol-gen "$U/api/generate" '{"model":"echo","prompt":"hi there","stream":false}'
+assert_eq mock_ollama_generate "Hello from mock-ollama. You said: hi there" "$(jget "$BODY" response)"
+post ge-array "$U/v1beta/models/echo:streamGenerateContent" '{"contents":[{"parts":[{"text":"x y"}]}]}' "${GE[@]}"
+P=$(parse gemini "$E2E_TMP/ge-array.body")
+assert_eq mock_gemini_json_array_stream "Hello from mock-gemini. You said: x y" "$(jget "$P" text)"
+
+# Listing endpoints
+assert_eq mock_openai_models "echo" "$(jget "$(curl -s "${OA[@]}" "$U/v1/models")" data.0.id)"
+assert_eq mock_anthropic_models "echo" "$(jget "$(curl -s "${AN[@]}" "$U/v1/models")" data.0.id)"
+assert_eq mock_gemini_models "models/echo" "$(jget "$(curl -s "${GE[@]}" "$U/v1beta/models")" models.0.name)"
+assert_eq mock_ollama_tags "echo:latest" "$(jget "$(curl -s "$U/api/tags")" models.0.name)"
+assert_match mock_ollama_version "$(curl -s "$U/api/version")" '"version"'
+
+# flaky-2: two 503 then 200; the counter is per model name and reset clears it
+codes=""
+for i in 1 2 3; do
+    post flaky "$U/v1/chat/completions" "{\"model\":\"flaky-2\",\"messages\":$MSG}" "${OA[@]}"
+    codes="$codes$CODE "
+done
+assert_eq mock_flaky "503 503 200 " "$codes"
+
+# Stall: the mock keeps quiet after 2 chunks and notices the client leaving
+req openai fault-stall true
+t0=$(now_ms)
+post stall "$URL" "$BODYJSON" "${HDRS[@]}" --max-time 1
+t1=$(now_ms)
+assert_eq mock_stall_client_timeout "28" "$CURL_RC"
+sleep 0.5
+L=$(mock_last)
+assert_eq mock_stall_recorded "2 true" "$(jget "$L" stream.chunks_written) $(jget "$L" stream.client_disconnected)"
+[ $((t1 - t0)) -lt 3000 ] && ok mock_stall_elapsed || fail mock_stall_elapsed "$((t1 - t0)) ms"
+
+# Reset before any response: curl sees the connection drop with no status
+post rsthdr "$U/v1/chat/completions" "{\"model\":\"fault-reset-headers\",\"messages\":$MSG}" "${OA[@]}"
+assert_match mock_reset_headers "$CURL_RC $CODE" '^(52|56) 000$'
+
+# Slow streams pace the chunks; an early disconnect is recorded
+t0=$(now_ms)
+post slow "$U/api/chat" "{\"model\":\"slow-200\",\"messages\":$MSG}"
+t1=$(now_ms)
+[ $((t1 - t0)) -ge 1400 ] && ok mock_slow_paced || fail mock_slow_paced "$((t1 - t0)) ms for 9 lines at 200 ms"
+post slowcut "$U/api/chat" "{\"model\":\"slow-300\",\"messages\":$MSG}" --max-time 0.8
+sleep 1
+L=$(mock_last)
+assert_eq mock_disconnect_recorded "true false" "$(jget "$L" stream.client_disconnected) $(jget "$L" stream.completed)"
+
+# Control API: the log holds headers (lower-cased) and the parsed body
+L=$(mock_requests)
+assert_eq mock_log_headers "Bearer $K" "$(jget "$L" 0.headers.authorization)"
+assert_eq mock_log_body "echo" "$(jget "$L" 0.body.model)"
+S=$(mock_stats)
+assert_match mock_stats "$(jget "$S" models.echo)" '^[0-9]+$'
+mock_reset
+assert_eq mock_reset_clears "[]" "$(mock_requests)"
+post flaky2 "$U/v1/chat/completions" "{\"model\":\"flaky-2\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_reset_clears_flaky "503" "$CODE"
+
+# keep-alive: two requests over one connection
+n=$(curl -sv "$U/api/version" "$U/api/version" 2>&1 | grep -c 'Re-using existing connection')
+[ "$n" -ge 1 ] && ok mock_keepalive || fail mock_keepalive "connection not reused"
+
+curl -s -X POST "$U/_mock/shutdown" >/dev/null
+sleep 0.5
+if kill -0 "$MOCK_PID" 2>/dev/null; then fail mock_shutdown "still running"; else ok mock_shutdown; fi
+finish
