@@ -997,7 +997,8 @@ class Handler(BaseHTTPRequestHandler):
         if path in ("/api/chat", "/api/generate") and method == "POST":
             self.dialect = "ollama"
             return self.serve("ollama", body, parsed, hdrs, ollama_chat=path == "/api/chat")
-        if path == "/v1/models" and method == "GET":
+        gemini_list = "x-goog-api-key" in hdrs or "key" in self.query
+        if path == "/v1/models" and method == "GET" and not gemini_list:
             if "anthropic-version" in hdrs or "x-api-key" in hdrs:
                 self.dialect = "anthropic"
                 if not self.auth_ok("anthropic", hdrs):
