@@ -29,11 +29,33 @@
  *       features: [tools, vision, json]
  *       price: {input: 2.5, output: 10, cache_read: 1.25, cache_write: 0}  # USD / 1M tokens
  *
+ * Rules and defaults:
+ *   - name: [A-Za-z0-9_.-], at most 63 characters, unique.
+ *   - base_url: http:// or https://; default per type: openai
+ *     https://api.openai.com/v1, anthropic https://api.anthropic.com, gemini
+ *     https://generativelanguage.googleapis.com/v1beta, ollama
+ *     http://localhost:11434. Not allowed for type local.
+ *   - api_key_env: when neither api_key nor api_key_env is given and base_url
+ *     is the type's default, OPENAI_API_KEY / ANTHROPIC_API_KEY /
+ *     GEMINI_API_KEY. A variable that is unset or empty is not an error: the
+ *     provider has no key (lx_config_warnings says so).
+ *   - models: empty or absent means the provider accepts any model name; for
+ *     type local it defaults to the basename of `model`. `model` (a GGUF
+ *     path, "~/" expanded, relative to the config file's folder) is required
+ *     for type local and refused elsewhere; num_ctx is for ollama and local.
+ *   - timeouts: positive integers (ms); unset fields come from the global
+ *     `timeouts:`, then from lx_timeouts_default().
+ *   - default_model must resolve (lx_config_resolve); when absent it is the
+ *     first provider's first model.
+ *
+ * The top-level keys are a table in config.c: a new section (routing,
+ * server, keys, budgets, ledger, cache) is one row and one parser.
+ *
  * Errors: "FILE:LINE:COL: message" with LX_ERR_CONFIG (the CLI exits 2).
  * Ownership: lx_config_load returns a config the caller frees with
  * lx_config_free; every pointer inside lives as long as the config.
  * Secrets: api_key holds the resolved key; nothing here prints it, and
- * lx_config_dump masks it.
+ * lx_config_dump masks it (lx_config_mask_key).
  */
 #ifndef LX_CONFIG_CONFIG_H
 #define LX_CONFIG_CONFIG_H
@@ -90,6 +112,7 @@ typedef struct lx_model_info {
     int64_t max_output; /* max output tokens; 0 = unknown */
     unsigned features;  /* LX_FEAT_* */
     double price_input, price_output, price_cache_read, price_cache_write; /* USD / 1M */
+    bool from_config;   /* added or changed by the user's `catalogue:` */
 } lx_model_info;
 
 typedef struct lx_config {
@@ -125,10 +148,28 @@ lx_status lx_config_resolve(const lx_config *c, const char *spec, const lx_provi
  * "gpt-4o-2024-08-06" finds "gpt-4o"); NULL when unknown. */
 const lx_model_info *lx_catalogue_find(const lx_config *c, const char *model);
 
-/* Effective configuration as YAML, keys masked ("sk-a…(51 chars)"). */
+/* Effective configuration as YAML, keys masked ("sk-…(51 chars)"). */
 lx_status lx_config_dump(const lx_config *c, lx_buf *out);
 
+/* Appends one line per problem that does not stop loading (an api_key_env
+ * that is not set, a hosted provider without a key, a missing GGUF file, a
+ * model unknown to the catalogue, no providers at all). Returns the count. */
+size_t lx_config_warnings(const lx_config *c, lx_buf *out);
+
+/* Masked form of a secret for display: the first 3 characters, "…" and the
+ * length ("sk-…(51 chars)"); keys shorter than 12 show no character. */
+void lx_config_mask_key(const char *key, char *out, size_t cap);
+
+/* What commands say when there is nothing to talk to. */
+#define LX_CONFIG_NO_PROVIDERS                                                                 \
+    "no providers configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or "       \
+    "OLLAMA_HOST, or write llmux.yaml (see README)"
+
 const char *lx_provider_type_name(lx_provider_type t);
+/* "openai" -> LX_PROV_OPENAI; LX_ERR_NOTFOUND for an unknown name. */
+lx_status lx_provider_type_parse(const char *name, lx_provider_type *out);
+/* Name of one LX_FEAT_* bit ("tools", ...); NULL for anything else. */
+const char *lx_feature_name(unsigned feature);
 /* Default timeouts: connect 10 s, first byte 60 s, idle 30 s, total 600 s. */
 lx_timeouts lx_timeouts_default(void);
 
