@@ -1,0 +1,1015 @@
+/*
+ * Gemini codec: requests, responses, streams and errors, in both directions,
+ * against fixtures written from the Generative Language API reference.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/types.h"
+#include "proto/codec.h"
+#include "proto/gemini.h"
+
+static const lx_codec *C = &lx_codec_gemini;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s (run from the repo root)", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return b;
+}
+
+#define FIX(name) "tests/fixtures/gemini/" name
+
+typedef struct {
+    lx_buf log;
+    int refuse_after; /* refuse the event with this ordinal (1-based); 0 never */
+    int n;
+} rec;
+
+static lx_status rec_fn(void *ud, const lx_event *ev)
+{
+    rec *r = ud;
+    lx_buf *b = &r->log;
+    r->n++;
+    switch (ev->kind) {
+    case LX_EV_START:
+        lx_buf_printf(b, "start(%s,%s) ", ev->id ? ev->id : "-", ev->model ? ev->model : "-");
+        break;
+    case LX_EV_TEXT:
+        lx_buf_printf(b, "text(%.*s) ", (int)ev->len, ev->text);
+        break;
+    case LX_EV_THINKING:
+        lx_buf_printf(b, "thinking(%.*s|%s) ", ev->text ? (int)ev->len : 0,
+                      ev->text ? ev->text : "", ev->signature ? ev->signature : "-");
+        break;
+    case LX_EV_TOOL_START:
+        lx_buf_printf(b, "tool_start(%d,%s,%s) ", ev->index, ev->id ? ev->id : "-", ev->name);
+        break;
+    case LX_EV_TOOL_ARGS:
+        lx_buf_printf(b, "tool_args(%d,%.*s) ", ev->index, (int)ev->len, ev->text);
+        break;
+    case LX_EV_TOOL_END:
+        lx_buf_printf(b, "tool_end(%d) ", ev->index);
+        break;
+    case LX_EV_USAGE:
+        lx_buf_printf(b, "usage(in=%lld,cr=%lld,cw=%lld,out=%lld,rs=%lld) ",
+                      (long long)ev->usage.input, (long long)ev->usage.cache_read,
+                      (long long)ev->usage.cache_write, (long long)ev->usage.output,
+                      (long long)ev->usage.reasoning);
+        break;
+    case LX_EV_FINISH:
+        lx_buf_printf(b, "finish(%s) ", lx_finish_name(ev->finish));
+        break;
+    case LX_EV_ERROR:
+        lx_buf_printf(b, "error(%s) ", ev->error ? ev->error->message : "");
+        break;
+    }
+    if (r->refuse_after && r->n >= r->refuse_after)
+        return LX_ERR_CANCELLED;
+    return LX_OK;
+}
+
+/* Feeds `data` in pieces given by `cut` (piece sizes cycle; 0 = whole) and
+ * returns the final status; log and err filled. */
+static lx_status run_stream(const char *data, size_t len, const size_t *cuts, size_t n_cuts,
+                            rec *r, lx_error *err)
+{
+    lx_buf_init(&r->log, 0);
+    lx_stream_decoder *d = C->stream_decoder_new(rec_fn, r);
+    cr_assert_not_null(d);
+    lx_status s = LX_OK;
+    size_t off = 0, k = 0;
+    while (off < len && s == LX_OK) {
+        size_t piece = n_cuts ? cuts[k++ % n_cuts] : len;
+        if (piece == 0 || piece > len - off)
+            piece = len - off;
+        s = d->feed(d, data + off, piece, err);
+        off += piece;
+    }
+    if (s == LX_OK)
+        s = d->finish(d, err);
+    d->free(d);
+    return s;
+}
+
+/* Runs the whole stream at once, then at every fixed step and in random
+ * pieces, and checks all runs agree; returns the log (caller frees). */
+static char *stream_all_splits(const char *path, lx_status want, const char *want_log,
+                               lx_error *err_out)
+{
+    size_t len;
+    char *data = slurp(path, &len);
+    rec r = {0};
+    lx_error err;
+    lx_status s = run_stream(data, len, NULL, 0, &r, &err);
+    cr_assert_eq(s, want, "%s: status %s, want %s (%s)", path, lx_status_name(s),
+                 lx_status_name(want), s == LX_OK ? "" : err.message);
+    char *log = lx_buf_steal(&r.log, NULL);
+    if (want_log)
+        cr_assert_str_eq(log, want_log, "%s:\n got %s\nwant %s", path, log, want_log);
+    if (err_out)
+        *err_out = err;
+    for (size_t step = 1; step <= len; step += (step < 16 ? 1 : 7)) {
+        rec r2 = {0};
+        lx_error e2;
+        lx_status s2 = run_stream(data, len, &step, 1, &r2, &e2);
+        cr_assert_eq(s2, s, "%s step %zu: status %s", path, step, lx_status_name(s2));
+        cr_assert_str_eq(r2.log.data ? r2.log.data : "", log, "%s step %zu", path, step);
+        if (s != LX_OK)
+            cr_assert_str_eq(e2.message, err.message);
+        lx_buf_free(&r2.log);
+    }
+    srand(42);
+    for (int t = 0; t < 50; t++) {
+        size_t cuts[16];
+        for (int i = 0; i < 16; i++)
+            cuts[i] = 1 + (size_t)rand() % 40;
+        rec r2 = {0};
+        lx_error e2;
+        lx_status s2 = run_stream(data, len, cuts, 16, &r2, &e2);
+        cr_assert_eq(s2, s);
+        cr_assert_str_eq(r2.log.data ? r2.log.data : "", log, "%s random run %d", path, t);
+        lx_buf_free(&r2.log);
+    }
+    free(data);
+    return log;
+}
+
+static bool streq(const char *a, const char *b)
+{
+    if (!a || !*a)
+        return !b || !*b;
+    return b && strcmp(a, b) == 0;
+}
+
+static void assert_parts_eq(const lx_part *a, size_t na, const lx_part *b, size_t nb,
+                            const char *what)
+{
+    cr_assert_eq(na, nb, "%s: %zu parts vs %zu", what, na, nb);
+    for (size_t i = 0; i < na; i++) {
+        cr_assert_eq(a[i].kind, b[i].kind, "%s part %zu kind", what, i);
+        cr_assert(streq(a[i].text, b[i].text), "%s part %zu text '%s' vs '%s'", what, i,
+                  a[i].text, b[i].text);
+        cr_assert(streq(a[i].id, b[i].id), "%s part %zu id", what, i);
+        cr_assert(streq(a[i].name, b[i].name), "%s part %zu name", what, i);
+        cr_assert(streq(a[i].arguments, b[i].arguments), "%s part %zu args '%s' vs '%s'", what,
+                  i, a[i].arguments, b[i].arguments);
+        cr_assert(streq(a[i].signature, b[i].signature), "%s part %zu signature", what, i);
+        cr_assert(streq(a[i].data, b[i].data), "%s part %zu data", what, i);
+        cr_assert(streq(a[i].url, b[i].url), "%s part %zu url", what, i);
+        cr_assert(streq(a[i].media_type, b[i].media_type), "%s part %zu media_type", what, i);
+        cr_assert_eq(a[i].is_error, b[i].is_error, "%s part %zu is_error", what, i);
+    }
+}
+
+static void assert_requests_eq(const lx_request *a, const lx_request *b)
+{
+    cr_assert_eq(a->n_messages, b->n_messages, "messages %zu vs %zu", a->n_messages,
+                 b->n_messages);
+    for (size_t i = 0; i < a->n_messages; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "messages[%zu]", i);
+        cr_assert_eq(a->messages[i].role, b->messages[i].role, "%s role", what);
+        assert_parts_eq(a->messages[i].parts, a->messages[i].n_parts, b->messages[i].parts,
+                        b->messages[i].n_parts, what);
+    }
+    cr_assert_eq(a->n_tools, b->n_tools);
+    for (size_t i = 0; i < a->n_tools; i++) {
+        cr_assert_str_eq(a->tools[i].name, b->tools[i].name);
+        cr_assert(streq(a->tools[i].description, b->tools[i].description));
+        cr_assert(streq(a->tools[i].parameters, b->tools[i].parameters), "%s vs %s",
+                  a->tools[i].parameters, b->tools[i].parameters);
+    }
+    cr_assert_eq(a->tool_choice.kind, b->tool_choice.kind);
+    cr_assert(streq(a->tool_choice.name, b->tool_choice.name));
+    const lx_sampling *x = &a->sampling, *y = &b->sampling;
+    cr_assert_eq(x->has_temperature, y->has_temperature);
+    cr_assert_float_eq(x->temperature, y->temperature, 1e-9);
+    cr_assert_eq(x->has_top_p, y->has_top_p);
+    cr_assert_float_eq(x->top_p, y->top_p, 1e-9);
+    cr_assert_eq(x->has_top_k, y->has_top_k);
+    cr_assert_eq(x->top_k, y->top_k);
+    cr_assert_eq(x->has_seed, y->has_seed);
+    cr_assert_eq(x->seed, y->seed);
+    cr_assert_eq(x->max_tokens, y->max_tokens);
+    cr_assert_eq(x->n_stop, y->n_stop);
+    for (size_t i = 0; i < x->n_stop; i++)
+        cr_assert_str_eq(x->stop[i], y->stop[i]);
+    cr_assert_eq(a->format.kind, b->format.kind);
+    cr_assert(streq(a->format.schema, b->format.schema));
+    cr_assert_eq(a->thinking_budget, b->thinking_budget);
+}
+
+static void assert_responses_eq(const lx_response *a, const lx_response *b)
+{
+    cr_assert(streq(a->id, b->id), "id %s vs %s", a->id, b->id);
+    cr_assert(streq(a->model, b->model), "model %s vs %s", a->model, b->model);
+    assert_parts_eq(a->parts, a->n_parts, b->parts, b->n_parts, "response");
+    cr_assert_eq(a->finish, b->finish, "finish %s vs %s", lx_finish_name(a->finish),
+                 lx_finish_name(b->finish));
+    cr_assert_eq(a->has_usage, b->has_usage);
+    cr_assert_eq(memcmp(&a->usage, &b->usage, sizeof a->usage), 0, "usage differs");
+}
+
+static json_t *encode_json(const lx_request *r, const lx_codec_opts *o)
+{
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    lx_error err;
+    lx_status s = C->request_encode(r, o, &out, &err);
+    cr_assert_eq(s, LX_OK, "encode: %s", err.message);
+    json_error_t je;
+    json_t *v = json_loadb(out.data, out.len, 0, &je);
+    cr_assert_not_null(v, "encoder wrote invalid JSON: %s", je.text);
+    lx_buf_free(&out);
+    return v;
+}
+
+static lx_request *decode_str(const char *body, lx_status want, const char *want_msg)
+{
+    lx_request *r = NULL;
+    lx_error err = {0};
+    lx_status s = C->request_decode(body, strlen(body), &r, &err);
+    cr_assert_eq(s, want, "status %s want %s (%s)", lx_status_name(s), lx_status_name(want),
+                 err.message);
+    if (want_msg)
+        cr_assert(strstr(err.message, want_msg), "message '%s' lacks '%s'", err.message,
+                  want_msg);
+    if (s != LX_OK)
+        cr_assert_null(r);
+    return r;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+Test(gemini_request, decode_full_fixture)
+{
+    size_t len;
+    char *body = slurp(FIX("request_full.json"), &len);
+    lx_request *r = NULL;
+    lx_error err;
+    cr_assert_eq(C->request_decode(body, len, &r, &err), LX_OK, "%s", err.message);
+    cr_assert_null(r->model);
+    cr_assert_eq(r->n_messages, 6);
+    lx_message *m = r->messages;
+    cr_assert_eq(m[0].role, LX_ROLE_SYSTEM);
+    cr_assert_eq(m[0].n_parts, 2);
+    cr_assert_str_eq(m[0].parts[1].text, "Answer briefly.");
+    cr_assert_eq(m[1].role, LX_ROLE_USER);
+    cr_assert_eq(m[1].n_parts, 3);
+    cr_assert_eq(m[1].parts[1].kind, LX_PART_IMAGE);
+    cr_assert_str_eq(m[1].parts[1].media_type, "image/png");
+    cr_assert_str_eq(m[1].parts[1].data, "iVBORw0KGgoAAAANSUhEUg==");
+    cr_assert_str_eq(m[1].parts[2].url,
+                     "https://generativelanguage.googleapis.com/v1beta/files/abc-123");
+    cr_assert_eq(m[2].role, LX_ROLE_ASSISTANT);
+    cr_assert_eq(m[2].n_parts, 3);
+    cr_assert_eq(m[2].parts[0].kind, LX_PART_THINKING);
+    cr_assert_str_eq(m[2].parts[0].text, "I should look both up.");
+    cr_assert_str_eq(m[2].parts[0].signature, "c2lnLTE=");
+    cr_assert_eq(m[2].parts[1].kind, LX_PART_TOOL_CALL);
+    cr_assert_null(m[2].parts[1].id);
+    cr_assert_str_eq(m[2].parts[1].name, "get_weather");
+    cr_assert_str_eq(m[2].parts[1].arguments, "{\"city\":\"Paris\"}");
+    cr_assert_str_eq(m[2].parts[2].arguments, "{\"city\":\"Rome\",\"unit\":\"celsius\"}");
+    cr_assert_eq(m[3].role, LX_ROLE_TOOL);
+    cr_assert_eq(m[3].n_parts, 2);
+    cr_assert_eq(m[3].parts[0].kind, LX_PART_TOOL_RESULT);
+    cr_assert_str_eq(m[3].parts[0].name, "get_weather");
+    cr_assert_str_eq(m[3].parts[0].text, "{\"temp\":21,\"sky\":\"clear\"}");
+    cr_assert_str_eq(m[3].parts[1].text, "rainy, 17 C");
+    cr_assert_not(m[3].parts[1].is_error);
+    cr_assert_eq(m[4].role, LX_ROLE_ASSISTANT);
+    cr_assert_eq(m[5].role, LX_ROLE_USER);
+    cr_assert_eq(r->n_tools, 1);
+    cr_assert_str_eq(r->tools[0].description, "Current weather for a city");
+    cr_assert_eq(r->tool_choice.kind, LX_TOOL_CHOICE_NAMED);
+    cr_assert_str_eq(r->tool_choice.name, "get_weather");
+    cr_assert_float_eq(r->sampling.temperature, 0.5, 1e-9);
+    cr_assert_eq(r->sampling.top_k, 40);
+    cr_assert_eq(r->sampling.max_tokens, 1024);
+    cr_assert_eq(r->sampling.n_stop, 2);
+    cr_assert_eq(r->sampling.seed, 7);
+    cr_assert_eq(r->thinking_budget, 2048);
+    cr_assert_not(r->stream);
+    lx_request_free(r);
+    free(body);
+}
+
+Test(gemini_request, encode_of_decoded_fixture_is_the_fixture)
+{
+    size_t len;
+    char *body = slurp(FIX("request_full.json"), &len);
+    lx_request *r = NULL;
+    cr_assert_eq(C->request_decode(body, len, &r, NULL), LX_OK);
+    json_t *got = encode_json(r, &(lx_codec_opts){.model = "gemini-2.5-flash"});
+    json_error_t je;
+    json_t *want = json_loadb(body, len, 0, &je);
+    char *g = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
+    char *w = json_dumps(want, JSON_SORT_KEYS | JSON_COMPACT);
+    cr_assert(json_equal(got, want), "\n got %s\nwant %s", g, w);
+    /* and back again: decode(encode(x)) == x */
+    char *wire = json_dumps(got, JSON_COMPACT);
+    lx_request *r2 = NULL;
+    cr_assert_eq(C->request_decode(wire, strlen(wire), &r2, NULL), LX_OK);
+    assert_requests_eq(r, r2);
+    free(wire);
+    free(g);
+    free(w);
+    json_decref(got);
+    json_decref(want);
+    lx_request_free(r);
+    lx_request_free(r2);
+    free(body);
+}
+
+static lx_part *add(lx_request *r, lx_message *m, lx_part_kind k, const char *text)
+{
+    lx_part *p = lx_message_add_part(r, m, k);
+    p->text = text ? lx_arena_strdup(r->arena, text) : NULL;
+    return p;
+}
+
+/* A conversation with calls answered by id, by order and by name. */
+static lx_request *tool_conversation(void)
+{
+    lx_request *r = lx_request_new();
+    lx_request_add_text(r, LX_ROLE_SYSTEM, "Be terse.");
+    lx_request_add_text(r, LX_ROLE_USER, "Weather and time?");
+    lx_message *a = lx_request_add_message(r, LX_ROLE_ASSISTANT);
+    lx_part *c1 = add(r, a, LX_PART_TOOL_CALL, NULL);
+    c1->id = "call_A";
+    c1->name = "get_weather";
+    c1->arguments = "{\"city\":\"Oslo\"}";
+    lx_part *c2 = add(r, a, LX_PART_TOOL_CALL, NULL);
+    c2->id = "call_B";
+    c2->name = "get_time";
+    c2->arguments = "";
+    lx_message *t = lx_request_add_message(r, LX_ROLE_TOOL);
+    lx_part *r2 = add(r, t, LX_PART_TOOL_RESULT, "12:00");
+    r2->id = "call_B"; /* answered out of order, by id */
+    lx_part *r1 = add(r, t, LX_PART_TOOL_RESULT, "{\"temp\": -3}");
+    r1->id = "call_A";
+    return r;
+}
+
+Test(gemini_request, function_response_names_come_from_ids)
+{
+    lx_request *r = tool_conversation();
+    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *contents = json_object_get(v, "contents");
+    cr_assert_eq(json_array_size(contents), 3);
+    json_t *c2 = json_array_get(contents, 2);
+    cr_assert_str_eq(json_string_value(json_object_get(c2, "role")), "user");
+    json_t *fr0 = json_object_get(json_array_get(json_object_get(c2, "parts"), 0),
+                                  "functionResponse");
+    json_t *fr1 = json_object_get(json_array_get(json_object_get(c2, "parts"), 1),
+                                  "functionResponse");
+    cr_assert_str_eq(json_string_value(json_object_get(fr0, "name")), "get_time");
+    cr_assert_str_eq(json_string_value(json_object_get(fr0, "id")), "call_B");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(fr0, "response"), "result")), "12:00");
+    cr_assert_str_eq(json_string_value(json_object_get(fr1, "name")), "get_weather");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(fr1, "response"), "temp")),
+                 -3);
+    /* the call with empty arguments gets an empty args object */
+    json_t *call1 = json_object_get(
+        json_array_get(json_object_get(json_array_get(contents, 1), "parts"), 1), "functionCall");
+    cr_assert_eq(json_object_size(json_object_get(call1, "args")), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(call1, "id")), "call_B");
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(json_object_get(v, "systemInstruction"),
+                                                        "parts"),
+                                        0),
+                         "text")),
+                     "Be terse.");
+    json_decref(v);
+    lx_request_free(r);
+}
+
+Test(gemini_request, function_response_names_by_order_and_errors)
+{
+    lx_request *r = tool_conversation();
+    /* drop ids on the results: order decides (first result -> first call) */
+    r->messages[3].parts[0].id = NULL;
+    r->messages[3].parts[1].id = NULL;
+    r->messages[3].parts[1].is_error = true;
+    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *parts = json_object_get(json_array_get(json_object_get(v, "contents"), 2), "parts");
+    json_t *fr0 = json_object_get(json_array_get(parts, 0), "functionResponse");
+    json_t *fr1 = json_object_get(json_array_get(parts, 1), "functionResponse");
+    cr_assert_str_eq(json_string_value(json_object_get(fr0, "name")), "get_weather");
+    cr_assert_str_eq(json_string_value(json_object_get(fr1, "name")), "get_time");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(fr1, "response"), "error")),
+        "{\"temp\": -3}");
+    cr_assert_null(json_object_get(fr0, "id"));
+    json_decref(v);
+
+    /* an id nobody used */
+    r->messages[3].parts[0].id = "call_Z";
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    lx_error err;
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
+                 LX_ERR_INVALID);
+    cr_assert(strstr(err.message, "messages[3].parts[0]"), "%s", err.message);
+    cr_assert(strstr(err.message, "call_Z"), "%s", err.message);
+    /* more results than calls */
+    r->messages[3].parts[0].id = NULL;
+    lx_part *extra = add(r, &r->messages[3], LX_PART_TOOL_RESULT, "x");
+    (void)extra;
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
+                 LX_ERR_INVALID);
+    cr_assert(strstr(err.message, "messages[3].parts[2]"), "%s", err.message);
+    /* bad argument JSON names the call */
+    r->messages[3].n_parts = 2;
+    r->messages[2].parts[0].arguments = "{\"city\": ";
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
+                 LX_ERR_INVALID);
+    cr_assert(strstr(err.message, "get_weather"), "%s", err.message);
+    cr_assert(strstr(err.message, "messages[2].parts[0]"), "%s", err.message);
+    lx_buf_free(&out);
+    lx_request_free(r);
+}
+
+Test(gemini_request, thought_signatures_go_on_the_next_part)
+{
+    lx_request *r = lx_request_new();
+    lx_request_add_text(r, LX_ROLE_USER, "hi");
+    lx_message *a = lx_request_add_message(r, LX_ROLE_ASSISTANT);
+    add(r, a, LX_PART_THINKING, "think 1")->signature = "S1";
+    add(r, a, LX_PART_THINKING, "think 2")->signature = "S2";
+    add(r, a, LX_PART_TEXT, "answer");
+    add(r, a, LX_PART_THINKING, "")->signature = "S3"; /* signature at the end of the turn */
+    lx_request_add_text(r, LX_ROLE_USER, "more");
+    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *parts = json_object_get(json_array_get(json_object_get(v, "contents"), 1), "parts");
+    char *got = json_dumps(parts, JSON_COMPACT);
+    cr_assert_str_eq(got, "[{\"text\":\"think 1\",\"thought\":true},"
+                          "{\"text\":\"\",\"thoughtSignature\":\"S1\"},"
+                          "{\"text\":\"think 2\",\"thought\":true},"
+                          "{\"text\":\"answer\",\"thoughtSignature\":\"S2\"},"
+                          "{\"text\":\"\",\"thoughtSignature\":\"S3\"}]");
+    /* decoding gives the same parts back */
+    char *body = json_dumps(v, JSON_COMPACT);
+    lx_request *r2 = NULL;
+    cr_assert_eq(C->request_decode(body, strlen(body), &r2, NULL), LX_OK);
+    r->messages[1].parts[3].text = NULL; /* "" and NULL compare equal anyway */
+    assert_requests_eq(r, r2);
+    free(got);
+    free(body);
+    json_decref(v);
+    lx_request_free(r);
+    lx_request_free(r2);
+}
+
+Test(gemini_request, schemas_are_cleaned_for_gemini)
+{
+    lx_request *r = lx_request_new();
+    lx_request_add_text(r, LX_ROLE_USER, "x");
+    lx_tool *t = lx_request_add_tool(r);
+    t->name = "search";
+    t->parameters =
+        "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"object\","
+        "\"additionalProperties\":false,\"properties\":{\"q\":{\"type\":[\"string\",\"null\"],"
+        "\"description\":\"query\"},\"opts\":{\"type\":\"object\",\"additionalProperties\":false,"
+        "\"properties\":{\"mode\":{\"const\":\"fast\"}}},\"tags\":{\"type\":\"array\","
+        "\"items\":{\"type\":\"string\",\"$ref\":\"#/x\"}}},\"required\":[\"q\"],\"strict\":true}";
+    lx_tool *t2 = lx_request_add_tool(r);
+    t2->name = "now";
+    t2->parameters = "{\"type\":\"object\",\"properties\":{}}";
+    lx_tool *t3 = lx_request_add_tool(r);
+    t3->name = "nothing"; /* NULL parameters */
+    r->format.kind = LX_FORMAT_JSON_SCHEMA;
+    r->format.schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}},"
+                       "\"additionalProperties\":false}";
+    r->thinking_budget = 512;
+    r->tool_choice.kind = LX_TOOL_CHOICE_REQUIRED;
+    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *decls = json_object_get(json_array_get(json_object_get(v, "tools"), 0),
+                                    "functionDeclarations");
+    char *p0 = json_dumps(json_object_get(json_array_get(decls, 0), "parameters"),
+                          JSON_COMPACT | JSON_SORT_KEYS);
+    cr_assert_str_eq(p0, "{\"properties\":{\"opts\":{\"properties\":{\"mode\":{\"enum\":[\"fast\"]}},"
+                         "\"type\":\"object\"},\"q\":{\"description\":\"query\",\"nullable\":true,"
+                         "\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},"
+                         "\"type\":\"array\"}},\"required\":[\"q\"],\"type\":\"object\"}");
+    cr_assert_null(json_object_get(json_array_get(decls, 1), "parameters"));
+    cr_assert_null(json_object_get(json_array_get(decls, 2), "parameters"));
+    json_t *gc = json_object_get(v, "generationConfig");
+    cr_assert_str_eq(json_string_value(json_object_get(gc, "responseMimeType")),
+                     "application/json");
+    cr_assert_null(json_object_get(json_object_get(gc, "responseSchema"), "additionalProperties"));
+    json_t *tc = json_object_get(gc, "thinkingConfig");
+    cr_assert_eq(json_integer_value(json_object_get(tc, "thinkingBudget")), 512);
+    cr_assert(json_is_true(json_object_get(tc, "includeThoughts")));
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(v, "toolConfig"), "functionCallingConfig"),
+                         "mode")),
+                     "ANY");
+    free(p0);
+    json_decref(v);
+    lx_request_free(r);
+}
+
+Test(gemini_request, merges_same_role_and_checks_input)
+{
+    lx_request *r = lx_request_new();
+    lx_request_add_text(r, LX_ROLE_USER, "a");
+    lx_request_add_text(r, LX_ROLE_USER, "b");
+    lx_message *m = lx_request_add_message(r, LX_ROLE_USER);
+    lx_part *img = lx_message_add_part(r, m, LX_PART_IMAGE);
+    img->url = "data:image/jpeg;base64,/9j/4AAQ";
+    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *contents = json_object_get(v, "contents");
+    cr_assert_eq(json_array_size(contents), 1);
+    json_t *parts = json_object_get(json_array_get(contents, 0), "parts");
+    cr_assert_eq(json_array_size(parts), 3);
+    json_t *inl = json_object_get(json_array_get(parts, 2), "inlineData");
+    cr_assert_str_eq(json_string_value(json_object_get(inl, "mimeType")), "image/jpeg");
+    cr_assert_str_eq(json_string_value(json_object_get(inl, "data")), "/9j/4AAQ");
+    cr_assert_null(json_object_get(v, "generationConfig"));
+    cr_assert_null(json_object_get(v, "tools"));
+    json_decref(v);
+    lx_request_free(r);
+
+    /* nothing but a system message */
+    r = lx_request_new();
+    lx_request_add_text(r, LX_ROLE_SYSTEM, "x");
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    lx_error err;
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
+                 LX_ERR_INVALID);
+    cr_assert(strstr(err.message, "messages"));
+    lx_buf_free(&out);
+    lx_request_free(r);
+}
+
+Test(gemini_request, decode_errors_name_the_field)
+{
+    decode_str("{\"contents\": [", LX_ERR_INVALID, "invalid JSON");
+    decode_str("[1]", LX_ERR_INVALID, "object");
+    decode_str("{}", LX_ERR_INVALID, "contents: expected an array");
+    decode_str("{\"contents\": [{\"parts\":[{\"text\":\"a\"}]}, {\"role\":\"model\",\"parts\":[7]}]}",
+               LX_ERR_INVALID, "contents[1].parts[0]: expected an object");
+    decode_str("{\"contents\": [{\"role\":\"bot\",\"parts\":[]}]}", LX_ERR_INVALID,
+               "contents[0].role");
+    decode_str("{\"contents\": [{\"role\":\"user\"}]}", LX_ERR_INVALID, "contents[0].parts");
+    decode_str("{\"contents\": [{\"role\":\"user\",\"parts\":[{\"text\":5}]}]}", LX_ERR_INVALID,
+               "contents[0].parts[0].text");
+    decode_str("{\"contents\": [{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"name\":\"f\","
+               "\"args\":[1]}}]}]}",
+               LX_ERR_INVALID, "contents[0].parts[0].functionCall.args: expected an object");
+    decode_str("{\"contents\": [{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"args\":{}}}]}]}",
+               LX_ERR_INVALID, "contents[0].parts[0].functionCall.name: required");
+    decode_str("{\"contents\": [{\"role\":\"user\",\"parts\":[{\"functionCall\":{\"name\":\"f\"}}]}]}",
+               LX_ERR_INVALID, "contents[0].parts[0]: functionCall in a user turn");
+    decode_str("{\"contents\": [{\"role\":\"user\",\"parts\":[{\"inlineData\":{\"data\":\"x\"}}]}]}",
+               LX_ERR_INVALID, "contents[0].parts[0].inlineData.mimeType: required");
+    decode_str("{\"contents\": [{\"role\":\"user\",\"parts\":[{\"executableCode\":{}}]}]}",
+               LX_ERR_UNSUPPORTED, "contents[0].parts[0]: unsupported part");
+    decode_str("{\"contents\": [], \"generationConfig\": {\"temperature\": \"hot\"}}",
+               LX_ERR_INVALID, "generationConfig.temperature");
+    decode_str("{\"contents\": [], \"generationConfig\": {\"stopSequences\": [\"a\", 1]}}",
+               LX_ERR_INVALID, "generationConfig.stopSequences[1]");
+    decode_str("{\"contents\": [], \"tools\": [{\"functionDeclarations\": [{\"description\":\"d\"}]}]}",
+               LX_ERR_INVALID, "tools[0].functionDeclarations[0].name: required");
+    decode_str("{\"contents\": [], \"tools\": [{\"googleSearch\": {}}]}", LX_ERR_UNSUPPORTED,
+               "tools[0]");
+    decode_str("{\"contents\": [], \"toolConfig\": {\"functionCallingConfig\": {\"mode\": \"SOME\"}}}",
+               LX_ERR_INVALID, "toolConfig.functionCallingConfig.mode");
+    decode_str("{\"contents\": [], \"systemInstruction\": {\"parts\": [{\"text\": 1}]}}",
+               LX_ERR_INVALID, "systemInstruction.parts[0].text");
+    lx_request *r = decode_str(
+        "{\"contents\": [{\"role\":\"user\",\"parts\":[{\"text\":\"q\"},{\"functionResponse\":"
+        "{\"name\":\"f\",\"response\":{\"error\":\"boom\"},\"id\":\"i1\"}}]}],"
+        "\"generationConfig\":{\"thinkingConfig\":{\"thinkingBudget\":-1},"
+        "\"responseMimeType\":\"application/json\"}}",
+        LX_OK, NULL);
+    cr_assert_eq(r->n_messages, 2);
+    cr_assert_eq(r->messages[1].role, LX_ROLE_TOOL);
+    cr_assert(r->messages[1].parts[0].is_error);
+    cr_assert_str_eq(r->messages[1].parts[0].text, "boom");
+    cr_assert_str_eq(r->messages[1].parts[0].id, "i1");
+    cr_assert_eq(r->thinking_budget, LX_GEMINI_DYNAMIC_BUDGET);
+    cr_assert_eq(r->format.kind, LX_FORMAT_JSON);
+    lx_request_free(r);
+}
+
+/* ---- http --------------------------------------------------------------- */
+
+Test(gemini_http, urls_headers_and_model_names)
+{
+    lx_buf url, hdr;
+    lx_buf_init(&url, 0);
+    lx_buf_init(&hdr, 0);
+    lx_error err;
+    lx_codec_opts o = {.model = "gemini-2.5-flash", .base_url = "https://example.test/v1beta//",
+                       .api_key = "K123"};
+    cr_assert_eq(C->http_prepare(&o, &url, &hdr, &err), LX_OK);
+    cr_assert_str_eq(url.data, "https://example.test/v1beta/models/gemini-2.5-flash:generateContent");
+    cr_assert_str_eq(hdr.data, "Content-Type: application/json\nx-goog-api-key: K123\n");
+    lx_buf_reset(&url);
+    lx_buf_reset(&hdr);
+    o.stream = true;
+    o.base_url = NULL;
+    o.api_key = NULL;
+    cr_assert_eq(C->http_prepare(&o, &url, &hdr, &err), LX_OK);
+    cr_assert_str_eq(url.data, "https://generativelanguage.googleapis.com/v1beta/models/"
+                               "gemini-2.5-flash:streamGenerateContent?alt=sse");
+    cr_assert_str_eq(hdr.data, "Content-Type: application/json\n");
+    const char *bad[] = {"a/b", "x?y", "x#y", "my model", "m\n", "", "../etc"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lx_buf_reset(&url);
+        o.model = bad[i];
+        cr_assert_eq(C->http_prepare(&o, &url, &hdr, &err), LX_ERR_INVALID, "%s", bad[i]);
+        cr_assert(strncmp(err.message, "model", 5) == 0, "%s", err.message);
+    }
+    o.model = "m";
+    o.api_key = "k\r\nX-Evil: 1";
+    cr_assert_eq(C->http_prepare(&o, &url, &hdr, &err), LX_ERR_INVALID);
+    lx_buf_free(&url);
+    lx_buf_free(&hdr);
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static lx_response *decode_resp_file(const char *path, lx_status want, lx_error *err)
+{
+    size_t len;
+    char *body = slurp(path, &len);
+    lx_response *r = NULL;
+    lx_status s = C->response_decode(body, len, &r, err);
+    cr_assert_eq(s, want, "%s: %s (%s)", path, lx_status_name(s), err->message);
+    free(body);
+    return r;
+}
+
+Test(gemini_response, text_with_cached_usage)
+{
+    lx_error err;
+    lx_response *r = decode_resp_file(FIX("response_text.json"), LX_OK, &err);
+    cr_assert_str_eq(r->id, "mbXbaIyBE5G5nvgPy8KryQs");
+    cr_assert_str_eq(r->model, "gemini-2.5-flash");
+    cr_assert_eq(r->n_parts, 1);
+    cr_assert_str_eq(lx_response_text(r), "Hello! How can I help you today?");
+    cr_assert_eq(r->finish, LX_FINISH_STOP);
+    cr_assert(r->has_usage);
+    cr_assert_eq(r->usage.input, 20);
+    cr_assert_eq(r->usage.cache_read, 100);
+    cr_assert_eq(r->usage.output, 9);
+    cr_assert_eq(r->usage.reasoning, 0);
+    cr_assert_eq(lx_usage_total_input(&r->usage), 120);
+    lx_response_free(r);
+}
+
+Test(gemini_response, thoughts_calls_signatures_and_usage)
+{
+    lx_error err;
+    lx_response *r = decode_resp_file(FIX("response_tools.json"), LX_OK, &err);
+    cr_assert_eq(r->n_parts, 3);
+    cr_assert_eq(r->parts[0].kind, LX_PART_THINKING);
+    cr_assert_str_eq(r->parts[0].signature, "Q2lZQ0FkeXlTLzJNUT09");
+    cr_assert_eq(r->parts[1].kind, LX_PART_TOOL_CALL);
+    cr_assert_str_eq(r->parts[1].id, "call-1");
+    cr_assert_str_eq(r->parts[1].arguments, "{\"city\":\"Paris\"}");
+    cr_assert_null(r->parts[2].id);
+    cr_assert_str_eq(r->parts[2].name, "get_weather");
+    cr_assert_eq(r->finish, LX_FINISH_TOOL_CALLS);
+    cr_assert_eq(r->usage.input, 310 - 256 + 12);
+    cr_assert_eq(r->usage.cache_read, 256);
+    cr_assert_eq(r->usage.output, 40);
+    cr_assert_eq(r->usage.reasoning, 75);
+    /* encode -> decode gives it back */
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    cr_assert_eq(C->response_encode(r, &(lx_codec_opts){0}, &out, &err), LX_OK);
+    lx_response *r2 = NULL;
+    cr_assert_eq(C->response_decode(out.data, out.len, &r2, &err), LX_OK, "%s", err.message);
+    assert_responses_eq(r, r2);
+    json_error_t je;
+    json_t *v = json_loadb(out.data, out.len, 0, &je);
+    json_t *um = json_object_get(v, "usageMetadata");
+    cr_assert_eq(json_integer_value(json_object_get(um, "promptTokenCount")), 322);
+    cr_assert_eq(json_integer_value(json_object_get(um, "totalTokenCount")), 322 + 40 + 75);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(v, "candidates"), 0),
+                                                       "finishReason")),
+                     "STOP");
+    json_decref(v);
+    lx_buf_free(&out);
+    lx_response_free(r);
+    lx_response_free(r2);
+}
+
+Test(gemini_response, blocked_length_and_garbage)
+{
+    lx_error err;
+    cr_assert_null(decode_resp_file(FIX("response_blocked.json"), LX_ERR_UPSTREAM, &err));
+    cr_assert_str_eq(err.type, "blocked");
+    cr_assert(strstr(err.message, "PROHIBITED_CONTENT"));
+    lx_response *r = decode_resp_file(FIX("response_max_tokens.json"), LX_OK, &err);
+    cr_assert_eq(r->finish, LX_FINISH_LENGTH);
+    cr_assert_eq(r->usage.reasoning, 20);
+    lx_response_free(r);
+    const char *bad[][2] = {
+        {"{\"candidates\": 3}", "candidates: expected an array"},
+        {"{\"candidates\": [{\"content\": {\"parts\": [1]}}]}",
+         "candidates[0].content.parts[0]: expected an object"},
+        {"{\"candidates\": [{\"content\": {\"parts\": {}}}]}", "candidates[0].content.parts"},
+        {"{\"candidates\": [{\"finishReason\": 1}]}", "finishReason"},
+        {"{\"candidates\": [{}], \"usageMetadata\": {\"promptTokenCount\": \"x\"}}",
+         "usageMetadata.promptTokenCount"},
+        {"{\"candidates\": []}", "candidates"},
+        {"not json", "invalid JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lx_response *x = NULL;
+        lx_status s = C->response_decode(bad[i][0], strlen(bad[i][0]), &x, &err);
+        cr_assert_eq(s, LX_ERR_PROTO, "%s: %s", bad[i][0], lx_status_name(s));
+        cr_assert_null(x);
+        cr_assert(strstr(err.message, bad[i][1]), "%s: %s", bad[i][0], err.message);
+    }
+    const char *filtered[] = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
+                              "IMAGE_SAFETY"};
+    for (size_t i = 0; i < 6; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"candidates\": [{\"finishReason\": \"%s\"}]}", filtered[i]);
+        cr_assert_eq(C->response_decode(body, strlen(body), &r, &err), LX_OK);
+        cr_assert_eq(r->finish, LX_FINISH_CONTENT_FILTER, "%s", filtered[i]);
+        lx_response_free(r);
+    }
+    const char *other = "{\"candidates\": [{\"finishReason\": \"MALFORMED_FUNCTION_CALL\"}]}";
+    cr_assert_eq(C->response_decode(other, strlen(other), &r, &err), LX_OK);
+    cr_assert_eq(r->finish, LX_FINISH_OTHER);
+    lx_response_free(r);
+}
+
+/* ---- streams ------------------------------------------------------------ */
+
+Test(gemini_stream, text)
+{
+    char *log = stream_all_splits(
+        FIX("stream_text.sse"), LX_OK,
+        "start(sse-text-1,gemini-2.5-flash) text(Hel) text(lo, wörld! ✓) text( Bye.) "
+        "usage(in=8,cr=0,cw=0,out=6,rs=0) finish(stop) ",
+        NULL);
+    free(log);
+}
+
+Test(gemini_stream, function_calls)
+{
+    char *log = stream_all_splits(
+        FIX("stream_tools.sse"), LX_OK,
+        "start(sse-tools-1,gemini-2.5-flash) thinking(|U0lHLXBhcmlz) "
+        "tool_start(0,-,get_weather) tool_args(0,{\"city\":\"Paris\"}) tool_end(0) "
+        "tool_start(1,t-9,get_time) tool_args(1,{}) tool_end(1) "
+        "tool_start(2,-,get_weather) tool_args(2,{\"city\":\"Rome\",\"days\":[1,2]}) tool_end(2) "
+        "usage(in=18,cr=32,cw=0,out=20,rs=11) finish(tool_calls) ",
+        NULL);
+    free(log);
+}
+
+Test(gemini_stream, thoughts)
+{
+    char *log = stream_all_splits(FIX("stream_thoughts.sse"), LX_OK,
+                                  "start(sse-think-1,gemini-2.5-pro) "
+                                  "thinking(**Planning** I need to add.|-) "
+                                  "thinking( Two plus two.|-) text(4) thinking(|RklOQUwtU0lH) "
+                                  "usage(in=10,cr=0,cw=0,out=1,rs=30) finish(stop) ",
+                                  NULL);
+    free(log);
+}
+
+Test(gemini_stream, error_chunk)
+{
+    lx_error err;
+    char *log = stream_all_splits(FIX("stream_error.sse"), LX_ERR_UPSTREAM,
+                                  "start(sse-err-1,gemini-2.5-flash) text(Partial) ", &err);
+    cr_assert_str_eq(err.type, "UNAVAILABLE");
+    cr_assert_eq(err.http_status, 503);
+    cr_assert_str_eq(err.provider, "gemini");
+    cr_assert(strstr(err.message, "overloaded"));
+    free(log);
+}
+
+Test(gemini_stream, cut_stream_reports_usage_then_fails)
+{
+    lx_error err;
+    char *log = stream_all_splits(FIX("stream_cut.sse"), LX_ERR_PROTO,
+                                  "start(sse-cut-1,gemini-2.5-flash) text(Cut ) text(off) "
+                                  "usage(in=4,cr=0,cw=0,out=2,rs=0) ",
+                                  &err);
+    cr_assert_str_eq(err.message, "stream ended without finishReason");
+    free(log);
+}
+
+Test(gemini_stream, malformed_chunk)
+{
+    lx_error err;
+    char *log = stream_all_splits(FIX("stream_malformed.sse"), LX_ERR_PROTO,
+                                  "start(sse-bad-1,gemini-2.5-flash) text(ok) ", &err);
+    cr_assert(strstr(err.message, "invalid JSON"), "%s", err.message);
+    free(log);
+}
+
+Test(gemini_stream, garbage_and_refusal)
+{
+    const char *cases[][2] = {
+        {"data: [1,2]\n\n", "expected a JSON object"},
+        {"data: {\"candidates\": [{\"content\": {\"parts\": [{\"functionCall\": {\"name\": 3}}]}}]}\n\n",
+         "functionCall.name"},
+        {"data: {\"candidates\": [{\"content\": {\"parts\": [{\"functionResponse\": {\"name\": \"f\"}}]}}]}\n\n",
+         "functionResponse in a model answer"},
+        {"data: {\"candidates\": \"x\"}\n\n", "candidates"},
+        {"data: {}\n\n", "candidates"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rec r = {0};
+        lx_error err;
+        lx_status s = run_stream(cases[i][0], strlen(cases[i][0]), NULL, 0, &r, &err);
+        cr_assert_eq(s, LX_ERR_PROTO, "%s: %s", cases[i][0], lx_status_name(s));
+        cr_assert(strstr(err.message, cases[i][1]), "%s: %s", cases[i][0], err.message);
+        lx_buf_free(&r.log);
+    }
+    /* a sink that refuses stops the decoder with its status */
+    size_t len;
+    char *data = slurp(FIX("stream_text.sse"), &len);
+    rec r = {.refuse_after = 2};
+    lx_error err;
+    cr_assert_eq(run_stream(data, len, NULL, 0, &r, &err), LX_ERR_CANCELLED);
+    cr_assert_eq(r.n, 2);
+    lx_buf_free(&r.log);
+    /* empty body */
+    rec e = {0};
+    cr_assert_eq(run_stream("", 0, NULL, 0, &e, &err), LX_ERR_PROTO);
+    cr_assert_str_eq(e.log.data ? e.log.data : "", "");
+    lx_buf_free(&e.log);
+    free(data);
+}
+
+static lx_status enc_sink(void *ud, const lx_event *ev)
+{
+    void **pp = ud;
+    lx_stream_encoder *e = pp[0];
+    return e->event(e, ev, pp[1]);
+}
+
+/* Encodes a response as a stream, decodes it (3-byte pieces) and collects
+ * it again. */
+static lx_response *roundtrip_stream(const lx_response *r, const lx_codec_opts *o, lx_buf *wire)
+{
+    lx_stream_encoder *enc = C->stream_encoder_new(o);
+    void *pp[2] = {enc, wire};
+    cr_assert_eq(lx_response_replay(r, enc_sink, pp), LX_OK);
+    enc->free(enc);
+    lx_collector col;
+    cr_assert_eq(lx_collector_init(&col), LX_OK);
+    lx_stream_decoder *d = C->stream_decoder_new(lx_collector_event, &col);
+    lx_error err;
+    for (size_t i = 0; i < wire->len; i += 3) {
+        size_t n = wire->len - i < 3 ? wire->len - i : 3;
+        cr_assert_eq(d->feed(d, wire->data + i, n, &err), LX_OK, "%s", err.message);
+    }
+    cr_assert_eq(d->finish(d, &err), LX_OK, "%s", err.message);
+    d->free(d);
+    lx_response *out = lx_collector_take(&col);
+    cr_assert_not_null(out);
+    lx_collector_free(&col);
+    return out;
+}
+
+Test(gemini_stream, encode_decode_identity)
+{
+    lx_error err;
+    lx_response *r = decode_resp_file(FIX("response_tools.json"), LX_OK, &err);
+    lx_buf wire;
+    lx_buf_init(&wire, 0);
+    lx_response *back = roundtrip_stream(r, &(lx_codec_opts){.model = "asked"}, &wire);
+    assert_responses_eq(r, back);
+    cr_assert(strncmp(wire.data, "data: {", 7) == 0);
+    lx_response_free(back);
+    lx_response_free(r);
+
+    /* text + thinking with a signature after the thought text */
+    r = lx_response_new();
+    lx_part *t = lx_response_add_part(r, LX_PART_THINKING);
+    t->text = "hmm";
+    t->signature = "SIG";
+    lx_response_add_part(r, LX_PART_TEXT)->text = "Hi there";
+    r->finish = LX_FINISH_LENGTH;
+    r->has_usage = true;
+    r->usage = (lx_usage){.input = 5, .cache_read = 2, .output = 7, .reasoning = 3};
+    lx_buf_reset(&wire);
+    back = roundtrip_stream(r, &(lx_codec_opts){.model = "gemini-x", .id = "fixed-id"}, &wire);
+    cr_assert_str_eq(back->id, "fixed-id");
+    cr_assert_str_eq(back->model, "gemini-x");
+    back->id = back->model = NULL;
+    assert_responses_eq(r, back);
+    lx_response_free(back);
+    lx_response_free(r);
+    lx_buf_free(&wire);
+}
+
+Test(gemini_stream, encoder_error_event)
+{
+    lx_stream_encoder *e = C->stream_encoder_new(&(lx_codec_opts){.model = "m"});
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    lx_error er = {0};
+    lx_fail(&er, LX_ERR_UPSTREAM, "quota gone");
+    er.http_status = 429;
+    cr_assert_eq(e->event(e, &(lx_event){.kind = LX_EV_START}, &out), LX_OK);
+    cr_assert_eq(e->event(e, &(lx_event){.kind = LX_EV_TEXT, .text = "a", .len = 1}, &out), LX_OK);
+    cr_assert_eq(e->event(e, &(lx_event){.kind = LX_EV_ERROR, .error = &er}, &out), LX_OK);
+    cr_assert_neq(e->event(e, &(lx_event){.kind = LX_EV_TEXT, .text = "b", .len = 1}, &out), LX_OK);
+    e->free(e);
+    rec r = {0};
+    lx_error err;
+    cr_assert_eq(run_stream(out.data, out.len, NULL, 0, &r, &err), LX_ERR_UPSTREAM);
+    cr_assert_str_eq(err.type, "RESOURCE_EXHAUSTED");
+    cr_assert_str_eq(err.message, "quota gone");
+    cr_assert(strstr(r.log.data, "text(a)"));
+    lx_buf_free(&r.log);
+    lx_buf_free(&out);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+Test(gemini_error, decode_and_encode)
+{
+    size_t len;
+    char *body = slurp(FIX("error_400.json"), &len);
+    lx_error err;
+    C->error_decode(400, body, len, &err);
+    cr_assert_eq(err.code, LX_ERR_UPSTREAM);
+    cr_assert_eq(err.http_status, 400);
+    cr_assert_str_eq(err.provider, "gemini");
+    cr_assert_str_eq(err.type, "INVALID_ARGUMENT");
+    cr_assert_str_eq(err.message, "API key not valid. Please pass a valid API key.");
+    free(body);
+    body = slurp(FIX("error_array.json"), &len);
+    C->error_decode(429, body, len, &err);
+    cr_assert_str_eq(err.type, "RESOURCE_EXHAUSTED");
+    cr_assert_eq(err.http_status, 429);
+    free(body);
+    C->error_decode(502, "<html>Bad Gateway</html>", 24, &err);
+    cr_assert_eq(err.code, LX_ERR_UPSTREAM);
+    cr_assert(strstr(err.message, "<html>Bad Gateway"), "%s", err.message);
+    cr_assert_str_eq(err.type, "INTERNAL");
+    C->error_decode(500, NULL, 0, &err);
+    cr_assert_eq(err.code, LX_ERR_UPSTREAM);
+
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    int http = 0;
+    lx_error e = {0};
+    lx_fail(&e, LX_ERR_INVALID, "contents[0]: bad");
+    cr_assert_eq(C->error_encode(&e, &http, &out), LX_OK);
+    cr_assert_eq(http, 400);
+    cr_assert_str_eq(out.data, "{\"error\":{\"code\":400,\"message\":\"contents[0]: bad\","
+                               "\"status\":\"INVALID_ARGUMENT\"}}");
+    lx_error back;
+    C->error_decode(http, out.data, out.len, &back);
+    cr_assert_str_eq(back.message, "contents[0]: bad");
+    cr_assert_str_eq(back.type, "INVALID_ARGUMENT");
+    const struct {
+        lx_status code;
+        int http;
+        const char *status;
+    } map[] = {{LX_ERR_TIMEOUT, 504, "DEADLINE_EXCEEDED"}, {LX_ERR_NOTFOUND, 404, "NOT_FOUND"},
+               {LX_ERR_INTERNAL, 500, "INTERNAL"}, {LX_ERR_UPSTREAM, 503, "UNAVAILABLE"}};
+    for (size_t i = 0; i < 4; i++) {
+        lx_buf_reset(&out);
+        lx_error x = {0};
+        lx_fail(&x, map[i].code, "m");
+        cr_assert_eq(C->error_encode(&x, &http, &out), LX_OK);
+        cr_assert_eq(http, map[i].http);
+        cr_assert(strstr(out.data, map[i].status), "%s", out.data);
+    }
+    lx_buf_reset(&out);
+    lx_error auth = {0};
+    lx_fail(&auth, LX_ERR_UPSTREAM, "no");
+    auth.http_status = 401;
+    cr_assert_eq(C->error_encode(&auth, &http, &out), LX_OK);
+    cr_assert_eq(http, 401);
+    cr_assert(strstr(out.data, "UNAUTHENTICATED"));
+    lx_buf_free(&out);
+    cr_assert_str_eq(C->stream_content_type, "text/event-stream");
+    cr_assert_eq(lx_codec_find("gemini"), C);
+}
