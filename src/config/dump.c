@@ -207,9 +207,6 @@ size_t lx_config_warnings(const lx_config *c, lx_buf *out)
             const char *v = getenv(p->api_key_env);
             warn(out, &n, "provider %s: %s is %s", p->name, p->api_key_env,
                  v ? "empty" : "not set");
-        } else if (!p->api_key && lx_provider_default_key_env(p->type) &&
-                   !strcmp(p->base_url, lx_provider_default_base(p->type))) {
-            warn(out, &n, "provider %s: no API key (set api_key_env)", p->name);
         }
         if (p->api_key && !p->api_key_env && p->line > 0)
             warn(out, &n, "provider %s: api_key is written in %s; prefer api_key_env", p->name,

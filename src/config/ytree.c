@@ -162,6 +162,17 @@ lx_status lx_ytree_parse(lx_arena *arena, const char *text, size_t len, const ch
     struct fy_parser *p = NULL;
 
     *root = NULL;
+    /* libfyaml stops at a NUL byte; a config file never holds one */
+    const char *nul = len ? memchr(text, '\0', len) : NULL;
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *p = text; p < nul; p++, col++)
+            if (*p == '\n') {
+                line++;
+                col = 0;
+            }
+        return bfail(&b, line, col, "NUL byte in the file; is it a text file?");
+    }
     struct fy_diag_cfg dc;
     fy_diag_cfg_default(&dc);
     dc.fp = NULL; /* with no fp and no output_fn nothing is printed */

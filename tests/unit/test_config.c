@@ -350,6 +350,16 @@ Test(config_errors, yaml_syntax)
     }
 }
 
+Test(config_errors, nul_byte)
+{
+    static const char text[] = "providers:\n  - name: a\0b\n";
+    lx_config *c = NULL;
+    lx_error err;
+    cr_assert_eq(lx_config_parse(text, sizeof text - 1, "t.yaml", &c, &err), LX_ERR_CONFIG);
+    cr_assert_str_eq(err.message, "t.yaml:2:12: NUL byte in the file; is it a text file?");
+    cr_assert_null(c);
+}
+
 Test(config_errors, secret_in_api_key_env_is_not_echoed)
 {
     lx_config *c = NULL;
