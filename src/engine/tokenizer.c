@@ -18,7 +18,8 @@
  *      without a token become byte tokens <0xNN> (else UNK).
  *      BPE: each fragment is cut into words by the pre-tokenizer; symbols
  *      start as single bytes (their GPT-2 code point tokens) and the pair
- *      with the lowest merge rank is merged first (ties: leftmost).
+ *      with the lowest merge rank is merged first (ties: leftmost). A byte
+ *      the vocabulary has no token for is dropped (as the references do).
  * Both merge loops use a binary heap of candidate pairs; a candidate whose
  * symbols changed since it was pushed is dropped when popped, so a word of
  * n characters costs O(n log n).
@@ -750,13 +751,9 @@ static int bpe_word(void *ud, size_t off, size_t len)
             s->oom |= !idvec_push(s->out, y->id);
             continue;
         }
-        for (size_t k = 0; k < y->len; k++) { /* only when a byte has no token */
-            int32_t b = t->byte_tok[w[y->start + k]];
-            if (b < 0)
-                b = t->unk;
-            if (b >= 0)
-                s->oom |= !idvec_push(s->out, b);
-        }
+        /* A byte whose code point has no token (SmolLM2 lacks a few control
+         * bytes) is dropped, as llama.cpp and Hugging Face do: mapping it to
+         * UNK would inject <|endoftext|>, an end-of-generation token. */
     }
     return s->oom;
 oom:
