@@ -1,0 +1,108 @@
+/*
+ * scan_int.h — private to src/guard/: what scanner.c (database, scan loop,
+ * overlap resolution), patterns.c (trigger table and exact matchers) and
+ * validators.c (checksums, shapes, placeholder lists) share.
+ *
+ * Type indexes: 0 .. LX_FIND_BUILTIN_COUNT-1 are the built-in types; user
+ * types follow, one index per distinct user type name.
+ */
+#ifndef LX_GUARD_SCAN_INT_H
+#define LX_GUARD_SCAN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guard/scanner.h"
+
+typedef struct lx_cand {
+    uint32_t type; /* type index */
+    size_t start, end;
+} lx_cand;
+
+/* The state of one lx_scan() call, handed to every matcher. */
+typedef struct lx_scan_ctx {
+    const unsigned char *t;
+    size_t len;
+    uint32_t disabled; /* built-in types switched off */
+    lx_cand *c;        /* candidates (scratch-owned storage) */
+    size_t n, cap;
+    bool nomem;
+} lx_scan_ctx;
+
+/* An exact matcher: the trigger matched and ended at `end`. It parses the
+ * candidate around it, validates, calls lx_emit() for findings, and returns
+ * the offset up to which it has looked: later matches of the same trigger
+ * ending at or before that offset are skipped. */
+typedef size_t (*lx_confirm_fn)(lx_scan_ctx *cx, int arg, size_t end);
+
+typedef struct lx_trigger {
+    const char *re;  /* Vectorscan expression */
+    unsigned flags;  /* HS_FLAG_* (never SOM) */
+    int type;        /* lx_find_type it serves (for the `disabled` mask) */
+    lx_confirm_fn fn;
+    int arg;
+} lx_trigger;
+
+extern const lx_trigger lx_triggers[];
+extern const size_t lx_n_triggers;
+
+/* Appends a candidate; sets cx->nomem on failure. */
+void lx_emit(lx_scan_ctx *cx, uint32_t type, size_t start, size_t end);
+
+/* ---- validators.c ------------------------------------------------------- */
+
+static inline bool lx_is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+static inline bool lx_is_upper(int c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+static inline bool lx_is_lower(int c)
+{
+    return c >= 'a' && c <= 'z';
+}
+static inline bool lx_is_alpha(int c)
+{
+    return lx_is_upper(c) || lx_is_lower(c);
+}
+static inline bool lx_is_alnum(int c)
+{
+    return lx_is_alpha(c) || lx_is_digit(c);
+}
+/* Letters, digits, '_' and any non-ASCII byte (part of a UTF-8 letter). */
+static inline bool lx_is_word(int c)
+{
+    return lx_is_alnum(c) || c == '_' || c >= 0x80;
+}
+static inline int lx_lower(int c)
+{
+    return lx_is_upper(c) ? c + 32 : c;
+}
+
+/* Luhn checksum over n ASCII digits. */
+bool lx_luhn_ok(const char *digits, size_t n);
+/* Expected IBAN length for a country code (two upper-case letters); 0 if
+ * the country does not use IBANs. */
+int lx_iban_length(const char *cc);
+/* mod-97 check of an IBAN given without spaces (upper case). */
+bool lx_iban_ok(const char *iban, size_t n);
+/* US SSN area / group / serial rules and the documented fakes. */
+bool lx_ssn_ok(int area, int group, int serial);
+/* Shannon entropy in bits per byte. */
+double lx_entropy(const unsigned char *s, size_t n);
+/* Documentation placeholders: "example", "your", "xxxx", "<...>", "${...}",
+ * all one character, ascending / descending runs, ... (case-insensitive). */
+bool lx_is_placeholder(const unsigned char *s, size_t n);
+/* Decodes base64url (no padding needed) into out (cap bytes); returns the
+ * decoded length or -1 on a bad character or overflow. */
+long lx_b64url_decode(const unsigned char *s, size_t n, unsigned char *out, size_t cap);
+/* Case-insensitive: does one of the NULL-terminated words occur in
+ * t[from..to)? A word starting with a letter must start a word of t. */
+bool lx_window_has(const unsigned char *t, size_t from, size_t to, const char *const *words);
+/* Case-insensitive prefix compare of t[i..] with a literal. */
+bool lx_ci_at(const unsigned char *t, size_t len, size_t i, const char *lit);
+
+#endif
