@@ -148,10 +148,10 @@ static lx_status read_call(lx_arena *a, const json_t *c, const char *ctx, char *
         return lx_fail(err, LX_ERR_PROTO, "%s.name: required", fctx);
     json_t *av = json_object_get(fn, "arguments");
     json_t *parsed = NULL;
-    if (json_is_string(av)) {
+    if (json_is_string(av)) { /* some servers send the OpenAI string form */
         json_error_t je;
         parsed = json_loads(json_string_value(av), 0, &je);
-        av = parsed;
+        av = parsed ? parsed : json_false(); /* not JSON: refused below */
     }
     if (av && !json_is_null(av) && !json_is_object(av)) {
         json_decref(parsed);
