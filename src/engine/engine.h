@@ -24,8 +24,8 @@
  * context limit (error) or the cancel flag (checked before every token).
  * Each generated token is reported through on_token with its id, the text
  * piece it completes (UTF-8-safe streaming detokenizer; may be empty) and the
- * log-probability of the chosen token under the model's distribution (after
- * temperature; 0 for greedy ties not considered).
+ * log-probability of the chosen token (sampler.h: log softmax(logits / T),
+ * T = 1 when greedy).
  *
  * Ownership: lx_engine_new copies the path; lx_engine_free frees every
  * session's shared state, so free all sessions first. Pointers returned by
@@ -42,6 +42,7 @@
 
 #include "core/status.h"
 #include "core/types.h"
+#include "engine/sampler.h"
 
 typedef struct lx_engine lx_engine;
 typedef struct lx_session lx_session;
@@ -98,19 +99,18 @@ lx_status lx_session_eval(lx_session *s, const int32_t *ids, int n, const float 
  * malloc'd array the caller frees. LX_ERR_UNSUPPORTED if this build has no
  * tokenizer. */
 lx_status lx_engine_tokenize(lx_engine *e, const char *text, size_t len, bool add_special,
-                             int32_t **ids, size_t *n_ids, lx_error *err);
+                             bool parse_special, int32_t **ids, size_t *n_ids, lx_error *err);
+
+/* The model's tokenizer (tokenizer.h), NULL when the load failed or the
+ * model's tokenizer is not supported; the GGUF metadata (for the chat
+ * template), NULL before a successful load. Both live until lx_engine_free. */
+struct lx_tokenizer;
+struct lx_gguf;
+const struct lx_tokenizer *lx_engine_tokenizer(lx_engine *e);
+const struct lx_gguf *lx_engine_gguf(lx_engine *e);
 
 /* ---- sampling and generation -------------------------------------------- */
 
-typedef struct lx_sample_params {
-    float temperature;    /* 0 = greedy (argmax, ties -> lowest id) */
-    int top_k;            /* <= 0: off */
-    float top_p;          /* >= 1 or <= 0: off */
-    float min_p;          /* <= 0: off */
-    float repeat_penalty; /* 1 or <= 0: off */
-    int repeat_last_n;    /* window of the penalty; 0 = 64 */
-    uint64_t seed;        /* RNG state = seed (llama2.c); 0 picks one from the clock */
-} lx_sample_params;
 
 typedef struct lx_gen_token {
     int32_t id;
@@ -119,7 +119,10 @@ typedef struct lx_gen_token {
     float logprob;    /* log p(id) after temperature; 0 when greedy */
 } lx_gen_token;
 
-/* Return LX_OK to continue; anything else stops generation (finish OTHER). */
+/* Return LX_OK to continue; anything else stops generation (finish OTHER).
+ * At the end, text that was held back (a partial stop string that never
+ * completed, an unfinished UTF-8 sequence) comes in one last call with
+ * id = -1. */
 typedef lx_status (*lx_gen_token_fn)(void *ud, const lx_gen_token *tok);
 
 typedef struct lx_gen_params {
@@ -128,6 +131,7 @@ typedef struct lx_gen_params {
     const char *const *stop; /* stop strings (text), may be NULL */
     size_t n_stop;
     bool stop_at_eos;        /* stop on EOS/EOT (default true from lx_gen_defaults) */
+    unsigned detok_flags;    /* tokenizer.h LX_DECODE_* for the text pieces */
     atomic_bool *cancel;     /* set from another thread to stop; may be NULL */
     lx_gen_token_fn on_token;
     void *ud;
@@ -145,7 +149,9 @@ typedef struct lx_gen_result {
  * penalty off, seed 0 (clock), stop_at_eos true, max_tokens 0. */
 lx_gen_params lx_gen_defaults(void);
 
-/* Appends the prompt ids to the session and generates. Errors: LX_ERR_TOOBIG
+/* Appends the prompt ids to the session and generates. The last sampled
+ * token is not evaluated yet when generation ends; the session keeps it and
+ * evaluates it first on the next generate call (so a conversation can go on). Errors: LX_ERR_TOOBIG
  * (context, with the limit), LX_ERR_CANCELLED (cancel flag), LX_ERR_INVALID.
  * Stop strings are withheld from on_token while they may still match and
  * never reported. */
