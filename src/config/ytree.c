@@ -153,6 +153,44 @@ static lx_status on_event(builder *b, struct fy_event *e)
     return LX_OK;
 }
 
+/* Offset of the first NUL byte or invalid UTF-8 sequence (overlong forms,
+ * surrogates and code points past U+10FFFF included); len when clean. */
+static size_t check_text(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        if (c == 0)
+            return i;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned cp, min;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1, cp = c & 0x1F, min = 0x80;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 2, cp = c & 0x0F, min = 0x800;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return i;
+        if (len - i <= n)
+            return i;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 lx_status lx_ytree_parse(lx_arena *arena, const char *text, size_t len, const char *name,
                          lx_ynode **root, lx_error *err)
 {
@@ -162,16 +200,19 @@ lx_status lx_ytree_parse(lx_arena *arena, const char *text, size_t len, const ch
     struct fy_parser *p = NULL;
 
     *root = NULL;
-    /* libfyaml stops at a NUL byte; a config file never holds one */
-    const char *nul = len ? memchr(text, '\0', len) : NULL;
-    if (nul) {
+    /* libfyaml stops at a NUL byte, and loops forever on some invalid UTF-8
+     * (in a directive, with 0.7.12): check the bytes before it sees them */
+    size_t bad = check_text(text, len);
+    if (bad < len) {
         int line = 1, col = 1;
-        for (const char *p = text; p < nul; p++, col++)
-            if (*p == '\n') {
+        for (size_t i = 0; i < bad; i++, col++)
+            if (text[i] == '\n') {
                 line++;
                 col = 0;
             }
-        return bfail(&b, line, col, "NUL byte in the file; is it a text file?");
+        return bfail(&b, line, col, "%s",
+                     text[bad] ? "invalid UTF-8; the file must be UTF-8 text"
+                               : "NUL byte in the file; is it a text file?");
     }
     struct fy_diag_cfg dc;
     fy_diag_cfg_default(&dc);

@@ -360,6 +360,26 @@ Test(config_errors, nul_byte)
     cr_assert_null(c);
 }
 
+Test(config_errors, invalid_utf8)
+{
+    /* the second one made libfyaml 0.7.12 loop forever (found by fuzz_config) */
+    static const char *const in[] = {"a: 1\nb: \xff\n", "%lla\xa7\xa7\xa7\n",
+                                     "x: \xc0\xaf\n", "x: \xed\xa0\x80\n", "x: \xe2\x82"};
+    static const char *const want[] = {
+        "t.yaml:2:4: invalid UTF-8; the file must be UTF-8 text",
+        "t.yaml:1:5: invalid UTF-8; the file must be UTF-8 text",
+        "t.yaml:1:4: invalid UTF-8; the file must be UTF-8 text",
+        "t.yaml:1:4: invalid UTF-8; the file must be UTF-8 text",
+        "t.yaml:1:4: invalid UTF-8; the file must be UTF-8 text"};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        lx_config *c = NULL;
+        lx_error err;
+        cr_assert_eq(parse(in[i], &c, &err), LX_ERR_CONFIG);
+        cr_assert_str_eq(err.message, want[i]);
+    }
+    lx_config_free(parse_ok("# \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\nproviders: []\n"));
+}
+
 Test(config_errors, secret_in_api_key_env_is_not_echoed)
 {
     lx_config *c = NULL;
