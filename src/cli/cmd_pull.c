@@ -219,7 +219,7 @@ static void human(double b, char *out, size_t cap)
 static void draw(xfer *x, bool final)
 {
     double t = now_s();
-    if (!final && t - x->last_draw < 0.1)
+    if (!final && (t - x->last_draw < 0.1 || (x->received == 0 && x->total <= 0)))
         return;
     x->last_draw = t;
     long long have = x->offset + x->received;
@@ -347,8 +347,12 @@ static xf_result transfer(const char *url, const char *part, bool progress, char
         goto done;
     }
     /* Transport failure: resumable unless nothing could be reached at all. */
-    fprintf(stderr, "llmux pull: transfer interrupted after %lld bytes: %s\n", have + x.received,
-            errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    if (have + x.received > 0)
+        fprintf(stderr, "llmux pull: transfer interrupted after %lld bytes: %s\n",
+                have + x.received, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    else
+        fprintf(stderr, "llmux pull: cannot download %s: %s\n", url,
+                errbuf[0] ? errbuf : curl_easy_strerror(rc));
     if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_UNSUPPORTED_PROTOCOL ||
         rc == CURLE_URL_MALFORMAT || rc == CURLE_TOO_MANY_REDIRECTS)
         res = XF_FAIL;
@@ -609,8 +613,13 @@ int lx_cmd_pull(int argc, char **argv)
     for (long attempt = 0; r == XF_RETRY && attempt <= retries; attempt++) {
         if (attempt) {
             unsigned delay = attempt < 4 ? 1u << (attempt - 1) : 8u;
-            fprintf(stderr, "llmux pull: resuming from byte %lld (attempt %ld of %ld)\n",
-                    file_size(part), attempt + 1, retries + 1);
+            long long at = file_size(part);
+            if (at > 0)
+                fprintf(stderr, "llmux pull: resuming from byte %lld (attempt %ld of %ld)\n", at,
+                        attempt + 1, retries + 1);
+            else
+                fprintf(stderr, "llmux pull: retrying (attempt %ld of %ld)\n", attempt + 1,
+                        retries + 1);
             sleep(delay);
         }
         r = transfer(url, part, progress, etag, &total);
