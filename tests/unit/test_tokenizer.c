@@ -640,3 +640,88 @@ Test(speed, encode_10kb)
     bench(SMOL);
     bench(LLAMA2);
 }
+
+/* ---- edges ------------------------------------------------------------------------ */
+
+Test(smollm2, bytes_without_a_token_are_dropped_not_turned_into_eos)
+{
+    NEED(SMOL);
+    lx_tokenizer *t = load(SMOL);
+    /* SmolLM2's vocabulary has no token for byte 0x06 (U+0106 in GPT-2's
+     * byte map): llama.cpp and Hugging Face drop it; so do we. */
+    int32_t *ids, *ra, *rb;
+    size_t n = enc(t, "a\x06" "b", false, true, &ids);
+    size_t na = enc(t, "a", false, true, &ra), nb = enc(t, "b", false, true, &rb);
+    cr_assert(na == 1 && nb == 1);
+    const int32_t want[] = {ra[0], rb[0]}; /* the byte still splits the words */
+    assert_ids(ids, n, want, 2, "a\\x06b");
+    free(ra);
+    free(rb);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(!lx_tokenizer_is_eog(t, ids[i]));
+    free(ids);
+    size_t c;
+    cr_assert_eq(lx_tokenizer_count(t, "Hello world", 11, true, true, &c, NULL), LX_OK);
+    cr_assert_eq(c, 2);
+    lx_tokenizer_free(t);
+}
+
+Test(llama2, empty_input_and_bos_only)
+{
+    NEED(LLAMA2);
+    lx_tokenizer *t = load(LLAMA2);
+    int32_t *ids;
+    size_t n;
+    cr_assert_eq(lx_tokenizer_encode(t, NULL, 0, true, true, &ids, &n, NULL), LX_OK);
+    cr_assert(n == 1 && ids[0] == 1);
+    free(ids);
+    cr_assert_eq(lx_tokenizer_encode(t, "", 0, false, true, &ids, &n, NULL), LX_OK);
+    cr_assert_eq(n, 0);
+    cr_assert_not_null(ids);
+    free(ids);
+    /* Invalid UTF-8 goes through byte tokens and comes back replaced. */
+    n = enc(t, "a\xFF" "b\xC3", false, true, &ids);
+    cr_assert_geq(n, 3);
+    char *back = dec(t, ids, n, LX_DECODE_STRIP_SPACE);
+    cr_assert_str_eq(back, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+    free(back);
+    free(ids);
+    lx_tokenizer_free(t);
+}
+
+/* Llama 3's pre-tokenizer also ignores merges: a word that is a token is
+ * taken whole even when the merges would not build it. */
+Test(spec, llama3_ignore_merges)
+{
+    const char *toks[] = {"a", "b", "c", "ab", "abc", "bc"};
+    const size_t lens[] = {1, 1, 1, 2, 3, 2};
+    const char *merges[] = {"b c"}; /* "abc" is not reachable by merges */
+    const size_t mlens[] = {3};
+    lx_tokenizer_spec sp = {.kind = LX_TOKENIZER_BPE,
+                            .pre = "llama-bpe",
+                            .n_vocab = 6,
+                            .tokens = toks,
+                            .token_lens = lens,
+                            .n_merges = 1,
+                            .merges = merges,
+                            .merge_lens = mlens,
+                            .bos = -1,
+                            .eos = -1,
+                            .eot = -1,
+                            .eom = -1,
+                            .unk = -1,
+                            .pad = -1};
+    lx_tokenizer *t;
+    cr_assert_eq(lx_tokenizer_new_from_spec(&sp, &t, NULL), LX_OK);
+    int32_t *ids;
+    size_t n = enc(t, "abc", false, true, &ids);
+    cr_assert(n == 1 && ids[0] == 4, "n=%zu id=%d", n, n ? (int)ids[0] : -1);
+    free(ids);
+    lx_tokenizer_free(t);
+    sp.pre = "qwen2"; /* no ignore_merges: a + bc */
+    cr_assert_eq(lx_tokenizer_new_from_spec(&sp, &t, NULL), LX_OK);
+    n = enc(t, "abc", false, true, &ids);
+    cr_assert(n == 2 && ids[0] == 0 && ids[1] == 5);
+    free(ids);
+    lx_tokenizer_free(t);
+}
