@@ -15,25 +15,24 @@
 
 static void help(FILE *f)
 {
-    fprintf(f,
-            "usage: llmux config [check] [--config FILE]\n"
-            "\n"
-            "Validate the configuration and print the effective configuration as YAML,\n"
-            "with every default filled in and API keys masked. Problems that do not stop\n"
-            "llmux (an API key variable that is not set, a model missing from the\n"
-            "catalogue) are printed as warnings on stderr.\n"
-            "\n"
-            "The configuration is read from --config FILE, else $LLMUX_CONFIG, else\n"
-            "./llmux.yaml, else ~/.config/llmux/config.yaml; with none of them it is built\n"
-            "from the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY,\n"
-            "OLLAMA_HOST, LLMUX_MODEL).\n"
-            "\n"
-            "options:\n"
-            "  -c, --config FILE   read this file\n"
-            "  -q, --quiet         print nothing on success, only errors and warnings\n"
-            "  -h, --help          this help\n"
-            "\n"
-            "exit status: 0 valid, 2 invalid configuration or usage error\n");
+    fprintf(f, "usage: llmux config [check] [--config FILE]\n"
+               "\n"
+               "Validate the configuration and print the effective configuration as YAML,\n"
+               "with every default filled in and API keys masked. Problems that do not stop\n"
+               "llmux (an API key variable that is not set, a model missing from the\n"
+               "catalogue) are printed as warnings on stderr.\n"
+               "\n"
+               "The configuration is read from --config FILE, else $LLMUX_CONFIG, else\n"
+               "./llmux.yaml, else ~/.config/llmux/config.yaml; with none of them it is built\n"
+               "from the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY,\n"
+               "OLLAMA_HOST, LLMUX_MODEL).\n"
+               "\n"
+               "options:\n"
+               "  -c, --config FILE   read this file\n"
+               "  -q, --quiet         print nothing on success, only errors and warnings\n"
+               "  -h, --help          this help\n"
+               "\n"
+               "exit status: 0 valid, 2 invalid configuration or usage error\n");
 }
 
 int lx_cmd_config(int argc, char **argv)
@@ -50,10 +49,17 @@ int lx_cmd_config(int argc, char **argv)
     lx_cli_getopt_reset();
     while ((c = lx_cli_getopt(argc, argv, "c:qh", opts)) != -1) {
         switch (c) {
-        case 'c': path = optarg; break;
-        case 'q': quiet = true; break;
-        case 'h': help(stdout); return LX_EXIT_OK;
-        default: return LX_EXIT_USAGE;
+        case 'c':
+            path = optarg;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            help(stdout);
+            return LX_EXIT_OK;
+        default:
+            return LX_EXIT_USAGE;
         }
     }
     if (optind < argc && !strcmp(argv[optind], "check"))
@@ -70,13 +76,15 @@ int lx_cmd_config(int argc, char **argv)
     lx_buf_init(&out, 0);
     lx_buf_init(&warn, 0);
     rc = LX_EXIT_OK;
-    if (lx_config_dump(cfg, &out) != LX_OK || lx_config_warnings(cfg, &warn) == (size_t)-1) {
+    if (lx_config_dump(cfg, &out) != LX_OK) {
         fprintf(stderr, "llmux config: out of memory\n");
         rc = LX_EXIT_RUNTIME;
         goto done;
     }
+    lx_config_warnings(cfg, &warn);
     if (!quiet && out.data)
         fputs(out.data, stdout);
+    fflush(stdout);
     for (char *line = warn.data, *nl; line && *line; line = nl + 1) {
         nl = strchr(line, '\n');
         if (!nl)

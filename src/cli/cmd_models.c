@@ -88,16 +88,16 @@ static json_t *model_json(const lx_provider_cfg *p, const char *model, const lx_
     for (unsigned f = 1; m && lx_feature_name(f); f <<= 1)
         if (m->features & f)
             json_array_append_new(feats, json_string(lx_feature_name(f)));
-    json_t *price = m ? json_pack("{s:f,s:f,s:f,s:f}", "input", m->price_input, "output",
-                                  m->price_output, "cache_read", m->price_cache_read,
-                                  "cache_write", m->price_cache_write)
-                      : json_null();
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "id", id, "provider", p->name,
-                          "type", lx_provider_type_name(p->type), "locality",
-                          p->local ? "local" : "remote", "context",
-                          m && m->context ? json_integer(m->context) : json_null(), "max_output",
-                          m && m->max_output ? json_integer(m->max_output) : json_null(),
-                          "features", feats, "price", price);
+    json_t *price =
+        m ? json_pack("{s:f,s:f,s:f,s:f}", "input", m->price_input, "output", m->price_output,
+                      "cache_read", m->price_cache_read, "cache_write", m->price_cache_write)
+          : json_null();
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "id", id, "provider", p->name, "type",
+                  lx_provider_type_name(p->type), "locality", p->local ? "local" : "remote",
+                  "context", m && m->context ? json_integer(m->context) : json_null(), "max_output",
+                  m && m->max_output ? json_integer(m->max_output) : json_null(), "features", feats,
+                  "price", price);
     if (o && !model)
         json_object_set_new(o, "any_model", json_true());
     return o;
@@ -111,8 +111,8 @@ static int print_json(const lx_config *cfg)
         if (!p->n_models)
             json_array_append_new(list, model_json(p, NULL, NULL));
         for (size_t j = 0; j < p->n_models; j++)
-            json_array_append_new(list,
-                                  model_json(p, p->models[j], lx_catalogue_find(cfg, p->models[j])));
+            json_array_append_new(
+                list, model_json(p, p->models[j], lx_catalogue_find(cfg, p->models[j])));
     }
     json_t *root = list ? json_pack("{s:o}", "models", list) : NULL;
     char *s = root ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
@@ -153,8 +153,9 @@ static int print_table(const lx_config *cfg)
                 fmt_price(in, sizeof in, m->price_input);
                 fmt_price(out, sizeof out, m->price_output);
             }
-            const char *row[] = {name,  lx_provider_type_name(p->type), p->local ? "local" : "remote",
-                                 ctx,   feats, in, out};
+            const char *row[] = {
+                name, lx_provider_type_name(p->type), p->local ? "local" : "remote", ctx, feats, in,
+                out};
             if (lx_table_add(t, row) != LX_OK)
                 goto nomem;
         }
@@ -182,10 +183,17 @@ int lx_cmd_models(int argc, char **argv)
     lx_cli_getopt_reset();
     while ((c = lx_cli_getopt(argc, argv, "c:jh", opts)) != -1) {
         switch (c) {
-        case 'c': path = optarg; break;
-        case 'j': json = true; break;
-        case 'h': help(stdout); return LX_EXIT_OK;
-        default: return LX_EXIT_USAGE;
+        case 'c':
+            path = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            help(stdout);
+            return LX_EXIT_OK;
+        default:
+            return LX_EXIT_USAGE;
         }
     }
     if (optind < argc)

@@ -130,12 +130,14 @@ static lx_status f_cwrite(lx_yctx *y, const lx_ynode *v, void *o)
     return lx_y_number(y, v, 0, PRICE_MAX, &e->m.price_cache_write);
 }
 
+// clang-format off
 static const lx_yfield price_fields[] = {
     {"input", f_in},
     {"output", f_out},
     {"cache_read", f_cread},
     {"cache_write", f_cwrite},
 };
+// clang-format on
 
 static lx_status f_price(lx_yctx *y, const lx_ynode *v, void *o)
 {
@@ -144,10 +146,16 @@ static lx_status f_price(lx_yctx *y, const lx_ynode *v, void *o)
                     sizeof price_fields / sizeof price_fields[0], o);
 }
 
+// clang-format off
 static const lx_yfield entry_fields[] = {
-    {"id", f_id},           {"provider", f_provider}, {"context", f_context},
-    {"max_output", f_max_output}, {"features", f_features}, {"price", f_price},
+    {"id", f_id},
+    {"provider", f_provider},
+    {"context", f_context},
+    {"max_output", f_max_output},
+    {"features", f_features},
+    {"price", f_price},
 };
+// clang-format on
 
 static lx_model_info *find_exact(lx_config *cfg, const char *id)
 {
@@ -194,8 +202,8 @@ lx_status lx_catalogue_read(lx_yctx *y, const lx_ynode *seq, lx_config *cfg, boo
         entry e = {0};
         const lx_ynode *n = seq->kids[i];
         snprintf(path, sizeof path, "catalogue[%zu]", i);
-        lx_status st = lx_y_map(y, n, path, entry_fields,
-                                sizeof entry_fields / sizeof entry_fields[0], &e);
+        lx_status st =
+            lx_y_map(y, n, path, entry_fields, sizeof entry_fields / sizeof entry_fields[0], &e);
         if (st != LX_OK)
             return st;
         if (!e.m.id)

@@ -51,11 +51,16 @@ lx_timeouts lx_timeouts_default(void)
 const char *lx_provider_default_base(lx_provider_type t)
 {
     switch (t) {
-    case LX_PROV_OPENAI: return "https://api.openai.com/v1";
-    case LX_PROV_ANTHROPIC: return "https://api.anthropic.com";
-    case LX_PROV_GEMINI: return "https://generativelanguage.googleapis.com/v1beta";
-    case LX_PROV_OLLAMA: return "http://localhost:11434";
-    case LX_PROV_LOCAL: return "";
+    case LX_PROV_OPENAI:
+        return "https://api.openai.com/v1";
+    case LX_PROV_ANTHROPIC:
+        return "https://api.anthropic.com";
+    case LX_PROV_GEMINI:
+        return "https://generativelanguage.googleapis.com/v1beta";
+    case LX_PROV_OLLAMA:
+        return "http://localhost:11434";
+    case LX_PROV_LOCAL:
+        return "";
     }
     return "";
 }
@@ -63,10 +68,14 @@ const char *lx_provider_default_base(lx_provider_type t)
 const char *lx_provider_default_key_env(lx_provider_type t)
 {
     switch (t) {
-    case LX_PROV_OPENAI: return "OPENAI_API_KEY";
-    case LX_PROV_ANTHROPIC: return "ANTHROPIC_API_KEY";
-    case LX_PROV_GEMINI: return "GEMINI_API_KEY";
-    default: return NULL;
+    case LX_PROV_OPENAI:
+        return "OPENAI_API_KEY";
+    case LX_PROV_ANTHROPIC:
+        return "ANTHROPIC_API_KEY";
+    case LX_PROV_GEMINI:
+        return "GEMINI_API_KEY";
+    default:
+        return NULL;
     }
 }
 
@@ -129,12 +138,14 @@ static lx_status f_total(lx_yctx *y, const lx_ynode *v, void *o)
     return lx_y_int(y, v, 1, TIMEOUT_MAX_MS, &((lx_timeouts *)o)->total_ms);
 }
 
+// clang-format off
 static const lx_yfield timeout_fields[] = {
     {"connect_ms", f_connect},
     {"first_byte_ms", f_first_byte},
     {"idle_ms", f_idle},
     {"total_ms", f_total},
 };
+// clang-format on
 
 static lx_status read_timeouts(lx_yctx *y, const lx_ynode *v, lx_timeouts *partial)
 {
@@ -272,6 +283,7 @@ static lx_status f_prov_timeouts(lx_yctx *y, const lx_ynode *v, void *o)
     return read_timeouts(y, v, &((prov_parse *)o)->t);
 }
 
+// clang-format off
 static const lx_yfield provider_fields[] = {
     {"name", f_name},
     {"type", f_type},
@@ -284,6 +296,7 @@ static const lx_yfield provider_fields[] = {
     {"num_ctx", f_num_ctx},
     {"timeouts", f_prov_timeouts},
 };
+// clang-format on
 
 /* ---- top level ---------------------------------------------------------- */
 
@@ -311,8 +324,8 @@ static lx_status check_provider(lx_yctx *y, cfg_parse *cp, prov_parse *pp, const
                              path, pp->p.name, cp->provs[i].name_n->line);
     bool local = pp->p.type == LX_PROV_LOCAL;
     if (local && !pp->p.model_path)
-        return lx_y_fail(y, pp->node,
-                         "%s: type local needs 'model:' (the path of a GGUF file)", path);
+        return lx_y_fail(y, pp->node, "%s: type local needs 'model:' (the path of a GGUF file)",
+                         path);
     if (!local && pp->model_n)
         return lx_y_fail(y, pp->model_n,
                          "%s.model: only type local takes a model file (did you mean 'models'?)",
@@ -331,7 +344,8 @@ static lx_status check_provider(lx_yctx *y, cfg_parse *cp, prov_parse *pp, const
     if (local && (pp->key_n || pp->key_env_n))
         return lx_y_fail(y, pp->key_n ? pp->key_n : pp->key_env_n,
                          "%s: type local takes no API key", path);
-    pp->p.local = pp->locality == 1 || (pp->locality < 0 && (local || pp->p.type == LX_PROV_OLLAMA));
+    pp->p.local =
+        pp->locality == 1 || (pp->locality < 0 && (local || pp->p.type == LX_PROV_OLLAMA));
     pp->p.line = pp->node->line;
     pp->p.col = pp->node->col;
     return LX_OK;
@@ -384,12 +398,14 @@ static lx_status f_catalogue(lx_yctx *y, const lx_ynode *v, void *o)
 }
 
 /* The sections of a config file. */
+// clang-format off
 static const lx_yfield top_fields[] = {
     {"default_model", f_default_model},
     {"timeouts", f_timeouts},
     {"providers", f_providers},
     {"catalogue", f_catalogue},
 };
+// clang-format on
 
 /* ---- defaults ----------------------------------------------------------- */
 
@@ -492,8 +508,8 @@ lx_status lx_config_parse(const char *yaml, size_t len, const char *name, lx_con
             goto fail;
     }
     cfg->timeouts = merge_timeouts(&cp.global, &cfg->timeouts);
-    cfg->providers = lx_arena_calloc(cfg->arena, cp.n_provs ? cp.n_provs : 1,
-                                     sizeof *cfg->providers);
+    cfg->providers =
+        lx_arena_calloc(cfg->arena, cp.n_provs ? cp.n_provs : 1, sizeof *cfg->providers);
     if (!cfg->providers) {
         st = lx_fail(&e, LX_ERR_NOMEM, "out of memory");
         goto fail;
@@ -560,25 +576,42 @@ done:
     return st;
 }
 
-/* A relative `model:` is relative to the folder of the config file. */
+/* A relative `model:` is relative to the folder of the config file; the
+ * result is absolute, so a dump of the config reads back from anywhere. */
 static lx_status anchor_model_paths(lx_config *cfg, const char *file, lx_error *err)
 {
-    const char *slash = strrchr(file, '/');
-    if (!slash)
+    bool any = false;
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        if (cfg->providers[i].model_path && cfg->providers[i].model_path[0] != '/')
+            any = true;
+    if (!any)
         return LX_OK;
-    size_t dir_len = (size_t)(slash - file);
+    const char *slash = strrchr(file, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == file)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - file), file);
+    char *abs = realpath(dir, NULL);
+    const char *base = abs ? abs : dir;
+    lx_status st = LX_OK;
     for (size_t i = 0; i < cfg->n_providers; i++) {
         lx_provider_cfg *p = &cfg->providers[i];
         if (!p->model_path || p->model_path[0] == '/')
             continue;
-        size_t n = dir_len + 1 + strlen(p->model_path) + 1;
+        size_t n = strlen(base) + 1 + strlen(p->model_path) + 1;
         char *full = lx_arena_alloc(cfg->arena, n);
-        if (!full)
-            return lx_fail(err, LX_ERR_NOMEM, "out of memory");
-        snprintf(full, n, "%.*s/%s", (int)dir_len, file, p->model_path);
+        if (!full) {
+            st = lx_fail(err, LX_ERR_NOMEM, "out of memory");
+            break;
+        }
+        snprintf(full, n, "%s%s%s", base, strcmp(base, "/") ? "/" : "", p->model_path);
         p->model_path = full;
     }
-    return LX_OK;
+    free(abs);
+    return st;
 }
 
 static lx_status load_file(const char *path, lx_config **out, lx_error *err)

@@ -91,11 +91,11 @@ typedef struct lx_provider_cfg {
     char *api_key;     /* resolved secret; NULL when none */
     char **models;
     size_t n_models;
-    bool local;        /* locality */
-    char *model_path;  /* type local: GGUF file */
-    int64_t num_ctx;   /* ollama: context window to request; 0 = from catalogue */
+    bool local;       /* locality */
+    char *model_path; /* type local: GGUF file */
+    int64_t num_ctx;  /* ollama: context window to request; 0 = from catalogue */
     lx_timeouts timeouts;
-    int line, col;     /* where it was defined; 0 when from the environment */
+    int line, col; /* where it was defined; 0 when from the environment */
 } lx_provider_cfg;
 
 enum {
@@ -112,7 +112,7 @@ typedef struct lx_model_info {
     int64_t max_output; /* max output tokens; 0 = unknown */
     unsigned features;  /* LX_FEAT_* */
     double price_input, price_output, price_cache_read, price_cache_write; /* USD / 1M */
-    bool from_config;   /* added or changed by the user's `catalogue:` */
+    bool from_config; /* added or changed by the user's `catalogue:` */
 } lx_model_info;
 
 typedef struct lx_config {
@@ -161,8 +161,8 @@ size_t lx_config_warnings(const lx_config *c, lx_buf *out);
 void lx_config_mask_key(const char *key, char *out, size_t cap);
 
 /* What commands say when there is nothing to talk to. */
-#define LX_CONFIG_NO_PROVIDERS                                                                 \
-    "no providers configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or "       \
+#define LX_CONFIG_NO_PROVIDERS                                                                     \
+    "no providers configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or "           \
     "OLLAMA_HOST, or write llmux.yaml (see README)"
 
 const char *lx_provider_type_name(lx_provider_type t);

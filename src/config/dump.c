@@ -28,10 +28,10 @@ void lx_config_mask_key(const char *key, char *out, size_t cap)
 
 static bool plain_ok(const char *s)
 {
-    static const char *const reserved[] = {"true", "false", "yes", "no", "on", "off", "null",
-                                           "y", "n", NULL};
-    if (!*s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                 (*s >= '0' && *s <= '9') || *s == '/' || *s == '.'))
+    static const char *const reserved[] = {"true", "false", "yes", "no", "on",
+                                           "off",  "null",  "y",   "n",  NULL};
+    if (!*s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                 *s == '/' || *s == '.'))
         return false;
     for (const char *p = s; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
@@ -185,7 +185,8 @@ lx_status lx_config_dump(const lx_config *c, lx_buf *out)
     return st;
 }
 
-static void warn(lx_buf *out, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void warn(lx_buf *out, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void warn(lx_buf *out, size_t *n, const char *fmt, ...)
 {

@@ -139,8 +139,8 @@ lx_status lx_config_from_env(lx_config **out, lx_error *err)
         if (!(p = add(cfg, "gemini", LX_PROV_GEMINI)) ||
             set_models(cfg, p, "gemini-2.5-flash", "gemini-2.5-pro") != LX_OK)
             goto nomem;
-        p->api_key_env =
-            lx_arena_strdup(cfg->arena, env("GEMINI_API_KEY") ? "GEMINI_API_KEY" : "GOOGLE_API_KEY");
+        p->api_key_env = lx_arena_strdup(cfg->arena, env("GEMINI_API_KEY") ? "GEMINI_API_KEY"
+                                                                           : "GOOGLE_API_KEY");
     }
     const char *oh = env("OLLAMA_HOST");
     if (oh) {

@@ -77,8 +77,8 @@ static lx_status resolve(const lx_config *c, const char *spec, const lx_provider
             if (!*m) {
                 if (!p->n_models)
                     return lx_fail(err, LX_ERR_NOTFOUND,
-                                   "provider '%s' lists no models; name one as %s/MODEL",
-                                   p->name, p->name);
+                                   "provider '%s' lists no models; name one as %s/MODEL", p->name,
+                                   p->name);
                 m = p->models[0];
             } else if (p->n_models && !lists(p, m, &m)) {
                 describe(c, list, sizeof list);

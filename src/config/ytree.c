@@ -401,8 +401,8 @@ lx_status lx_y_strings(lx_yctx *y, const lx_ynode *n, char ***out, size_t *n_out
 {
     char w[200], s[64];
     if (!n || n->kind != LX_Y_SEQ)
-        return lx_y_fail(y, n, "%s: expected a list of strings, got %s",
-                         lx_y_where(y, w, sizeof w), shown(n, s, sizeof s));
+        return lx_y_fail(y, n, "%s: expected a list of strings, got %s", lx_y_where(y, w, sizeof w),
+                         shown(n, s, sizeof s));
     char **v = lx_arena_calloc(y->arena, n->n_kids ? n->n_kids : 1, sizeof *v);
     if (!v)
         return lx_fail(y->err, LX_ERR_NOMEM, "out of memory");

@@ -45,11 +45,11 @@ lx_status lx_ytree_parse(lx_arena *arena, const char *text, size_t len, const ch
 
 /* Reading context: where we are, for messages. */
 typedef struct lx_yctx {
-    const char *name;   /* file name used in messages */
-    lx_arena *arena;    /* destination of copied strings */
+    const char *name; /* file name used in messages */
+    lx_arena *arena;  /* destination of copied strings */
     lx_error *err;
-    char path[160];     /* path of the current mapping: "", "providers[0]", ... */
-    const char *key;    /* key being read in lx_y_map, NULL outside */
+    char path[160];  /* path of the current mapping: "", "providers[0]", ... */
+    const char *key; /* key being read in lx_y_map, NULL outside */
 } lx_yctx;
 
 /* Fails with LX_ERR_CONFIG: "NAME:LINE:COL: <printf message>". */

@@ -48,6 +48,12 @@ run_llmux config check -q --config "$E2E_TMP/dump.yaml"
 if [ "$RC" -eq 0 ] && [ -z "$OUT" ]; then ok check_dump_reads_back; else
     fail check_dump_reads_back "exit $RC; $ERR"; fi
 
+# a relative model path is relative to the config file, printed absolute
+(cd "$REPO_ROOT/tests" && run_llmux config check --config fixtures/config/full.yaml &&
+    printf '%s\n' "$OUT" >"$E2E_TMP/rel.out")
+assert_contains check_model_path_anchored "$(cat "$E2E_TMP/rel.out")" \
+    "model: $FIX/models/tiny.gguf"
+
 # ---- config check: errors, one line each, FILE:LINE:COL ---------------------
 check_error() { # NAME FILE EXPECTED-STDERR-PREFIX
     run_llmux config check --config "$2"

@@ -33,10 +33,17 @@ static lx_config *parse_ok(const char *yaml)
 /* Every variable the environment fallback reads, cleared. */
 static void clear_env(void)
 {
-    static const char *const vars[] = {
-        "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-        "GEMINI_API_KEY", "GOOGLE_API_KEY",  "OLLAMA_HOST",       "LLMUX_MODEL",
-        "LLMUX_MODEL_DIR", "LLMUX_CONFIG",   NULL};
+    static const char *const vars[] = {"OPENAI_API_KEY",
+                                       "OPENAI_BASE_URL",
+                                       "ANTHROPIC_API_KEY",
+                                       "ANTHROPIC_BASE_URL",
+                                       "GEMINI_API_KEY",
+                                       "GOOGLE_API_KEY",
+                                       "OLLAMA_HOST",
+                                       "LLMUX_MODEL",
+                                       "LLMUX_MODEL_DIR",
+                                       "LLMUX_CONFIG",
+                                       NULL};
     for (int i = 0; vars[i]; i++)
         unsetenv(vars[i]);
 }
@@ -140,7 +147,8 @@ Test(config, type_defaults_and_overrides)
 Test(config, empty_env_var_means_no_key)
 {
     setenv("LLMUX_T_EMPTY", "", 1);
-    lx_config *c = parse_ok("providers:\n  - {name: o, type: openai, api_key_env: LLMUX_T_EMPTY}\n");
+    lx_config *c =
+        parse_ok("providers:\n  - {name: o, type: openai, api_key_env: LLMUX_T_EMPTY}\n");
     cr_assert_null(c->providers[0].api_key);
     lx_buf w;
     lx_buf_init(&w, 0);
@@ -165,8 +173,10 @@ Test(config, load_fixture_file)
     cr_assert_eq(c->providers[1].timeouts.first_byte_ms, 30000);
     cr_assert_str_eq(c->providers[2].base_url, "http://127.0.0.1:11434");
     cr_assert(c->providers[3].local, "locality: local on an openai-type server");
-    cr_assert_str_eq(c->providers[4].model_path, "tests/fixtures/config/models/tiny.gguf",
-                     "relative to the config file");
+    char want[4096], cwd[2048];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    snprintf(want, sizeof want, "%s/tests/fixtures/config/models/tiny.gguf", cwd);
+    cr_assert_str_eq(c->providers[4].model_path, want, "relative to the config file, absolute");
     const lx_model_info *m = lx_catalogue_find(c, "meta-llama/Llama-3.1-8B-Instruct");
     cr_assert_not_null(m);
     cr_assert_eq(m->context, 131072);
@@ -226,8 +236,7 @@ Test(config_errors, provider_rules)
         {"providers:\n  - name: x\n    type: opnai\n",
          "t.yaml:3:11: providers[0].type: expected one of: openai, anthropic, gemini, ollama, "
          "local; got 'opnai'"},
-        {"providers:\n  - type: openai\n",
-         "t.yaml:2:5: providers[0]: missing required key 'name'"},
+        {"providers:\n  - type: openai\n", "t.yaml:2:5: providers[0]: missing required key 'name'"},
         {"providers:\n  - name: x\n",
          "t.yaml:2:5: providers[0]: missing required key 'type' (one of: openai, anthropic, "
          "gemini, ollama, local)"},
@@ -264,8 +273,7 @@ Test(config_errors, provider_rules)
          "t.yaml:2:41: providers[0].models[1]: expected a non-empty string, got ''"},
         {"providers:\n  name: openai\n",
          "t.yaml:2:3: providers: expected a list of providers (- name: ...)"},
-        {"providers:\n  - openai\n",
-         "t.yaml:2:5: providers[0]: expected a mapping, got 'openai'"},
+        {"providers:\n  - openai\n", "t.yaml:2:5: providers[0]: expected a mapping, got 'openai'"},
         {"providers:\n  - name: [a]\n    type: openai\n",
          "t.yaml:2:11: providers[0].name: expected a string, got a list"},
         {"providers:\n  - name:\n    type: openai\n",
@@ -329,7 +337,7 @@ Test(config_errors, yaml_syntax)
         {"providers:\n  - name: openai\n    models: [gpt-4o, gpt-4o-mini\n",
          "t.yaml:4:1: YAML syntax error: flow sequence without a closing bracket"},
         {"a: \"unterminated\n", "t.yaml:1:5: YAML syntax error: double-quoted scalar without "
-                               "closing quote"},
+                                "closing quote"},
         {"a: 1\n---\nb: 2\n", "t.yaml:2:1: only one YAML document is allowed"},
         {"x: &anchor 1\ntimeouts: *anchor\n", "t.yaml:2:12: YAML aliases are not supported here"},
         {"timeouts: !!map {}\n", "t.yaml:1:11: YAML tags are not supported here"},
@@ -337,8 +345,8 @@ Test(config_errors, yaml_syntax)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_error(&cases[i]);
     /* whatever libfyaml says, the shape is FILE:LINE:COL: and nothing leaks */
-    static const char *const bad[] = {"a:\n\tb: 1\n", "a: b: c\n", "[1, 2\n", "{a: 1\n",
-                                      "a: 'x\n", "  a: 1\n b: 2\n", "? [a\n"};
+    static const char *const bad[] = {"a:\n\tb: 1\n", "a: b: c\n",       "[1, 2\n", "{a: 1\n",
+                                      "a: 'x\n",      "  a: 1\n b: 2\n", "? [a\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         lx_config *c = NULL;
         lx_error err;
@@ -363,14 +371,13 @@ Test(config_errors, nul_byte)
 Test(config_errors, invalid_utf8)
 {
     /* the second one made libfyaml 0.7.12 loop forever (found by fuzz_config) */
-    static const char *const in[] = {"a: 1\nb: \xff\n", "%lla\xa7\xa7\xa7\n",
-                                     "x: \xc0\xaf\n", "x: \xed\xa0\x80\n", "x: \xe2\x82"};
-    static const char *const want[] = {
-        "t.yaml:2:4: invalid UTF-8; the file must be UTF-8 text",
-        "t.yaml:1:5: invalid UTF-8; the file must be UTF-8 text",
-        "t.yaml:1:4: invalid UTF-8; the file must be UTF-8 text",
-        "t.yaml:1:4: invalid UTF-8; the file must be UTF-8 text",
-        "t.yaml:1:4: invalid UTF-8; the file must be UTF-8 text"};
+    static const char *const in[] = {"a: 1\nb: \xff\n", "%lla\xa7\xa7\xa7\n", "x: \xc0\xaf\n",
+                                     "x: \xed\xa0\x80\n", "x: \xe2\x82"};
+    static const char *const want[] = {"t.yaml:2:4: invalid UTF-8; the file must be UTF-8 text",
+                                       "t.yaml:1:5: invalid UTF-8; the file must be UTF-8 text",
+                                       "t.yaml:1:4: invalid UTF-8; the file must be UTF-8 text",
+                                       "t.yaml:1:4: invalid UTF-8; the file must be UTF-8 text",
+                                       "t.yaml:1:4: invalid UTF-8; the file must be UTF-8 text"};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         lx_config *c = NULL;
         lx_error err;
@@ -572,8 +579,8 @@ Test(config_dump, keys_are_masked)
     lx_buf_init(&b, 0);
     cr_assert_eq(lx_config_dump(c, &b), LX_OK);
     cr_assert_null(strstr(b.data, "SECRET"), "%s", b.data);
-    cr_assert_not_null(strstr(b.data, "api_key_env: LLMUX_T_KEY  # set: sk-\u2026(35 chars)"),
-                       "%s", b.data);
+    cr_assert_not_null(strstr(b.data, "api_key_env: LLMUX_T_KEY  # set: sk-\u2026(35 chars)"), "%s",
+                       b.data);
     cr_assert_not_null(strstr(b.data, "api_key: \"sk-\u2026(23 chars)\""), "%s", b.data);
     cr_assert_not_null(strstr(b.data, "api_key_env: LLMUX_T_UNSET_VAR  # not set"), "%s", b.data);
     lx_buf_free(&b);
@@ -706,12 +713,30 @@ Test(config_resolve, failures)
 
 Test(catalogue, builtin_has_the_listed_models)
 {
-    static const char *const ids[] = {
-        "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3", "o4-mini",
-        "gpt-5", "gpt-5-mini", "claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5",
-        "claude-3-5-haiku", "gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite",
-        "gemini-2.0-flash", "llama3.2", "llama3.1", "qwen2.5", "smollm2", "mistral", "gemma2",
-        "phi3"};
+    static const char *const ids[] = {"gpt-4o",
+                                      "gpt-4o-mini",
+                                      "gpt-4.1",
+                                      "gpt-4.1-mini",
+                                      "gpt-4.1-nano",
+                                      "o3",
+                                      "o4-mini",
+                                      "gpt-5",
+                                      "gpt-5-mini",
+                                      "claude-opus-4-1",
+                                      "claude-sonnet-4-5",
+                                      "claude-haiku-4-5",
+                                      "claude-3-5-haiku",
+                                      "gemini-2.5-pro",
+                                      "gemini-2.5-flash",
+                                      "gemini-2.5-flash-lite",
+                                      "gemini-2.0-flash",
+                                      "llama3.2",
+                                      "llama3.1",
+                                      "qwen2.5",
+                                      "smollm2",
+                                      "mistral",
+                                      "gemma2",
+                                      "phi3"};
     lx_config *c = parse_ok("");
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         const lx_model_info *m = lx_catalogue_find(c, ids[i]);
