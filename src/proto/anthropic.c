@@ -656,6 +656,10 @@ static lx_status request_encode(const lx_request *r, const lx_codec_opts *o, lx_
     if ((st = system_out(r, root, err)) != LX_OK || (st = messages_out(r, msgs, &ids, err)) != LX_OK ||
         (st = tools_out(r, root, err)) != LX_OK)
         goto done;
+    if (json_array_size(msgs) == 0) {
+        st = lx_fail(err, LX_ERR_INVALID, "messages: nothing this dialect can carry");
+        goto done;
+    }
     bool ok = true;
     if (s->has_temperature)
         ok = ok && put(root, "temperature", json_real(s->temperature));

@@ -266,7 +266,7 @@ static lx_status on_sse(void *ud, const lx_sse_event *ev, lx_error *err)
                                     .id = json_string_value(json_object_get(m, "id")),
                                     .model = json_string_value(json_object_get(m, "model"))});
         }
-    } else if (!d->started && strcmp(type, "ping") != 0) {
+    } else if (!d->started && (!strncmp(type, "content_block_", 14) || !strncmp(type, "message_", 8))) {
         st = lx_fail(err, LX_ERR_PROTO, "%.40s event before message_start", type);
     } else if (!strcmp(type, "content_block_start")) {
         st = block_start(d, root, err);
