@@ -20,7 +20,8 @@ static lx_status on_event(void *ud, const lx_sse_event *ev, lx_error *err)
     if (strlen(ev->data) != ev->data_len && memchr(ev->data, 0, ev->data_len) == NULL)
         __builtin_trap(); /* data must be NUL-terminated at data_len */
     if (lx_buf_printf(&l->log, "[%s|%zu|", ev->event, ev->data_len) != LX_OK ||
-        lx_buf_append(&l->log, ev->data, ev->data_len) != LX_OK || lx_buf_putc(&l->log, ']') != LX_OK)
+        lx_buf_append(&l->log, ev->data, ev->data_len) != LX_OK ||
+        lx_buf_putc(&l->log, ']') != LX_OK)
         return LX_ERR_NOMEM;
     return LX_OK;
 }

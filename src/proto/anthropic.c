@@ -178,8 +178,8 @@ static lx_status block_in(lx_request *r, size_t mi, const json_t *b, const char 
             return LX_ERR_NOMEM;
         return req_str(a, b, "data", ctx, &p->data, err);
     }
-    return lx_fail(err, LX_ERR_UNSUPPORTED, "%s.type: \"%.40s\" is not supported in %s turns",
-                   ctx, type, assistant ? "assistant" : "user");
+    return lx_fail(err, LX_ERR_UNSUPPORTED, "%s.type: \"%.40s\" is not supported in %s turns", ctx,
+                   type, assistant ? "assistant" : "user");
 }
 
 static lx_status message_in(lx_request *r, const json_t *m, size_t i, lx_error *err)
@@ -274,8 +274,8 @@ static lx_status tools_in(lx_request *r, const json_t *tools, lx_error *err)
             return lx_fail(err, LX_ERR_INVALID, "%s: expected an object", c);
         const char *type = json_string_value(json_object_get(it, "type"));
         if (type && strcmp(type, "custom") != 0)
-            return lx_fail(err, LX_ERR_UNSUPPORTED, "%s.type: server tool \"%.40s\" is not supported",
-                           c, type);
+            return lx_fail(err, LX_ERR_UNSUPPORTED,
+                           "%s.type: server tool \"%.40s\" is not supported", c, type);
         lx_tool *t = lx_request_add_tool(r);
         if (!t)
             return LX_ERR_NOMEM;
@@ -368,9 +368,11 @@ static lx_status options_in(lx_request *r, const json_t *root, lx_error *err)
                                       err)) != LX_OK)
                 return st;
             if (!has || r->thinking_budget <= 0)
-                return lx_fail(err, LX_ERR_INVALID, "thinking.budget_tokens: expected a positive integer");
+                return lx_fail(err, LX_ERR_INVALID,
+                               "thinking.budget_tokens: expected a positive integer");
         } else if (strcmp(type, "disabled") != 0) {
-            return lx_fail(err, LX_ERR_INVALID, "thinking.type: expected \"enabled\" or \"disabled\"");
+            return lx_fail(err, LX_ERR_INVALID,
+                           "thinking.type: expected \"enabled\" or \"disabled\"");
         }
     }
     json_t *md = json_object_get(root, "metadata");
@@ -469,8 +471,9 @@ static const char *id_for_result(call_ids *c, const lx_part *p)
 {
     call_slot *hit = NULL;
     for (size_t i = 0; i < c->n && !hit; i++)
-        if (!c->v[i].answered && (p->id ? !strcmp(c->v[i].id, p->id)
-                                        : p->name && c->v[i].name && !strcmp(c->v[i].name, p->name)))
+        if (!c->v[i].answered &&
+            (p->id ? !strcmp(c->v[i].id, p->id)
+                   : p->name && c->v[i].name && !strcmp(c->v[i].name, p->name)))
             hit = &c->v[i];
     for (size_t i = 0; i < c->n && !hit && !p->id; i++)
         if (!c->v[i].answered)
@@ -505,9 +508,9 @@ static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, l
         if (m->role == LX_ROLE_SYSTEM)
             continue;
         json_t *blocks = json_array();
-        json_t *turn = json_pack("{s:s,s:o}", "role",
-                                 m->role == LX_ROLE_ASSISTANT ? "assistant" : "user", "content",
-                                 blocks);
+        json_t *turn =
+            json_pack("{s:s,s:o}", "role", m->role == LX_ROLE_ASSISTANT ? "assistant" : "user",
+                      "content", blocks);
         if (!turn || json_array_append_new(arr, turn) != 0)
             return lx_fail(err, LX_ERR_NOMEM, "out of memory");
         if (m->role == LX_ROLE_ASSISTANT) {
@@ -520,8 +523,8 @@ static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, l
                     ok = (copy[j].id = (char *)id_for_call(ids, &m->parts[j])) != NULL;
             }
             snprintf(ctx, sizeof ctx, "messages[%zu]", i);
-            lx_status st = ok ? lx_anthropic_blocks_out(copy, m->n_parts, ctx, blocks, err)
-                              : LX_ERR_NOMEM;
+            lx_status st =
+                ok ? lx_anthropic_blocks_out(copy, m->n_parts, ctx, blocks, err) : LX_ERR_NOMEM;
             free(copy);
             if (st != LX_OK)
                 return st;
@@ -581,10 +584,10 @@ static lx_status system_out(const lx_request *r, json_t *root, lx_error *err)
         ok = lx_buf_puts(&b, "Respond with a single valid JSON value and nothing else: no prose, "
                              "no code fences.") == LX_OK;
         if (ok && r->format.kind == LX_FORMAT_JSON_SCHEMA && r->format.schema)
-            ok = lx_buf_printf(&b, " It must conform to this JSON Schema: %s",
-                               r->format.schema) == LX_OK;
-        ok = ok && json_array_append_new(blocks, json_pack("{s:s,s:s}", "type", "text", "text",
-                                                           b.data)) == 0;
+            ok = lx_buf_printf(&b, " It must conform to this JSON Schema: %s", r->format.schema) ==
+                 LX_OK;
+        ok = ok && json_array_append_new(
+                       blocks, json_pack("{s:s,s:s}", "type", "text", "text", b.data)) == 0;
     }
     if (ok && json_array_size(blocks) == 1)
         ok = put(root, "system", json_incref(json_object_get(json_array_get(blocks, 0), "text")));
@@ -641,20 +644,20 @@ static lx_status request_encode(const lx_request *r, const lx_codec_opts *o, lx_
     if (!model || !*model)
         return lx_fail(err, LX_ERR_INVALID, "model: required");
     const lx_sampling *s = &r->sampling;
-    int64_t max_tokens = s->max_tokens > 0                         ? s->max_tokens
+    int64_t max_tokens = s->max_tokens > 0                ? s->max_tokens
                          : o && o->default_max_tokens > 0 ? o->default_max_tokens
-                                                                   : 4096;
+                                                          : 4096;
     if (r->thinking_budget > 0 && max_tokens <= r->thinking_budget)
         max_tokens = r->thinking_budget + 4096;
     json_t *msgs = json_array();
-    json_t *root = json_pack("{s:s,s:I,s:O}", "model", model, "max_tokens",
-                             (json_int_t)max_tokens, "messages", msgs);
+    json_t *root = json_pack("{s:s,s:I,s:O}", "model", model, "max_tokens", (json_int_t)max_tokens,
+                             "messages", msgs);
     call_ids ids = {.a = lx_arena_new()};
     lx_status st = LX_ERR_NOMEM;
     if (!root || !msgs || !ids.a)
         goto done;
-    if ((st = system_out(r, root, err)) != LX_OK || (st = messages_out(r, msgs, &ids, err)) != LX_OK ||
-        (st = tools_out(r, root, err)) != LX_OK)
+    if ((st = system_out(r, root, err)) != LX_OK ||
+        (st = messages_out(r, msgs, &ids, err)) != LX_OK || (st = tools_out(r, root, err)) != LX_OK)
         goto done;
     if (json_array_size(msgs) == 0) {
         st = lx_fail(err, LX_ERR_INVALID, "messages: nothing this dialect can carry");
@@ -674,8 +677,9 @@ static lx_status request_encode(const lx_request *r, const lx_codec_opts *o, lx_
             ok = json_array_append_new(a, json_string(s->stop[i])) == 0;
     }
     if (r->thinking_budget > 0)
-        ok = ok && put(root, "thinking", json_pack("{s:s,s:I}", "type", "enabled", "budget_tokens",
-                                                   (json_int_t)r->thinking_budget));
+        ok = ok && put(root, "thinking",
+                       json_pack("{s:s,s:I}", "type", "enabled", "budget_tokens",
+                                 (json_int_t)r->thinking_budget));
     if (r->user)
         ok = ok && put(root, "metadata", json_pack("{s:s}", "user_id", r->user));
     if (o && o->stream)

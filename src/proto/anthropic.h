@@ -25,8 +25,7 @@ const char *lx_anthropic_finish_to(lx_finish f, const char *stop_sequence);
  * -> input, cache_read_input_tokens -> cache_read,
  * cache_creation_input_tokens -> cache_write, output_tokens -> output
  * (thinking is inside output_tokens; reasoning stays 0). */
-lx_status lx_anthropic_usage_from(const json_t *usage, const char *ctx, lx_usage *u,
-                                  lx_error *err);
+lx_status lx_anthropic_usage_from(const json_t *usage, const char *ctx, lx_usage *u, lx_error *err);
 /* New reference to a wire usage object; output_tokens = output + reasoning. */
 json_t *lx_anthropic_usage_to(const lx_usage *u);
 
@@ -39,8 +38,8 @@ lx_status lx_anthropic_blocks_out(const lx_part *parts, size_t n, const char *ct
 /* The codec's entries implemented in anthropic_response.c. */
 lx_status lx_anthropic_response_decode(const char *body, size_t len, lx_response **out,
                                        lx_error *err);
-lx_status lx_anthropic_response_encode(const lx_response *r, const lx_codec_opts *o,
-                                       lx_buf *out, lx_error *err);
+lx_status lx_anthropic_response_encode(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
+                                       lx_error *err);
 void lx_anthropic_error_decode(int http_status, const char *body, size_t len, lx_error *err);
 lx_status lx_anthropic_error_encode(const lx_error *e, int *http_status, lx_buf *out);
 lx_status lx_anthropic_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers,

@@ -45,13 +45,19 @@ lx_finish lx_anthropic_finish_from(const char *r)
 const char *lx_anthropic_finish_to(lx_finish f, const char *stop_sequence)
 {
     switch (f) {
-    case LX_FINISH_NONE: return NULL;
-    case LX_FINISH_LENGTH: return "max_tokens";
-    case LX_FINISH_TOOL_CALLS: return "tool_use";
-    case LX_FINISH_CONTENT_FILTER: return "refusal";
-    case LX_FINISH_STOP: return stop_sequence ? "stop_sequence" : "end_turn";
+    case LX_FINISH_NONE:
+        return NULL;
+    case LX_FINISH_LENGTH:
+        return "max_tokens";
+    case LX_FINISH_TOOL_CALLS:
+        return "tool_use";
+    case LX_FINISH_CONTENT_FILTER:
+        return "refusal";
+    case LX_FINISH_STOP:
+        return stop_sequence ? "stop_sequence" : "end_turn";
     case LX_FINISH_ERROR:
-    case LX_FINISH_OTHER: break;
+    case LX_FINISH_OTHER:
+        break;
     }
     return "end_turn";
 }
@@ -119,8 +125,8 @@ lx_status lx_anthropic_blocks_out(const lx_part *parts, size_t n, const char *ct
             if (!p->text && p->data)
                 b = json_pack("{s:s,s:s}", "type", "redacted_thinking", "data", p->data);
             else if (p->text && p->signature) /* unsigned thinking is not accepted back */
-                b = json_pack("{s:s,s:s,s:s}", "type", "thinking", "thinking", p->text,
-                              "signature", p->signature);
+                b = json_pack("{s:s,s:s,s:s}", "type", "thinking", "thinking", p->text, "signature",
+                              p->signature);
             break;
         case LX_PART_TOOL_CALL: {
             char c[CTX_MAX + 96], gen[48];
@@ -136,7 +142,8 @@ lx_status lx_anthropic_blocks_out(const lx_part *parts, size_t n, const char *ct
             break;
         }
         case LX_PART_IMAGE:
-        case LX_PART_TOOL_RESULT: break;
+        case LX_PART_TOOL_RESULT:
+            break;
         }
         if (b)
             ok = json_array_append_new(arr, b) == 0;
@@ -175,7 +182,8 @@ static lx_status block_to_part(lx_response *r, const json_t *b, size_t i, lx_err
             st = lx_json_opt_str(a, b, field = "name", c, &p->name, err);
         if (st == LX_OK && in && !json_is_object(in))
             return lx_fail(err, LX_ERR_PROTO, "%s.input: expected an object", c);
-        if (st == LX_OK && !(p->arguments = in ? lx_json_dump_arena(a, in) : lx_arena_strdup(a, "{}")))
+        if (st == LX_OK &&
+            !(p->arguments = in ? lx_json_dump_arena(a, in) : lx_arena_strdup(a, "{}")))
             return lx_fail(err, LX_ERR_NOMEM, "out of memory");
     } else {
         return LX_OK; /* server tool blocks and future kinds */
@@ -187,7 +195,7 @@ static lx_status block_to_part(lx_response *r, const json_t *b, size_t i, lx_err
             err->code = LX_ERR_PROTO;
         return LX_ERR_PROTO;
     }
-    char **must = !strcmp(field, "text") ? &p->text
+    char **must = !strcmp(field, "text")       ? &p->text
                   : !strcmp(field, "thinking") ? &p->text
                   : !strcmp(field, "data")     ? &p->data
                                                : &p->name;
@@ -258,13 +266,13 @@ lx_status lx_anthropic_response_encode(const lx_response *r, const lx_codec_opts
     json_t *content = json_array();
     lx_usage zero = {0};
     json_t *root = json_pack("{s:s,s:s,s:s,s:s,s:O,s:s?,s:s?,s:o}", "id", id, "type", "message",
-                             "role", "assistant", "model", model, "content", content,
-                             "stop_reason", lx_anthropic_finish_to(r->finish, r->stop_sequence),
-                             "stop_sequence", r->finish == LX_FINISH_STOP ? r->stop_sequence : NULL,
-                             "usage", lx_anthropic_usage_to(r->has_usage ? &r->usage : &zero));
-    lx_status st = root && content ? lx_anthropic_blocks_out(r->parts, r->n_parts, "response",
-                                                             content, err)
-                                   : lx_fail(err, LX_ERR_NOMEM, "out of memory");
+                             "role", "assistant", "model", model, "content", content, "stop_reason",
+                             lx_anthropic_finish_to(r->finish, r->stop_sequence), "stop_sequence",
+                             r->finish == LX_FINISH_STOP ? r->stop_sequence : NULL, "usage",
+                             lx_anthropic_usage_to(r->has_usage ? &r->usage : &zero));
+    lx_status st = root && content
+                       ? lx_anthropic_blocks_out(r->parts, r->n_parts, "response", content, err)
+                       : lx_fail(err, LX_ERR_NOMEM, "out of memory");
     if (st == LX_OK && (st = lx_json_dump(root, out)) != LX_OK)
         lx_fail(err, st, "response too large");
     json_decref(content);
@@ -300,10 +308,9 @@ void lx_anthropic_error_decode(int http_status, const char *body, size_t len, lx
 
 static bool known_type(const char *t)
 {
-    static const char *all[] = {"invalid_request_error", "authentication_error",
-                                "permission_error",      "not_found_error",
-                                "request_too_large",     "rate_limit_error",
-                                "api_error",             "overloaded_error"};
+    static const char *all[] = {
+        "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
+        "request_too_large",     "rate_limit_error",     "api_error",        "overloaded_error"};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!strcmp(all[i], t))
             return true;
@@ -312,7 +319,7 @@ static bool known_type(const char *t)
 
 lx_status lx_anthropic_error_encode(const lx_error *e, int *http_status, lx_buf *out)
 {
-    int hs = e->http_status >= 400 ? e->http_status
+    int hs = e->http_status >= 400                                  ? e->http_status
              : e->code == LX_ERR_INVALID || e->code == LX_ERR_USAGE ? 400
              : e->code == LX_ERR_NOTFOUND                           ? 404
              : e->code == LX_ERR_TOOBIG                             ? 413
@@ -320,19 +327,19 @@ lx_status lx_anthropic_error_encode(const lx_error *e, int *http_status, lx_buf 
              : e->code == LX_ERR_TIMEOUT                            ? 504
              : e->code == LX_ERR_CANCELLED                          ? 499
                                                                     : 500;
-    const char *type = known_type(e->type) ? e->type
-                       : hs == 401         ? "authentication_error"
-                       : hs == 403         ? "permission_error"
-                       : hs == 404         ? "not_found_error"
-                       : hs == 413         ? "request_too_large"
-                       : hs == 429         ? "rate_limit_error"
-                       : hs == 529         ? "overloaded_error"
+    const char *type = known_type(e->type)     ? e->type
+                       : hs == 401             ? "authentication_error"
+                       : hs == 403             ? "permission_error"
+                       : hs == 404             ? "not_found_error"
+                       : hs == 413             ? "request_too_large"
+                       : hs == 429             ? "rate_limit_error"
+                       : hs == 529             ? "overloaded_error"
                        : hs >= 400 && hs < 500 ? "invalid_request_error"
                                                : "api_error";
     if (http_status)
         *http_status = hs;
-    json_t *root = json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "type", type,
-                             "message", e->message[0] ? e->message : lx_status_name(e->code));
+    json_t *root = json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "type", type, "message",
+                             e->message[0] ? e->message : lx_status_name(e->code));
     lx_status st = root ? lx_json_dump(root, out) : LX_ERR_NOMEM;
     json_decref(root);
     return st;

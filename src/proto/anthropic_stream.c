@@ -52,7 +52,7 @@ enum { BLK_OTHER, BLK_TEXT, BLK_TOOL, BLK_THINKING };
 typedef struct {
     int64_t wire; /* block index on the wire */
     int kind;
-    int tool;     /* neutral tool index for BLK_TOOL */
+    int tool; /* neutral tool index for BLK_TOOL */
     bool open;
 } an_block;
 
@@ -104,7 +104,8 @@ static lx_status block_start(an_dec *d, const json_t *root, lx_error *err)
     json_t *cb = json_object_get(root, "content_block");
     const char *type = json_string_value(json_object_get(cb, "type"));
     if (!json_is_object(cb) || !type)
-        return lx_fail(err, LX_ERR_PROTO, "content_block_start.content_block.type: expected a string");
+        return lx_fail(err, LX_ERR_PROTO,
+                       "content_block_start.content_block.type: expected a string");
     if (find_block(d, wire))
         return lx_fail(err, LX_ERR_PROTO, "content block %lld started twice", (long long)wire);
     if (d->n_blocks >= MAX_BLOCKS)
@@ -123,32 +124,40 @@ static lx_status block_start(an_dec *d, const json_t *root, lx_error *err)
         json_t *t = json_object_get(cb, "text");
         b->kind = BLK_TEXT;
         if (t && !json_is_string(t))
-            return lx_fail(err, LX_ERR_PROTO, "content_block_start.content_block.text: expected a string");
+            return lx_fail(err, LX_ERR_PROTO,
+                           "content_block_start.content_block.text: expected a string");
         if (json_string_length(t))
-            return emit(d, (lx_event){.kind = LX_EV_TEXT, .text = json_string_value(t),
+            return emit(d, (lx_event){.kind = LX_EV_TEXT,
+                                      .text = json_string_value(t),
                                       .len = json_string_length(t)});
     } else if (!strcmp(type, "thinking")) {
         json_t *t = json_object_get(cb, "thinking");
         b->kind = BLK_THINKING;
         if (json_is_string(t) && json_string_length(t))
-            return emit(d, (lx_event){.kind = LX_EV_THINKING, .text = json_string_value(t),
+            return emit(d, (lx_event){.kind = LX_EV_THINKING,
+                                      .text = json_string_value(t),
                                       .len = json_string_length(t)});
     } else if (!strcmp(type, "tool_use")) {
         json_t *id = json_object_get(cb, "id"), *name = json_object_get(cb, "name");
         json_t *in = json_object_get(cb, "input");
         if (!json_is_string(name) || (id && !json_is_string(id) && !json_is_null(id)))
-            return lx_fail(err, LX_ERR_PROTO,
-                           "content_block_start.content_block: tool_use needs a string name and id");
+            return lx_fail(
+                err, LX_ERR_PROTO,
+                "content_block_start.content_block: tool_use needs a string name and id");
         b->kind = BLK_TOOL;
         b->tool = d->n_tools++;
-        st = emit(d, (lx_event){.kind = LX_EV_TOOL_START, .index = b->tool,
-                                .id = json_string_value(id), .name = json_string_value(name)});
+        st = emit(d, (lx_event){.kind = LX_EV_TOOL_START,
+                                .index = b->tool,
+                                .id = json_string_value(id),
+                                .name = json_string_value(name)});
         if (st == LX_OK && json_is_object(in) && json_object_size(in) > 0) {
             lx_buf buf; /* a proxy that sends the input whole */
             lx_buf_init(&buf, 0);
             if ((st = lx_json_dump(in, &buf)) == LX_OK)
-                st = emit(d, (lx_event){.kind = LX_EV_TOOL_ARGS, .index = b->tool,
-                                        .text = buf.data, .len = buf.len});
+                st = emit(d, (lx_event){.kind = LX_EV_TOOL_ARGS,
+                                        .index = b->tool,
+                                        .text = buf.data,
+                                        .len = buf.len});
             lx_buf_free(&buf);
         }
         return st;
@@ -191,8 +200,10 @@ static lx_status block_delta(an_dec *d, const json_t *root, lx_error *err)
             return emit(d, (lx_event){.kind = LX_EV_THINKING, .signature = json_string_value(v)});
         if (json_string_length(v) == 0)
             return LX_OK;
-        return emit(d, (lx_event){.kind = map[i].ev, .index = b->tool,
-                                  .text = json_string_value(v), .len = json_string_length(v)});
+        return emit(d, (lx_event){.kind = map[i].ev,
+                                  .index = b->tool,
+                                  .text = json_string_value(v),
+                                  .len = json_string_length(v)});
     }
     return LX_OK; /* citations_delta and future kinds */
 }
@@ -202,10 +213,12 @@ static lx_status message_delta(an_dec *d, const json_t *root, lx_error *err)
     json_t *delta = json_object_get(root, "delta"), *u = json_object_get(root, "usage");
     if (delta && !json_is_object(delta))
         return lx_fail(err, LX_ERR_PROTO, "message_delta.delta: expected an object");
-    json_t *sr = json_object_get(delta, "stop_reason"), *ss = json_object_get(delta, "stop_sequence");
+    json_t *sr = json_object_get(delta, "stop_reason"),
+           *ss = json_object_get(delta, "stop_sequence");
     if ((sr && !json_is_string(sr) && !json_is_null(sr)) ||
         (ss && !json_is_string(ss) && !json_is_null(ss)))
-        return lx_fail(err, LX_ERR_PROTO, "message_delta.delta: stop_reason and stop_sequence must be strings");
+        return lx_fail(err, LX_ERR_PROTO,
+                       "message_delta.delta: stop_reason and stop_sequence must be strings");
     if (json_is_string(sr))
         d->finish = lx_anthropic_finish_from(json_string_value(sr));
     if (json_is_string(ss)) {
@@ -266,7 +279,8 @@ static lx_status on_sse(void *ud, const lx_sse_event *ev, lx_error *err)
                                     .id = json_string_value(json_object_get(m, "id")),
                                     .model = json_string_value(json_object_get(m, "model"))});
         }
-    } else if (!d->started && (!strncmp(type, "content_block_", 14) || !strncmp(type, "message_", 8))) {
+    } else if (!d->started &&
+               (!strncmp(type, "content_block_", 14) || !strncmp(type, "message_", 8))) {
         st = lx_fail(err, LX_ERR_PROTO, "%.40s event before message_start", type);
     } else if (!strcmp(type, "content_block_start")) {
         st = block_start(d, root, err);
@@ -374,8 +388,8 @@ typedef struct {
     bool started, done;
     lx_usage usage;
     int next_block;
-    int cur;        /* open text/thinking block index, -1 none */
-    int cur_kind;   /* BLK_TEXT or BLK_THINKING */
+    int cur;         /* open text/thinking block index, -1 none */
+    int cur_kind;    /* BLK_TEXT or BLK_THINKING */
     int *tool_block; /* neutral tool index -> wire block, -1 when closed */
     size_t n_tool_block;
     lx_buf scratch;
@@ -416,10 +430,10 @@ static lx_status start_message(an_enc *e, const char *model, lx_buf *out)
         return LX_ERR_NOMEM;
     json_t *u = lx_anthropic_usage_to(&e->usage);
     return write_ev(e, "message_start",
-                    json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:[],s:n,s:n,s:o}}", "type",
-                              "message_start", "message", "id", e->id, "type", "message", "role",
-                              "assistant", "model", e->model ? e->model : "", "content",
-                              "stop_reason", "stop_sequence", "usage", u),
+                    json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:[],s:n,s:n,s:o}}", "type", "message_start",
+                              "message", "id", e->id, "type", "message", "role", "assistant",
+                              "model", e->model ? e->model : "", "content", "stop_reason",
+                              "stop_sequence", "usage", u),
                     out);
 }
 
@@ -443,10 +457,9 @@ static lx_status open_run(an_enc *e, int kind, lx_buf *out)
 
 static lx_status delta(an_enc *e, int index, json_t *d, lx_buf *out)
 {
-    return write_ev(e, "content_block_delta",
-                    json_pack("{s:s,s:i,s:o}", "type", "content_block_delta", "index", index,
-                              "delta", d),
-                    out);
+    return write_ev(
+        e, "content_block_delta",
+        json_pack("{s:s,s:i,s:o}", "type", "content_block_delta", "index", index, "delta", d), out);
 }
 
 static int *tool_slot(an_enc *e, int index)
@@ -528,10 +541,9 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
         if (st == LX_OK && !text && ev->signature) {
             if ((st = open_run(e, BLK_THINKING, out)) != LX_OK)
                 return st;
-            st = delta(e, e->cur,
-                       json_pack("{s:s,s:s}", "type", "signature_delta", "signature",
-                                 ev->signature),
-                       out);
+            st = delta(
+                e, e->cur,
+                json_pack("{s:s,s:s}", "type", "signature_delta", "signature", ev->signature), out);
         }
         return st;
     }
@@ -547,8 +559,7 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
         return write_ev(e, "content_block_start",
                         json_pack("{s:s,s:i,s:{s:s,s:s,s:s,s:{}}}", "type", "content_block_start",
                                   "index", *slot, "content_block", "type", "tool_use", "id",
-                                  ev->id ? ev->id : gen, "name", ev->name ? ev->name : "",
-                                  "input"),
+                                  ev->id ? ev->id : gen, "name", ev->name ? ev->name : "", "input"),
                         out);
     }
     case LX_EV_TOOL_ARGS: {
@@ -571,7 +582,8 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
         return enc_finish(e, ev, out);
     case LX_EV_START:
     case LX_EV_USAGE:
-    case LX_EV_ERROR: break;
+    case LX_EV_ERROR:
+        break;
     }
     return LX_OK;
 }

@@ -50,7 +50,7 @@ static lx_status image_from_url(lx_arena *a, lx_part *p, const char *url)
 /* Text of `content` given as a string, null or an array of text parts;
  * joined into the arena. */
 lx_status lx_openai_text_content(lx_arena *a, const json_t *c, const char *ctx, char **out,
-                              lx_error *err)
+                                 lx_error *err)
 {
     *out = NULL;
     if (!c || json_is_null(c))
@@ -113,8 +113,8 @@ static lx_status parts_content(lx_request *r, size_t mi, const json_t *c, const 
             const char *key = type[0] == 't' ? "text" : "refusal";
             json_t *t = json_object_get(it, key);
             if (!json_is_string(t))
-                return lx_fail(err, LX_ERR_INVALID, "%s.content[%zu].%s: expected a string", ctx,
-                               i, key);
+                return lx_fail(err, LX_ERR_INVALID, "%s.content[%zu].%s: expected a string", ctx, i,
+                               key);
             lx_part *p = lx_message_add_part(r, &r->messages[mi], LX_PART_TEXT);
             if (!p || !(p->text = lx_arena_strndup(a, json_string_value(t), json_string_length(t))))
                 return LX_ERR_NOMEM;
@@ -122,14 +122,14 @@ static lx_status parts_content(lx_request *r, size_t mi, const json_t *c, const 
             json_t *iu = json_object_get(it, "image_url");
             json_t *u = json_is_object(iu) ? json_object_get(iu, "url") : iu;
             if (!json_is_string(u))
-                return lx_fail(err, LX_ERR_INVALID, "%s.content[%zu].image_url.url: expected a string",
-                               ctx, i);
+                return lx_fail(err, LX_ERR_INVALID,
+                               "%s.content[%zu].image_url.url: expected a string", ctx, i);
             lx_part *p = lx_message_add_part(r, &r->messages[mi], LX_PART_IMAGE);
             if (!p || image_from_url(a, p, json_string_value(u)) != LX_OK)
                 return LX_ERR_NOMEM;
         } else {
-            return lx_fail(err, LX_ERR_UNSUPPORTED, "%s.content[%zu].type: \"%.40s\" is not supported",
-                           ctx, i, type);
+            return lx_fail(err, LX_ERR_UNSUPPORTED,
+                           "%s.content[%zu].type: \"%.40s\" is not supported", ctx, i, type);
         }
     }
     return LX_OK;
@@ -168,8 +168,8 @@ static lx_status tool_calls_in(lx_request *r, size_t mi, const json_t *tc, const
         } else if (!args || json_is_null(args)) {
             p->arguments = lx_arena_strdup(r->arena, "{}");
         } else if (json_is_string(args)) {
-            p->arguments = lx_arena_strndup(r->arena, json_string_value(args),
-                                            json_string_length(args));
+            p->arguments =
+                lx_arena_strndup(r->arena, json_string_value(args), json_string_length(args));
         } else {
             return lx_fail(err, LX_ERR_INVALID, "%s.arguments: expected a string", c);
         }
@@ -324,8 +324,8 @@ static lx_status tool_choice_in(lx_request *r, const json_t *tc, lx_error *err)
     if (!json_is_object(tc) || !json_is_object(fn))
         return lx_fail(err, LX_ERR_INVALID,
                        "tool_choice: expected a string or {type:\"function\",function:{name}}");
-    lx_status st = lx_json_opt_str(r->arena, fn, "name", "tool_choice.function",
-                                   &r->tool_choice.name, err);
+    lx_status st =
+        lx_json_opt_str(r->arena, fn, "name", "tool_choice.function", &r->tool_choice.name, err);
     if (st != LX_OK)
         return st;
     if (!r->tool_choice.name)
@@ -386,8 +386,8 @@ static lx_status sampling_in(lx_request *r, const json_t *root, lx_error *err)
         s->has_top_k = true;
         s->top_k = (int)(tk > 0 && tk < 1 << 30 ? tk : 0);
     }
-    const char *mk = json_object_get(root, "max_completion_tokens") ? "max_completion_tokens"
-                                                                     : "max_tokens";
+    const char *mk =
+        json_object_get(root, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
     if ((st = lx_json_opt_int(root, mk, NULL, &mt, &has, err)) != LX_OK)
         return st;
     if (has && mt <= 0)
@@ -513,8 +513,9 @@ static const char *call_id_for_result(call_ids *c, const lx_part *p)
 {
     call_slot *hit = NULL;
     for (size_t i = 0; i < c->n && !hit; i++)
-        if (!c->v[i].answered && (p->id ? !strcmp(c->v[i].id, p->id)
-                                        : p->name && c->v[i].name && !strcmp(c->v[i].name, p->name)))
+        if (!c->v[i].answered &&
+            (p->id ? !strcmp(c->v[i].id, p->id)
+                   : p->name && c->v[i].name && !strcmp(c->v[i].name, p->name)))
             hit = &c->v[i];
     for (size_t i = 0; i < c->n && !hit && !p->id; i++)
         if (!c->v[i].answered)
@@ -592,17 +593,18 @@ static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, l
                 if (p->kind != LX_PART_TOOL_RESULT)
                     continue;
                 const char *id = call_id_for_result(ids, p);
-                ok = id && json_array_append_new(
-                               arr, json_pack("{s:s,s:s,s:s}", "role", "tool", "tool_call_id", id,
-                                              "content", p->text ? p->text : "")) == 0;
+                ok = id && json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "role", "tool",
+                                                                "tool_call_id", id, "content",
+                                                                p->text ? p->text : "")) == 0;
             }
             continue;
         }
         json_t *o = json_object();
         ok = json_array_append_new(arr, o) == 0; /* arr owns o from here */
-        ok = ok && put(o, "role", json_string(m->role == LX_ROLE_SYSTEM ? "system"
-                                              : m->role == LX_ROLE_USER ? "user"
-                                                                        : "assistant"));
+        ok = ok && put(o, "role",
+                       json_string(m->role == LX_ROLE_SYSTEM ? "system"
+                                   : m->role == LX_ROLE_USER ? "user"
+                                                             : "assistant"));
         if (m->role == LX_ROLE_SYSTEM) {
             ok = ok && joined_text(m, LX_PART_TEXT, &b) == LX_OK &&
                  put(o, "content", json_string(b.data ? b.data : ""));
@@ -617,15 +619,15 @@ static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, l
                 if (p->kind != LX_PART_TOOL_CALL)
                     continue;
                 const char *id = call_id_for_call(ids, p);
-                ok = id && json_array_append_new(
-                               calls, json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", id, "type",
-                                                "function", "function", "name",
-                                                p->name ? p->name : "", "arguments",
-                                                p->arguments ? p->arguments : "{}")) == 0;
+                ok = id &&
+                     json_array_append_new(
+                         calls, json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", id, "type", "function",
+                                          "function", "name", p->name ? p->name : "", "arguments",
+                                          p->arguments ? p->arguments : "{}")) == 0;
             }
             bool has_calls = json_array_size(calls) > 0;
-            ok = ok && put(o, "content", b.len || !has_calls ? json_string(b.data ? b.data : "")
-                                                             : json_null());
+            ok = ok && put(o, "content",
+                           b.len || !has_calls ? json_string(b.data ? b.data : "") : json_null());
             if (has_calls)
                 ok = put(o, "tool_calls", calls) && ok;
             else
@@ -681,8 +683,8 @@ static lx_status request_encode(const lx_request *r, const lx_codec_opts *o, lx_
                 goto done;
             }
             json_t *fn = json_pack("{s:s}", "name", t->name ? t->name : "");
-            ok = json_array_append_new(a, json_pack("{s:s,s:o}", "type", "function", "function",
-                                                    fn)) == 0;
+            ok = json_array_append_new(
+                     a, json_pack("{s:s,s:o}", "type", "function", "function", fn)) == 0;
             if (json_object_size(params) == 0)
                 ok = ok && json_object_set_new(params, "type", json_string("object")) == 0;
             if (t->description)
@@ -713,8 +715,8 @@ static lx_status request_encode(const lx_request *r, const lx_codec_opts *o, lx_
         }
         ok = put(root, "response_format",
                  json_pack("{s:s,s:{s:s,s:o,s:b}}", "type", "json_schema", "json_schema", "name",
-                           r->format.name ? r->format.name : "response", "schema", schema,
-                           "strict", r->format.strict)) &&
+                           r->format.name ? r->format.name : "response", "schema", schema, "strict",
+                           r->format.strict)) &&
              ok;
     }
     if (o && o->stream) {

@@ -22,8 +22,7 @@ const char *lx_openai_finish_to(lx_finish f);
 /* Reads a wire `usage` object into non-overlapping neutral counters:
  * input = prompt_tokens - cached_tokens, output = completion_tokens -
  * reasoning_tokens. Wrong types are LX_ERR_PROTO naming `ctx`.usage.* */
-lx_status lx_openai_usage_from(const json_t *usage, const char *ctx, lx_usage *out,
-                               lx_error *err);
+lx_status lx_openai_usage_from(const json_t *usage, const char *ctx, lx_usage *out, lx_error *err);
 /* New reference to the wire `usage` object for u; NULL on out of memory. */
 json_t *lx_openai_usage_to(const lx_usage *u);
 
@@ -36,8 +35,7 @@ lx_status lx_openai_text_content(lx_arena *a, const json_t *c, const char *ctx, 
                                  lx_error *err);
 
 /* The codec's entries implemented in openai_response.c. */
-lx_status lx_openai_response_decode(const char *body, size_t len, lx_response **out,
-                                    lx_error *err);
+lx_status lx_openai_response_decode(const char *body, size_t len, lx_response **out, lx_error *err);
 lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
                                     lx_error *err);
 void lx_openai_error_decode(int http_status, const char *body, size_t len, lx_error *err);

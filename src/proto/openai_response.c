@@ -61,13 +61,18 @@ lx_finish lx_openai_finish_from(const char *r)
 const char *lx_openai_finish_to(lx_finish f)
 {
     switch (f) {
-    case LX_FINISH_NONE: return NULL;
-    case LX_FINISH_LENGTH: return "length";
-    case LX_FINISH_TOOL_CALLS: return "tool_calls";
-    case LX_FINISH_CONTENT_FILTER: return "content_filter";
+    case LX_FINISH_NONE:
+        return NULL;
+    case LX_FINISH_LENGTH:
+        return "length";
+    case LX_FINISH_TOOL_CALLS:
+        return "tool_calls";
+    case LX_FINISH_CONTENT_FILTER:
+        return "content_filter";
     case LX_FINISH_STOP:
     case LX_FINISH_ERROR:
-    case LX_FINISH_OTHER: break;
+    case LX_FINISH_OTHER:
+        break;
     }
     return "stop";
 }
@@ -254,7 +259,7 @@ fail:
 }
 
 lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
-                                 lx_error *err)
+                                    lx_error *err)
 {
     char idbuf[64];
     const char *id = o && o->id ? o->id : r->id;
@@ -294,11 +299,10 @@ lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o
         ok = put(msg, "tool_calls", json_incref(calls));
     const char *fr = lx_openai_finish_to(r->finish);
     if (ok)
-        root = json_pack("{s:s,s:s,s:I,s:s,s:[{s:i,s:O,s:s?}]}", "id", id, "object",
-                         "chat.completion", "created",
-                         (json_int_t)(r->created ? r->created : (int64_t)time(NULL)), "model",
-                         model, "choices", "index", 0, "message", msg, "finish_reason",
-                         fr ? fr : "stop");
+        root = json_pack(
+            "{s:s,s:s,s:I,s:s,s:[{s:i,s:O,s:s?}]}", "id", id, "object", "chat.completion",
+            "created", (json_int_t)(r->created ? r->created : (int64_t)time(NULL)), "model", model,
+            "choices", "index", 0, "message", msg, "finish_reason", fr ? fr : "stop");
     ok = root != NULL;
     if (ok && r->has_usage)
         ok = put(root, "usage", lx_openai_usage_to(&r->usage));
@@ -351,26 +355,33 @@ static int status_for(const lx_error *e)
         return e->http_status;
     switch (e->code) {
     case LX_ERR_INVALID:
-    case LX_ERR_USAGE: return 400;
-    case LX_ERR_NOTFOUND: return 404;
-    case LX_ERR_TOOBIG: return 413;
-    case LX_ERR_UPSTREAM: return 502;
-    case LX_ERR_TIMEOUT: return 504;
-    case LX_ERR_CANCELLED: return 499;
-    default: return 500;
+    case LX_ERR_USAGE:
+        return 400;
+    case LX_ERR_NOTFOUND:
+        return 404;
+    case LX_ERR_TOOBIG:
+        return 413;
+    case LX_ERR_UPSTREAM:
+        return 502;
+    case LX_ERR_TIMEOUT:
+        return 504;
+    case LX_ERR_CANCELLED:
+        return 499;
+    default:
+        return 500;
     }
 }
 
 lx_status lx_openai_error_encode(const lx_error *e, int *http_status, lx_buf *out)
 {
     int hs = status_for(e);
-    const char *type = e->type[0]                   ? e->type
-                       : hs == 401                  ? "authentication_error"
-                       : hs == 403                  ? "permission_error"
-                       : hs == 404                  ? "not_found_error"
-                       : hs == 429                  ? "rate_limit_error"
-                       : hs >= 400 && hs < 500      ? "invalid_request_error"
-                                                    : "server_error";
+    const char *type = e->type[0]              ? e->type
+                       : hs == 401             ? "authentication_error"
+                       : hs == 403             ? "permission_error"
+                       : hs == 404             ? "not_found_error"
+                       : hs == 429             ? "rate_limit_error"
+                       : hs >= 400 && hs < 500 ? "invalid_request_error"
+                                               : "server_error";
     if (http_status)
         *http_status = hs;
     json_t *root = json_pack("{s:{s:s,s:s,s:s,s:n}}", "error", "message",
@@ -381,7 +392,8 @@ lx_status lx_openai_error_encode(const lx_error *e, int *http_status, lx_buf *ou
     return st;
 }
 
-lx_status lx_openai_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers, lx_error *err)
+lx_status lx_openai_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers,
+                                 lx_error *err)
 {
     const char *base = o && o->base_url && *o->base_url ? o->base_url : "https://api.openai.com/v1";
     size_t n = strlen(base);
@@ -402,4 +414,3 @@ lx_status lx_openai_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *he
         return lx_fail(err, st, "headers too long");
     return LX_OK;
 }
-

@@ -81,8 +81,8 @@ static lx_status close_calls(oa_dec *d)
 
 static lx_status upstream_error(const json_t *e, lx_error *err)
 {
-    const char *msg = json_is_string(e) ? json_string_value(e)
-                                        : json_string_value(json_object_get(e, "message"));
+    const char *msg =
+        json_is_string(e) ? json_string_value(e) : json_string_value(json_object_get(e, "message"));
     const char *type = json_string_value(json_object_get(e, "type"));
     if (!type)
         type = json_string_value(json_object_get(e, "code"));
@@ -145,8 +145,9 @@ static lx_status tool_fragment(oa_dec *d, const json_t *tc, size_t pos, lx_error
         lx_buf_init(&b, 0);
         st = lx_json_dump(args, &b);
         if (st == LX_OK)
-            st = emit(d, (lx_event){.kind = LX_EV_TOOL_ARGS, .index = (int)k, .text = b.data,
-                                    .len = b.len});
+            st = emit(
+                d,
+                (lx_event){.kind = LX_EV_TOOL_ARGS, .index = (int)k, .text = b.data, .len = b.len});
         lx_buf_free(&b);
         return st;
     }
@@ -167,8 +168,8 @@ static lx_status text_field(oa_dec *d, const json_t *delta, const char *key, lx_
         return lx_fail(err, LX_ERR_PROTO, "choices[0].delta.%s: expected a string", key);
     if (json_string_length(v) == 0)
         return LX_OK;
-    return emit(d, (lx_event){.kind = kind, .text = json_string_value(v),
-                              .len = json_string_length(v)});
+    return emit(
+        d, (lx_event){.kind = kind, .text = json_string_value(v), .len = json_string_length(v)});
 }
 
 static lx_status choice(oa_dec *d, const json_t *c, size_t i, lx_error *err)
@@ -187,8 +188,8 @@ static lx_status choice(oa_dec *d, const json_t *c, size_t i, lx_error *err)
         return lx_fail(err, LX_ERR_PROTO, "choices[%zu].finish_reason: expected a string", i);
     lx_status st = LX_OK;
     if (json_is_object(delta)) {
-        const char *rk = json_object_get(delta, "reasoning_content") ? "reasoning_content"
-                                                                     : "reasoning";
+        const char *rk =
+            json_object_get(delta, "reasoning_content") ? "reasoning_content" : "reasoning";
         json_t *tcs = json_object_get(delta, "tool_calls");
         if ((st = text_field(d, delta, rk, LX_EV_THINKING, err)) != LX_OK ||
             (st = text_field(d, delta, "content", LX_EV_TEXT, err)) != LX_OK)
@@ -394,7 +395,8 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
         return st;
     switch (ev->kind) {
     case LX_EV_START:
-    case LX_EV_TOOL_END: return LX_OK;
+    case LX_EV_TOOL_END:
+        return LX_OK;
     case LX_EV_TEXT:
     case LX_EV_THINKING: {
         if (!ev->text || ev->len == 0)
@@ -402,10 +404,9 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
         json_t *t = text_json(ev->text, ev->len);
         if (!t)
             return LX_ERR_INVALID;
-        return write_chunk(e,
-                           json_pack("{s:o}",
-                                     ev->kind == LX_EV_TEXT ? "content" : "reasoning_content", t),
-                           NULL, NULL, out);
+        return write_chunk(
+            e, json_pack("{s:o}", ev->kind == LX_EV_TEXT ? "content" : "reasoning_content", t),
+            NULL, NULL, out);
     }
     case LX_EV_TOOL_START: {
         char gen[64];

@@ -45,7 +45,9 @@ static lx_status rec_fn(void *ud, const lx_event *ev)
     case LX_EV_START:
         lx_buf_printf(b, "start %s %s\n", ev->id ? ev->id : "-", ev->model ? ev->model : "-");
         break;
-    case LX_EV_TEXT: lx_buf_printf(b, "text [%.*s]\n", (int)ev->len, ev->text); break;
+    case LX_EV_TEXT:
+        lx_buf_printf(b, "text [%.*s]\n", (int)ev->len, ev->text);
+        break;
     case LX_EV_THINKING:
         lx_buf_printf(b, "thinking [%.*s] sig=%s\n", (int)ev->len, ev->text ? ev->text : "",
                       ev->signature ? ev->signature : "-");
@@ -56,7 +58,9 @@ static lx_status rec_fn(void *ud, const lx_event *ev)
     case LX_EV_TOOL_ARGS:
         lx_buf_printf(b, "tool_args %d [%.*s]\n", ev->index, (int)ev->len, ev->text);
         break;
-    case LX_EV_TOOL_END: lx_buf_printf(b, "tool_end %d\n", ev->index); break;
+    case LX_EV_TOOL_END:
+        lx_buf_printf(b, "tool_end %d\n", ev->index);
+        break;
     case LX_EV_USAGE:
         lx_buf_printf(b, "usage in=%lld cr=%lld cw=%lld out=%lld rs=%lld\n",
                       (long long)ev->usage.input, (long long)ev->usage.cache_read,
@@ -66,7 +70,9 @@ static lx_status rec_fn(void *ud, const lx_event *ev)
     case LX_EV_FINISH:
         lx_buf_printf(b, "finish %s %s\n", lx_finish_name(ev->finish), ev->text ? ev->text : "-");
         break;
-    case LX_EV_ERROR: lx_buf_printf(b, "error\n"); break;
+    case LX_EV_ERROR:
+        lx_buf_printf(b, "error\n");
+        break;
     }
     return LX_OK;
 }
@@ -176,7 +182,8 @@ Test(anthropic_request, decodes_full_fixture)
     cr_assert_eq(a->n_parts, 4);
     cr_assert_eq(a->parts[0].kind, LX_PART_THINKING);
     cr_assert_str_eq(a->parts[0].text, "Two cities: call the tool twice.");
-    cr_assert_str_eq(a->parts[0].signature, "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds");
+    cr_assert_str_eq(a->parts[0].signature,
+                     "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds");
     cr_assert_eq(a->parts[3].kind, LX_PART_TOOL_CALL);
     cr_assert_str_eq(a->parts[3].id, "toolu_01B");
     cr_assert_str_eq(a->parts[3].arguments, "{\"city\":\"Oslo\",\"units\":{\"temp\":\"C\"}}");
@@ -236,7 +243,8 @@ static const struct {
     {"{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
      "\"image\",\"source\":{\"type\":\"base64\",\"data\":\"x\"}}]}]}",
      LX_ERR_INVALID, "messages[0].content[0].source.media_type: required"},
-    {"{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":"
+    {"{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":\"assistant\",\"content\":[{"
+     "\"type\":"
      "\"tool_use\",\"id\":\"t\",\"name\":\"f\",\"input\":[1]}]}]}",
      LX_ERR_INVALID, "messages[0].content[0].input: expected an object"},
     {"{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
@@ -248,7 +256,8 @@ static const struct {
     {"{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
      "\"document\"}]}]}",
      LX_ERR_UNSUPPORTED, "messages[0].content[0].type: \"document\""},
-    {"{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":"
+    {"{\"model\":\"c\",\"max_tokens\":5,\"messages\":[{\"role\":\"assistant\",\"content\":[{"
+     "\"type\":"
      "\"tool_result\",\"tool_use_id\":\"t\"}]}]}",
      LX_ERR_UNSUPPORTED, "not supported in assistant turns"},
     {"{\"model\":\"c\",\"max_tokens\":5,\"system\":5,\"messages\":[{\"role\":\"user\",\"content\":"
@@ -257,13 +266,16 @@ static const struct {
     {"{\"model\":\"c\",\"max_tokens\":5,\"system\":[{\"type\":\"image\"}],\"messages\":[{\"role\":"
      "\"user\",\"content\":\"x\"}]}",
      LX_ERR_INVALID, "system[0]: expected a text block"},
-    {"{\"model\":\"c\",\"max_tokens\":5,\"tools\":[{\"description\":\"d\"}],\"messages\":[{\"role\":"
+    {"{\"model\":\"c\",\"max_tokens\":5,\"tools\":[{\"description\":\"d\"}],\"messages\":[{"
+     "\"role\":"
      "\"user\",\"content\":\"x\"}]}",
      LX_ERR_INVALID, "tools[0].name: required"},
-    {"{\"model\":\"c\",\"max_tokens\":5,\"tools\":[{\"type\":\"web_search_20250305\",\"name\":\"w\"}],"
+    {"{\"model\":\"c\",\"max_tokens\":5,\"tools\":[{\"type\":\"web_search_20250305\",\"name\":"
+     "\"w\"}],"
      "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
      LX_ERR_UNSUPPORTED, "tools[0].type"},
-    {"{\"model\":\"c\",\"max_tokens\":5,\"tool_choice\":{\"type\":\"tool\"},\"messages\":[{\"role\":"
+    {"{\"model\":\"c\",\"max_tokens\":5,\"tool_choice\":{\"type\":\"tool\"},\"messages\":[{"
+     "\"role\":"
      "\"user\",\"content\":\"x\"}]}",
      LX_ERR_INVALID, "tool_choice.name: required"},
     {"{\"model\":\"c\",\"max_tokens\":5,\"tool_choice\":\"auto\",\"messages\":[{\"role\":\"user\","
@@ -272,7 +284,8 @@ static const struct {
     {"{\"model\":\"c\",\"max_tokens\":5,\"stop_sequences\":[\"a\",2],\"messages\":[{\"role\":"
      "\"user\",\"content\":\"x\"}]}",
      LX_ERR_INVALID, "stop_sequences[1]: expected a string"},
-    {"{\"model\":\"c\",\"max_tokens\":5,\"thinking\":{\"type\":\"enabled\"},\"messages\":[{\"role\":"
+    {"{\"model\":\"c\",\"max_tokens\":5,\"thinking\":{\"type\":\"enabled\"},\"messages\":[{"
+     "\"role\":"
      "\"user\",\"content\":\"x\"}]}",
      LX_ERR_INVALID, "thinking.budget_tokens"},
     {"{\"model\":\"c\",\"max_tokens\":5,\"metadata\":{\"user_id\":1},\"messages\":[{\"role\":"
@@ -288,7 +301,8 @@ Test(anthropic_request, bad_input_names_the_field)
     for (size_t i = 0; i < sizeof bad_requests / sizeof bad_requests[0]; i++) {
         lx_request *r = (lx_request *)1;
         lx_error err = {0};
-        lx_status st = C->request_decode(bad_requests[i].body, strlen(bad_requests[i].body), &r, &err);
+        lx_status st =
+            C->request_decode(bad_requests[i].body, strlen(bad_requests[i].body), &r, &err);
         cr_assert_eq(st, bad_requests[i].st, "case %zu: %s (%s)", i, lx_status_name(st),
                      err.message);
         cr_assert_null(r, "case %zu", i);
@@ -321,25 +335,29 @@ Test(anthropic_request, encode_matches_wire_shape)
                      "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds");
     json_t *tu = json_array_get(asst, 3);
     cr_assert_str_eq(json_string_value(json_object_get(tu, "type")), "tool_use");
-    cr_assert_str_eq(
-        json_string_value(json_object_get(json_object_get(json_object_get(tu, "input"), "units"), "temp")),
-        "C");
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_object_get(json_object_get(tu, "input"), "units"), "temp")),
+                     "C");
     json_t *turn = json_object_get(json_array_get(m, 2), "content");
     cr_assert_eq(json_array_size(turn), 3);
-    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(turn, 0), "type")), "tool_result");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(turn, 0), "type")),
+                     "tool_result");
     cr_assert(json_is_true(json_object_get(json_array_get(turn, 1), "is_error")));
     cr_assert_null(json_object_get(json_array_get(turn, 0), "is_error"));
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(turn, 2), "text")),
                      "Summarise, please.");
     json_t *red = json_array_get(json_object_get(json_array_get(m, 3), "content"), 0);
     cr_assert_str_eq(json_string_value(json_object_get(red, "type")), "redacted_thinking");
-    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(m, 4), "content")), "Thanks!");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(m, 4), "content")),
+                     "Thanks!");
     json_t *tc = json_object_get(v, "tool_choice");
     cr_assert_str_eq(json_string_value(json_object_get(tc, "type")), "any");
     cr_assert(json_is_true(json_object_get(tc, "disable_parallel_tool_use")));
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(v, "thinking"), "budget_tokens")), 1024);
+    cr_assert_eq(
+        json_integer_value(json_object_get(json_object_get(v, "thinking"), "budget_tokens")), 1024);
     cr_assert_eq(json_integer_value(json_object_get(v, "top_k")), 40);
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(v, "metadata"), "user_id")), "u-77");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(v, "metadata"), "user_id")),
+                     "u-77");
     json_decref(v);
     /* and back */
     lx_request *r2 = NULL;
@@ -588,7 +606,8 @@ Test(anthropic_stream, protocol_violations)
          "block 4, which is not open"},
         {"data: {\"type\":\"content_block_start\",\"index\":\"0\"}\n\n",
          "content_block_start.index: expected an integer"},
-        {"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\"}}"
+        {"data: "
+         "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\"}}"
          "\n\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
          "\"input_json_delta\",\"partial_json\":\"{\"}}\n\n",
          "input_json_delta in a block of another type"},
@@ -677,7 +696,8 @@ Test(anthropic_stream, encoder_error_event)
 {
     lx_error e = {.code = LX_ERR_TIMEOUT};
     lx_strlcpy(e.message, "upstream timed out", sizeof e.message);
-    lx_event evs[] = {{.kind = LX_EV_START}, {.kind = LX_EV_ERROR, .error = &e},
+    lx_event evs[] = {{.kind = LX_EV_START},
+                      {.kind = LX_EV_ERROR, .error = &e},
                       {.kind = LX_EV_TEXT, .text = "late", .len = 4}};
     lx_buf out;
     lx_buf_init(&out, 0);
@@ -748,9 +768,10 @@ Test(anthropic_http, prepare_url_and_headers)
     cr_assert_str_eq(url.data, "https://api.anthropic.com/v1/messages");
     cr_assert_str_eq(h.data, "Content-Type: application/json\nanthropic-version: 2023-06-01\n"
                              "x-api-key: sk-ant\nAccept: text/event-stream\n");
-    const char *bases[][2] = {{"http://proxy:8080/", "http://proxy:8080/v1/messages"},
-                              {"http://proxy:8080/v1", "http://proxy:8080/v1/messages"},
-                              {"http://proxy:8080/anthropic/v1/", "http://proxy:8080/anthropic/v1/messages"}};
+    const char *bases[][2] = {
+        {"http://proxy:8080/", "http://proxy:8080/v1/messages"},
+        {"http://proxy:8080/v1", "http://proxy:8080/v1/messages"},
+        {"http://proxy:8080/anthropic/v1/", "http://proxy:8080/anthropic/v1/messages"}};
     for (int i = 0; i < 3; i++) {
         lx_buf_reset(&url);
         lx_buf_reset(&h);

@@ -45,7 +45,9 @@ static lx_status rec_fn(void *ud, const lx_event *ev)
     case LX_EV_START:
         lx_buf_printf(b, "start %s %s\n", ev->id ? ev->id : "-", ev->model ? ev->model : "-");
         break;
-    case LX_EV_TEXT: lx_buf_printf(b, "text [%.*s]\n", (int)ev->len, ev->text); break;
+    case LX_EV_TEXT:
+        lx_buf_printf(b, "text [%.*s]\n", (int)ev->len, ev->text);
+        break;
     case LX_EV_THINKING:
         lx_buf_printf(b, "thinking [%.*s] sig=%s\n", (int)ev->len, ev->text ? ev->text : "",
                       ev->signature ? ev->signature : "-");
@@ -56,7 +58,9 @@ static lx_status rec_fn(void *ud, const lx_event *ev)
     case LX_EV_TOOL_ARGS:
         lx_buf_printf(b, "tool_args %d [%.*s]\n", ev->index, (int)ev->len, ev->text);
         break;
-    case LX_EV_TOOL_END: lx_buf_printf(b, "tool_end %d\n", ev->index); break;
+    case LX_EV_TOOL_END:
+        lx_buf_printf(b, "tool_end %d\n", ev->index);
+        break;
     case LX_EV_USAGE:
         lx_buf_printf(b, "usage in=%lld cr=%lld cw=%lld out=%lld rs=%lld\n",
                       (long long)ev->usage.input, (long long)ev->usage.cache_read,
@@ -66,7 +70,9 @@ static lx_status rec_fn(void *ud, const lx_event *ev)
     case LX_EV_FINISH:
         lx_buf_printf(b, "finish %s %s\n", lx_finish_name(ev->finish), ev->text ? ev->text : "-");
         break;
-    case LX_EV_ERROR: lx_buf_printf(b, "error\n"); break;
+    case LX_EV_ERROR:
+        lx_buf_printf(b, "error\n");
+        break;
     }
     return LX_OK;
 }
@@ -211,9 +217,10 @@ Test(openai_request, decodes_full_fixture)
 
 Test(openai_request, legacy_fields_and_named_choice)
 {
-    const char *b = "{\"model\":\"m\",\"max_tokens\":12,\"stop\":\"##\",\"tool_choice\":"
-                    "{\"type\":\"function\",\"function\":{\"name\":\"f\"}},\"response_format\":"
-                    "{\"type\":\"json_object\"},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    const char *b =
+        "{\"model\":\"m\",\"max_tokens\":12,\"stop\":\"##\",\"tool_choice\":"
+        "{\"type\":\"function\",\"function\":{\"name\":\"f\"}},\"response_format\":"
+        "{\"type\":\"json_object\"},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     lx_request *r = NULL;
     lx_error err = {0};
     cr_assert_eq(C->request_decode(b, strlen(b), &r, &err), LX_OK, "%s", err.message);
@@ -260,9 +267,11 @@ static const struct {
     {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
      "\"image_url\":{}}]}]}",
      LX_ERR_INVALID, "messages[0].content[0].image_url.url: expected a string"},
-    {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\"}]}]}",
+    {"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\"}]}]"
+     "}",
      LX_ERR_UNSUPPORTED, "messages[0].content[0].type"},
-    {"{\"model\":\"m\",\"temperature\":\"hot\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+    {"{\"model\":\"m\",\"temperature\":\"hot\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]"
+     "}",
      LX_ERR_INVALID, "temperature: expected a number"},
     {"{\"model\":\"m\",\"seed\":1.5,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
      LX_ERR_INVALID, "seed: expected an integer"},
@@ -281,7 +290,8 @@ static const struct {
     {"{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
      "\"parameters\":[]}}],\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
      LX_ERR_INVALID, "tools[0].function.parameters: expected an object"},
-    {"{\"model\":\"m\",\"tool_choice\":\"maybe\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+    {"{\"model\":\"m\",\"tool_choice\":\"maybe\",\"messages\":[{\"role\":\"user\",\"content\":"
+     "\"x\"}]}",
      LX_ERR_INVALID, "tool_choice"},
     {"{\"model\":\"m\",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":"
      "\"x\"}},\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
@@ -296,7 +306,8 @@ Test(openai_request, bad_input_names_the_field)
     for (size_t i = 0; i < sizeof bad_requests / sizeof bad_requests[0]; i++) {
         lx_request *r = (lx_request *)1;
         lx_error err = {0};
-        lx_status st = C->request_decode(bad_requests[i].body, strlen(bad_requests[i].body), &r, &err);
+        lx_status st =
+            C->request_decode(bad_requests[i].body, strlen(bad_requests[i].body), &r, &err);
         cr_assert_eq(st, bad_requests[i].st, "case %zu: %s (%s)", i, lx_status_name(st),
                      err.message);
         cr_assert_null(r, "case %zu", i);
@@ -395,8 +406,9 @@ Test(openai_request, generates_matching_ids_for_idless_calls)
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(calls, 2), "id")), "call_3");
     const char *want[] = {"call_2", "call_1", "call_3"};
     for (int i = 0; i < 3; i++)
-        cr_assert_str_eq(json_string_value(json_object_get(json_array_get(m, 2 + i), "tool_call_id")),
-                         want[i], "result %d", i);
+        cr_assert_str_eq(
+            json_string_value(json_object_get(json_array_get(m, 2 + i), "tool_call_id")), want[i],
+            "result %d", i);
     json_decref(v);
     lx_buf_free(&b);
     lx_request_free(r);
@@ -484,8 +496,8 @@ Test(openai_response, encode_then_decode_is_identity)
         if (k == 0) {
             cr_assert_eq(json_integer_value(json_object_get(u, "prompt_tokens")), 1117);
             cr_assert_eq(json_integer_value(json_object_get(u, "total_tokens")), 1163);
-            cr_assert_eq(json_integer_value(
-                             json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens")),
+            cr_assert_eq(json_integer_value(json_object_get(
+                             json_object_get(u, "prompt_tokens_details"), "cached_tokens")),
                          1024);
         }
         json_decref(v);
@@ -513,7 +525,8 @@ Test(openai_response, malformed_is_a_protocol_error)
     const char *cases[][2] = {
         {"{", "response: invalid JSON"},
         {"{\"id\":\"x\"}", "choices[0].message: expected an object"},
-        {"{\"choices\":[{\"message\":{\"content\":5}}]}", "choices[0].message.content: expected a string"},
+        {"{\"choices\":[{\"message\":{\"content\":5}}]}",
+         "choices[0].message.content: expected a string"},
         {"{\"choices\":[{\"message\":{\"content\":\"a\"}}],\"usage\":{\"prompt_tokens\":\"x\"}}",
          "usage.prompt_tokens: expected an integer"},
         {"{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":1}]}}]}",
@@ -682,7 +695,8 @@ Test(openai_stream, encoder_output_decodes_to_the_same_events)
     lx_buf_init(&out, 0);
     encode_events(&o, evs, sizeof evs / sizeof evs[0], &out);
     cr_assert(strncmp(out.data,
-                      "data: {\"id\":\"chatcmpl-fixed\",\"object\":\"chat.completion.chunk\"", 61) == 0,
+                      "data: {\"id\":\"chatcmpl-fixed\",\"object\":\"chat.completion.chunk\"",
+                      61) == 0,
               "%s", out.data);
     cr_assert(strstr(out.data, "\"delta\":{\"role\":\"assistant\",\"content\":\"\"}"));
     cr_assert(strstr(out.data, "\"choices\":[],\"usage\":{\"prompt_tokens\":25,"));
@@ -712,13 +726,15 @@ Test(openai_stream, encoder_error_event_has_no_done)
 {
     lx_error e = {.code = LX_ERR_UPSTREAM, .http_status = 529, .type = "overloaded_error"};
     lx_strlcpy(e.message, "busy", sizeof e.message);
-    lx_event evs[] = {{.kind = LX_EV_START}, {.kind = LX_EV_TEXT, .text = "a", .len = 1},
+    lx_event evs[] = {{.kind = LX_EV_START},
+                      {.kind = LX_EV_TEXT, .text = "a", .len = 1},
                       {.kind = LX_EV_ERROR, .error = &e}};
     lx_buf out;
     lx_buf_init(&out, 0);
     encode_events(&(lx_codec_opts){.model = "m"}, evs, 3, &out);
-    cr_assert(strstr(out.data, "data: {\"error\":{\"message\":\"busy\",\"type\":\"overloaded_error\""),
-              "%s", out.data);
+    cr_assert(
+        strstr(out.data, "data: {\"error\":{\"message\":\"busy\",\"type\":\"overloaded_error\""),
+        "%s", out.data);
     cr_assert_null(strstr(out.data, "[DONE]"));
     rec r = {0};
     lx_error err = {0};
@@ -778,11 +794,16 @@ Test(openai_error, encode_status_and_type)
         int want;
         const char *type;
     } cases[] = {
-        {LX_ERR_INVALID, 0, 400, "invalid_request_error"}, {LX_ERR_USAGE, 0, 400, "invalid_request_error"},
-        {LX_ERR_NOTFOUND, 0, 404, "not_found_error"},      {LX_ERR_TOOBIG, 0, 413, "invalid_request_error"},
-        {LX_ERR_UPSTREAM, 0, 502, "server_error"},         {LX_ERR_TIMEOUT, 0, 504, "server_error"},
-        {LX_ERR_CANCELLED, 0, 499, "invalid_request_error"}, {LX_ERR_INTERNAL, 0, 500, "server_error"},
-        {LX_ERR_UPSTREAM, 401, 401, "authentication_error"}, {LX_ERR_UPSTREAM, 429, 429, "rate_limit_error"},
+        {LX_ERR_INVALID, 0, 400, "invalid_request_error"},
+        {LX_ERR_USAGE, 0, 400, "invalid_request_error"},
+        {LX_ERR_NOTFOUND, 0, 404, "not_found_error"},
+        {LX_ERR_TOOBIG, 0, 413, "invalid_request_error"},
+        {LX_ERR_UPSTREAM, 0, 502, "server_error"},
+        {LX_ERR_TIMEOUT, 0, 504, "server_error"},
+        {LX_ERR_CANCELLED, 0, 499, "invalid_request_error"},
+        {LX_ERR_INTERNAL, 0, 500, "server_error"},
+        {LX_ERR_UPSTREAM, 401, 401, "authentication_error"},
+        {LX_ERR_UPSTREAM, 429, 429, "rate_limit_error"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lx_error e = {.code = cases[i].code, .http_status = cases[i].http};
@@ -794,7 +815,8 @@ Test(openai_error, encode_status_and_type)
         cr_assert_eq(hs, cases[i].want, "case %zu", i);
         json_t *v = parse(&b);
         json_t *eo = json_object_get(v, "error");
-        cr_assert_str_eq(json_string_value(json_object_get(eo, "type")), cases[i].type, "case %zu", i);
+        cr_assert_str_eq(json_string_value(json_object_get(eo, "type")), cases[i].type, "case %zu",
+                         i);
         cr_assert_str_eq(json_string_value(json_object_get(eo, "message")), "bad \"thing\"");
         lx_error back;
         C->error_decode(hs, b.data, b.len, &back);
@@ -809,7 +831,8 @@ Test(openai_http, prepare_url_and_headers)
     lx_buf url, h;
     lx_buf_init(&url, 0);
     lx_buf_init(&h, 0);
-    lx_codec_opts o = {.base_url = "http://localhost:8000/v1//", .api_key = "sk-test", .stream = true};
+    lx_codec_opts o = {
+        .base_url = "http://localhost:8000/v1//", .api_key = "sk-test", .stream = true};
     cr_assert_eq(C->http_prepare(&o, &url, &h, NULL), LX_OK);
     cr_assert_str_eq(url.data, "http://localhost:8000/v1/chat/completions");
     cr_assert_str_eq(h.data, "Content-Type: application/json\nAuthorization: Bearer sk-test\n"

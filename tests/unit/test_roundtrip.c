@@ -214,7 +214,8 @@ Test(roundtrip, idless_calls_get_consistent_ids_across_dialects)
         int want[] = {2, 0, 1};
         for (int i = 0; i < 3; i++) {
             cr_assert_not_null(res->parts[i].id);
-            cr_assert_str_eq(res->parts[i].id, calls->parts[want[i]].id, "order %d result %d", k, i);
+            cr_assert_str_eq(res->parts[i].id, calls->parts[want[i]].id, "order %d result %d", k,
+                             i);
             cr_assert_str_eq(res->parts[i].name, names[want[i]]);
             cr_assert_str_eq(res->parts[i].text, rt[i]);
         }
