@@ -367,9 +367,11 @@ static void poll_cb(uv_poll_t *h, int status, int events)
 {
     sock_ctx *sc = h->data;
     int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    else {
+    if (status < 0) {
+        /* EPOLLERR/EPOLLHUP (a reset, say): let curl read the socket so it
+         * reports the real cause instead of "select/poll returned error". */
+        flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
+    } else {
         if (events & UV_READABLE)
             flags |= CURL_CSELECT_IN;
         if (events & UV_WRITABLE)

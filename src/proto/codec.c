@@ -2,12 +2,6 @@
 
 #include <string.h>
 
-/* TEMPORARY (integration): weak until every codec has landed. */
-extern const lx_codec lx_codec_openai __attribute__((weak));
-extern const lx_codec lx_codec_anthropic __attribute__((weak));
-extern const lx_codec lx_codec_gemini __attribute__((weak));
-extern const lx_codec lx_codec_ollama __attribute__((weak));
-
 const lx_codec *lx_codec_find(const char *name)
 {
     static const lx_codec *all[] = {&lx_codec_openai, &lx_codec_anthropic, &lx_codec_gemini,
@@ -15,7 +9,7 @@ const lx_codec *lx_codec_find(const char *name)
     if (!name)
         return NULL;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (all[i] && strcmp(all[i]->name, name) == 0)
+        if (strcmp(all[i]->name, name) == 0)
             return all[i];
     return NULL;
 }
