@@ -35,14 +35,14 @@ ask() {
     run_llmux ask --config "$CFG" "$@"
     cat "$OUT_FILE" "$ERR_FILE" >>"$ALL_OUTPUT"
     LAST=$(mock_last)
-    NREQ=$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <<<"$(mock_requests)")
+    NREQ=$(py -c 'import json,sys; print(len(json.load(sys.stdin)))' <<<"$(mock_requests)")
 }
 
 # summary DIALECT REQUEST_JSON: what reached the provider, dialect-neutral:
 # {system, user, max_tokens, max_completion_tokens, temperature, stream,
 #  include_usage, num_ctx, tools, auth, version}
 summary() {
-    python3 - "$1" "$2" "$MOCK_KEY" <<'PY'
+    py - "$1" "$2" "$MOCK_KEY" <<'PY'
 import json, sys
 d, req, key = sys.argv[1], json.loads(sys.argv[2] or "{}"), sys.argv[3]
 b = req.get("body") if isinstance(req.get("body"), dict) else {}
@@ -115,7 +115,7 @@ PY
 # and reduced to comparable strings.
 json_field() { jget "$OUT" "$1"; }
 tool_lines() { # stdout "tool call: NAME ARGS" lines -> [[name, args-object], ...]
-    python3 -c '
+    py -c '
 import json, sys
 out = []
 for line in sys.stdin.read().splitlines():
@@ -128,7 +128,7 @@ for line in sys.stdin.read().splitlines():
 print(json.dumps(out, separators=(",", ":")))' <"$OUT_FILE"
 }
 json_tool_calls() { # --json tool_calls -> [[name, args-object, id-or-null], ...]
-    python3 -c '
+    py -c '
 import json, sys
 o = json.loads(sys.stdin.read())
 out = []

@@ -22,6 +22,7 @@
 #                             RUN_TIMEOUT (s, default 20), RUN_STDIN (file)
 #   stream_timing OUTFILE CMD...  runs CMD reading its stdout through a pipe;
 #                             prints "FIRST_MS END_MS RC" (first non-blank byte)
+#   py ARGS...                python3 (resolved once, -S) for helper snippets
 #   track_pid PID             kill this background process on exit
 #   E2E_TMP                   a private temporary directory, removed on exit
 #
@@ -35,6 +36,11 @@ E2E_NAME=$(basename "$0" .sh)
 : "${LLMUX_BIN:=$REPO_ROOT/${BUILD:-build}/llmux}"
 export LLMUX_BIN
 MOCK_PY="$REPO_ROOT/tests/mock/mock_provider.py"
+# The interpreter itself, not a version-manager shim, started without site
+# packages: helpers run hundreds of times per script.
+PY=$(python3 -S -c 'import sys; print(sys.executable)' 2>/dev/null)
+PY=${PY:-python3}
+py() { "$PY" -S "$@"; }
 FIXTURES="$REPO_ROOT/tests/fixtures/e2e"
 
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/llmux-e2e-$E2E_NAME.XXXXXX")
@@ -142,7 +148,7 @@ start_mock() {
     done
     local pf="$E2E_TMP/mock$n.port"
     rm -f "$pf"
-    python3 "$MOCK_PY" --port 0 --port-file "$pf" --key "$key" "${args[@]}" \
+    "$PY" "$MOCK_PY" --port 0 --port-file "$pf" --key "$key" "${args[@]}" \
         >"$E2E_TMP/mock$n.out" 2>"$E2E_TMP/mock$n.err" &
     local pid=$!
     track_pid "$pid"
@@ -174,7 +180,7 @@ mock_reset() { curl -s --max-time 5 -X POST "${1:-$MOCK_URL}/_mock/reset" >/dev/
 # "-1" indexes from the end). Strings print raw, other values as compact JSON.
 # Exit 1 (nothing printed) when the path is missing or the text is not JSON.
 jget() {
-    python3 -c '
+    py -c '
 import json, sys
 try:
     v = json.loads(sys.argv[1])
@@ -246,7 +252,7 @@ run_llmux() {
 # "FIRST_MS END_MS RC": ms from start to the first non-blank byte (-1 if
 # none) and to the end of the process.
 stream_timing() {
-    python3 - "$@" <<'PY'
+    py - "$@" <<'PY'
 import os, subprocess, sys, time
 out, cmd = sys.argv[1], sys.argv[2:]
 t0 = time.monotonic()

@@ -29,7 +29,7 @@ post() {
 # parse DIALECT FILE: decodes a response (stream or not) and prints one JSON
 # line {text, thinking, tools:[[name,args]], terminated, usage, errors, bad}
 parse() {
-    python3 - "$1" "$2" <<'PY'
+    py - "$1" "$2" <<'PY'
 import json, sys
 d, path = sys.argv[1], sys.argv[2]
 raw = open(path, "rb").read().decode("utf-8", "replace")
@@ -257,7 +257,7 @@ for d in openai anthropic gemini ollama; do
     post "$d-mid" "$URL" "$BODYJSON" "${HDRS[@]}"
     P=$(parse "$d" "$E2E_TMP/$d-mid.body")
     assert_eq "mock_${d}_fault_midstream" "1 false Hello from" \
-        "$(jget "$P" errors | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') $(jget "$P" terminated) $(jget "$P" text)"
+        "$(jget "$P" errors | py -c 'import json,sys; print(len(json.load(sys.stdin)))') $(jget "$P" terminated) $(jget "$P" text)"
     req "$d" fault-malformed true
     post "$d-malformed" "$URL" "$BODYJSON" "${HDRS[@]}"
     P=$(parse "$d" "$E2E_TMP/$d-malformed.body")
