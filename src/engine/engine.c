@@ -27,18 +27,6 @@
 #include "engine/model.h"
 #include "engine/tokenizer.h"
 
-/* TEMPORARY (integration): weak until tokenizer.c lands; without it the
- * engine runs on token ids only (no text pieces, no tokenize). */
-#pragma weak lx_tokenizer_new
-#pragma weak lx_tokenizer_free
-#pragma weak lx_tokenizer_encode
-#pragma weak lx_tokenizer_is_eog
-#pragma weak lx_tokenizer_bos
-#pragma weak lx_tokenizer_eos
-#pragma weak lx_tokenizer_eot
-#pragma weak lx_detok_init
-#pragma weak lx_detok_push
-#pragma weak lx_detok_flush
 
 struct lx_engine {
     char *path;
@@ -102,12 +90,10 @@ static lx_status do_load(lx_engine *e, lx_error *err)
     if (st != LX_OK)
         return st;
     const lx_gguf *g = e->model->gguf;
-    if (lx_tokenizer_new) {
-        lx_error terr;
-        if (lx_tokenizer_new(g, &e->tok, &terr) != LX_OK) {
-            LX_WARN("engine: %s: no tokenizer (%s); token ids only", e->path, terr.message);
-            e->tok = NULL;
-        }
+    lx_error terr;
+    if (lx_tokenizer_new(g, &e->tok, &terr) != LX_OK) {
+        LX_WARN("engine: %s: no tokenizer (%s); token ids only", e->path, terr.message);
+        e->tok = NULL;
     }
     e->pool = lx_pool_new(e->opts.n_threads);
     if (!e->pool)
@@ -147,7 +133,7 @@ lx_status lx_engine_load(lx_engine *e, lx_error *err)
         e->tried = true;
         e->load_st = do_load(e, &e->load_err);
         if (e->load_st != LX_OK) {
-            if (e->tok && lx_tokenizer_free)
+            if (e->tok)
                 lx_tokenizer_free(e->tok);
             e->tok = NULL;
             lx_model_free(e->model);
@@ -196,7 +182,7 @@ void lx_engine_free(lx_engine *e)
 {
     if (!e)
         return;
-    if (e->tok && lx_tokenizer_free)
+    if (e->tok)
         lx_tokenizer_free(e->tok);
     lx_model_free(e->model);
     lx_pool_free(e->pool);
@@ -397,7 +383,7 @@ lx_status lx_session_generate(lx_session *s, const int32_t *prompt, size_t n_pro
     res->n_prompt = (int)n_prompt;
     double t1 = now_ms();
     res->prefill_ms = t1 - t0;
-    if (e->tok && lx_detok_init) {
+    if (e->tok) {
         lx_detok_init(&gt.dt, e->tok, p->detok_flags);
         gt.have_dt = true;
     }
