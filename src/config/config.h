@@ -2,11 +2,19 @@
  * config.h — typed configuration: providers, model catalogue, timeouts.
  *
  * Sources, first found wins: --config PATH, $LLMUX_CONFIG, ./llmux.yaml,
- * ~/.config/llmux/config.yaml. With none, a configuration is built from the
- * environment: OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY (providers
- * "openai", "anthropic", "gemini"), OLLAMA_HOST (provider "ollama"), and the
- * embedded engine ("local") when a model is found ($LLMUX_MODEL, or the test
- * model under $LLMUX_MODEL_DIR / ../shared/models).
+ * ~/.config/llmux/config.yaml ($XDG_CONFIG_HOME/llmux/config.yaml when that
+ * is set). A path that is named (--config, $LLMUX_CONFIG) must exist. With
+ * none, a configuration is built from the environment (env.c):
+ * OPENAI_API_KEY (+OPENAI_BASE_URL), ANTHROPIC_API_KEY (+ANTHROPIC_BASE_URL),
+ * GEMINI_API_KEY or GOOGLE_API_KEY (providers "openai", "anthropic",
+ * "gemini"), OLLAMA_HOST (provider "ollama", any model), and the embedded
+ * engine ("local") when a model is found ($LLMUX_MODEL, or
+ * stories260K/stories260K.gguf under $LLMUX_MODEL_DIR or ../shared/models).
+ * Nothing at all is not an error: the config has no providers, and
+ * lx_config_resolve answers with LX_CONFIG_NO_PROVIDERS.
+ *
+ * Files are UTF-8 YAML, one document, at most 1 MiB; anchors are allowed,
+ * aliases and tags are not.
  *
  * YAML schema (unknown keys are errors, so typos are caught):
  *

@@ -834,3 +834,39 @@ Test(config, names)
     cr_assert_eq(d.connect_ms, 10000);
     cr_assert_eq(d.total_ms, 600000);
 }
+
+/* ---- CLI helpers (src/cli/cliutil.c) ---------------------------------- */
+
+#include "cli/cliutil.h"
+
+Test(cliutil, table_aligns_columns)
+{
+    static const char *const h[] = {"NAME", "CTX", "NOTE"};
+    lx_table *t = lx_table_new(3, h);
+    cr_assert_not_null(t);
+    lx_table_align_right(t, 1);
+    static const char *const r1[] = {"a/very-long-name", "128k", "x"};
+    static const char *const r2[] = {"b/\u00e9t\u00e9", "8k", NULL};
+    cr_assert_eq(lx_table_add(t, r1), LX_OK);
+    cr_assert_eq(lx_table_add(t, r2), LX_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    lx_table_print(t, f);
+    fclose(f);
+    cr_assert_str_eq(buf, "NAME               CTX  NOTE\n"
+                          "a/very-long-name  128k  x\n"
+                          "b/\u00e9t\u00e9               8k  -\n");
+    free(buf);
+    lx_table_free(t);
+}
+
+Test(cliutil, load_config_exit_codes)
+{
+    lx_config *c = NULL;
+    cr_assert_eq(lx_cli_load_config("tests/fixtures/config/bad_key.yaml", &c), 2);
+    cr_assert_null(c);
+    cr_assert_eq(lx_cli_load_config("tests/fixtures/config/literal_key.yaml", &c), 0);
+    cr_assert_not_null(c);
+    lx_config_free(c);
+}
