@@ -387,6 +387,17 @@ Test(config_errors, invalid_utf8)
     lx_config_free(parse_ok("# \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\nproviders: []\n"));
 }
 
+Test(config_errors, deep_nesting)
+{
+    char y[256] = "catalogue: ";
+    for (int i = 0; i < 40; i++)
+        strcat(y, "[");
+    lx_config *c = NULL;
+    lx_error err;
+    cr_assert_eq(parse(y, &c, &err), LX_ERR_CONFIG);
+    cr_assert_str_eq(err.message, "t.yaml:1:43: nesting deeper than 32 levels");
+}
+
 Test(config_errors, secret_in_api_key_env_is_not_echoed)
 {
     lx_config *c = NULL;
