@@ -252,6 +252,9 @@ static size_t make_piece(const lx_tokenizer *t, int32_t id, char *out)
 
 static lx_status build_merges(lx_tokenizer *t, const lx_tokenizer_spec *sp, lx_error *err)
 {
+    if (sp->n_merges > MAX_VOCAB) /* ranks must stay exact as floats */
+        return lx_fail(err, LX_ERR_INVALID, "tokenizer.ggml.merges: %zu merges (max %u)",
+                       sp->n_merges, MAX_VOCAB);
     t->mhash_mask = pow2_at_least(sp->n_merges * 2 + 1) - 1;
     t->mhash = calloc(t->mhash_mask + 1, sizeof *t->mhash);
     if (!t->mhash)
@@ -551,10 +554,13 @@ typedef struct {
     int32_t id;
 } symbol;
 
+/* A candidate merge of symbol `left` with the symbol after it. 16 bytes:
+ * the heap of a long word is walked a lot. It is stale when popped if left
+ * changed or its neighbour did (their lengths no longer add up to size). */
 typedef struct {
-    double pri; /* higher first */
-    int left, right;
-    size_t size;
+    float pri; /* higher first: SPM score, or minus the BPE merge rank */
+    int32_t left;
+    uint32_t size;
     int32_t id; /* token the pair becomes */
 } cand;
 
@@ -623,7 +629,7 @@ static void try_pair(session *s, int l, int r)
         return;
     const lx_tokenizer *t = s->t;
     symbol *a = &s->sym[l], *b = &s->sym[r];
-    cand c = {0, l, r, a->len + b->len, -1};
+    cand c = {0, l, (uint32_t)(a->len + b->len), -1};
     if (t->kind == LX_TOKENIZER_SPM) {
         c.id = find_mergeable(t, s->work + a->start, c.size);
         if (c.id < 0)
@@ -634,7 +640,7 @@ static void try_pair(session *s, int l, int r)
         if (!e)
             return;
         c.id = e->id;
-        c.pri = -(double)e->rank;
+        c.pri = -(float)e->rank; /* exact: ranks stay below 2^24 */
     }
     heap_push(s, c);
 }
@@ -647,8 +653,12 @@ static void merge_all(session *s, int n)
         try_pair(s, i, i + 1);
     while (s->n_heap && !s->oom) {
         cand c = heap_pop(s);
-        symbol *a = &s->sym[c.left], *b = &s->sym[c.right];
-        if (a->len == 0 || b->len == 0 || a->next != c.right || a->len + b->len != c.size)
+        symbol *a = &s->sym[c.left];
+        if (a->len == 0 || a->next < 0)
+            continue; /* stale */
+        int right = a->next;
+        symbol *b = &s->sym[right];
+        if (a->len + b->len != c.size)
             continue; /* stale */
         a->len += b->len;
         a->id = c.id;
