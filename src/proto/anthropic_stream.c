@@ -36,7 +36,8 @@
  * tool_use blocks stay open until their TOOL_END, so argument fragments of
  * parallel calls (OpenAI interleaves them) go to their own block index.
  * FINISH closes what is open, then message_delta (stop_reason, usage) and
- * message_stop; ERROR becomes `event: error`.
+ * message_stop; ERROR becomes `event: error`. Text split inside a UTF-8
+ * character is re-joined across events; invalid bytes become U+FFFD.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -379,6 +380,73 @@ lx_stream_decoder *lx_anthropic_stream_decoder_new(lx_event_fn sink, void *ud)
     return &d->base;
 }
 
+/* ---- UTF-8 hygiene ----------------------------------------------------------
+ * Token pieces from a byte-level tokenizer may split a character, and a JSON
+ * string cannot hold half of one. The encoder holds an incomplete trailing
+ * sequence back until the next piece of the same kind and replaces invalid
+ * bytes (and a sequence still incomplete when flushed) with U+FFFD. */
+typedef struct {
+    unsigned char b[4];
+    size_t n;
+} utf8_carry;
+
+/* Length of the UTF-8 sequence at s (n > 0 bytes available): > 0 valid,
+ * 0 invalid, -1 a valid but incomplete prefix. */
+static int utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    int len;
+    if (c < 0x80)
+        return 1;
+    if (c < 0xC2 || c > 0xF4)
+        return 0;
+    len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (c == 0xE0)
+        lo = 0xA0; /* overlong */
+    else if (c == 0xED)
+        hi = 0x9F; /* surrogates */
+    else if (c == 0xF0)
+        lo = 0x90; /* overlong */
+    else if (c == 0xF4)
+        hi = 0x8F; /* above U+10FFFF */
+    for (int i = 1; i < len; i++) {
+        if ((size_t)i >= n)
+            return -1;
+        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF))
+            return 0;
+    }
+    return len;
+}
+
+/* Replaces out with the valid UTF-8 of carry + s[0..n). */
+static lx_status utf8_clean(utf8_carry *c, const char *s, size_t n, bool flush, lx_buf *out)
+{
+    lx_buf in;
+    lx_buf_init(&in, 0);
+    lx_buf_reset(out);
+    lx_status st = lx_buf_append(&in, c->b, c->n);
+    if (st == LX_OK && n)
+        st = lx_buf_append(&in, s, n);
+    c->n = 0;
+    const unsigned char *p = (const unsigned char *)in.data;
+    for (size_t i = 0; i < in.len && st == LX_OK;) {
+        int k = utf8_seq(p + i, in.len - i);
+        if (k > 0) {
+            st = lx_buf_append(out, p + i, (size_t)k);
+            i += (size_t)k;
+        } else if (k < 0 && !flush) {
+            memcpy(c->b, p + i, in.len - i); /* at most 3 bytes */
+            c->n = in.len - i;
+            break;
+        } else {
+            st = lx_buf_puts(out, "\xEF\xBF\xBD"); /* one per maximal bad subpart */
+            i = k < 0 ? in.len : i + 1;
+        }
+    }
+    lx_buf_free(&in);
+    return st;
+}
+
 /* ---- encoder ----------------------------------------------------------- */
 
 typedef struct {
@@ -392,7 +460,8 @@ typedef struct {
     int cur_kind;    /* BLK_TEXT or BLK_THINKING */
     int *tool_block; /* neutral tool index -> wire block, -1 when closed */
     size_t n_tool_block;
-    lx_buf scratch;
+    lx_buf scratch, clean;
+    utf8_carry text_carry, think_carry;
 } an_enc;
 
 /* Serialises v (consumed) as one named event. */
@@ -500,6 +569,21 @@ static lx_status enc_finish(an_enc *e, const lx_event *ev, lx_buf *out)
     return st;
 }
 
+/* A text or thinking delta; an incomplete UTF-8 tail waits in the carry. */
+static lx_status put_text(an_enc *e, int kind, const char *t, size_t n, bool flush, lx_buf *out)
+{
+    bool text = kind == BLK_TEXT;
+    lx_status st = utf8_clean(text ? &e->text_carry : &e->think_carry, t, n, flush, &e->clean);
+    if (st != LX_OK || e->clean.len == 0)
+        return st;
+    if ((st = open_run(e, kind, out)) != LX_OK)
+        return st;
+    return delta(e, e->cur,
+                 json_pack("{s:s,s:s%}", "type", text ? "text_delta" : "thinking_delta",
+                           text ? "text" : "thinking", e->clean.data, e->clean.len),
+                 out);
+}
+
 static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *out)
 {
     an_enc *e = (an_enc *)base;
@@ -523,30 +607,25 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
     }
     if ((st = start_message(e, ev->kind == LX_EV_START ? ev->model : NULL, out)) != LX_OK)
         return st;
+    if (ev->kind != LX_EV_TEXT && e->text_carry.n &&
+        (st = put_text(e, BLK_TEXT, NULL, 0, true, out)) != LX_OK)
+        return st;
+    if (ev->kind != LX_EV_THINKING && e->think_carry.n &&
+        (st = put_text(e, BLK_THINKING, NULL, 0, true, out)) != LX_OK)
+        return st;
     switch (ev->kind) {
     case LX_EV_TEXT:
-    case LX_EV_THINKING: {
-        bool text = ev->kind == LX_EV_TEXT;
-        if (ev->text && ev->len) {
-            json_t *t = json_stringn(ev->text, ev->len);
-            if (!t)
-                return LX_ERR_INVALID; /* not UTF-8 */
-            if ((st = open_run(e, text ? BLK_TEXT : BLK_THINKING, out)) != LX_OK)
-                return st;
-            st = delta(e, e->cur,
-                       json_pack("{s:s,s:o}", "type", text ? "text_delta" : "thinking_delta",
-                                 text ? "text" : "thinking", t),
-                       out);
-        }
-        if (st == LX_OK && !text && ev->signature) {
-            if ((st = open_run(e, BLK_THINKING, out)) != LX_OK)
-                return st;
-            st = delta(
-                e, e->cur,
-                json_pack("{s:s,s:s}", "type", "signature_delta", "signature", ev->signature), out);
-        }
-        return st;
-    }
+        return ev->text ? put_text(e, BLK_TEXT, ev->text, ev->len, false, out) : LX_OK;
+    case LX_EV_THINKING:
+        if (ev->text && (st = put_text(e, BLK_THINKING, ev->text, ev->len, false, out)) != LX_OK)
+            return st;
+        if (!ev->signature)
+            return LX_OK;
+        if ((st = open_run(e, BLK_THINKING, out)) != LX_OK)
+            return st;
+        return delta(e, e->cur,
+                     json_pack("{s:s,s:s}", "type", "signature_delta", "signature", ev->signature),
+                     out);
     case LX_EV_TOOL_START: {
         char gen[48];
         if (!(slot = tool_slot(e, ev->index)) || *slot >= 0)
@@ -565,11 +644,13 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
     case LX_EV_TOOL_ARGS: {
         if (!(slot = tool_slot(e, ev->index)) || *slot < 0)
             return LX_ERR_INVALID;
-        json_t *t = json_stringn(ev->text ? ev->text : "", ev->text ? ev->len : 0);
-        if (!t)
-            return LX_ERR_INVALID;
+        utf8_carry none = {{0}, 0};
+        if ((st = utf8_clean(&none, ev->text, ev->text ? ev->len : 0, true, &e->clean)) != LX_OK)
+            return st;
         return delta(e, *slot,
-                     json_pack("{s:s,s:o}", "type", "input_json_delta", "partial_json", t), out);
+                     json_pack("{s:s,s:s%}", "type", "input_json_delta", "partial_json",
+                               e->clean.data ? e->clean.data : "", e->clean.len),
+                     out);
     }
     case LX_EV_TOOL_END:
         if (!(slot = tool_slot(e, ev->index)) || *slot < 0)
@@ -594,6 +675,7 @@ static void enc_free(lx_stream_encoder *base)
     if (!e)
         return;
     lx_buf_free(&e->scratch);
+    lx_buf_free(&e->clean);
     free(e->tool_block);
     free(e->model);
     free(e);
@@ -608,6 +690,7 @@ lx_stream_encoder *lx_anthropic_stream_encoder_new(const lx_codec_opts *o)
     e->base.free = enc_free;
     e->cur = -1;
     lx_buf_init(&e->scratch, 0);
+    lx_buf_init(&e->clean, 0);
     if (o && o->id)
         lx_strlcpy(e->id, o->id, sizeof e->id);
     else

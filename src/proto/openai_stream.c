@@ -29,7 +29,9 @@
  * Encoder: the mirror image: a role chunk first, content and tool-call
  * fragments (id/type/name only on the first fragment of an index), a chunk
  * carrying finish_reason, the usage chunk when include_usage, [DONE]. An
- * ERROR event becomes data: {"error":{...}} and no [DONE].
+ * ERROR event becomes data: {"error":{...}} and no [DONE]. Text split in
+ * the middle of a UTF-8 character is re-joined across events; invalid
+ * bytes become U+FFFD (JSON strings must be valid UTF-8).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +336,73 @@ lx_stream_decoder *lx_openai_stream_decoder_new(lx_event_fn sink, void *ud)
     return &d->base;
 }
 
+/* ---- UTF-8 hygiene ----------------------------------------------------------
+ * Token pieces from a byte-level tokenizer may split a character, and a JSON
+ * string cannot hold half of one. The encoder holds an incomplete trailing
+ * sequence back until the next piece of the same kind and replaces invalid
+ * bytes (and a sequence still incomplete when flushed) with U+FFFD. */
+typedef struct {
+    unsigned char b[4];
+    size_t n;
+} utf8_carry;
+
+/* Length of the UTF-8 sequence at s (n > 0 bytes available): > 0 valid,
+ * 0 invalid, -1 a valid but incomplete prefix. */
+static int utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    int len;
+    if (c < 0x80)
+        return 1;
+    if (c < 0xC2 || c > 0xF4)
+        return 0;
+    len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (c == 0xE0)
+        lo = 0xA0; /* overlong */
+    else if (c == 0xED)
+        hi = 0x9F; /* surrogates */
+    else if (c == 0xF0)
+        lo = 0x90; /* overlong */
+    else if (c == 0xF4)
+        hi = 0x8F; /* above U+10FFFF */
+    for (int i = 1; i < len; i++) {
+        if ((size_t)i >= n)
+            return -1;
+        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF))
+            return 0;
+    }
+    return len;
+}
+
+/* Replaces out with the valid UTF-8 of carry + s[0..n). */
+static lx_status utf8_clean(utf8_carry *c, const char *s, size_t n, bool flush, lx_buf *out)
+{
+    lx_buf in;
+    lx_buf_init(&in, 0);
+    lx_buf_reset(out);
+    lx_status st = lx_buf_append(&in, c->b, c->n);
+    if (st == LX_OK && n)
+        st = lx_buf_append(&in, s, n);
+    c->n = 0;
+    const unsigned char *p = (const unsigned char *)in.data;
+    for (size_t i = 0; i < in.len && st == LX_OK;) {
+        int k = utf8_seq(p + i, in.len - i);
+        if (k > 0) {
+            st = lx_buf_append(out, p + i, (size_t)k);
+            i += (size_t)k;
+        } else if (k < 0 && !flush) {
+            memcpy(c->b, p + i, in.len - i); /* at most 3 bytes */
+            c->n = in.len - i;
+            break;
+        } else {
+            st = lx_buf_puts(out, "\xEF\xBF\xBD"); /* one per maximal bad subpart */
+            i = k < 0 ? in.len : i + 1;
+        }
+    }
+    lx_buf_free(&in);
+    return st;
+}
+
 /* ---- encoder ----------------------------------------------------------- */
 
 typedef struct {
@@ -343,7 +412,8 @@ typedef struct {
     int64_t created;
     bool include_usage, started, done, has_usage;
     lx_usage usage;
-    lx_buf scratch;
+    lx_buf scratch, clean;
+    utf8_carry text_carry, think_carry;
 } oa_enc;
 
 /* Writes one chunk; takes ownership of `choice_delta` (NULL: choices []). */
@@ -379,9 +449,14 @@ static lx_status ensure_started(oa_enc *e, const char *model, lx_buf *out)
                        out);
 }
 
-static json_t *text_json(const char *t, size_t n)
+/* A content or reasoning delta; an incomplete UTF-8 tail waits in c. */
+static lx_status put_text(oa_enc *e, utf8_carry *c, const char *key, const char *t, size_t n,
+                          bool flush, lx_buf *out)
 {
-    return json_stringn(t ? t : "", t ? n : 0); /* NULL on invalid UTF-8 */
+    lx_status st = utf8_clean(c, t, n, flush, &e->clean);
+    if (st != LX_OK || e->clean.len == 0)
+        return st;
+    return write_chunk(e, json_pack("{s:s%}", key, e->clean.data, e->clean.len), NULL, NULL, out);
 }
 
 static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *out)
@@ -393,21 +468,23 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
     if (ev->kind != LX_EV_ERROR && ev->kind != LX_EV_USAGE &&
         (st = ensure_started(e, ev->kind == LX_EV_START ? ev->model : NULL, out)) != LX_OK)
         return st;
+    if (ev->kind != LX_EV_ERROR && ev->kind != LX_EV_TEXT && e->text_carry.n &&
+        (st = put_text(e, &e->text_carry, "content", NULL, 0, true, out)) != LX_OK)
+        return st;
+    if (ev->kind != LX_EV_ERROR && ev->kind != LX_EV_THINKING && e->think_carry.n &&
+        (st = put_text(e, &e->think_carry, "reasoning_content", NULL, 0, true, out)) != LX_OK)
+        return st;
     switch (ev->kind) {
     case LX_EV_START:
     case LX_EV_TOOL_END:
         return LX_OK;
     case LX_EV_TEXT:
-    case LX_EV_THINKING: {
-        if (!ev->text || ev->len == 0)
-            return LX_OK; /* a signature alone has no place here */
-        json_t *t = text_json(ev->text, ev->len);
-        if (!t)
-            return LX_ERR_INVALID;
-        return write_chunk(
-            e, json_pack("{s:o}", ev->kind == LX_EV_TEXT ? "content" : "reasoning_content", t),
-            NULL, NULL, out);
-    }
+        return ev->text ? put_text(e, &e->text_carry, "content", ev->text, ev->len, false, out)
+                        : LX_OK;
+    case LX_EV_THINKING: /* a signature alone has no place here */
+        return ev->text ? put_text(e, &e->think_carry, "reasoning_content", ev->text, ev->len,
+                                   false, out)
+                        : LX_OK;
     case LX_EV_TOOL_START: {
         char gen[64];
         if (!ev->id)
@@ -419,12 +496,13 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
                            NULL, NULL, out);
     }
     case LX_EV_TOOL_ARGS: {
-        json_t *t = text_json(ev->text, ev->len);
-        if (!t)
-            return LX_ERR_INVALID;
+        utf8_carry none = {{0}, 0};
+        if ((st = utf8_clean(&none, ev->text, ev->text ? ev->len : 0, true, &e->clean)) != LX_OK)
+            return st;
         return write_chunk(e,
-                           json_pack("{s:[{s:i,s:{s:o}}]}", "tool_calls", "index", ev->index,
-                                     "function", "arguments", t),
+                           json_pack("{s:[{s:i,s:{s:s%}}]}", "tool_calls", "index", ev->index,
+                                     "function", "arguments", e->clean.data ? e->clean.data : "",
+                                     e->clean.len),
                            NULL, NULL, out);
     }
     case LX_EV_USAGE:
@@ -465,6 +543,7 @@ static void enc_free(lx_stream_encoder *base)
     if (!e)
         return;
     lx_buf_free(&e->scratch);
+    lx_buf_free(&e->clean);
     free(e->model);
     free(e);
 }
@@ -477,6 +556,7 @@ lx_stream_encoder *lx_openai_stream_encoder_new(const lx_codec_opts *o)
     e->base.event = enc_event;
     e->base.free = enc_free;
     lx_buf_init(&e->scratch, 0);
+    lx_buf_init(&e->clean, 0);
     if (o && o->id)
         lx_strlcpy(e->id, o->id, sizeof e->id);
     else

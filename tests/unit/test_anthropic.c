@@ -786,3 +786,34 @@ Test(anthropic_http, prepare_url_and_headers)
     lx_buf_free(&url);
     lx_buf_free(&h);
 }
+
+Test(anthropic_stream, encoder_rejoins_split_utf8_and_replaces_bad_bytes)
+{
+    lx_event evs[] = {
+        {.kind = LX_EV_START, .id = "x", .model = "m"},
+        {.kind = LX_EV_TEXT, .text = "\xE2\x9C", .len = 2},
+        {.kind = LX_EV_TEXT, .text = "\x93 ok", .len = 4},
+        {.kind = LX_EV_TEXT, .text = "a\xED\xA0\x80", .len = 4}, /* a surrogate */
+        {.kind = LX_EV_THINKING, .text = "\xF0\x9F", .len = 2},
+        {.kind = LX_EV_THINKING, .text = "\x98\x80", .len = 2},
+        {.kind = LX_EV_TEXT, .text = "\xC3", .len = 1},
+        {.kind = LX_EV_FINISH, .finish = LX_FINISH_STOP},
+    };
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    encode_events(&(lx_codec_opts){.id = "msg_u"}, evs, sizeof evs / sizeof evs[0], &out);
+    rec r = {0};
+    lx_error err = {0};
+    cr_assert_eq(run_stream(out.data, out.len, 1, 0, &r, &err), LX_OK, "%s", err.message);
+    cr_assert_str_eq(log_of(&r),
+                     "start msg_u m\n"
+                     "text [\xE2\x9C\x93 ok]\n"
+                     "text [a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD]\n"
+                     "thinking [\xF0\x9F\x98\x80] sig=-\n"
+                     "text [\xEF\xBF\xBD]\n"
+                     "usage in=0 cr=0 cw=0 out=0 rs=0\n"
+                     "finish stop -\n",
+                     "%s", log_of(&r));
+    lx_buf_free(&r.log);
+    lx_buf_free(&out);
+}

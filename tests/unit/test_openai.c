@@ -850,3 +850,38 @@ Test(openai_http, prepare_url_and_headers)
     lx_buf_free(&url);
     lx_buf_free(&h);
 }
+
+Test(openai_stream, encoder_rejoins_split_utf8_and_replaces_bad_bytes)
+{
+    lx_event evs[] = {
+        {.kind = LX_EV_START},
+        {.kind = LX_EV_TEXT, .text = "\xE2\x9C", .len = 2},
+        {.kind = LX_EV_TEXT, .text = "\x93 ok", .len = 4},
+        {.kind = LX_EV_TEXT, .text = "\xFF", .len = 1},
+        {.kind = LX_EV_THINKING, .text = "\xF0\x9F", .len = 2},
+        {.kind = LX_EV_TEXT, .text = "\xC3", .len = 1},
+        {.kind = LX_EV_TOOL_START, .index = 0, .id = "c", .name = "f"},
+        {.kind = LX_EV_TOOL_ARGS, .index = 0, .text = "{\"a\":\"\xC0\"}", .len = 9},
+        {.kind = LX_EV_FINISH, .finish = LX_FINISH_STOP},
+    };
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    encode_events(&(lx_codec_opts){.model = "m", .id = "chatcmpl-u"}, evs,
+                  sizeof evs / sizeof evs[0], &out);
+    rec r = {0};
+    lx_error err = {0};
+    cr_assert_eq(run_stream(out.data, out.len, 1, 0, &r, &err), LX_OK, "%s", err.message);
+    cr_assert_str_eq(log_of(&r),
+                     "start chatcmpl-u m\n"
+                     "text [\xE2\x9C\x93 ok]\n"
+                     "text [\xEF\xBF\xBD]\n"
+                     "thinking [\xEF\xBF\xBD] sig=-\n"
+                     "text [\xEF\xBF\xBD]\n"
+                     "tool_start 0 c f\n"
+                     "tool_args 0 [{\"a\":\"\xEF\xBF\xBD\"}]\n"
+                     "tool_end 0\n"
+                     "finish stop -\n",
+                     "%s", log_of(&r));
+    lx_buf_free(&r.log);
+    lx_buf_free(&out);
+}
