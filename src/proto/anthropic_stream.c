@@ -133,11 +133,15 @@ static lx_status block_start(an_dec *d, const json_t *root, lx_error *err)
                                       .len = json_string_length(t)});
     } else if (!strcmp(type, "thinking")) {
         json_t *t = json_object_get(cb, "thinking");
+        json_t *sig = json_object_get(cb, "signature");
         b->kind = BLK_THINKING;
-        if (json_is_string(t) && json_string_length(t))
-            return emit(d, (lx_event){.kind = LX_EV_THINKING,
-                                      .text = json_string_value(t),
-                                      .len = json_string_length(t)});
+        if (json_is_string(t) && json_string_length(t) &&
+            (st = emit(d, (lx_event){.kind = LX_EV_THINKING,
+                                     .text = json_string_value(t),
+                                     .len = json_string_length(t)})) != LX_OK)
+            return st;
+        if (json_is_string(sig) && json_string_length(sig)) /* sent whole by some models */
+            return emit(d, (lx_event){.kind = LX_EV_THINKING, .signature = json_string_value(sig)});
     } else if (!strcmp(type, "tool_use")) {
         json_t *id = json_object_get(cb, "id"), *name = json_object_get(cb, "name");
         json_t *in = json_object_get(cb, "input");

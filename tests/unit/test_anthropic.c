@@ -817,3 +817,24 @@ Test(anthropic_stream, encoder_rejoins_split_utf8_and_replaces_bad_bytes)
     lx_buf_free(&r.log);
     lx_buf_free(&out);
 }
+
+Test(anthropic_stream, thinking_block_start_may_carry_text_and_signature)
+{
+    const char *in =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"thinking\",\"thinking\":\"t\",\"signature\":\"S\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,"
+        "\"content_block\":{\"type\":\"redacted_thinking\",\"data\":\"xyz\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    rec r = {0};
+    lx_error err = {0};
+    cr_assert_eq(run_stream(in, strlen(in), 1, 0, &r, &err), LX_OK, "%s", err.message);
+    cr_assert_str_eq(log_of(&r), "start m -\n"
+                                 "thinking [t] sig=-\n"
+                                 "thinking [] sig=S\n"
+                                 "finish stop -\n");
+    lx_buf_free(&r.log);
+}
