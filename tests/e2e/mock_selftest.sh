@@ -351,6 +351,29 @@ assert_eq mock_reset_clears "[]" "$(mock_requests)"
 post flaky2 "$U/v1/chat/completions" "{\"model\":\"flaky-2\",\"messages\":$MSG}" "${OA[@]}"
 assert_eq mock_reset_clears_flaky "503" "$CODE"
 
+# cache-<n>: cached input reported the dialect's way
+post cache-oa "$U/v1/chat/completions" "{\"model\":\"cache-2\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_cache_openai "3 2" "$(jget "$BODY" usage.prompt_tokens) $(jget "$BODY" usage.prompt_tokens_details.cached_tokens)"
+post cache-an "$U/v1/messages" "{\"model\":\"cache-2\",\"max_tokens\":9,\"messages\":$MSG}" "${AN[@]}"
+assert_eq mock_cache_anthropic "1 2" "$(jget "$BODY" usage.input_tokens) $(jget "$BODY" usage.cache_read_input_tokens)"
+
+# A conversation ending with tool results gets a text answer, even from "tools"
+post toolres "$U/v1/chat/completions" '{"model":"tools","messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_mock_1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_mock_1","content":"sunny"}]}' "${OA[@]}"
+assert_eq mock_tool_results_answer "Hello from mock-openai. Tool results: sunny" "$(jget "$BODY" choices.0.message.content)"
+post toolres-an "$U/v1/messages" '{"model":"tools","max_tokens":9,"messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_mock_1","name":"get_weather","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_mock_1","content":"sunny"}]}]}' "${AN[@]}"
+assert_eq mock_tool_results_answer_anthropic "Hello from mock-anthropic. Tool results: sunny" "$(jget "$BODY" content.0.text)"
+
+# Content policy and first-byte stall
+post policy "$U/v1/chat/completions" "{\"model\":\"fault-content-policy\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_content_policy "400 content_policy_violation" "$CODE $(jget "$BODY" error.code)"
+post stallfirst "$U/api/chat" "{\"model\":\"fault-stall-first\",\"messages\":$MSG}" --max-time 1
+assert_eq mock_stall_first "28 000" "$CURL_RC $CODE"
+
+# /api/generate streamed
+post gen-stream "$U/api/generate" '{"model":"echo","prompt":"hi there"}'
+P=$(parse ollama "$E2E_TMP/gen-stream.body")
+assert_eq mock_ollama_generate_stream "Hello from mock-ollama. You said: hi there|true" "$(jget "$P" text)|$(jget "$P" terminated)"
+
 # keep-alive: two requests over one connection
 n=$(curl -sv "$U/api/version" "$U/api/version" 2>&1 | grep -c 'Re-using existing connection')
 [ "$n" -ge 1 ] && ok mock_keepalive || fail mock_keepalive "connection not reused"
@@ -358,4 +381,17 @@ n=$(curl -sv "$U/api/version" "$U/api/version" 2>&1 | grep -c 'Re-using existing
 curl -s -X POST "$U/_mock/shutdown" >/dev/null
 sleep 0.5
 if kill -0 "$MOCK_PID" 2>/dev/null; then fail mock_shutdown "still running"; else ok mock_shutdown; fi
+
+# --close-delimited: streams end by closing the connection, no chunked framing
+if start_mock --close-delimited; then
+    post closed "$MOCK_URL/v1/chat/completions" "{\"model\":\"echo\",\"stream\":true,\"messages\":$MSG}" -H "Authorization: Bearer $MOCK_KEY"
+    P=$(parse openai "$E2E_TMP/closed.body")
+    hdr=$(tr -d '\r' <"$E2E_TMP/closed.hdr" | tr 'A-Z' 'a-z')
+    te=no
+    case $hdr in *transfer-encoding*) te=yes ;; esac
+    assert_eq mock_close_delimited "Hello from mock-openai. You said: hello mock world true te=no" \
+        "$(jget "$P" text) $(jget "$P" terminated) te=$te"
+else
+    fail mock_close_delimited "second mock did not start"
+fi
 finish
