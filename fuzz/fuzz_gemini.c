@@ -126,7 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sink c;
             lx_error ec;
             sink_init(&c, false);
-            if (run_stream(a.enc_out.data ? a.enc_out.data : "", a.enc_out.len, 0, &c, &ec) != LX_OK)
+            if (run_stream(a.enc_out.data ? a.enc_out.data : "", a.enc_out.len, 0, &c, &ec) !=
+                LX_OK)
                 __builtin_trap();
             sink_free(&c);
         }

@@ -21,8 +21,8 @@ static lx_status on_line(void *ud, const char *line, size_t len, lx_error *err)
         __builtin_trap();
     if (line[len] != '\0' && line[len] != '\r')
         __builtin_trap(); /* the line ends where it says */
-    if (lx_buf_printf(&l->log, "[%zu|", len) != LX_OK || lx_buf_append(&l->log, line, len) != LX_OK ||
-        lx_buf_putc(&l->log, ']') != LX_OK)
+    if (lx_buf_printf(&l->log, "[%zu|", len) != LX_OK ||
+        lx_buf_append(&l->log, line, len) != LX_OK || lx_buf_putc(&l->log, ']') != LX_OK)
         return LX_ERR_NOMEM;
     return len > 0 && line[0] == '!' ? LX_ERR_CANCELLED : LX_OK; /* a refusing callback */
 }
@@ -62,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool pa, pb;
     lx_status sa = run(s, n, 0, &a, &pa);
     lx_status sb = run(s, n, seed, &b, &pb);
-    if (sa != sb || a.log.len != b.log.len || (a.log.len && memcmp(a.log.data, b.log.data, a.log.len)))
+    if (sa != sb || a.log.len != b.log.len ||
+        (a.log.len && memcmp(a.log.data, b.log.data, a.log.len)))
         __builtin_trap();
     if (sa == LX_OK && pa != pb)
         __builtin_trap();

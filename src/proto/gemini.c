@@ -90,11 +90,10 @@ static const char *sniff_mime(const char *b64)
 /* ---- JSON Schema -> Gemini Schema --------------------------------------- */
 
 static const char *const schema_keys[] = {
-    "type",      "format",    "title",         "description",      "nullable",
-    "enum",      "items",     "properties",    "required",         "propertyOrdering",
-    "anyOf",     "minItems",  "maxItems",      "minProperties",    "maxProperties",
-    "minLength", "maxLength", "pattern",       "minimum",          "maximum",
-    "default",   "example",
+    "type",     "format",        "title",         "description",      "nullable",  "enum",
+    "items",    "properties",    "required",      "propertyOrdering", "anyOf",     "minItems",
+    "maxItems", "minProperties", "maxProperties", "minLength",        "maxLength", "pattern",
+    "minimum",  "maximum",       "default",       "example",
 };
 
 static bool schema_key_kept(const char *k)
@@ -181,8 +180,8 @@ fail:
 
 /* Parses schema text and cleans it; *out NULL (and LX_OK) when the result is
  * an object schema with no properties. */
-static lx_status schema_for_gemini(const char *text, const char *ctx, bool drop_empty,
-                                   json_t **out, lx_error *err)
+static lx_status schema_for_gemini(const char *text, const char *ctx, bool drop_empty, json_t **out,
+                                   lx_error *err)
 {
     *out = NULL;
     json_t *raw = lx_json_object_from_text(text, ctx, err);
@@ -353,7 +352,8 @@ static lx_status encode_message(const lx_request *r, size_t mi, enc_state *st, s
             break;
         case LX_PART_IMAGE:
             if (!p->data && !p->url)
-                return lx_fail(err, LX_ERR_INVALID, "messages[%zu].parts[%zu]: image without data or url", mi, j);
+                return lx_fail(err, LX_ERR_INVALID,
+                               "messages[%zu].parts[%zu]: image without data or url", mi, j);
             gp = image_part(p);
             break;
         case LX_PART_THINKING:
@@ -371,10 +371,11 @@ static lx_status encode_message(const lx_request *r, size_t mi, enc_state *st, s
         case LX_PART_TOOL_CALL: {
             if (!model)
                 return lx_fail(err, LX_ERR_INVALID,
-                               "messages[%zu].parts[%zu]: tool call outside an assistant turn", mi, j);
+                               "messages[%zu].parts[%zu]: tool call outside an assistant turn", mi,
+                               j);
             char ctx[160];
-            snprintf(ctx, sizeof ctx, "messages[%zu].parts[%zu] (tool call \"%.40s\") arguments", mi,
-                     j, p->name ? p->name : "");
+            snprintf(ctx, sizeof ctx, "messages[%zu].parts[%zu] (tool call \"%.40s\") arguments",
+                     mi, j, p->name ? p->name : "");
             json_t *args = lx_json_object_from_text(p->arguments, ctx, err);
             if (!args)
                 return LX_ERR_INVALID;
@@ -389,13 +390,15 @@ static lx_status encode_message(const lx_request *r, size_t mi, enc_state *st, s
         case LX_PART_TOOL_RESULT: {
             if (model)
                 return lx_fail(err, LX_ERR_INVALID,
-                               "messages[%zu].parts[%zu]: tool result inside an assistant turn", mi, j);
+                               "messages[%zu].parts[%zu]: tool result inside an assistant turn", mi,
+                               j);
             const char *name = result_name(r, mi, (*ordinal)++, p);
             if (!name || !*name)
-                return lx_fail(err, LX_ERR_INVALID,
-                               "messages[%zu].parts[%zu]: tool result names no function and matches "
-                               "no earlier tool call%s%s",
-                               mi, j, p->id ? " with id " : "", p->id ? p->id : "");
+                return lx_fail(
+                    err, LX_ERR_INVALID,
+                    "messages[%zu].parts[%zu]: tool result names no function and matches "
+                    "no earlier tool call%s%s",
+                    mi, j, p->id ? " with id " : "", p->id ? p->id : "");
             gp = function_response(p, name);
             break;
         }
@@ -521,7 +524,8 @@ static lx_status request_encode(const lx_request *r, const lx_codec_opts *o, lx_
                             "messages[%zu].parts[%zu]: system messages hold text only", i, j);
                 goto done;
             }
-            if (!push_new(sys, json_pack("{s:s}", "text", m->parts[j].text ? m->parts[j].text : "")))
+            if (!push_new(sys,
+                          json_pack("{s:s}", "text", m->parts[j].text ? m->parts[j].text : "")))
                 goto done;
         }
     }
@@ -551,8 +555,7 @@ done:
 
 /* ---- http --------------------------------------------------------------- */
 
-static lx_status http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers,
-                              lx_error *err)
+static lx_status http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers, lx_error *err)
 {
     const char *model = o->model;
     if (!model || !*model)
@@ -592,17 +595,28 @@ static lx_status http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *heade
 static const char *status_for_http(int http)
 {
     switch (http) {
-    case 400: return "INVALID_ARGUMENT";
-    case 401: return "UNAUTHENTICATED";
-    case 403: return "PERMISSION_DENIED";
-    case 404: return "NOT_FOUND";
-    case 409: return "ABORTED";
-    case 429: return "RESOURCE_EXHAUSTED";
-    case 499: return "CANCELLED";
-    case 501: return "UNIMPLEMENTED";
-    case 503: return "UNAVAILABLE";
-    case 504: return "DEADLINE_EXCEEDED";
-    default: return http >= 500 ? "INTERNAL" : http >= 400 ? "FAILED_PRECONDITION" : "UNKNOWN";
+    case 400:
+        return "INVALID_ARGUMENT";
+    case 401:
+        return "UNAUTHENTICATED";
+    case 403:
+        return "PERMISSION_DENIED";
+    case 404:
+        return "NOT_FOUND";
+    case 409:
+        return "ABORTED";
+    case 429:
+        return "RESOURCE_EXHAUSTED";
+    case 499:
+        return "CANCELLED";
+    case 501:
+        return "UNIMPLEMENTED";
+    case 503:
+        return "UNAVAILABLE";
+    case 504:
+        return "DEADLINE_EXCEEDED";
+    default:
+        return http >= 500 ? "INTERNAL" : http >= 400 ? "FAILED_PRECONDITION" : "UNKNOWN";
     }
 }
 
@@ -660,15 +674,22 @@ static int http_for_error(const lx_error *e)
     switch (e->code) {
     case LX_ERR_INVALID:
     case LX_ERR_USAGE:
-    case LX_ERR_TOOBIG: return 400;
-    case LX_ERR_NOTFOUND: return 404;
-    case LX_ERR_UNSUPPORTED: return 501;
-    case LX_ERR_TIMEOUT: return 504;
+    case LX_ERR_TOOBIG:
+        return 400;
+    case LX_ERR_NOTFOUND:
+        return 404;
+    case LX_ERR_UNSUPPORTED:
+        return 501;
+    case LX_ERR_TIMEOUT:
+        return 504;
     case LX_ERR_UPSTREAM:
     case LX_ERR_IO:
-    case LX_ERR_PROTO: return 503;
-    case LX_ERR_CANCELLED: return 499;
-    default: return 500;
+    case LX_ERR_PROTO:
+        return 503;
+    case LX_ERR_CANCELLED:
+        return 499;
+    default:
+        return 500;
     }
 }
 

@@ -73,8 +73,7 @@ void lx_gemini_error_fill(const json_t *error, int http_status, lx_error *err);
 lx_status lx_gemini_request_decode(const char *body, size_t len, lx_request **out, lx_error *err);
 
 /* The codec's response and stream functions (gemini_resp.c). */
-lx_status lx_gemini_response_decode(const char *body, size_t len, lx_response **out,
-                                    lx_error *err);
+lx_status lx_gemini_response_decode(const char *body, size_t len, lx_response **out, lx_error *err);
 lx_status lx_gemini_response_encode(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
                                     lx_error *err);
 lx_stream_decoder *lx_gemini_stream_decoder_new(lx_event_fn sink, void *ud);

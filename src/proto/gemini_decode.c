@@ -78,8 +78,8 @@ lx_status lx_gemini_part_decode(lx_arena *a, const json_t *p, const char *ctx, l
         json_t *args = json_object_get(v, "args");
         if (args && !json_is_null(args) && (s = need_obj(args, sub, "args", err)) != LX_OK)
             return s;
-        out->part.arguments = args && !json_is_null(args) ? lx_json_dump_arena(a, args)
-                                                          : lx_arena_strdup(a, "{}");
+        out->part.arguments =
+            args && !json_is_null(args) ? lx_json_dump_arena(a, args) : lx_arena_strdup(a, "{}");
         if (!out->part.arguments)
             return LX_ERR_NOMEM;
         out->kind = LX_GPART_CALL;
@@ -144,11 +144,20 @@ lx_status lx_gemini_part_place(lx_arena *a, const lx_gpart *g, const lx_gpart_si
     }
     lx_part_kind kind;
     switch (g->kind) {
-    case LX_GPART_TEXT: kind = LX_PART_TEXT; break;
-    case LX_GPART_CALL: kind = LX_PART_TOOL_CALL; break;
-    case LX_GPART_RESPONSE: kind = LX_PART_TOOL_RESULT; break;
-    case LX_GPART_IMAGE: kind = LX_PART_IMAGE; break;
-    default: return LX_OK;
+    case LX_GPART_TEXT:
+        kind = LX_PART_TEXT;
+        break;
+    case LX_GPART_CALL:
+        kind = LX_PART_TOOL_CALL;
+        break;
+    case LX_GPART_RESPONSE:
+        kind = LX_PART_TOOL_RESULT;
+        break;
+    case LX_GPART_IMAGE:
+        kind = LX_PART_IMAGE;
+        break;
+    default:
+        return LX_OK;
     }
     lx_part *p = s->add(s->ud, kind);
     if (!p)
@@ -209,8 +218,8 @@ static lx_status decode_content(lx_request *r, const json_t *c, size_t ci, lx_er
         return s;
     bool model = role && strcmp(role, "model") == 0;
     if (role && !model && strcmp(role, "user") != 0 && strcmp(role, "function") != 0)
-        return lx_fail(err, LX_ERR_INVALID, "%s.role: expected \"user\" or \"model\", got \"%.40s\"",
-                       ctx, role);
+        return lx_fail(err, LX_ERR_INVALID,
+                       "%s.role: expected \"user\" or \"model\", got \"%.40s\"", ctx, role);
     json_t *parts = json_object_get(c, "parts");
     if (!json_is_array(parts))
         return lx_fail(err, LX_ERR_INVALID, "%s.parts: expected an array", ctx);
@@ -226,7 +235,7 @@ static lx_status decode_content(lx_request *r, const json_t *c, size_t ci, lx_er
         snprintf(pctx, sizeof pctx, "%s.parts[%zu]", ctx, i);
         if ((s = lx_gemini_part_decode(r->arena, p, pctx, &g, err)) != LX_OK)
             return s;
-        lx_role want = model ? LX_ROLE_ASSISTANT
+        lx_role want = model                         ? LX_ROLE_ASSISTANT
                        : g.kind == LX_GPART_RESPONSE ? LX_ROLE_TOOL
                                                      : LX_ROLE_USER;
         if (model && g.kind == LX_GPART_RESPONSE)
@@ -390,7 +399,8 @@ static lx_status decode_config(lx_request *r, const json_t *gc, lx_error *err)
     json_t *stops = json_object_get(gc, "stopSequences");
     if (stops && !json_is_null(stops)) {
         if (!json_is_array(stops))
-            return lx_fail(err, LX_ERR_INVALID, "generationConfig.stopSequences: expected an array");
+            return lx_fail(err, LX_ERR_INVALID,
+                           "generationConfig.stopSequences: expected an array");
         size_t i;
         json_t *v;
         json_array_foreach(stops, i, v)
@@ -481,4 +491,3 @@ fail:
     lx_request_free(r);
     return s;
 }
-

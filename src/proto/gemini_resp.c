@@ -49,8 +49,8 @@
 
 static lx_finish finish_from(const char *s, bool calls)
 {
-    static const char *const filtered[] = {"SAFETY", "RECITATION", "BLOCKLIST",
-                                           "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"};
+    static const char *const filtered[] = {
+        "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"};
     if (strcmp(s, "STOP") == 0)
         return calls ? LX_FINISH_TOOL_CALLS : LX_FINISH_STOP;
     if (strcmp(s, "MAX_TOKENS") == 0)
@@ -64,11 +64,15 @@ static lx_finish finish_from(const char *s, bool calls)
 static const char *finish_to(lx_finish f)
 {
     switch (f) {
-    case LX_FINISH_LENGTH: return "MAX_TOKENS";
-    case LX_FINISH_CONTENT_FILTER: return "SAFETY";
+    case LX_FINISH_LENGTH:
+        return "MAX_TOKENS";
+    case LX_FINISH_CONTENT_FILTER:
+        return "SAFETY";
     case LX_FINISH_ERROR:
-    case LX_FINISH_OTHER: return "OTHER";
-    default: return "STOP";
+    case LX_FINISH_OTHER:
+        return "OTHER";
+    default:
+        return "STOP";
     }
 }
 
@@ -100,9 +104,8 @@ static json_t *usage_encode(const lx_usage *u)
     json_int_t prompt = u->input + u->cache_read + u->cache_write;
     return json_pack("{s:I, s:I, s:I, s:I, s:I}", "promptTokenCount", prompt,
                      "candidatesTokenCount", (json_int_t)u->output, "thoughtsTokenCount",
-                     (json_int_t)u->reasoning, "cachedContentTokenCount",
-                     (json_int_t)u->cache_read, "totalTokenCount",
-                     prompt + u->output + u->reasoning);
+                     (json_int_t)u->reasoning, "cachedContentTokenCount", (json_int_t)u->cache_read,
+                     "totalTokenCount", prompt + u->output + u->reasoning);
 }
 
 static void make_id(char *buf, size_t cap)
@@ -112,7 +115,8 @@ static void make_id(char *buf, size_t cap)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uintptr_t)buf;
-        for (size_t i = 0; i < sizeof r; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+        for (size_t i = 0; i < sizeof r;
+             i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
             r[i] = (unsigned char)(x >> 56);
     }
     int n = snprintf(buf, cap, "resp-");
@@ -202,8 +206,7 @@ static lx_status decode_candidate_parts(lx_response *r, const json_t *cand, bool
     return LX_OK;
 }
 
-lx_status lx_gemini_response_decode(const char *body, size_t len, lx_response **out,
-                                    lx_error *err)
+lx_status lx_gemini_response_decode(const char *body, size_t len, lx_response **out, lx_error *err)
 {
     json_t *root = NULL;
     lx_response *r = NULL;
@@ -489,7 +492,8 @@ static lx_status chunk_parts(gdec *d, lx_arena *a, const json_t *cand, lx_error 
     if (!content || json_is_null(content))
         return LX_OK;
     if (!json_is_object(content))
-        return lx_fail(err, LX_ERR_PROTO, "stream chunk: candidates[0].content: expected an object");
+        return lx_fail(err, LX_ERR_PROTO,
+                       "stream chunk: candidates[0].content: expected an object");
     json_t *parts = json_object_get(content, "parts");
     if (!parts || json_is_null(parts))
         return LX_OK;
@@ -618,7 +622,8 @@ static lx_status gdec_finish(lx_stream_decoder *base, lx_error *err)
             return s;
     }
     if (!d->finish[0])
-        return lx_fail(err, LX_ERR_PROTO, "stream ended without finishReason");
+        return lx_fail(err, LX_ERR_PROTO,
+                       "stream ended without finishReason (ended before the last chunk)");
     lx_event ev = {.kind = LX_EV_FINISH, .finish = finish_from(d->finish, d->calls)};
     return d->sink(d->ud, &ev);
 }
@@ -669,8 +674,7 @@ static lx_status send_chunk(genc *e, json_t *parts, const char *finish, lx_buf *
 {
     if (!e->id[0])
         make_id(e->id, sizeof e->id);
-    json_t *root = wrap(parts, finish, finish && e->has_usage ? &e->usage : NULL, e->model,
-                        e->id);
+    json_t *root = wrap(parts, finish, finish && e->has_usage ? &e->usage : NULL, e->model, e->id);
     if (!root)
         return LX_ERR_NOMEM;
     lx_buf tmp;

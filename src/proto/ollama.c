@@ -122,8 +122,7 @@ static lx_status encode_message(const lx_request *r, size_t mi, json_t *msgs, si
             any_text = true;
             break;
         case LX_PART_THINKING:
-            if (m->role == LX_ROLE_ASSISTANT && p->text &&
-                lx_buf_puts(&thinking, p->text) != LX_OK)
+            if (m->role == LX_ROLE_ASSISTANT && p->text && lx_buf_puts(&thinking, p->text) != LX_OK)
                 goto done;
             break;
         case LX_PART_IMAGE:
@@ -171,9 +170,9 @@ static lx_status encode_message(const lx_request *r, size_t mi, json_t *msgs, si
                             mi, j, p->id ? " with id " : "", p->id ? p->id : "");
                 goto done;
             }
-            json_t *t = json_pack("{s:s, s:s+, s:s}", "role", "tool", "content",
-                                  p->is_error ? "error: " : "", p->text ? p->text : "",
-                                  "tool_name", name);
+            json_t *t =
+                json_pack("{s:s, s:s+, s:s}", "role", "tool", "content",
+                          p->is_error ? "error: " : "", p->text ? p->text : "", "tool_name", name);
             if (!push_new(results, t))
                 goto done;
             break;
@@ -324,8 +323,7 @@ done:
 
 static lx_status need_obj(const json_t *v, const char *ctx, lx_error *err)
 {
-    return json_is_object(v) ? LX_OK
-                             : lx_fail(err, LX_ERR_INVALID, "%s: expected an object", ctx);
+    return json_is_object(v) ? LX_OK : lx_fail(err, LX_ERR_INVALID, "%s: expected an object", ctx);
 }
 
 static lx_status decode_images(lx_request *r, size_t mi, const json_t *images, const char *ctx,
@@ -340,8 +338,7 @@ static lx_status decode_images(lx_request *r, size_t mi, const json_t *images, c
     json_array_foreach(images, i, v)
     {
         if (!json_is_string(v))
-            return lx_fail(err, LX_ERR_INVALID, "%s.images[%zu]: expected a base64 string", ctx,
-                           i);
+            return lx_fail(err, LX_ERR_INVALID, "%s.images[%zu]: expected a base64 string", ctx, i);
         lx_part *p = lx_message_add_part(r, &r->messages[mi], LX_PART_IMAGE);
         if (!p || !(p->data = lx_arena_strdup(r->arena, json_string_value(v))))
             return LX_ERR_NOMEM;
@@ -566,8 +563,7 @@ static lx_status decode_common(lx_request *r, const json_t *root, lx_error *err)
             json_array_foreach(stop, i, v)
             {
                 if (!json_is_string(v))
-                    return lx_fail(err, LX_ERR_INVALID, "options.stop[%zu]: expected a string",
-                                   i);
+                    return lx_fail(err, LX_ERR_INVALID, "options.stop[%zu]: expected a string", i);
                 if (lx_request_add_stop(r, json_string_value(v)) != LX_OK)
                     return LX_ERR_NOMEM;
             }
@@ -592,11 +588,13 @@ static lx_status decode_common(lx_request *r, const json_t *root, lx_error *err)
         else if (strcmp(t, "high") == 0)
             r->thinking_budget = LX_OLLAMA_THINK_BUDGET * 2;
         else
-            return lx_fail(err, LX_ERR_INVALID, "think: expected true, false, \"low\", "
-                                                "\"medium\" or \"high\"");
+            return lx_fail(err, LX_ERR_INVALID,
+                           "think: expected true, false, \"low\", "
+                           "\"medium\" or \"high\"");
     } else if (think && !json_is_null(think) && !json_is_false(think)) {
-        return lx_fail(err, LX_ERR_INVALID, "think: expected true, false, \"low\", \"medium\" or "
-                                            "\"high\"");
+        return lx_fail(err, LX_ERR_INVALID,
+                       "think: expected true, false, \"low\", \"medium\" or "
+                       "\"high\"");
     }
     return LX_OK;
 }
@@ -685,16 +683,14 @@ static lx_status generate_body(lx_request *r, const json_t *root, lx_error *err)
     return decode_images(r, r->n_messages - 1, json_object_get(root, "images"), "request", err);
 }
 
-lx_status lx_ollama_generate_decode(const char *body, size_t len, lx_request **out,
-                                    lx_error *err)
+lx_status lx_ollama_generate_decode(const char *body, size_t len, lx_request **out, lx_error *err)
 {
     return decode_with(body, len, generate_body, out, err);
 }
 
 /* ---- http and errors ---------------------------------------------------- */
 
-static lx_status http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers,
-                              lx_error *err)
+static lx_status http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers, lx_error *err)
 {
     const char *base = o->base_url && *o->base_url ? o->base_url : LX_OLLAMA_DEFAULT_BASE;
     size_t blen = strlen(base);
@@ -703,7 +699,8 @@ static lx_status http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *heade
     if (o->api_key && strpbrk(o->api_key, "\r\n"))
         return lx_fail(err, LX_ERR_INVALID, "api_key: contains a line break");
     lx_status s;
-    if ((s = lx_buf_append(url, base, blen)) != LX_OK || (s = lx_buf_puts(url, "/api/chat")) != LX_OK ||
+    if ((s = lx_buf_append(url, base, blen)) != LX_OK ||
+        (s = lx_buf_puts(url, "/api/chat")) != LX_OK ||
         (s = lx_buf_puts(headers, "Content-Type: application/json\n")) != LX_OK)
         return s;
     if (o->api_key && *o->api_key &&
@@ -715,12 +712,17 @@ static lx_status http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *heade
 static const char *type_for_http(int http)
 {
     switch (http) {
-    case 400: return "invalid_request";
+    case 400:
+        return "invalid_request";
     case 401:
-    case 403: return "unauthorized";
-    case 404: return "not_found";
-    case 429: return "rate_limited";
-    default: return http >= 500 ? "server_error" : "";
+    case 403:
+        return "unauthorized";
+    case 404:
+        return "not_found";
+    case 429:
+        return "rate_limited";
+    default:
+        return http >= 500 ? "server_error" : "";
     }
 }
 
@@ -758,13 +760,23 @@ static lx_status error_encode(const lx_error *e, int *http_status, lx_buf *out)
         case LX_ERR_INVALID:
         case LX_ERR_USAGE:
         case LX_ERR_TOOBIG:
-        case LX_ERR_UNSUPPORTED: http = 400; break;
-        case LX_ERR_NOTFOUND: http = 404; break;
-        case LX_ERR_TIMEOUT: http = 504; break;
+        case LX_ERR_UNSUPPORTED:
+            http = 400;
+            break;
+        case LX_ERR_NOTFOUND:
+            http = 404;
+            break;
+        case LX_ERR_TIMEOUT:
+            http = 504;
+            break;
         case LX_ERR_UPSTREAM:
         case LX_ERR_IO:
-        case LX_ERR_PROTO: http = 502; break;
-        default: http = 500; break;
+        case LX_ERR_PROTO:
+            http = 502;
+            break;
+        default:
+            http = 500;
+            break;
         }
     }
     if (http_status)

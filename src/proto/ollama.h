@@ -29,8 +29,7 @@
  * refused with LX_ERR_UNSUPPORTED naming the field; `raw` is accepted and
  * ignored (the prompt becomes a user message either way). Caller frees the
  * request with lx_request_free(). */
-lx_status lx_ollama_generate_decode(const char *body, size_t len, lx_request **out,
-                                    lx_error *err);
+lx_status lx_ollama_generate_decode(const char *body, size_t len, lx_request **out, lx_error *err);
 
 /* /api/generate answers: `response` (and `thinking`) instead of `message`;
  * tool calls have no place there and are left out. Same ownership rules as
@@ -40,8 +39,7 @@ lx_status lx_ollama_generate_response_encode(const lx_response *r, const lx_code
 lx_stream_encoder *lx_ollama_generate_stream_encoder_new(const lx_codec_opts *o);
 
 /* The codec's response and stream functions (ollama_resp.c); internal. */
-lx_status lx_ollama_response_decode(const char *body, size_t len, lx_response **out,
-                                    lx_error *err);
+lx_status lx_ollama_response_decode(const char *body, size_t len, lx_response **out, lx_error *err);
 lx_status lx_ollama_response_encode(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
                                     lx_error *err);
 lx_stream_decoder *lx_ollama_stream_decoder_new(lx_event_fn sink, void *ud);

@@ -180,8 +180,7 @@ static lx_status add_text_part(lx_response *r, lx_part_kind k, const json_t *obj
     return LX_OK;
 }
 
-lx_status lx_ollama_response_decode(const char *body, size_t len, lx_response **out,
-                                    lx_error *err)
+lx_status lx_ollama_response_decode(const char *body, size_t len, lx_response **out, lx_error *err)
 {
     json_t *root = NULL;
     lx_response *r = NULL;
@@ -307,8 +306,8 @@ static lx_status emit_calls(odec *d, const json_t *tc, lx_error *err)
             d->calls = true;
             lx_event ev = {.kind = LX_EV_TOOL_START, .index = d->n_tools++, .id = id, .name = name};
             if ((s = emit(d, &ev)) == LX_OK) {
-                lx_event ea = {.kind = LX_EV_TOOL_ARGS, .index = ev.index, .text = args,
-                               .len = strlen(args)};
+                lx_event ea = {
+                    .kind = LX_EV_TOOL_ARGS, .index = ev.index, .text = args, .len = strlen(args)};
                 if ((s = emit(d, &ea)) == LX_OK) {
                     lx_event ee = {.kind = LX_EV_TOOL_END, .index = ev.index};
                     s = emit(d, &ee);
@@ -341,7 +340,8 @@ static lx_status on_line(void *ud, const char *line, size_t len, lx_error *err)
     }
     if (!d->started) {
         json_t *model = json_object_get(root, "model");
-        lx_event ev = {.kind = LX_EV_START, .model = json_is_string(model) ? json_string_value(model) : NULL};
+        lx_event ev = {.kind = LX_EV_START,
+                       .model = json_is_string(model) ? json_string_value(model) : NULL};
         d->started = true;
         if ((s = emit(d, &ev)) != LX_OK)
             goto done;
@@ -525,9 +525,9 @@ static lx_status response_encode(const lx_response *r, const lx_codec_opts *o, b
                 s = LX_ERR_INVALID;
                 goto done;
             }
-            if (json_array_append_new(calls, json_pack("{s:{s:s, s:o}}", "function", "name",
-                                                       p->name ? p->name : "", "arguments",
-                                                       args)) != 0)
+            if (json_array_append_new(calls,
+                                      json_pack("{s:{s:s, s:o}}", "function", "name",
+                                                p->name ? p->name : "", "arguments", args)) != 0)
                 goto done;
         }
     }
@@ -598,8 +598,8 @@ static lx_status oenc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf 
     int64_t wall = now_ns(CLOCK_REALTIME);
     if (!e->t0)
         e->t0 = now;
-    if (!e->t_first && (ev->kind == LX_EV_TEXT || ev->kind == LX_EV_THINKING ||
-                        ev->kind == LX_EV_TOOL_START))
+    if (!e->t_first &&
+        (ev->kind == LX_EV_TEXT || ev->kind == LX_EV_THINKING || ev->kind == LX_EV_TOOL_START))
         e->t_first = now;
     switch (ev->kind) {
     case LX_EV_START:
@@ -647,9 +647,9 @@ static lx_status oenc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf 
         if (!t)
             return LX_ERR_PROTO;
         json_t *args = lx_json_object_from_text(t->args.len ? t->args.data : "{}", NULL, NULL);
-        json_t *calls = args ? json_pack("[{s:{s:s, s:o}}]", "function", "name", t->name,
-                                         "arguments", args)
-                             : NULL;
+        json_t *calls =
+            args ? json_pack("[{s:{s:s, s:o}}]", "function", "name", t->name, "arguments", args)
+                 : NULL;
         oenc_drop(e, t);
         if (!calls)
             return LX_ERR_INVALID; /* the arguments were not a JSON object */

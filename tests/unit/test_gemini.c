@@ -85,8 +85,8 @@ static lx_status rec_fn(void *ud, const lx_event *ev)
 
 /* Feeds `data` in pieces given by `cut` (piece sizes cycle; 0 = whole) and
  * returns the final status; log and err filled. */
-static lx_status run_stream(const char *data, size_t len, const size_t *cuts, size_t n_cuts,
-                            rec *r, lx_error *err)
+static lx_status run_stream(const char *data, size_t len, const size_t *cuts, size_t n_cuts, rec *r,
+                            lx_error *err)
 {
     lx_buf_init(&r->log, 0);
     lx_stream_decoder *d = C->stream_decoder_new(rec_fn, r);
@@ -162,12 +162,12 @@ static void assert_parts_eq(const lx_part *a, size_t na, const lx_part *b, size_
     cr_assert_eq(na, nb, "%s: %zu parts vs %zu", what, na, nb);
     for (size_t i = 0; i < na; i++) {
         cr_assert_eq(a[i].kind, b[i].kind, "%s part %zu kind", what, i);
-        cr_assert(streq(a[i].text, b[i].text), "%s part %zu text '%s' vs '%s'", what, i,
-                  a[i].text, b[i].text);
+        cr_assert(streq(a[i].text, b[i].text), "%s part %zu text '%s' vs '%s'", what, i, a[i].text,
+                  b[i].text);
         cr_assert(streq(a[i].id, b[i].id), "%s part %zu id", what, i);
         cr_assert(streq(a[i].name, b[i].name), "%s part %zu name", what, i);
-        cr_assert(streq(a[i].arguments, b[i].arguments), "%s part %zu args '%s' vs '%s'", what,
-                  i, a[i].arguments, b[i].arguments);
+        cr_assert(streq(a[i].arguments, b[i].arguments), "%s part %zu args '%s' vs '%s'", what, i,
+                  a[i].arguments, b[i].arguments);
         cr_assert(streq(a[i].signature, b[i].signature), "%s part %zu signature", what, i);
         cr_assert(streq(a[i].data, b[i].data), "%s part %zu data", what, i);
         cr_assert(streq(a[i].url, b[i].url), "%s part %zu url", what, i);
@@ -178,8 +178,7 @@ static void assert_parts_eq(const lx_part *a, size_t na, const lx_part *b, size_
 
 static void assert_requests_eq(const lx_request *a, const lx_request *b)
 {
-    cr_assert_eq(a->n_messages, b->n_messages, "messages %zu vs %zu", a->n_messages,
-                 b->n_messages);
+    cr_assert_eq(a->n_messages, b->n_messages, "messages %zu vs %zu", a->n_messages, b->n_messages);
     for (size_t i = 0; i < a->n_messages; i++) {
         char what[32];
         snprintf(what, sizeof what, "messages[%zu]", i);
@@ -247,8 +246,7 @@ static lx_request *decode_str(const char *body, lx_status want, const char *want
     cr_assert_eq(s, want, "status %s want %s (%s)", lx_status_name(s), lx_status_name(want),
                  err.message);
     if (want_msg)
-        cr_assert(strstr(err.message, want_msg), "message '%s' lacks '%s'", err.message,
-                  want_msg);
+        cr_assert(strstr(err.message, want_msg), "message '%s' lacks '%s'", err.message, want_msg);
     if (s != LX_OK)
         cr_assert_null(r);
     return r;
@@ -375,28 +373,26 @@ Test(gemini_request, function_response_names_come_from_ids)
     cr_assert_eq(json_array_size(contents), 3);
     json_t *c2 = json_array_get(contents, 2);
     cr_assert_str_eq(json_string_value(json_object_get(c2, "role")), "user");
-    json_t *fr0 = json_object_get(json_array_get(json_object_get(c2, "parts"), 0),
-                                  "functionResponse");
-    json_t *fr1 = json_object_get(json_array_get(json_object_get(c2, "parts"), 1),
-                                  "functionResponse");
+    json_t *fr0 =
+        json_object_get(json_array_get(json_object_get(c2, "parts"), 0), "functionResponse");
+    json_t *fr1 =
+        json_object_get(json_array_get(json_object_get(c2, "parts"), 1), "functionResponse");
     cr_assert_str_eq(json_string_value(json_object_get(fr0, "name")), "get_time");
     cr_assert_str_eq(json_string_value(json_object_get(fr0, "id")), "call_B");
-    cr_assert_str_eq(
-        json_string_value(json_object_get(json_object_get(fr0, "response"), "result")), "12:00");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(fr0, "response"), "result")),
+                     "12:00");
     cr_assert_str_eq(json_string_value(json_object_get(fr1, "name")), "get_weather");
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(fr1, "response"), "temp")),
-                 -3);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(fr1, "response"), "temp")), -3);
     /* the call with empty arguments gets an empty args object */
     json_t *call1 = json_object_get(
         json_array_get(json_object_get(json_array_get(contents, 1), "parts"), 1), "functionCall");
     cr_assert_eq(json_object_size(json_object_get(call1, "args")), 0);
     cr_assert_str_eq(json_string_value(json_object_get(call1, "id")), "call_B");
-    cr_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(json_object_get(v, "systemInstruction"),
-                                                        "parts"),
-                                        0),
-                         "text")),
-                     "Be terse.");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(v, "systemInstruction"), "parts"), 0),
+            "text")),
+        "Be terse.");
     json_decref(v);
     lx_request_free(r);
 }
@@ -414,9 +410,8 @@ Test(gemini_request, function_response_names_by_order_and_errors)
     json_t *fr1 = json_object_get(json_array_get(parts, 1), "functionResponse");
     cr_assert_str_eq(json_string_value(json_object_get(fr0, "name")), "get_weather");
     cr_assert_str_eq(json_string_value(json_object_get(fr1, "name")), "get_time");
-    cr_assert_str_eq(
-        json_string_value(json_object_get(json_object_get(fr1, "response"), "error")),
-        "{\"temp\": -3}");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(fr1, "response"), "error")),
+                     "{\"temp\": -3}");
     cr_assert_null(json_object_get(fr0, "id"));
     json_decref(v);
 
@@ -425,22 +420,19 @@ Test(gemini_request, function_response_names_by_order_and_errors)
     lx_buf out;
     lx_buf_init(&out, 0);
     lx_error err;
-    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
-                 LX_ERR_INVALID);
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err), LX_ERR_INVALID);
     cr_assert(strstr(err.message, "messages[3].parts[0]"), "%s", err.message);
     cr_assert(strstr(err.message, "call_Z"), "%s", err.message);
     /* more results than calls */
     r->messages[3].parts[0].id = NULL;
     lx_part *extra = add(r, &r->messages[3], LX_PART_TOOL_RESULT, "x");
     (void)extra;
-    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
-                 LX_ERR_INVALID);
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err), LX_ERR_INVALID);
     cr_assert(strstr(err.message, "messages[3].parts[2]"), "%s", err.message);
     /* bad argument JSON names the call */
     r->messages[3].n_parts = 2;
     r->messages[2].parts[0].arguments = "{\"city\": ";
-    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
-                 LX_ERR_INVALID);
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err), LX_ERR_INVALID);
     cr_assert(strstr(err.message, "get_weather"), "%s", err.message);
     cr_assert(strstr(err.message, "messages[2].parts[0]"), "%s", err.message);
     lx_buf_free(&out);
@@ -501,14 +493,15 @@ Test(gemini_request, schemas_are_cleaned_for_gemini)
     r->thinking_budget = 512;
     r->tool_choice.kind = LX_TOOL_CHOICE_REQUIRED;
     json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
-    json_t *decls = json_object_get(json_array_get(json_object_get(v, "tools"), 0),
-                                    "functionDeclarations");
+    json_t *decls =
+        json_object_get(json_array_get(json_object_get(v, "tools"), 0), "functionDeclarations");
     char *p0 = json_dumps(json_object_get(json_array_get(decls, 0), "parameters"),
                           JSON_COMPACT | JSON_SORT_KEYS);
-    cr_assert_str_eq(p0, "{\"properties\":{\"opts\":{\"properties\":{\"mode\":{\"enum\":[\"fast\"]}},"
-                         "\"type\":\"object\"},\"q\":{\"description\":\"query\",\"nullable\":true,"
-                         "\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},"
-                         "\"type\":\"array\"}},\"required\":[\"q\"],\"type\":\"object\"}");
+    cr_assert_str_eq(p0,
+                     "{\"properties\":{\"opts\":{\"properties\":{\"mode\":{\"enum\":[\"fast\"]}},"
+                     "\"type\":\"object\"},\"q\":{\"description\":\"query\",\"nullable\":true,"
+                     "\"type\":\"string\"},\"tags\":{\"items\":{\"type\":\"string\"},"
+                     "\"type\":\"array\"}},\"required\":[\"q\"],\"type\":\"object\"}");
     cr_assert_null(json_object_get(json_array_get(decls, 1), "parameters"));
     cr_assert_null(json_object_get(json_array_get(decls, 2), "parameters"));
     json_t *gc = json_object_get(v, "generationConfig");
@@ -518,10 +511,10 @@ Test(gemini_request, schemas_are_cleaned_for_gemini)
     json_t *tc = json_object_get(gc, "thinkingConfig");
     cr_assert_eq(json_integer_value(json_object_get(tc, "thinkingBudget")), 512);
     cr_assert(json_is_true(json_object_get(tc, "includeThoughts")));
-    cr_assert_str_eq(json_string_value(json_object_get(
-                         json_object_get(json_object_get(v, "toolConfig"), "functionCallingConfig"),
-                         "mode")),
-                     "ANY");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(v, "toolConfig"), "functionCallingConfig"), "mode")),
+        "ANY");
     free(p0);
     json_decref(v);
     lx_request_free(r);
@@ -554,8 +547,7 @@ Test(gemini_request, merges_same_role_and_checks_input)
     lx_buf out;
     lx_buf_init(&out, 0);
     lx_error err;
-    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
-                 LX_ERR_INVALID);
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err), LX_ERR_INVALID);
     cr_assert(strstr(err.message, "messages"));
     lx_buf_free(&out);
     lx_request_free(r);
@@ -566,8 +558,9 @@ Test(gemini_request, decode_errors_name_the_field)
     decode_str("{\"contents\": [", LX_ERR_INVALID, "invalid JSON");
     decode_str("[1]", LX_ERR_INVALID, "object");
     decode_str("{}", LX_ERR_INVALID, "contents: expected an array");
-    decode_str("{\"contents\": [{\"parts\":[{\"text\":\"a\"}]}, {\"role\":\"model\",\"parts\":[7]}]}",
-               LX_ERR_INVALID, "contents[1].parts[0]: expected an object");
+    decode_str(
+        "{\"contents\": [{\"parts\":[{\"text\":\"a\"}]}, {\"role\":\"model\",\"parts\":[7]}]}",
+        LX_ERR_INVALID, "contents[1].parts[0]: expected an object");
     decode_str("{\"contents\": [{\"role\":\"bot\",\"parts\":[]}]}", LX_ERR_INVALID,
                "contents[0].role");
     decode_str("{\"contents\": [{\"role\":\"user\"}]}", LX_ERR_INVALID, "contents[0].parts");
@@ -576,24 +569,29 @@ Test(gemini_request, decode_errors_name_the_field)
     decode_str("{\"contents\": [{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"name\":\"f\","
                "\"args\":[1]}}]}]}",
                LX_ERR_INVALID, "contents[0].parts[0].functionCall.args: expected an object");
-    decode_str("{\"contents\": [{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"args\":{}}}]}]}",
-               LX_ERR_INVALID, "contents[0].parts[0].functionCall.name: required");
-    decode_str("{\"contents\": [{\"role\":\"user\",\"parts\":[{\"functionCall\":{\"name\":\"f\"}}]}]}",
-               LX_ERR_INVALID, "contents[0].parts[0]: functionCall in a user turn");
-    decode_str("{\"contents\": [{\"role\":\"user\",\"parts\":[{\"inlineData\":{\"data\":\"x\"}}]}]}",
-               LX_ERR_INVALID, "contents[0].parts[0].inlineData.mimeType: required");
+    decode_str(
+        "{\"contents\": [{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"args\":{}}}]}]}",
+        LX_ERR_INVALID, "contents[0].parts[0].functionCall.name: required");
+    decode_str(
+        "{\"contents\": [{\"role\":\"user\",\"parts\":[{\"functionCall\":{\"name\":\"f\"}}]}]}",
+        LX_ERR_INVALID, "contents[0].parts[0]: functionCall in a user turn");
+    decode_str(
+        "{\"contents\": [{\"role\":\"user\",\"parts\":[{\"inlineData\":{\"data\":\"x\"}}]}]}",
+        LX_ERR_INVALID, "contents[0].parts[0].inlineData.mimeType: required");
     decode_str("{\"contents\": [{\"role\":\"user\",\"parts\":[{\"executableCode\":{}}]}]}",
                LX_ERR_UNSUPPORTED, "contents[0].parts[0]: unsupported part");
     decode_str("{\"contents\": [], \"generationConfig\": {\"temperature\": \"hot\"}}",
                LX_ERR_INVALID, "generationConfig.temperature");
     decode_str("{\"contents\": [], \"generationConfig\": {\"stopSequences\": [\"a\", 1]}}",
                LX_ERR_INVALID, "generationConfig.stopSequences[1]");
-    decode_str("{\"contents\": [], \"tools\": [{\"functionDeclarations\": [{\"description\":\"d\"}]}]}",
-               LX_ERR_INVALID, "tools[0].functionDeclarations[0].name: required");
+    decode_str(
+        "{\"contents\": [], \"tools\": [{\"functionDeclarations\": [{\"description\":\"d\"}]}]}",
+        LX_ERR_INVALID, "tools[0].functionDeclarations[0].name: required");
     decode_str("{\"contents\": [], \"tools\": [{\"googleSearch\": {}}]}", LX_ERR_UNSUPPORTED,
                "tools[0]");
-    decode_str("{\"contents\": [], \"toolConfig\": {\"functionCallingConfig\": {\"mode\": \"SOME\"}}}",
-               LX_ERR_INVALID, "toolConfig.functionCallingConfig.mode");
+    decode_str(
+        "{\"contents\": [], \"toolConfig\": {\"functionCallingConfig\": {\"mode\": \"SOME\"}}}",
+        LX_ERR_INVALID, "toolConfig.functionCallingConfig.mode");
     decode_str("{\"contents\": [], \"systemInstruction\": {\"parts\": [{\"text\": 1}]}}",
                LX_ERR_INVALID, "systemInstruction.parts[0].text");
     lx_request *r = decode_str(
@@ -620,10 +618,12 @@ Test(gemini_http, urls_headers_and_model_names)
     lx_buf_init(&url, 0);
     lx_buf_init(&hdr, 0);
     lx_error err;
-    lx_codec_opts o = {.model = "gemini-2.5-flash", .base_url = "https://example.test/v1beta//",
+    lx_codec_opts o = {.model = "gemini-2.5-flash",
+                       .base_url = "https://example.test/v1beta//",
                        .api_key = "K123"};
     cr_assert_eq(C->http_prepare(&o, &url, &hdr, &err), LX_OK);
-    cr_assert_str_eq(url.data, "https://example.test/v1beta/models/gemini-2.5-flash:generateContent");
+    cr_assert_str_eq(url.data,
+                     "https://example.test/v1beta/models/gemini-2.5-flash:generateContent");
     cr_assert_str_eq(hdr.data, "Content-Type: application/json\nx-goog-api-key: K123\n");
     lx_buf_reset(&url);
     lx_buf_reset(&hdr);
@@ -708,8 +708,8 @@ Test(gemini_response, thoughts_calls_signatures_and_usage)
     json_t *um = json_object_get(v, "usageMetadata");
     cr_assert_eq(json_integer_value(json_object_get(um, "promptTokenCount")), 322);
     cr_assert_eq(json_integer_value(json_object_get(um, "totalTokenCount")), 322 + 40 + 75);
-    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(v, "candidates"), 0),
-                                                       "finishReason")),
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(v, "candidates"), 0), "finishReason")),
                      "STOP");
     json_decref(v);
     lx_buf_free(&out);
@@ -745,8 +745,8 @@ Test(gemini_response, blocked_length_and_garbage)
         cr_assert_null(x);
         cr_assert(strstr(err.message, bad[i][1]), "%s: %s", bad[i][0], err.message);
     }
-    const char *filtered[] = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
-                              "IMAGE_SAFETY"};
+    const char *filtered[] = {"SAFETY", "RECITATION",  "BLOCKLIST", "PROHIBITED_CONTENT",
+                              "SPII",   "IMAGE_SAFETY"};
     for (size_t i = 0; i < 6; i++) {
         char body[128];
         snprintf(body, sizeof body, "{\"candidates\": [{\"finishReason\": \"%s\"}]}", filtered[i]);
@@ -815,7 +815,8 @@ Test(gemini_stream, cut_stream_reports_usage_then_fails)
                                   "start(sse-cut-1,gemini-2.5-flash) text(Cut ) text(off) "
                                   "usage(in=4,cr=0,cw=0,out=2,rs=0) ",
                                   &err);
-    cr_assert_str_eq(err.message, "stream ended without finishReason");
+    cr_assert_str_eq(err.message,
+                     "stream ended without finishReason (ended before the last chunk)");
     free(log);
 }
 
@@ -832,9 +833,11 @@ Test(gemini_stream, garbage_and_refusal)
 {
     const char *cases[][2] = {
         {"data: [1,2]\n\n", "expected a JSON object"},
-        {"data: {\"candidates\": [{\"content\": {\"parts\": [{\"functionCall\": {\"name\": 3}}]}}]}\n\n",
+        {"data: {\"candidates\": [{\"content\": {\"parts\": [{\"functionCall\": {\"name\": "
+         "3}}]}}]}\n\n",
          "functionCall.name"},
-        {"data: {\"candidates\": [{\"content\": {\"parts\": [{\"functionResponse\": {\"name\": \"f\"}}]}}]}\n\n",
+        {"data: {\"candidates\": [{\"content\": {\"parts\": [{\"functionResponse\": {\"name\": "
+         "\"f\"}}]}}]}\n\n",
          "functionResponse in a model answer"},
         {"data: {\"candidates\": \"x\"}\n\n", "candidates"},
         {"data: {}\n\n", "candidates"},
@@ -992,8 +995,10 @@ Test(gemini_error, decode_and_encode)
         lx_status code;
         int http;
         const char *status;
-    } map[] = {{LX_ERR_TIMEOUT, 504, "DEADLINE_EXCEEDED"}, {LX_ERR_NOTFOUND, 404, "NOT_FOUND"},
-               {LX_ERR_INTERNAL, 500, "INTERNAL"}, {LX_ERR_UPSTREAM, 503, "UNAVAILABLE"}};
+    } map[] = {{LX_ERR_TIMEOUT, 504, "DEADLINE_EXCEEDED"},
+               {LX_ERR_NOTFOUND, 404, "NOT_FOUND"},
+               {LX_ERR_INTERNAL, 500, "INTERNAL"},
+               {LX_ERR_UPSTREAM, 503, "UNAVAILABLE"}};
     for (size_t i = 0; i < 4; i++) {
         lx_buf_reset(&out);
         lx_error x = {0};

@@ -86,8 +86,8 @@ static lx_status rec_fn(void *ud, const lx_event *ev)
 
 /* Feeds `data` in pieces given by `cut` (piece sizes cycle; 0 = whole) and
  * returns the final status; log and err filled. */
-static lx_status run_stream(const char *data, size_t len, const size_t *cuts, size_t n_cuts,
-                            rec *r, lx_error *err)
+static lx_status run_stream(const char *data, size_t len, const size_t *cuts, size_t n_cuts, rec *r,
+                            lx_error *err)
 {
     lx_buf_init(&r->log, 0);
     lx_stream_decoder *d = C->stream_decoder_new(rec_fn, r);
@@ -163,12 +163,12 @@ static void assert_parts_eq(const lx_part *a, size_t na, const lx_part *b, size_
     cr_assert_eq(na, nb, "%s: %zu parts vs %zu", what, na, nb);
     for (size_t i = 0; i < na; i++) {
         cr_assert_eq(a[i].kind, b[i].kind, "%s part %zu kind", what, i);
-        cr_assert(streq(a[i].text, b[i].text), "%s part %zu text '%s' vs '%s'", what, i,
-                  a[i].text, b[i].text);
+        cr_assert(streq(a[i].text, b[i].text), "%s part %zu text '%s' vs '%s'", what, i, a[i].text,
+                  b[i].text);
         cr_assert(streq(a[i].id, b[i].id), "%s part %zu id", what, i);
         cr_assert(streq(a[i].name, b[i].name), "%s part %zu name", what, i);
-        cr_assert(streq(a[i].arguments, b[i].arguments), "%s part %zu args '%s' vs '%s'", what,
-                  i, a[i].arguments, b[i].arguments);
+        cr_assert(streq(a[i].arguments, b[i].arguments), "%s part %zu args '%s' vs '%s'", what, i,
+                  a[i].arguments, b[i].arguments);
         cr_assert(streq(a[i].signature, b[i].signature), "%s part %zu signature", what, i);
         cr_assert(streq(a[i].data, b[i].data), "%s part %zu data", what, i);
         cr_assert(streq(a[i].url, b[i].url), "%s part %zu url", what, i);
@@ -179,8 +179,7 @@ static void assert_parts_eq(const lx_part *a, size_t na, const lx_part *b, size_
 
 static void assert_requests_eq(const lx_request *a, const lx_request *b)
 {
-    cr_assert_eq(a->n_messages, b->n_messages, "messages %zu vs %zu", a->n_messages,
-                 b->n_messages);
+    cr_assert_eq(a->n_messages, b->n_messages, "messages %zu vs %zu", a->n_messages, b->n_messages);
     for (size_t i = 0; i < a->n_messages; i++) {
         char what[32];
         snprintf(what, sizeof what, "messages[%zu]", i);
@@ -248,8 +247,7 @@ static lx_request *decode_str(const char *body, lx_status want, const char *want
     cr_assert_eq(s, want, "status %s want %s (%s)", lx_status_name(s), lx_status_name(want),
                  err.message);
     if (want_msg)
-        cr_assert(strstr(err.message, want_msg), "message '%s' lacks '%s'", err.message,
-                  want_msg);
+        cr_assert(strstr(err.message, want_msg), "message '%s' lacks '%s'", err.message, want_msg);
     if (s != LX_OK)
         cr_assert_null(r);
     return r;
@@ -349,8 +347,8 @@ Test(ollama_request, encode_of_decoded_fixture_is_the_fixture)
     char *body = slurp(FIX("chat_request.json"), &len);
     lx_request *r = NULL;
     cr_assert_eq(C->request_decode(body, len, &r, NULL), LX_OK);
-    json_t *got = encode_json(r, &(lx_codec_opts){.model = "qwen3:8b", .stream = true,
-                                                  .num_ctx = 8192});
+    json_t *got =
+        encode_json(r, &(lx_codec_opts){.model = "qwen3:8b", .stream = true, .num_ctx = 8192});
     json_error_t je;
     json_t *want = json_loadb(body, len, 0, &je);
     json_object_del(want, "keep_alive"); /* not carried by the neutral request */
@@ -472,18 +470,15 @@ Test(ollama_request, tool_names_by_id_and_by_order)
     lx_buf_init(&out, 0);
     lx_error err;
     r->messages[2].parts[0].id = "nope";
-    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
-                 LX_ERR_INVALID);
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err), LX_ERR_INVALID);
     cr_assert(strstr(err.message, "messages[2].parts[0]"), "%s", err.message);
     r->messages[2].parts[0].id = NULL;
     add(r, &r->messages[2], LX_PART_TOOL_RESULT, "extra");
-    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
-                 LX_ERR_INVALID);
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err), LX_ERR_INVALID);
     cr_assert(strstr(err.message, "messages[2].parts[2]"), "%s", err.message);
     r->messages[2].n_parts = 2;
     r->messages[1].parts[1].arguments = "[1,2]";
-    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
-                 LX_ERR_INVALID);
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err), LX_ERR_INVALID);
     cr_assert(strstr(err.message, "get_weather"), "%s", err.message);
     lx_buf_free(&out);
     lx_request_free(r);
@@ -534,8 +529,7 @@ Test(ollama_request, images_tools_and_choices)
     lx_buf out;
     lx_buf_init(&out, 0);
     lx_error err;
-    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err),
-                 LX_ERR_INVALID);
+    cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err), LX_ERR_INVALID);
     cr_assert(strstr(err.message, "messages[0].parts[2]"), "%s", err.message);
     cr_assert(strstr(err.message, "base64"), "%s", err.message);
     lx_buf_free(&out);
@@ -600,9 +594,10 @@ Test(ollama_request, decode_errors_name_the_field)
                LX_ERR_INVALID, "messages[0].images[1]");
     decode_str("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{}]}]}",
                LX_ERR_INVALID, "messages[0].tool_calls[0].function: expected an object");
-    decode_str("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":"
-               "{\"name\":\"f\",\"arguments\":[1]}}]}]}",
-               LX_ERR_INVALID, "messages[0].tool_calls[0].function.arguments");
+    decode_str(
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":"
+        "{\"name\":\"f\",\"arguments\":[1]}}]}]}",
+        LX_ERR_INVALID, "messages[0].tool_calls[0].function.arguments");
     decode_str("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"tool_calls\":[]}]}",
                LX_ERR_INVALID, "messages[0].tool_calls");
     decode_str("{\"model\":\"m\",\"options\":{\"stop\":[\"a\",2]}}", LX_ERR_INVALID,
@@ -615,8 +610,9 @@ Test(ollama_request, decode_errors_name_the_field)
     decode_str("{\"model\":\"m\",\"format\":\"xml\"}", LX_ERR_INVALID, "format");
     decode_str("{\"model\":\"m\",\"tools\":[{\"type\":\"retrieval\",\"function\":{}}]}",
                LX_ERR_INVALID, "tools[0].type");
-    decode_str("{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":{\"parameters\":{}}}]}",
-               LX_ERR_INVALID, "tools[0].function.name: required");
+    decode_str(
+        "{\"model\":\"m\",\"tools\":[{\"type\":\"function\",\"function\":{\"parameters\":{}}}]}",
+        LX_ERR_INVALID, "tools[0].function.name: required");
     lx_request *r = decode_str("{\"model\":\"m\",\"stream\":false,\"messages\":[{\"role\":"
                                "\"assistant\",\"content\":\"x\",\"tool_calls\":[{\"function\":"
                                "{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]}]}",
@@ -641,7 +637,8 @@ Test(ollama_http, url_and_headers)
     lx_buf_reset(&url);
     lx_buf_reset(&hdr);
     cr_assert_eq(C->http_prepare(&(lx_codec_opts){.base_url = "https://ollama.example/",
-                                                  .api_key = "sekrit", .stream = true},
+                                                  .api_key = "sekrit",
+                                                  .stream = true},
                                  &url, &hdr, &err),
                  LX_OK);
     cr_assert_str_eq(url.data, "https://ollama.example/api/chat");
@@ -794,7 +791,8 @@ Test(ollama_stream, error_line)
     lx_error err;
     free(stream_all_splits(FIX("stream_error.ndjson"), LX_ERR_UPSTREAM,
                            "start(-,llama3.2) text(Par) ", &err));
-    cr_assert_str_eq(err.message, "an error was encountered while running the model: unexpected EOF");
+    cr_assert_str_eq(err.message,
+                     "an error was encountered while running the model: unexpected EOF");
     cr_assert_str_eq(err.provider, "ollama");
 }
 
@@ -820,7 +818,8 @@ Test(ollama_stream, garbage_and_refusal)
         {"[1]\n", "expected a JSON object"},
         {"{\"message\":\"hi\"}\n", "message: expected an object"},
         {"{\"message\":{\"content\":[1]}}\n", "message.content"},
-        {"{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":\"nope\"}}]}}\n",
+        {"{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":\"nope\"}}]}}"
+         "\n",
          "arguments"},
         {"{\"done\":\"yes\"}\n", "done"},
         {"{\"done\":true,\"done_reason\":5}\n", "done_reason"},
@@ -901,14 +900,12 @@ Test(ollama_stream, generate_encoder_and_errors)
     cr_assert_eq(e->event(e, &(lx_event){.kind = LX_EV_THINKING, .text = "t", .len = 1}, &out),
                  LX_OK);
     cr_assert_eq(e->event(e, &(lx_event){.kind = LX_EV_THINKING, .signature = "s"}, &out), LX_OK);
-    cr_assert_eq(e->event(e, &(lx_event){.kind = LX_EV_TEXT, .text = "hi", .len = 2}, &out),
-                 LX_OK);
+    cr_assert_eq(e->event(e, &(lx_event){.kind = LX_EV_TEXT, .text = "hi", .len = 2}, &out), LX_OK);
     lx_usage u = {.input = 1, .cache_read = 2, .output = 3, .reasoning = 4};
     cr_assert_eq(e->event(e, &(lx_event){.kind = LX_EV_USAGE, .usage = u}, &out), LX_OK);
     cr_assert_eq(e->event(e, &(lx_event){.kind = LX_EV_FINISH, .finish = LX_FINISH_LENGTH}, &out),
                  LX_OK);
-    cr_assert_neq(e->event(e, &(lx_event){.kind = LX_EV_TEXT, .text = "x", .len = 1}, &out),
-                  LX_OK);
+    cr_assert_neq(e->event(e, &(lx_event){.kind = LX_EV_TEXT, .text = "x", .len = 1}, &out), LX_OK);
     e->free(e);
     rec r = {0};
     lx_error err;
