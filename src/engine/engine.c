@@ -72,6 +72,9 @@ lx_status lx_engine_new(const char *path, const lx_engine_opts *opts, lx_engine 
     }
     if (opts)
         e->opts = *opts;
+    const char *th = getenv("LLMUX_THREADS");
+    if (e->opts.n_threads <= 0 && th && atoi(th) > 0)
+        e->opts.n_threads = atoi(th) > 512 ? 512 : atoi(th);
     pthread_mutex_init(&e->load_mu, NULL);
     pthread_mutex_init(&e->run_mu, NULL);
     *out = e;

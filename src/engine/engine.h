@@ -48,7 +48,7 @@ typedef struct lx_engine lx_engine;
 typedef struct lx_session lx_session;
 
 typedef struct lx_engine_opts {
-    int n_threads; /* matmul threads; <= 0: number of online CPUs */
+    int n_threads; /* matmul threads; <= 0: $LLMUX_THREADS, else the online CPUs */
     int n_ctx;     /* default session context; <= 0: the model's context_length */
 } lx_engine_opts;
 

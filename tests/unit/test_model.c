@@ -680,3 +680,126 @@ Test(model, prefill_equals_decode_qwen2)
 {
     prefill_equals_decode("qwen2");
 }
+
+/* ---- the local provider ------------------------------------------------- */
+
+#include <uv.h>
+
+#include "provider/provider.h"
+
+typedef struct ev_log {
+    int n_start, n_text, n_usage, n_finish, n_error;
+    char text[8192];
+    size_t len;
+    lx_usage usage;
+    lx_finish finish;
+    char err[1024];
+    int refuse_after_text; /* sink returns an error at this TEXT event (1-based) */
+    char order[64];
+    int n_order;
+} ev_log;
+
+static lx_status sink(void *ud, const lx_event *ev)
+{
+    ev_log *l = ud;
+    if (l->n_order < 63)
+        l->order[l->n_order++] = "STxtTAUFE"[ev->kind];
+    switch (ev->kind) {
+    case LX_EV_START:
+        l->n_start++;
+        break;
+    case LX_EV_TEXT:
+        l->n_text++;
+        if (l->len + ev->len < sizeof l->text) {
+            memcpy(l->text + l->len, ev->text, ev->len);
+            l->len += ev->len;
+        }
+        if (l->refuse_after_text && l->n_text == l->refuse_after_text)
+            return LX_ERR_CANCELLED;
+        break;
+    case LX_EV_USAGE:
+        l->n_usage++;
+        l->usage = ev->usage;
+        break;
+    case LX_EV_FINISH:
+        l->n_finish++;
+        l->finish = ev->finish;
+        break;
+    case LX_EV_ERROR:
+        l->n_error++;
+        snprintf(l->err, sizeof l->err, "[%s] %s", ev->error->provider, ev->error->message);
+        break;
+    default:
+        break;
+    }
+    return LX_OK;
+}
+
+static void provider_run(const char *rel, const char *prompt, int64_t max_tokens, bool cancel_now,
+                         ev_log *l)
+{
+    uv_loop_t loop;
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    lx_provider_cfg cfg = {.name = "local", .type = LX_PROV_LOCAL, .model_path = model_path(rel)};
+    lx_provider *p;
+    lx_error err;
+    cr_assert_eq(lx_local_provider_new(NULL, &cfg, &loop, &p, &err), LX_OK, "%s", err.message);
+    lx_request *req = lx_request_new();
+    cr_assert_eq(lx_request_add_text(req, LX_ROLE_USER, prompt), LX_OK);
+    req->sampling.has_temperature = true;
+    req->sampling.temperature = 0;
+    req->sampling.max_tokens = max_tokens;
+    lx_call_opts o = {.model = "stories"};
+    lx_call *call;
+    cr_assert_eq(lx_provider_start(p, req, &o, sink, l, &call, &err), LX_OK, "%s", err.message);
+    lx_request_free(req);
+    if (cancel_now)
+        lx_call_cancel(call);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    lx_provider_free(p);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0, "handles left open");
+}
+
+Test(local_provider, streams_start_text_usage_finish, .timeout = 60)
+{
+    NEED(STORIES);
+    ev_log l = {0};
+    provider_run(STORIES, "Once upon a time", 40, false, &l);
+    cr_assert_eq(l.n_error, 0, "%s", l.err);
+    cr_assert_eq(l.n_start, 1);
+    cr_assert_gt(l.n_text, 0);
+    cr_assert_eq(l.n_usage, 1);
+    cr_assert_eq(l.n_finish, 1);
+    cr_assert_eq(l.order[0], 'S');
+    cr_assert_eq(l.order[l.n_order - 1], 'F');
+    cr_assert_eq(l.finish, LX_FINISH_LENGTH);
+    cr_assert_eq(l.usage.output, 40);
+    cr_assert_gt(l.usage.input, 2);
+    cr_assert_gt(l.len, 20, "text: %.*s", (int)l.len, l.text);
+}
+
+Test(local_provider, cancel_and_refusing_sink_stop_cleanly, .timeout = 60)
+{
+    NEED(STORIES);
+    ev_log a = {0};
+    provider_run(STORIES, "Once upon a time", 200, true, &a);
+    cr_assert_eq(a.n_finish + a.n_error, 0, "no terminal event after cancel");
+    ev_log b = {.refuse_after_text = 1};
+    provider_run(STORIES, "Once upon a time", 200, false, &b);
+    cr_assert_eq(b.n_text, 1);
+    cr_assert_eq(b.n_finish + b.n_error, 0);
+}
+
+Test(local_provider, errors_name_provider_and_limit, .timeout = 60)
+{
+    NEED(STORIES);
+    ev_log l = {0};
+    provider_run(STORIES, "Once upon a time", 100000, false, &l);
+    cr_assert_eq(l.n_error, 1);
+    cr_assert(strstr(l.err, "[local]") && strstr(l.err, "512"), "%s", l.err);
+    ev_log m = {0};
+    provider_run("stories260K/does-not-exist.gguf", "hi", 10, false, &m);
+    cr_assert_eq(m.n_error, 1);
+    cr_assert(strstr(m.err, "does-not-exist.gguf"), "%s", m.err);
+}
