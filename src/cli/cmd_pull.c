@@ -41,8 +41,8 @@
 
 typedef struct {
     const char *name;
-    const char *path; /* under the Hugging Face endpoint */
-    const char *file; /* saved as */
+    const char *path;   /* under the Hugging Face endpoint */
+    const char *file;   /* saved as */
     const char *sha256; /* NULL: rely on X-Linked-Etag */
 } known_model;
 
@@ -88,12 +88,12 @@ static void usage(FILE *f)
 typedef struct {
     FILE *out;
     const char *part;
-    long long offset;   /* bytes present before this request */
-    long long received; /* body bytes written by this request */
-    long status;        /* status of the response whose body we get */
-    bool started;       /* first body byte seen */
-    bool refused;       /* we stopped the transfer on purpose */
-    char why[256];      /* reason when refused */
+    long long offset;      /* bytes present before this request */
+    long long received;    /* body bytes written by this request */
+    long status;           /* status of the response whose body we get */
+    bool started;          /* first body byte seen */
+    bool refused;          /* we stopped the transfer on purpose */
+    char why[256];         /* reason when refused */
     long long range_start; /* from Content-Range, -1 when absent */
     long long total;       /* full size when known, else -1 */
     char etag_sha[65];     /* X-Linked-Etag when it is a sha256 */
@@ -178,9 +178,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
             return 0;
         }
         if (x->offset > 0 && x->status == 206 && x->range_start != x->offset) {
-            snprintf(x->why, sizeof x->why,
-                     "server sent a range starting at %lld, asked for %lld", x->range_start,
-                     x->offset);
+            snprintf(x->why, sizeof x->why, "server sent a range starting at %lld, asked for %lld",
+                     x->range_start, x->offset);
             x->refused = true;
             return 0;
         }
@@ -188,8 +187,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
             /* The server ignored the Range: start over. */
             if (fflush(x->out) != 0 || ftruncate(fileno(x->out), 0) != 0 ||
                 fseek(x->out, 0, SEEK_SET) != 0) {
-                snprintf(x->why, sizeof x->why, "cannot truncate %s: %s", x->part,
-                         strerror(errno));
+                snprintf(x->why, sizeof x->why, "cannot truncate %s: %s", x->part, strerror(errno));
                 x->refused = true;
                 return 0;
             }
@@ -286,8 +284,13 @@ static xf_result transfer(const char *url, const char *part, bool progress, char
         fclose(out);
         return XF_FAIL;
     }
-    xfer x = {.out = out, .part = part, .offset = have, .range_start = -1, .total = -1,
-              .progress = progress, .t0 = now_s()};
+    xfer x = {.out = out,
+              .part = part,
+              .offset = have,
+              .range_start = -1,
+              .total = -1,
+              .progress = progress,
+              .t0 = now_s()};
     char errbuf[CURL_ERROR_SIZE] = "";
     char range[64];
     snprintf(range, sizeof range, "%lld-", have);
@@ -508,8 +511,8 @@ int lx_cmd_pull(int argc, char **argv)
             return LX_EXIT_USAGE;
         }
         for (int i = 0; i < 65; i++)
-            want[i] = (char)((want_sha[i] >= 'A' && want_sha[i] <= 'F') ? want_sha[i] + 32
-                                                                           : want_sha[i]);
+            want[i] =
+                (char)((want_sha[i] >= 'A' && want_sha[i] <= 'F') ? want_sha[i] + 32 : want_sha[i]);
     }
 
     /* Resolve NAME|URL. */
@@ -630,8 +633,10 @@ int lx_cmd_pull(int argc, char **argv)
         if (have == 0)
             unlink(part);
         else if (have > 0 && r == XF_RETRY)
-            fprintf(stderr, "llmux pull: %lld bytes kept in %s; run the same command to "
-                            "resume\n", have, part);
+            fprintf(stderr,
+                    "llmux pull: %lld bytes kept in %s; run the same command to "
+                    "resume\n",
+                    have, part);
         goto out;
     }
 
@@ -653,22 +658,23 @@ int lx_cmd_pull(int argc, char **argv)
             goto out;
         if (strcmp(got, expect)) {
             unlink(part);
-            fprintf(stderr, "llmux pull: sha256 mismatch for %s: expected %s (%s), got %s; "
-                            "deleted the download\n",
+            fprintf(stderr,
+                    "llmux pull: sha256 mismatch for %s: expected %s (%s), got %s; "
+                    "deleted the download\n",
                     file, expect, want[0] ? "--sha256" : "announced by the server", got);
             goto out;
         }
     }
     if (!has_gguf_magic(part)) {
         unlink(part);
-        fprintf(stderr, "llmux pull: %s is not a GGUF file (no GGUF magic); deleted the "
-                        "download\n",
+        fprintf(stderr,
+                "llmux pull: %s is not a GGUF file (no GGUF magic); deleted the "
+                "download\n",
                 url);
         goto out;
     }
     if (rename(part, final) != 0) {
-        fprintf(stderr, "llmux pull: cannot rename %s to %s: %s\n", part, final,
-                strerror(errno));
+        fprintf(stderr, "llmux pull: cannot rename %s to %s: %s\n", part, final, strerror(errno));
         goto out;
     }
     if (!quiet)

@@ -166,8 +166,8 @@ static size_t m_llama3(const text *t, size_t i, size_t arg)
     return match_llama3(t, i, arg);
 }
 
-static int split_with(matcher m, size_t arg, const char *s, size_t n, size_t base,
-                      lx_pretok_fn fn, void *ud)
+static int split_with(matcher m, size_t arg, const char *s, size_t n, size_t base, lx_pretok_fn fn,
+                      void *ud)
 {
     text t = {s, n};
     size_t i = 0;
@@ -222,10 +222,11 @@ static const struct {
     const char *name;
     lx_pretok kind;
 } names[] = {
-    {"default", LX_PRETOK_GPT2},   {"gpt2", LX_PRETOK_GPT2},       {"gpt-2", LX_PRETOK_GPT2},
-    {"smollm", LX_PRETOK_SMOLLM},  {"starcoder", LX_PRETOK_SMOLLM}, {"refact", LX_PRETOK_SMOLLM},
-    {"llama-bpe", LX_PRETOK_LLAMA3}, {"llama3", LX_PRETOK_LLAMA3},  {"llama-v3", LX_PRETOK_LLAMA3},
-    {"qwen2", LX_PRETOK_QWEN2},
+    {"default", LX_PRETOK_GPT2},     {"gpt2", LX_PRETOK_GPT2},
+    {"gpt-2", LX_PRETOK_GPT2},       {"smollm", LX_PRETOK_SMOLLM},
+    {"starcoder", LX_PRETOK_SMOLLM}, {"refact", LX_PRETOK_SMOLLM},
+    {"llama-bpe", LX_PRETOK_LLAMA3}, {"llama3", LX_PRETOK_LLAMA3},
+    {"llama-v3", LX_PRETOK_LLAMA3},  {"qwen2", LX_PRETOK_QWEN2},
 };
 
 bool lx_pretok_by_name(const char *name, lx_pretok *out)

@@ -291,8 +291,7 @@ static const char *role_name(lx_template_kind k, lx_role r)
     return "user";
 }
 
-static void render_chatml(const lx_template *t, const lx_request *r, bool gen, writer *w,
-                          lx_buf *c)
+static void render_chatml(const lx_template *t, const lx_request *r, bool gen, writer *w, lx_buf *c)
 {
     if (t->default_system && (r->n_messages == 0 || r->messages[0].role != LX_ROLE_SYSTEM)) {
         puts_(w, "<|im_start|>system\n");
@@ -344,8 +343,8 @@ static void render_phi3(const lx_request *r, bool gen, writer *w, lx_buf *c)
 }
 
 /* llama2, mistral and gemma: system folded into the first user turn. */
-static void render_folded(lx_template_kind k, const lx_request *r, bool gen, writer *w,
-                          lx_buf *c, const lx_buf *sys)
+static void render_folded(lx_template_kind k, const lx_request *r, bool gen, writer *w, lx_buf *c,
+                          const lx_buf *sys)
 {
     bool sys_done = sys->len == 0, any = false;
     for (size_t i = 0; i < r->n_messages && w->st == LX_OK; i++) {
@@ -399,8 +398,8 @@ static void render_folded(lx_template_kind k, const lx_request *r, bool gen, wri
         puts_(w, "<start_of_turn>model\n");
 }
 
-lx_status lx_template_render(const lx_template *t, const lx_request *r,
-                             bool add_generation_prompt, lx_buf *out, lx_error *err)
+lx_status lx_template_render(const lx_template *t, const lx_request *r, bool add_generation_prompt,
+                             lx_buf *out, lx_error *err)
 {
     lx_buf c, sys, tmp;
     lx_buf_init(&c, out->cap);

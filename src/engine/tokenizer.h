@@ -90,13 +90,12 @@ void lx_tokenizer_free(lx_tokenizer *t); /* NULL is a no-op */
  *              is tokenised as plain text.
  * On success *ids is a new malloc'd array of *n ids (caller frees; non-NULL
  * even when *n is 0). */
-lx_status lx_tokenizer_encode(const lx_tokenizer *t, const char *text, size_t len,
-                              bool add_special, bool parse_special, int32_t **ids, size_t *n,
-                              lx_error *err);
+lx_status lx_tokenizer_encode(const lx_tokenizer *t, const char *text, size_t len, bool add_special,
+                              bool parse_special, int32_t **ids, size_t *n, lx_error *err);
 
 /* Number of tokens only (same rules as encode). */
-lx_status lx_tokenizer_count(const lx_tokenizer *t, const char *text, size_t len,
-                             bool add_special, bool parse_special, size_t *n, lx_error *err);
+lx_status lx_tokenizer_count(const lx_tokenizer *t, const char *text, size_t len, bool add_special,
+                             bool parse_special, size_t *n, lx_error *err);
 
 /* The bytes a token stands for in decoded text: '▁' -> ' ' (SPM), the GPT-2
  * byte mapping undone (BPE), "<0xNN>" -> the byte. A piece may be an
@@ -112,8 +111,8 @@ const char *lx_tokenizer_piece(const lx_tokenizer *t, int32_t id, bool special, 
 
 /* Decodes ids into `out` (appended) as valid UTF-8: invalid or incomplete
  * sequences become U+FFFD. LX_ERR_INVALID names an id out of range. */
-lx_status lx_tokenizer_decode(const lx_tokenizer *t, const int32_t *ids, size_t n,
-                              unsigned flags, lx_buf *out, lx_error *err);
+lx_status lx_tokenizer_decode(const lx_tokenizer *t, const int32_t *ids, size_t n, unsigned flags,
+                              lx_buf *out, lx_error *err);
 
 /* Streaming detokenizer: push ids one at a time, get back only complete,
  * valid UTF-8. Bytes of a character split across tokens are held until the

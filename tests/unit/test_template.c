@@ -225,7 +225,7 @@ Test(detect, published_templates)
     static const struct {
         const char *jinja;
         const char *name;
-    } cases[] = {{SMOLLM2_JINJA, "chatml"}, {QWEN25_JINJA, "chatml"},  {LLAMA3_JINJA, "llama3"},
+    } cases[] = {{SMOLLM2_JINJA, "chatml"}, {QWEN25_JINJA, "chatml"},   {LLAMA3_JINJA, "llama3"},
                  {LLAMA2_JINJA, "llama2"},  {MISTRAL_JINJA, "mistral"}, {GEMMA_JINJA, "gemma"},
                  {PHI3_JINJA, "phi3"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -286,7 +286,7 @@ Test(detect, stop_strings)
 {
     static const struct {
         const char *name, *first;
-    } cases[] = {{"chatml", "<|im_end|>"}, {"llama3", "<|eot_id|>"}, {"llama2", "</s>"},
+    } cases[] = {{"chatml", "<|im_end|>"}, {"llama3", "<|eot_id|>"},   {"llama2", "</s>"},
                  {"mistral", "</s>"},      {"gemma", "<end_of_turn>"}, {"phi3", "<|end|>"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lx_template *t;

@@ -137,9 +137,9 @@ Test(smollm2, reference_ids_every_line_all_modes)
             int32_t *ids;
             size_t n;
             lx_error err;
-            cr_assert_eq(lx_tokenizer_encode(t, text, tlen, modes[m].add, modes[m].parse, &ids, &n,
-                                             &err),
-                         LX_OK);
+            cr_assert_eq(
+                lx_tokenizer_encode(t, text, tlen, modes[m].add, modes[m].parse, &ids, &n, &err),
+                LX_OK);
             char what[256];
             snprintf(what, sizeof what, "line %d (%s) %.60s", lines + 1, modes[m].key, text);
             assert_ids(ids, n, want, wn, what);
@@ -233,8 +233,11 @@ static const struct {
     {"Hello World", {15043, 2787}, 2},
     {" Hello World!", {29871, 15043, 2787, 29991}, 4},
     {"Hello, world!", {15043, 29892, 3186, 29991}, 4},
-    {" this is \xF0\x9F\xA6\x99.cpp", {29871, 445, 338, 29871, 243, 162, 169, 156, 29889, 8223}, 10},
-    {"w048 7tuijk dsdfhu", {281, 29900, 29946, 29947, 29871, 29955, 9161, 13535, 18031, 2176, 6905},
+    {" this is \xF0\x9F\xA6\x99.cpp",
+     {29871, 445, 338, 29871, 243, 162, 169, 156, 29889, 8223},
+     10},
+    {"w048 7tuijk dsdfhu",
+     {281, 29900, 29946, 29947, 29871, 29955, 9161, 13535, 18031, 2176, 6905},
      11},
     {"\xD0\xBD\xD0\xB5\xD1\x89\xD0\xBE \xD0\xBD\xD0\xB0 "
      "\xD0\x91\xD1\x8A\xD0\xBB\xD0\xB3\xD0\xB0\xD1\x80\xD1\x81\xD0\xBA\xD0\xB8",
@@ -580,7 +583,7 @@ Test(unicode, classes_and_utf8)
     cr_assert_eq(lx_unicode_class(0x1F600), 0u);
     cr_assert_eq(lx_unicode_class(LX_UTF8_BAD), 0u);
     size_t l;
-    cr_assert_eq(lx_utf8_decode("\xC0\x80", 2, &l), LX_UTF8_BAD); /* overlong */
+    cr_assert_eq(lx_utf8_decode("\xC0\x80", 2, &l), LX_UTF8_BAD);     /* overlong */
     cr_assert_eq(lx_utf8_decode("\xED\xA0\x80", 3, &l), LX_UTF8_BAD); /* surrogate */
     cr_assert_eq(lx_utf8_decode("\xF4\x90\x80\x80", 4, &l), LX_UTF8_BAD);
     cr_assert_eq(lx_utf8_decode("\xF0\x9F\x98\x80", 4, &l), 0x1F600u);
@@ -605,8 +608,9 @@ static void bench(const char *rel)
 {
     lx_tokenizer *t = load(rel);
     static char text[10240 + 1];
-    const char *para = "The quick brown fox jumps over the lazy dog; caf\xC3\xA9 na\xC3\xAFve 12345, "
-                       "\xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x98\x80 don't stop.\n";
+    const char *para =
+        "The quick brown fox jumps over the lazy dog; caf\xC3\xA9 na\xC3\xAFve 12345, "
+        "\xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x98\x80 don't stop.\n";
     size_t pl = strlen(para), n = 0;
     while (n + pl <= 10240) {
         memcpy(text + n, para, pl);
@@ -650,7 +654,10 @@ Test(smollm2, bytes_without_a_token_are_dropped_not_turned_into_eos)
     /* SmolLM2's vocabulary has no token for byte 0x06 (U+0106 in GPT-2's
      * byte map): llama.cpp and Hugging Face drop it; so do we. */
     int32_t *ids, *ra, *rb;
-    size_t n = enc(t, "a\x06" "b", false, true, &ids);
+    size_t n = enc(t,
+                   "a\x06"
+                   "b",
+                   false, true, &ids);
     size_t na = enc(t, "a", false, true, &ra), nb = enc(t, "b", false, true, &rb);
     cr_assert(na == 1 && nb == 1);
     const int32_t want[] = {ra[0], rb[0]}; /* the byte still splits the words */
@@ -680,10 +687,14 @@ Test(llama2, empty_input_and_bos_only)
     cr_assert_not_null(ids);
     free(ids);
     /* Invalid UTF-8 goes through byte tokens and comes back replaced. */
-    n = enc(t, "a\xFF" "b\xC3", false, true, &ids);
+    n = enc(t,
+            "a\xFF"
+            "b\xC3",
+            false, true, &ids);
     cr_assert_geq(n, 3);
     char *back = dec(t, ids, n, LX_DECODE_STRIP_SPACE);
-    cr_assert_str_eq(back, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+    cr_assert_str_eq(back, "a\xEF\xBF\xBD"
+                           "b\xEF\xBF\xBD");
     free(back);
     free(ids);
     lx_tokenizer_free(t);
