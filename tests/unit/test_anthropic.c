@@ -418,6 +418,17 @@ Test(anthropic_request, defaults_json_format_and_generated_ids)
     v = encode_req(r, NULL);
     cr_assert(json_integer_value(json_object_get(v, "max_tokens")) > 8000);
     json_decref(v);
+    /* an assistant turn left empty (only unsigned thinking) is not sent */
+    lx_message *a2 = lx_request_add_message(r, LX_ROLE_ASSISTANT);
+    lx_part *th2 = lx_message_add_part(r, a2, LX_PART_THINKING);
+    th2->text = "unsigned";
+    lx_request_add_text(r, LX_ROLE_USER, "next");
+    v = encode_req(r, NULL);
+    m = json_object_get(v, "messages");
+    cr_assert_eq(json_array_size(m), 4);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(m, 3), "content")), "next");
+    json_decref(v);
+    p = &r->messages[1].parts[1];
     p->arguments = "[not an object";
     lx_buf b;
     lx_buf_init(&b, 0);

@@ -637,6 +637,11 @@ Test(openai_stream, wrong_types_in_chunks)
         {"data: {\"choices\":[{\"delta\":{},\"finish_reason\":1}]}\n\n",
          "finish_reason: expected a string"},
         {"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":-1}}\n\n", "usage.prompt_tokens"},
+        {"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"a\",\"function\":"
+         "{\"name\":\"f\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\ndata: "
+         "{\"choices\":[{\"delta\":"
+         "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]}}]}\n\n",
+         "tool call 0 continued after finish_reason"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rec r = {0};
