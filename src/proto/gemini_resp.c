@@ -540,8 +540,9 @@ static lx_status on_chunk(gdec *d, const json_t *root, lx_arena *a, lx_error *er
         return lx_fail(err, LX_ERR_PROTO, "stream chunk: candidates: expected an array");
     json_t *cand = json_array_get(cands, 0);
     json_t *um = json_object_get(root, "usageMetadata");
-    if (!cand && (!um || json_is_null(um)))
-        return no_candidates(root, err);
+    if (!cand && (json_object_get(json_object_get(root, "promptFeedback"), "blockReason") || !um ||
+                  json_is_null(um)))
+        return no_candidates(root, err); /* blocked, or nothing at all */
     if (cand && !json_is_object(cand))
         return lx_fail(err, LX_ERR_PROTO, "stream chunk: candidates[0]: expected an object");
     if (!d->started) {

@@ -126,12 +126,6 @@ static lx_status encode_message(const lx_request *r, size_t mi, json_t *msgs, si
                 goto done;
             break;
         case LX_PART_IMAGE:
-            if (m->role != LX_ROLE_USER) {
-                s = lx_fail(err, LX_ERR_INVALID,
-                            "messages[%zu].parts[%zu]: Ollama takes images in user messages only",
-                            mi, j);
-                goto done;
-            }
             if ((s = add_image(images, p, mi, j, err)) != LX_OK)
                 goto done;
             s = LX_ERR_NOMEM;

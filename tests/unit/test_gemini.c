@@ -808,6 +808,15 @@ Test(gemini_stream, error_chunk)
     free(log);
 }
 
+Test(gemini_stream, blocked_prompt)
+{
+    lx_error err;
+    free(stream_all_splits(FIX("stream_blocked.sse"), LX_ERR_UPSTREAM, "", &err));
+    cr_assert_str_eq(err.type, "blocked");
+    cr_assert_str_eq(err.provider, "gemini");
+    cr_assert(strstr(err.message, "SAFETY"), "%s", err.message);
+}
+
 Test(gemini_stream, cut_stream_reports_usage_then_fails)
 {
     lx_error err;

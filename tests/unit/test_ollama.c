@@ -524,6 +524,18 @@ Test(ollama_request, images_tools_and_choices)
                          json_object_get(json_array_get(tools, 0), "function"), "name")),
                      "b");
     json_decref(v);
+    /* images on other roles round-trip too */
+    const char *ai = "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":"
+                     "\"drawn\",\"images\":[\"R0lGODlh\"]}]}";
+    lx_request *dec = decode_str(ai, LX_OK, NULL);
+    cr_assert_str_eq(dec->messages[0].parts[1].media_type, "image/gif");
+    json_t *enc = encode_json(dec, &(lx_codec_opts){.model = "m"});
+    cr_assert_str_eq(
+        json_string_value(json_array_get(
+            json_object_get(json_array_get(json_object_get(enc, "messages"), 0), "images"), 0)),
+        "R0lGODlh");
+    json_decref(enc);
+    lx_request_free(dec);
     /* a URL image cannot go to Ollama */
     img->url = "https://example.com/cat.png";
     lx_buf out;
