@@ -400,7 +400,7 @@ static lx_status parse(lx_gguf *g, lx_error *err)
     if (rd_u32(&c, &magic, "magic") != LX_OK || rd_u32(&c, &g->version, "version") != LX_OK)
         return LX_ERR_INVALID;
     if (g->version == 0 || g->version > 3) {
-        if ((g->version & 0xffff) == 0)
+        if (g->version != 0 && (g->version & 0xffff) == 0)
             return lx_fail(err, LX_ERR_UNSUPPORTED,
                            "GGUF: version field 0x%08x looks big-endian; only little-endian GGUF "
                            "is supported",
