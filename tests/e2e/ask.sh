@@ -271,10 +271,14 @@ for P in $PROVIDERS; do
     fi
 
     # --- faults: exit 1, one line "llmux: <provider>: ..." -------------------
-    for F in 401 429 500 malformed reset stall no-terminator midstream-error; do
-        n="ask_${D}_fault_${F//-/_}"
+    for F in 401 429 500 503 malformed reset stall no-terminator midstream-error \
+        reset-headers stall-first context-length content-policy \
+        no-stream:malformed no-stream:reset no-stream:stall; do
+        n="ask_${D}_fault_${F//[-:]/_}"
+        extra=()
+        case $F in no-stream:*) extra=(--no-stream); F=${F#no-stream:} ;; esac
         t0=$(now_ms)
-        RUN_TIMEOUT=40 ask -m "$P/fault-$F" "hello world"
+        RUN_TIMEOUT=40 ask -m "$P/fault-$F" "${extra[@]}" "hello world"
         t1=$(now_ms)
         if [ "$RC" -ne 1 ]; then
             assert_rc "$n" 1
@@ -290,11 +294,12 @@ for P in $PROVIDERS; do
         esac
         why=""
         case $F in
-        401 | 429 | 500) printf '%s' "$ERR" | grep -q "$F" || why="no HTTP status $F in: $ERR" ;;
-        stall)
+        401 | 429 | 500 | 503) printf '%s' "$ERR" | grep -q "$F" || why="no HTTP status $F in: $ERR" ;;
+        context-length | content-policy) printf '%s' "$ERR" | grep -q "400" || why="no HTTP status 400 in: $ERR" ;;
+        stall | stall-first)
             printf '%s' "$ERR" | grep -qi "timeout\|timed out" || why="no 'timeout' in: $ERR"
             [ $((t1 - t0)) -lt 10000 ] || why="took $((t1 - t0)) ms (idle timeout is 1.5 s) $why" ;;
-        reset) printf '%s' "$ERR" | grep -Eqi "stream|connection|reset" || why="cut stream not mentioned: $ERR" ;;
+        reset | reset-headers) printf '%s' "$ERR" | grep -Eqi "stream|connection|reset" || why="cut stream not mentioned: $ERR" ;;
         no-terminator) printf '%s' "$ERR" | grep -qi "ended before" || why="no 'ended before' in: $ERR" ;;
         midstream-error)
             case $D in
@@ -305,6 +310,12 @@ for P in $PROVIDERS; do
             printf '%s' "$ERR" | grep -qi "$pat" || why="provider message '$pat' missing: $ERR" ;;
         esac
         if [ -n "$why" ]; then fail "$n" "$why"; else ok "$n"; fi
+        if [ "$F" = stall ] && [ ${#extra[@]} -eq 0 ]; then
+            # llmux gave up: the mock must see the connection go away
+            sleep 0.3
+            assert_eq "ask_${D}_stall_connection_closed" "2 true" \
+                "$(jget "$(mock_last)" stream.chunks_written) $(jget "$(mock_last)" stream.client_disconnected)"
+        fi
     done
 done
 
