@@ -165,7 +165,7 @@ lx_status lx_config_dump(const lx_config *c, lx_buf *out);
 size_t lx_config_warnings(const lx_config *c, lx_buf *out);
 
 /* Masked form of a secret for display: the first 3 characters, "…" and the
- * length ("sk-…(51 chars)"); keys shorter than 12 show no character. */
+ * length ("sk-…(51 chars)"); keys of 6 characters or fewer show none. */
 void lx_config_mask_key(const char *key, char *out, size_t cap);
 
 /* What commands say when there is nothing to talk to. */

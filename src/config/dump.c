@@ -20,7 +20,7 @@
 void lx_config_mask_key(const char *key, char *out, size_t cap)
 {
     size_t n = key ? strlen(key) : 0;
-    if (n >= 12)
+    if (n > 6) /* at least 4 characters stay hidden */
         snprintf(out, cap, "%.3s\u2026(%zu chars)", key, n);
     else
         snprintf(out, cap, "\u2026(%zu chars)", n);

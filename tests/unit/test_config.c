@@ -603,8 +603,10 @@ Test(config_dump, mask_key_forms)
     char out[64];
     lx_config_mask_key("sk-abcdefghijklmnop", out, sizeof out);
     cr_assert_str_eq(out, "sk-\u2026(19 chars)");
-    lx_config_mask_key("short", out, sizeof out);
-    cr_assert_str_eq(out, "\u2026(5 chars)", "short keys show nothing");
+    lx_config_mask_key("sk-test", out, sizeof out);
+    cr_assert_str_eq(out, "sk-\u2026(7 chars)");
+    lx_config_mask_key("short6", out, sizeof out);
+    cr_assert_str_eq(out, "\u2026(6 chars)", "short keys show nothing");
     lx_config_mask_key(NULL, out, sizeof out);
     cr_assert_str_eq(out, "\u2026(0 chars)");
 }
