@@ -47,6 +47,8 @@ const char *lx_types_supported_list(void);
 float lx_f16_to_f32(uint16_t h);
 uint16_t lx_f32_to_f16(float f);
 float lx_bf16_to_f32(uint16_t h);
+/* round to nearest even; NaN stays NaN (quiet) */
+uint16_t lx_f32_to_bf16(float f);
 
 /* Dequantizes one row of n elements (an embedding lookup). */
 void lx_dequant_row(lx_ttype t, const void *row, float *out, size_t n);
@@ -78,5 +80,11 @@ const char *lx_kernels_name(void);
 /* Picks the best implementation for this CPU; LLMUX_KERNELS=scalar|avx2|avx512
  * forces one (tests use this to compare paths). Idempotent, thread-safe. */
 void lx_kernels_init(void);
+/* true when this CPU (and build) can run the named implementation. */
+bool lx_kernels_available(const char *name);
+/* Switches every later call to the named implementation ("scalar", "avx2",
+ * "avx512"); false (nothing changed) when unknown or not available here.
+ * For tests and benchmarks: do not call while kernels run on other threads. */
+bool lx_kernels_use(const char *name);
 
 #endif
