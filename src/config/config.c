@@ -527,7 +527,6 @@ lx_status lx_config_parse(const char *yaml, size_t len, const char *name, lx_con
         const char *m;
         lx_error re;
         if (lx_config_resolve(cfg, cfg->default_model, &p, &m, &re) != LX_OK) {
-            y.key = "default_model";
             st = lx_y_fail(&y, cp.default_model_n, "default_model: %s", re.message);
             goto fail;
         }
