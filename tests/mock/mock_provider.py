@@ -969,7 +969,7 @@ class Handler(BaseHTTPRequestHandler):
             parsed = False
         self.entry = {"method": method, "path": path, "query": self.query, "headers": hdrs,
                       "body": body, "time": time.time(), "dialect": None, "model": None,
-                      "scenario": None, "status": None,
+                      "scenario": None, "status": None, "num_ctx": None,
                       "stream": {"requested": False, "chunks_written": 0,
                                  "client_disconnected": False, "completed": False}}
         self.server.state.record(self.entry)
