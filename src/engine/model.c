@@ -240,6 +240,10 @@ static lx_status load(lx_model *m, lx_error *err)
         (st = get_int(g, an, "context_length", false, 2048, 1, 1 << 30, &hp->n_ctx_train, err)) !=
             LX_OK)
         return st;
+    if ((uint64_t)hp->n_layers * 9 > lx_gguf_tensor_count(g))
+        return lx_fail(err, LX_ERR_INVALID,
+                       "model: metadata '%s.block_count' = %d, but the file has only %zu tensors",
+                       an, hp->n_layers, lx_gguf_tensor_count(g));
     if (hp->n_heads % hp->n_kv_heads)
         return lx_fail(err, LX_ERR_INVALID,
                        "model: metadata '%s.attention.head_count' = %d is not a multiple of "
