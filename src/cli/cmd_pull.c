@@ -22,6 +22,8 @@
  *      verified file. Its path is printed on stdout.
  * DIR is --output, else $LLMUX_CACHE_DIR, else ~/.cache/llmux/models.
  * Progress goes to stderr when it is a terminal (never with --quiet).
+ * $HF_TOKEN, when set, is sent to Hugging Face (gated repositories) and to
+ * no other host. A lock on FILE.part keeps two pulls of one file apart.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -31,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -266,6 +269,15 @@ static long long file_size(const char *path)
 typedef enum { XF_OK, XF_RETRY, XF_FAIL } xf_result;
 
 /* One request; appends to part. On XF_FAIL a message was printed. */
+/* True for URLs on Hugging Face (or $HF_ENDPOINT). */
+static bool is_hf_url(const char *url)
+{
+    const char *ep = getenv("HF_ENDPOINT");
+    if (ep && *ep && !strncmp(url, ep, strlen(ep)))
+        return true;
+    return !strncmp(url, "https://huggingface.co/", 23);
+}
+
 static xf_result transfer(const char *url, const char *part, bool progress, char *etag_sha,
                           long long *total)
 {
@@ -310,6 +322,16 @@ static xf_result transfer(const char *url, const char *part, bool progress, char
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     if (have > 0)
         curl_easy_setopt(c, CURLOPT_RANGE, range);
+    /* Gated Hugging Face repositories need the user's token; libcurl does
+     * not forward a custom Authorization header to another host on a
+     * redirect (the CDN), so it only reaches the endpoint. */
+    struct curl_slist *hdrs = NULL;
+    const char *token = getenv("HF_TOKEN");
+    char *auth = NULL;
+    if (token && *token && is_hf_url(url) && asprintf(&auth, "Authorization: Bearer %s", token) > 0)
+        hdrs = curl_slist_append(hdrs, auth);
+    if (hdrs)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     if (progress) {
         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -363,6 +385,8 @@ static xf_result transfer(const char *url, const char *part, bool progress, char
         res = XF_RETRY;
 done:
     curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
+    free(auth);
     return res;
 }
 
@@ -462,6 +486,7 @@ int lx_cmd_pull(int argc, char **argv)
     int rc = LX_EXIT_USAGE;
     char *url = NULL, *file = NULL, *dir = NULL, *final = NULL, *part = NULL;
     char want[65] = "";
+    int lock_fd = -1;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -602,6 +627,18 @@ int lx_cmd_pull(int argc, char **argv)
     }
     if (force)
         unlink(part);
+    /* One download per file at a time: hold a lock on the part file. */
+    lock_fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd < 0) {
+        fprintf(stderr, "llmux pull: cannot write %s: %s\n", part, strerror(errno));
+        goto out;
+    }
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "llmux pull: another llmux pull is downloading %s\n", final);
+        close(lock_fd);
+        lock_fd = -1;
+        goto out;
+    }
 
     bool progress = !quiet && isatty(STDERR_FILENO);
     char etag[65] = "";
@@ -686,6 +723,8 @@ int lx_cmd_pull(int argc, char **argv)
 nomem:
     fprintf(stderr, "llmux pull: out of memory\n");
 out:
+    if (lock_fd >= 0)
+        close(lock_fd);
     free(url);
     free(file);
     free(dir);

@@ -162,7 +162,34 @@ assert_rc hf_bad_etag_rc 1
 assert_contains hf_bad_etag_msg "$ERR" "announced by the server"
 assert_eq hf_bad_etag_nothing "no" \
     "$(ls "$LLMUX_CACHE_DIR" | grep -q qwen && echo yes || echo no)"
+# $HF_TOKEN goes to the Hugging Face endpoint, never to the CDN host it
+# redirects to.
+export HF_ENDPOINT="$BASE/hfx" HF_TOKEN="hf_e2e_not_a_real_token"
+: >"$LOG"
+run_llmux pull smollm2-360m-instruct
+assert_rc hf_token_rc 0
+assert_contains hf_token_sent_to_hf "$(cat "$LOG")" "/hfx/ngxson/SmolLM2-360M-Instruct-Q8_0-GGUF/resolve/main/smollm2-360m-instruct-q8_0.gguf - 302 auth"
+assert_contains hf_token_not_to_cdn "$(cat "$LOG")" "GET /files/model.gguf - 200 -"
+unset HF_TOKEN
+export HF_ENDPOINT="$BASE/hf"
+: >"$LOG"
+run_llmux pull smollm2-360m-instruct --force
+assert_contains hf_no_token_no_auth "$(cat "$LOG")" "302 -"
 unset HF_ENDPOINT LLMUX_CACHE_DIR
+
+# Two pulls of one file at once: the second is refused while the first runs.
+D="$E2E_TMP/locked"
+mkdir -p "$D"
+: >"$D/model.gguf.part"
+exec 9>>"$D/model.gguf.part"
+flock -n 9
+run_llmux pull "$BASE/files/model.gguf" --output "$D"
+assert_rc locked_rc 1
+assert_contains locked_msg "$ERR" "another llmux pull is downloading"
+flock -u 9
+exec 9>&-
+run_llmux pull "$BASE/files/model.gguf" --output "$D"
+assert_rc unlocked_rc 0
 
 # Default location: ~/.cache/llmux/models (HOME is private to this test).
 run_llmux pull "$BASE/files/model.gguf" --quiet

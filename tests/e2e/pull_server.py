@@ -4,7 +4,8 @@
     pull_server.py ROOT PORTFILE LOGFILE
 
 Serves the files of ROOT and writes its port to PORTFILE once listening.
-Every request is logged to LOGFILE as one line: METHOD PATH RANGE STATUS.
+Every request is logged to LOGFILE as one line: METHOD PATH RANGE STATUS
+AUTH (AUTH is "auth" when an Authorization header came, else "-").
 
 Paths:
   /files/NAME            the file, honouring "Range: bytes=START-[END]"
@@ -16,6 +17,8 @@ Paths:
   /hf/.../resolve/main/X Hugging Face style: 302 to /files/model.gguf with
                          X-Linked-Etag: "<sha256 of model.gguf>"
   /hfbad/.../resolve/... the same with a wrong X-Linked-Etag
+  /hfx/.../resolve/...   the same, redirecting to http://localhost:PORT (another
+                         host name, as Hugging Face's CDN is)
   anything else          404
 """
 import hashlib
@@ -30,14 +33,17 @@ cut_done = set()
 lock = threading.Lock()
 
 
-def log(method, path, rng, status):
+def log(method, path, rng, status, auth=False):
     with lock, open(LOGFILE, "a") as f:
-        f.write("%s %s %s %d\n" % (method, path, rng or "-", status))
+        f.write("%s %s %s %d %s\n" % (method, path, rng or "-", status, "auth" if auth else "-"))
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
+
+    def log_req(self, rng, status):
+        log(self.command, self.path, rng, status, "Authorization" in self.headers)
 
     def send_file(self, name, honour_range=True, cut=False):
         path = os.path.join(ROOT, os.path.basename(name))
@@ -53,7 +59,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if m.group(2):
                 end = min(int(m.group(2)), size - 1)
             if start >= size:
-                log(self.command, self.path, rng, 416)
+                self.log_req(rng, 416)
                 self.send_response(416)
                 self.send_header("Content-Range", "bytes */%d" % size)
                 self.send_header("Content-Length", "0")
@@ -61,7 +67,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             status = 206
         body = data[start:end + 1]
-        log(self.command, self.path, rng, status)
+        self.log_req(rng, status)
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
@@ -78,7 +84,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def plain(self, status, text, rng=None):
-        log(self.command, self.path, rng, status)
+        self.log_req(rng, status)
         body = text.encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
@@ -99,13 +105,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 first = name not in cut_done
                 cut_done.add(name)
             return self.send_file(name, cut=first)
-        if (p.startswith("/hf/") or p.startswith("/hfbad/")) and "/resolve/" in p:
+        if p.split("/")[1] in ("hf", "hfbad", "hfx") and "/resolve/" in p:
             sha = hashlib.sha256(open(os.path.join(ROOT, "model.gguf"), "rb").read()).hexdigest()
             if p.startswith("/hfbad/"):
                 sha = "0" * 64
-            log(self.command, self.path, rng, 302)
+            self.log_req(rng, 302)
             self.send_response(302)
-            self.send_header("Location", "/files/model.gguf")
+            if p.startswith("/hfx/"):
+                port = self.server.server_address[1]
+                self.send_header("Location", "http://localhost:%d/files/model.gguf" % port)
+            else:
+                self.send_header("Location", "/files/model.gguf")
             self.send_header("X-Linked-Etag", '"%s"' % sha)
             self.send_header("Content-Length", "0")
             self.end_headers()
