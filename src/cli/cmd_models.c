@@ -8,7 +8,8 @@
  * JSON:  {"models":[{"id":"openai/gpt-4o","provider":"openai","type":"openai",
  *         "locality":"remote","context":128000,"features":["tools",...],
  *         "price":{"input":2.5,"output":10,"cache_read":1.25,"cache_write":0}}]}
- * with null for what the catalogue does not know. A provider that lists no
+ * with null for what the catalogue does not know (the embedded engine's
+ * models cost 0 whether catalogued or not). A provider that lists no
  * models (it accepts any name) shows as "PROVIDER/ *" (no space) with
  * "any_model": true.
  */
@@ -88,10 +89,12 @@ static json_t *model_json(const lx_provider_cfg *p, const char *model, const lx_
     for (unsigned f = 1; m && lx_feature_name(f); f <<= 1)
         if (m->features & f)
             json_array_append_new(feats, json_string(lx_feature_name(f)));
+    static const lx_model_info free_info = {0};
+    const lx_model_info *pm = m ? m : (p->type == LX_PROV_LOCAL ? &free_info : NULL);
     json_t *price =
-        m ? json_pack("{s:f,s:f,s:f,s:f}", "input", m->price_input, "output", m->price_output,
-                      "cache_read", m->price_cache_read, "cache_write", m->price_cache_write)
-          : json_null();
+        pm ? json_pack("{s:f,s:f,s:f,s:f}", "input", pm->price_input, "output", pm->price_output,
+                       "cache_read", pm->price_cache_read, "cache_write", pm->price_cache_write)
+           : json_null();
     json_t *o =
         json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "id", id, "provider", p->name, "type",
                   lx_provider_type_name(p->type), "locality", p->local ? "local" : "remote",
@@ -152,6 +155,9 @@ static int print_table(const lx_config *cfg)
             if (m) {
                 fmt_price(in, sizeof in, m->price_input);
                 fmt_price(out, sizeof out, m->price_output);
+            } else if (p->type == LX_PROV_LOCAL) { /* the embedded engine is free */
+                fmt_price(in, sizeof in, 0);
+                fmt_price(out, sizeof out, 0);
             }
             const char *row[] = {
                 name, lx_provider_type_name(p->type), p->local ? "local" : "remote", ctx, feats, in,

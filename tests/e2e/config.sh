@@ -172,7 +172,8 @@ assert_match models_table_mini "$OUT" \
     'openai/gpt-4o-mini +openai +remote +128k +tools,vision,json +0\.15 +0\.6'
 assert_match models_table_claude "$OUT" \
     'claude/claude-sonnet-4-5 +anthropic +remote +200k +tools,vision,json,reasoning +3 +15'
-assert_match models_table_unknown "$OUT" 'local/tiny\.gguf +local +local +- +- +- +-'
+assert_match models_table_local "$OUT" 'local/tiny\.gguf +local +local +- +- +0 +0'
+assert_match models_table_unknown "$OUT" 'ollama/\* \(any model\) +ollama +local +- +- +- +-'
 assert_match models_table_any "$OUT" 'ollama/\* \(any model\) +ollama +local'
 # every row has its columns where the header has them
 cols=$(printf '%s\n' "$OUT" | awk 'NR==1{h=index($0,"TYPE")} NR>1 && substr($0,h-2,2)!="  "{bad=1} END{print bad+0}')
@@ -194,7 +195,10 @@ if have_py; then
     assert_eq models_json_user_id "vllm/meta-llama/Llama-3.1-8B-Instruct" "$(jget "$OUT" models.4.id)"
     assert_eq models_json_vllm_local "local" "$(jget "$OUT" models.4.locality)"
     assert_eq models_json_local_id "local/tiny.gguf" "$(jget "$OUT" models.5.id)"
-    assert_eq models_json_unknown_price "null" "$(jget "$OUT" models.5.price)"
+    assert_eq models_json_local_free '{"input":0.0,"output":0.0,"cache_read":0.0,"cache_write":0.0}' \
+        "$(jget "$OUT" models.5.price)"
+    assert_eq models_json_local_context "null" "$(jget "$OUT" models.5.context)"
+    assert_eq models_json_unknown_price "null" "$(jget "$OUT" models.3.price)"
     assert_eq models_json_count 6 "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["models"]))' "$OUT")"
 else
     skip models_json "python3 is needed to read JSON"
