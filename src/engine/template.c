@@ -342,7 +342,38 @@ static void render_phi3(const lx_request *r, bool gen, writer *w, lx_buf *c)
         puts_(w, "<|assistant|>\n");
 }
 
-/* llama2, mistral and gemma: system folded into the first user turn. */
+/* One user turn of llama2 / mistral / gemma; the system text rides along
+ * in the first one. */
+static void folded_user(lx_template_kind k, writer *w, const char *text, size_t len,
+                        const lx_buf *sys, bool *sys_done, bool any)
+{
+    if (k == LX_TMPL_GEMMA) {
+        puts_(w, "<start_of_turn>user\n");
+    } else {
+        if (any && k == LX_TMPL_LLAMA2)
+            puts_(w, "<s>");
+        puts_(w, "[INST] ");
+    }
+    if (!*sys_done) {
+        if (k == LX_TMPL_LLAMA2) {
+            puts_(w, "<<SYS>>\n");
+            put(w, sys->data, sys->len);
+            puts_(w, "\n<</SYS>>\n\n");
+        } else {
+            put_trimmed(w, sys->data, sys->len);
+            puts_(w, "\n\n");
+        }
+        *sys_done = true;
+    }
+    if (k == LX_TMPL_MISTRAL)
+        put(w, text, len);
+    else
+        put_trimmed(w, text, len);
+    puts_(w, k == LX_TMPL_GEMMA ? "<end_of_turn>\n" : " [/INST]");
+}
+
+/* llama2, mistral and gemma: system folded into the first user turn (a
+ * conversation with a system text and no user turn gets an empty one). */
 static void render_folded(lx_template_kind k, const lx_request *r, bool gen, writer *w, lx_buf *c,
                           const lx_buf *sys)
 {
@@ -353,47 +384,24 @@ static void render_folded(lx_template_kind k, const lx_request *r, bool gen, wri
             continue;
         if ((w->st = content(&r->messages[i], c)) != LX_OK)
             return;
-        bool user = role != LX_ROLE_ASSISTANT;
-        if (user) {
-            if (k == LX_TMPL_GEMMA) {
-                puts_(w, "<start_of_turn>user\n");
-            } else {
-                if (any && k == LX_TMPL_LLAMA2)
-                    puts_(w, "<s>");
-                puts_(w, "[INST] ");
-            }
-            if (!sys_done) {
-                if (k == LX_TMPL_LLAMA2) {
-                    puts_(w, "<<SYS>>\n");
-                    put(w, sys->data, sys->len);
-                    puts_(w, "\n<</SYS>>\n\n");
-                } else {
-                    put_trimmed(w, sys->data, sys->len);
-                    puts_(w, "\n\n");
-                }
-                sys_done = true;
-            }
-            if (k == LX_TMPL_MISTRAL)
-                put(w, c->data, c->len);
-            else
-                put_trimmed(w, c->data, c->len);
-            puts_(w, k == LX_TMPL_GEMMA ? "<end_of_turn>\n" : " [/INST]");
+        if (role != LX_ROLE_ASSISTANT) {
+            folded_user(k, w, c->data, c->len, sys, &sys_done, any);
+        } else if (k == LX_TMPL_GEMMA) {
+            puts_(w, "<start_of_turn>model\n");
+            put_trimmed(w, c->data, c->len);
+            puts_(w, "<end_of_turn>\n");
+        } else if (k == LX_TMPL_LLAMA2) {
+            puts_(w, " ");
+            put_trimmed(w, c->data, c->len);
+            puts_(w, " </s>");
         } else {
-            if (k == LX_TMPL_GEMMA) {
-                puts_(w, "<start_of_turn>model\n");
-                put_trimmed(w, c->data, c->len);
-                puts_(w, "<end_of_turn>\n");
-            } else if (k == LX_TMPL_LLAMA2) {
-                puts_(w, " ");
-                put_trimmed(w, c->data, c->len);
-                puts_(w, " </s>");
-            } else {
-                put(w, c->data, c->len);
-                puts_(w, "</s>");
-            }
+            put(w, c->data, c->len);
+            puts_(w, "</s>");
         }
         any = true;
     }
+    if (!sys_done)
+        folded_user(k, w, "", 0, sys, &sys_done, any);
     if (gen && k == LX_TMPL_GEMMA)
         puts_(w, "<start_of_turn>model\n");
 }

@@ -342,3 +342,58 @@ Test(detect, smollm2_gguf_end_to_end)
     lx_tokenizer_free(tok);
     lx_template_free(t);
 }
+
+Test(render, several_system_messages_and_system_only)
+{
+    lx_request *r = lx_request_new();
+    lx_request_add_text(r, LX_ROLE_SYSTEM, "Rule one.");
+    lx_request_add_text(r, LX_ROLE_SYSTEM, "Rule two.");
+    lx_template *t;
+    cr_assert_eq(lx_template_by_name("gemma", &t, NULL), LX_OK);
+    char *got = render(t, r, true);
+    cr_assert_str_eq(got, "<start_of_turn>user\nRule one.\n\nRule two.\n\n<end_of_turn>\n"
+                          "<start_of_turn>model\n");
+    free(got);
+    lx_template_free(t);
+    cr_assert_eq(lx_template_by_name("chatml", &t, NULL), LX_OK);
+    got = render(t, r, false);
+    cr_assert_str_eq(got, "<|im_start|>system\nRule one.<|im_end|>\n"
+                          "<|im_start|>system\nRule two.<|im_end|>\n");
+    free(got);
+    lx_template_free(t);
+    lx_request_add_text(r, LX_ROLE_USER, "Go.");
+    cr_assert_eq(lx_template_by_name("llama2", &t, NULL), LX_OK);
+    got = render(t, r, true);
+    cr_assert_str_eq(got, "[INST] <<SYS>>\nRule one.\n\nRule two.\n<</SYS>>\n\nGo. [/INST]");
+    free(got);
+    lx_template_free(t);
+    lx_request_free(r);
+}
+
+Test(render, tool_results_per_family)
+{
+    lx_request *r = lx_request_new();
+    lx_request_add_text(r, LX_ROLE_USER, "Time?");
+    lx_message *m = lx_request_add_message(r, LX_ROLE_ASSISTANT);
+    lx_part *p = lx_message_add_part(r, m, LX_PART_TOOL_CALL);
+    p->name = lx_arena_strdup(r->arena, "now");
+    m = lx_request_add_message(r, LX_ROLE_TOOL);
+    p = lx_message_add_part(r, m, LX_PART_TOOL_RESULT);
+    p->text = lx_arena_strdup(r->arena, "12:00");
+    lx_template *t;
+    cr_assert_eq(lx_template_by_name("llama3", &t, NULL), LX_OK);
+    char *got = render(t, r, true);
+    cr_assert_str_eq(got, "<|start_header_id|>user<|end_header_id|>\n\nTime?<|eot_id|>"
+                          "<|start_header_id|>assistant<|end_header_id|>\n\n<tool_call>\n"
+                          "{\"name\": \"now\", \"arguments\": {}}\n</tool_call><|eot_id|>"
+                          "<|start_header_id|>ipython<|end_header_id|>\n\n12:00<|eot_id|>"
+                          "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    free(got);
+    lx_template_free(t);
+    cr_assert_eq(lx_template_by_name("phi3", &t, NULL), LX_OK);
+    got = render(t, r, true);
+    cr_assert(strstr(got, "<|user|>\n12:00<|end|>\n<|assistant|>\n"), "%s", got);
+    free(got);
+    lx_template_free(t);
+    lx_request_free(r);
+}
