@@ -19,6 +19,7 @@
 #include "engine/gguf.h"
 #include "engine/kernels.h"
 #include "engine/model.h"
+#include "engine/tokenizer.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -802,4 +803,89 @@ Test(local_provider, errors_name_provider_and_limit, .timeout = 60)
     provider_run("stories260K/does-not-exist.gguf", "hi", 10, false, &m);
     cr_assert_eq(m.n_error, 1);
     cr_assert(strstr(m.err, "does-not-exist.gguf"), "%s", m.err);
+}
+
+/* ---- stop strings and text ---------------------------------------------- */
+
+typedef struct text_log {
+    char buf[8192];
+    size_t len;
+    int n_tok;
+} text_log;
+
+static lx_status on_text(void *ud, const lx_gen_token *t)
+{
+    text_log *l = ud;
+    if (t->id >= 0)
+        l->n_tok++;
+    cr_assert_lt(l->len + t->len, sizeof l->buf);
+    memcpy(l->buf + l->len, t->text, t->len);
+    l->len += t->len;
+    l->buf[l->len] = 0;
+    return LX_OK;
+}
+
+Test(model, text_and_stop_strings, .timeout = 60)
+{
+    NEED(STORIES);
+    lx_engine *e;
+    lx_error err;
+    lx_engine_opts eo = {.n_threads = 1};
+    cr_assert_eq(lx_engine_new(model_path(STORIES), &eo, &e, &err), LX_OK);
+    lx_session *s;
+    cr_assert_eq(lx_session_new(e, 0, &s, &err), LX_OK);
+    if (!lx_engine_tokenizer(e))
+        cr_skip_test("no tokenizer in this build");
+    /* full text equals the reference */
+    lx_gen_params p = lx_gen_defaults();
+    p.sample.temperature = 0;
+    p.max_tokens = 200;
+    p.detok_flags = LX_DECODE_STRIP_SPACE;
+    text_log full = {0};
+    p.on_token = on_text;
+    p.ud = &full;
+    int32_t bos = 1;
+    cr_assert_eq(lx_session_generate(s, &bos, 1, &p, NULL, &err), LX_OK, "%s", err.message);
+    FILE *f = fopen(model_path("stories260K/expected_t0_n200.txt"), "r");
+    cr_assert_not_null(f);
+    char want[8192];
+    size_t wn = fread(want, 1, sizeof want - 1, f);
+    fclose(f);
+    want[wn] = 0;
+    cr_assert_str_eq(full.buf, want);
+    /* stop at the first "Lily": text before it, finish STOP, index 1 */
+    lx_session_reset(s);
+    const char *stops[2] = {"zzz-never", "Lily"};
+    p.stop = stops;
+    p.n_stop = 2;
+    text_log cut = {0};
+    p.ud = &cut;
+    lx_gen_result r;
+    cr_assert_eq(lx_session_generate(s, &bos, 1, &p, &r, &err), LX_OK, "%s", err.message);
+    cr_assert_eq(r.finish, LX_FINISH_STOP);
+    cr_assert_eq(r.stop_index, 1);
+    const char *hit = strstr(want, "Lily");
+    cr_assert_not_null(hit);
+    cr_assert_eq(cut.len, (size_t)(hit - want), "got '%s'", cut.buf);
+    cr_assert(!strncmp(cut.buf, want, cut.len));
+    /* a stop string that never completes is released at the end */
+    lx_session_reset(s);
+    const char *partial[1] = {"Once upon a time, there was a little girl named Lilyx"};
+    p.stop = partial;
+    p.n_stop = 1;
+    p.max_tokens = 200;
+    text_log rel = {0};
+    p.ud = &rel;
+    cr_assert_eq(lx_session_generate(s, &bos, 1, &p, &r, &err), LX_OK);
+    cr_assert_eq(r.finish, LX_FINISH_LENGTH);
+    cr_assert_str_eq(rel.buf, want);
+    /* tokenize through the engine */
+    int32_t *ids;
+    size_t n;
+    cr_assert_eq(lx_engine_tokenize(e, "Once upon a time", 16, true, false, &ids, &n, &err), LX_OK);
+    cr_assert_gt(n, 2);
+    cr_assert_eq(ids[0], 1);
+    free(ids);
+    lx_session_free(s);
+    lx_engine_free(e);
 }
