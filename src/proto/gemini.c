@@ -46,6 +46,11 @@
  *     an OBJECT with no properties).
  *   - tool_choice REQUIRED is mode ANY, NAMED is ANY with the one name allowed;
  *     parallel-call preferences have no Gemini equivalent and are dropped.
+ *   - the first functionCall of a model turn always carries a signature: when
+ *     the neutral request has none for it (the call came from another
+ *     provider), the sentinel "skip_thought_signature_validator" documented
+ *     at ai.google.dev/gemini-api/docs/thought-signatures is sent, because
+ *     Gemini 3 refuses unsigned calls; decoding drops the sentinel.
  *   - thinking_budget > 0 sends thinkingConfig {thinkingBudget,
  *     includeThoughts:true}; decoding maps the dynamic budget -1 to
  *     LX_GEMINI_DYNAMIC_BUDGET.
@@ -207,6 +212,7 @@ typedef struct {
     json_t *parts;       /* parts of the open content (borrowed), NULL if none */
     const char *role;    /* role of the open content */
     const char *pending; /* signature waiting for the next model part */
+    bool call_seen;      /* the open content has a functionCall already */
 } enc_state;
 
 static lx_status flush_signature(enc_state *st)
@@ -244,6 +250,7 @@ static lx_status open_content(enc_state *st, const char *role)
         return LX_ERR_NOMEM;
     st->parts = parts;
     st->role = role;
+    st->call_seen = false;
     return LX_OK;
 }
 
@@ -385,6 +392,15 @@ static lx_status encode_message(const lx_request *r, size_t mi, enc_state *st, s
                 return LX_ERR_NOMEM;
             }
             gp = fc ? json_pack("{s:o}", "functionCall", fc) : NULL;
+            /* Gemini 3 refuses a turn whose first call has no signature (calls
+             * made by another provider); the documented sentinel skips that. */
+            if (gp && !st->call_seen && !st->pending &&
+                json_object_set_new(gp, "thoughtSignature",
+                                    json_string(LX_GEMINI_SKIP_SIGNATURE))) {
+                json_decref(gp);
+                return LX_ERR_NOMEM;
+            }
+            st->call_seen = true;
             break;
         }
         case LX_PART_TOOL_RESULT: {

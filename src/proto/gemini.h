@@ -28,6 +28,10 @@
 #include "core/types.h"
 #include "proto/codec.h"
 
+/* Signature value telling Gemini not to validate a replayed function call
+ * (see gemini.c); never surfaces in decoded requests or responses. */
+#define LX_GEMINI_SKIP_SIGNATURE "skip_thought_signature_validator"
+
 /* thinkingBudget -1 ("dynamic") is decoded as this many tokens. */
 #define LX_GEMINI_DYNAMIC_BUDGET 8192
 

@@ -61,6 +61,8 @@ lx_status lx_gemini_part_decode(lx_arena *a, const json_t *p, const char *ctx, l
     if ((s = lx_json_opt_str(a, p, "thoughtSignature", ctx, &out->signature, err)) != LX_OK ||
         (s = lx_json_opt_bool(p, "thought", ctx, &thought, NULL, err)) != LX_OK)
         return s;
+    if (out->signature && strcmp(out->signature, LX_GEMINI_SKIP_SIGNATURE) == 0)
+        out->signature = NULL;
     json_t *v;
     if (json_object_get(p, "text")) {
         if ((s = lx_json_opt_str(a, p, "text", ctx, &out->part.text, err)) != LX_OK)

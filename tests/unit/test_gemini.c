@@ -387,6 +387,22 @@ Test(gemini_request, function_response_names_come_from_ids)
     json_t *call1 = json_object_get(
         json_array_get(json_object_get(json_array_get(contents, 1), "parts"), 1), "functionCall");
     cr_assert_eq(json_object_size(json_object_get(call1, "args")), 0);
+    /* the first call of the turn, unsigned, gets the skip sentinel; the next none */
+    json_t *part0 = json_array_get(json_object_get(json_array_get(contents, 1), "parts"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(part0, "thoughtSignature")),
+                     "skip_thought_signature_validator");
+    cr_assert_null(
+        json_object_get(json_array_get(json_object_get(json_array_get(contents, 1), "parts"), 1),
+                        "thoughtSignature"));
+    /* and decoding drops it again */
+    char *wire = json_dumps(v, JSON_COMPACT);
+    lx_request *back = NULL;
+    cr_assert_eq(C->request_decode(wire, strlen(wire), &back, NULL), LX_OK);
+    cr_assert_eq(back->messages[2].n_parts, 2);
+    cr_assert_eq(back->messages[2].parts[0].kind, LX_PART_TOOL_CALL);
+    cr_assert_null(back->messages[2].parts[0].signature);
+    free(wire);
+    lx_request_free(back);
     cr_assert_str_eq(json_string_value(json_object_get(call1, "id")), "call_B");
     cr_assert_str_eq(
         json_string_value(json_object_get(
