@@ -27,6 +27,8 @@
 #   E2E_TMP                   a private temporary directory, removed on exit
 #
 # Only processes started here are ever killed, by their own pid.
+# Executed directly (tests/run.sh runs every tests/e2e/*.sh, this one too), it
+# tests its own helpers.
 
 set -u
 
@@ -277,3 +279,42 @@ PY
 
 # Milliseconds since the epoch (for coarse elapsed-time checks).
 now_ms() { date +%s%3N; }
+
+# ---------------------------------------------------------------------------
+# Executed rather than sourced (tests/run.sh runs every tests/e2e/*.sh):
+# test the helpers themselves.
+# ---------------------------------------------------------------------------
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    assert_eq lib_fail_format "not ok x: two lines" "$(fail x $'two\nlines')"
+    assert_eq lib_jget "b|2|[1,2]" \
+        "$(jget '{"a":[{"k":"b"},2]}' a.0.k)|$(jget '{"a":[1,2]}' a.-1)|$(jget '{"a":[1,2]}' a)"
+    if jget '{"a":1}' b >/dev/null; then fail lib_jget_missing "exit 0"; else ok lib_jget_missing; fi
+
+    saved_bin=$LLMUX_BIN
+    LLMUX_BIN=sleep RUN_TIMEOUT=1 run_llmux 5
+    assert_eq lib_run_llmux_timeout 124 "$RC"
+    LLMUX_BIN=$saved_bin
+
+    T=$(stream_timing "$E2E_TMP/st.out" sh -c 'sleep 0.3; echo a; sleep 0.6; echo b')
+    read -r first end rc <<<"$T"
+    if [ "$rc" -eq 0 ] && [ "$first" -ge 200 ] && [ $((end - first)) -ge 400 ]; then
+        ok lib_stream_timing
+    else
+        fail lib_stream_timing "got '$T'"
+    fi
+
+    if start_mock; then
+        assert_match lib_start_mock "$(curl -s "$MOCK_URL/_mock/health")" '"ok": true'
+        write_config "$E2E_TMP/lib.yaml"
+        assert_eq lib_write_config_providers 4 "$(grep -c '^  - name: mock' "$E2E_TMP/lib.yaml")"
+        if [ -x "$LLMUX_BIN" ]; then
+            run_llmux config check -q --config "$E2E_TMP/lib.yaml"
+            assert_rc lib_write_config_valid 0
+        else
+            skip lib_write_config_valid "no llmux binary at $LLMUX_BIN"
+        fi
+    else
+        fail lib_start_mock "the mock did not start"
+    fi
+    finish
+fi
