@@ -1043,3 +1043,91 @@ Test(gemini_error, decode_and_encode)
     cr_assert_str_eq(C->stream_content_type, "text/event-stream");
     cr_assert_eq(lx_codec_find("gemini"), C);
 }
+
+/* ---- across dialects ---------------------------------------------------- */
+
+/* Finds the first message with the role at or after index `from`. */
+static const lx_message *find_role(const lx_request *r, lx_role role, size_t from)
+{
+    for (size_t i = from; i < r->n_messages; i++)
+        if (r->messages[i].role == role)
+            return &r->messages[i];
+    return NULL;
+}
+
+Test(gemini_cross, openai_conversation_to_gemini_and_back)
+{
+    size_t len;
+    char *body = slurp("tests/fixtures/openai/request_full.json", &len);
+    lx_request *oa = NULL;
+    lx_error err;
+    cr_assert_eq(lx_codec_openai.request_decode(body, len, &oa, &err), LX_OK, "%s", err.message);
+    json_t *v = encode_json(oa, &(lx_codec_opts){.model = "gemini-2.5-flash"});
+    char *wire = json_dumps(v, JSON_COMPACT);
+    /* the data: URL became inline data, the https URL a file reference */
+    cr_assert(strstr(wire, "\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"iVBORw0KGgo=\"}"),
+              "%s", wire);
+    cr_assert(strstr(wire, "\"fileData\":{\"fileUri\":\"https://example.com/map.jpg\"}"), "%s",
+              wire);
+    cr_assert(strstr(wire, "\"responseMimeType\":\"application/json\""));
+    cr_assert_null(strstr(wire, "\"strict\""));
+    lx_request *g = NULL;
+    cr_assert_eq(C->request_decode(wire, strlen(wire), &g, &err), LX_OK, "%s", err.message);
+    /* both results were named after their calls, found by id */
+    const lx_message *tool = find_role(g, LX_ROLE_TOOL, 0);
+    cr_assert_not_null(tool);
+    cr_assert_eq(tool->n_parts, 2);
+    cr_assert_str_eq(tool->parts[0].name, "get_weather");
+    cr_assert_str_eq(tool->parts[0].id, "call_paris");
+    cr_assert_str_eq(tool->parts[0].text, "18C, cloudy");
+    cr_assert_str_eq(tool->parts[1].id, "call_oslo");
+    cr_assert_str_eq(tool->parts[1].text, "4C, snow");
+    const lx_message *asst = find_role(g, LX_ROLE_ASSISTANT, 0);
+    cr_assert_eq(asst->parts[0].kind, LX_PART_TOOL_CALL);
+    cr_assert_str_eq(asst->parts[0].id, "call_paris");
+    cr_assert_str_eq(asst->parts[0].arguments, "{\"city\":\"Paris\"}");
+    cr_assert_eq(g->sampling.max_tokens, oa->sampling.max_tokens);
+    cr_assert_eq(g->sampling.n_stop, 2);
+    cr_assert_eq(g->format.kind, LX_FORMAT_JSON_SCHEMA);
+    cr_assert_eq(g->n_tools, 2);
+    free(wire);
+    json_decref(v);
+    lx_request_free(g);
+    lx_request_free(oa);
+    free(body);
+}
+
+Test(gemini_cross, anthropic_conversation_to_gemini)
+{
+    size_t len;
+    char *body = slurp("tests/fixtures/anthropic/request_full.json", &len);
+    lx_request *an = NULL;
+    lx_error err;
+    cr_assert_eq(lx_codec_anthropic.request_decode(body, len, &an, &err), LX_OK, "%s", err.message);
+    json_t *v = encode_json(an, &(lx_codec_opts){.model = "gemini-2.5-pro"});
+    char *wire = json_dumps(v, JSON_COMPACT);
+    lx_request *g = NULL;
+    cr_assert_eq(C->request_decode(wire, strlen(wire), &g, &err), LX_OK, "%s", err.message);
+    const lx_message *tool = find_role(g, LX_ROLE_TOOL, 0);
+    cr_assert_not_null(tool, "%s", wire);
+    cr_assert_eq(tool->n_parts, 2);
+    cr_assert_str_eq(tool->parts[0].name, "get_weather");
+    cr_assert_str_eq(tool->parts[0].id, "toolu_01A");
+    cr_assert_not(tool->parts[0].is_error);
+    cr_assert_str_eq(tool->parts[1].id, "toolu_01B");
+    cr_assert(tool->parts[1].is_error);
+    cr_assert(strstr(tool->parts[1].text, "station offline"));
+    /* the thinking block survives with its signature; redacted thinking has no Gemini form */
+    const lx_message *asst = find_role(g, LX_ROLE_ASSISTANT, 0);
+    cr_assert_eq(asst->parts[0].kind, LX_PART_THINKING);
+    cr_assert_str_eq(asst->parts[0].text, "Two cities: call the tool twice.");
+    cr_assert_str_eq(asst->parts[0].signature,
+                     "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds");
+    cr_assert_eq(g->thinking_budget, 1024);
+    cr_assert_eq(g->tool_choice.kind, LX_TOOL_CHOICE_REQUIRED);
+    free(wire);
+    json_decref(v);
+    lx_request_free(g);
+    lx_request_free(an);
+    free(body);
+}

@@ -988,3 +988,51 @@ Test(ollama_error, decode_and_encode)
     cr_assert_eq(http, 429);
     lx_buf_free(&out);
 }
+
+/* ---- across dialects ---------------------------------------------------- */
+
+Test(ollama_cross, openai_conversation_to_ollama)
+{
+    size_t len;
+    char *body = slurp("tests/fixtures/openai/request_full.json", &len);
+    lx_request *oa = NULL;
+    lx_error err;
+    cr_assert_eq(lx_codec_openai.request_decode(body, len, &oa, &err), LX_OK, "%s", err.message);
+    /* the https image cannot travel to Ollama */
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    cr_assert_eq(C->request_encode(oa, &(lx_codec_opts){.model = "llama3.2"}, &out, &err),
+                 LX_ERR_INVALID);
+    cr_assert(strstr(err.message, "base64"), "%s", err.message);
+    /* without it the conversation goes through, tool results named by call id */
+    for (size_t i = 0; i < oa->n_messages; i++) {
+        lx_message *m = &oa->messages[i];
+        for (size_t j = 0; j < m->n_parts; j++)
+            if (m->parts[j].kind == LX_PART_IMAGE && m->parts[j].url &&
+                strncmp(m->parts[j].url, "https:", 6) == 0)
+                m->parts[j].url = "data:image/jpeg;base64,/9j/";
+    }
+    json_t *v =
+        encode_json(oa, &(lx_codec_opts){.model = "llama3.2", .num_ctx = 16384, .stream = true});
+    char *wire = json_dumps(v, JSON_COMPACT);
+    cr_assert(strstr(wire, "\"images\":[\"iVBORw0KGgo=\",\"/9j/\"]"), "%s", wire);
+    cr_assert(strstr(wire, "\"num_ctx\":16384"), "%s", wire);
+    lx_request *o = NULL;
+    cr_assert_eq(C->request_decode(wire, strlen(wire), &o, &err), LX_OK, "%s", err.message);
+    size_t results = 0;
+    for (size_t i = 0; i < o->n_messages; i++)
+        if (o->messages[i].role == LX_ROLE_TOOL) {
+            cr_assert_str_eq(o->messages[i].parts[0].name, "get_weather");
+            results++;
+        }
+    cr_assert_eq(results, 2);
+    cr_assert_eq(o->sampling.max_tokens, oa->sampling.max_tokens);
+    cr_assert_eq(o->format.kind, LX_FORMAT_JSON_SCHEMA);
+    cr_assert(o->stream);
+    free(wire);
+    json_decref(v);
+    lx_buf_free(&out);
+    lx_request_free(o);
+    lx_request_free(oa);
+    free(body);
+}
