@@ -312,7 +312,7 @@ for P in $PROVIDERS; do
         if [ -n "$why" ]; then fail "$n" "$why"; else ok "$n"; fi
         if [ "$F" = stall ] && [ ${#extra[@]} -eq 0 ]; then
             # llmux gave up: the mock must see the connection go away
-            sleep 0.3
+            mock_wait stream.client_disconnected true 5
             assert_eq "ask_${D}_stall_connection_closed" "2 true" \
                 "$(jget "$(mock_last)" stream.chunks_written) $(jget "$(mock_last)" stream.client_disconnected)"
         fi

@@ -16,6 +16,7 @@
 #   write_config FILE [EXTRA_YAML]  llmux config with providers mockopenai,
 #                             mockanthropic, mockgemini, mockollama
 #   mock_requests / mock_last / mock_stats / mock_reset   control API (JSON)
+#   mock_wait PATH VALUE [S]  waits until the last request's field has VALUE
 #   jget JSON PATH            field of a JSON text ("body.messages.0.role")
 #   run_llmux ARGS...         runs $LLMUX_BIN under `timeout`; sets RC, OUT, ERR
 #                             (OUT_FILE/ERR_FILE keep the exact bytes);
@@ -177,6 +178,19 @@ mock_requests() { curl -s --max-time 5 "${1:-$MOCK_URL}/_mock/requests"; }
 mock_last() { curl -s --max-time 5 "${1:-$MOCK_URL}/_mock/last"; }
 mock_stats() { curl -s --max-time 5 "${1:-$MOCK_URL}/_mock/stats"; }
 mock_reset() { curl -s --max-time 5 -X POST "${1:-$MOCK_URL}/_mock/reset" >/dev/null; }
+
+# mock_wait PATH VALUE [SECONDS]: polls the last logged request until the
+# field at PATH (jget syntax, e.g. stream.client_disconnected) equals VALUE;
+# exit 1 after SECONDS (default 5). The mock updates a request's entry while
+# it is being answered, so this waits for what it observes (disconnects...).
+mock_wait() {
+    local i n=$(( ${3:-5} * 10 ))
+    for i in $(seq "$n"); do
+        [ "$(jget "$(mock_last)" "$1")" = "$2" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
 
 # jget JSON PATH: prints the value at a dotted path ("body.messages.0.role";
 # "-1" indexes from the end). Strings print raw, other values as compact JSON.

@@ -321,7 +321,7 @@ t0=$(now_ms)
 post stall "$URL" "$BODYJSON" "${HDRS[@]}" --max-time 1
 t1=$(now_ms)
 assert_eq mock_stall_client_timeout "28" "$CURL_RC"
-sleep 0.5
+mock_wait stream.client_disconnected true 5
 L=$(mock_last)
 assert_eq mock_stall_recorded "2 true" "$(jget "$L" stream.chunks_written) $(jget "$L" stream.client_disconnected)"
 [ $((t1 - t0)) -lt 3000 ] && ok mock_stall_elapsed || fail mock_stall_elapsed "$((t1 - t0)) ms"
@@ -336,7 +336,7 @@ post slow "$U/api/chat" "{\"model\":\"slow-200\",\"messages\":$MSG}"
 t1=$(now_ms)
 [ $((t1 - t0)) -ge 1400 ] && ok mock_slow_paced || fail mock_slow_paced "$((t1 - t0)) ms for 9 lines at 200 ms"
 post slowcut "$U/api/chat" "{\"model\":\"slow-300\",\"messages\":$MSG}" --max-time 0.8
-sleep 1
+mock_wait stream.client_disconnected true 5
 L=$(mock_last)
 assert_eq mock_disconnect_recorded "true false" "$(jget "$L" stream.client_disconnected) $(jget "$L" stream.completed)"
 
