@@ -113,27 +113,39 @@ lx_status lx_anthropic_blocks_out(const lx_part *parts, size_t n, const char *ct
                                   lx_error *err)
 {
     bool ok = true;
+    lx_buf t; /* model text made valid UTF-8 (it may end inside a character) */
+    lx_buf_init(&t, 0);
     for (size_t i = 0; i < n && ok; i++) {
         const lx_part *p = &parts[i];
         json_t *b = NULL;
         switch (p->kind) {
         case LX_PART_TEXT:
-            if (p->text && *p->text)
-                b = json_pack("{s:s,s:s}", "type", "text", "text", p->text);
+            if (p->text && *p->text) {
+                ok = lx_anthropic_utf8_lossy(p->text, strlen(p->text), &t) == LX_OK;
+                b = ok ? json_pack("{s:s,s:s%}", "type", "text", "text", t.data, t.len) : NULL;
+                ok = b != NULL;
+            }
             break;
         case LX_PART_THINKING:
-            if (!p->text && p->data)
+            if (!p->text && p->data) {
                 b = json_pack("{s:s,s:s}", "type", "redacted_thinking", "data", p->data);
-            else if (p->text && p->signature) /* unsigned thinking is not accepted back */
-                b = json_pack("{s:s,s:s,s:s}", "type", "thinking", "thinking", p->text, "signature",
-                              p->signature);
+                ok = b != NULL;
+            } else if (p->text && p->signature) { /* unsigned thinking is not accepted back */
+                ok = lx_anthropic_utf8_lossy(p->text, strlen(p->text), &t) == LX_OK;
+                b = ok ? json_pack("{s:s,s:s%,s:s}", "type", "thinking", "thinking",
+                                   t.data ? t.data : "", t.len, "signature", p->signature)
+                       : NULL;
+                ok = b != NULL;
+            }
             break;
         case LX_PART_TOOL_CALL: {
             char c[CTX_MAX + 96], gen[48];
             snprintf(c, sizeof c, "%s.tool_calls[%.60s].arguments", ctx, p->name ? p->name : "");
             json_t *input = lx_json_object_from_text(p->arguments, c, err);
-            if (!input)
+            if (!input) {
+                lx_buf_free(&t);
                 return LX_ERR_INVALID;
+            }
             if (!p->id)
                 lx_anthropic_new_id(gen, sizeof gen, "toolu_");
             b = json_pack("{s:s,s:s,s:s,s:o}", "type", "tool_use", "id", p->id ? p->id : gen,
@@ -148,7 +160,9 @@ lx_status lx_anthropic_blocks_out(const lx_part *parts, size_t n, const char *ct
         if (b)
             ok = json_array_append_new(arr, b) == 0;
     }
-    return ok ? LX_OK : lx_fail(err, LX_ERR_NOMEM, "out of memory encoding content");
+    lx_buf_free(&t);
+    return ok ? LX_OK
+              : lx_fail(err, LX_ERR_NOMEM, "cannot encode content (out of memory or invalid text)");
 }
 
 /* ---- response ------------------------------------------------------------- */

@@ -289,12 +289,16 @@ lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o
                                       "arguments", p->arguments ? p->arguments : "{}")) == 0;
         }
     }
-    ok = ok && put(msg, "role", json_string("assistant")) &&
-         put(msg, "content",
-             text.len || !json_array_size(calls) ? json_string(text.data ? text.data : "")
-                                                 : json_null());
+    /* model output may end inside a character (max_tokens): keep JSON valid */
+    ok = ok && lx_openai_utf8_lossy(text.data, text.len, &text) == LX_OK &&
+         lx_openai_utf8_lossy(think.data, think.len, &think) == LX_OK;
+    ok =
+        ok && put(msg, "role", json_string("assistant")) &&
+        put(msg, "content",
+            text.len || !json_array_size(calls) ? json_stringn(text.data ? text.data : "", text.len)
+                                                : json_null());
     if (ok && think.len)
-        ok = put(msg, "reasoning_content", json_string(think.data));
+        ok = put(msg, "reasoning_content", json_stringn(think.data, think.len));
     if (ok && json_array_size(calls))
         ok = put(msg, "tool_calls", json_incref(calls));
     const char *fr = lx_openai_finish_to(r->finish);

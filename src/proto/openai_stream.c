@@ -374,16 +374,16 @@ static int utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-/* Replaces out with the valid UTF-8 of carry + s[0..n). */
+/* Replaces out with the valid UTF-8 of carry + s[0..n); s may be out->data. */
 static lx_status utf8_clean(utf8_carry *c, const char *s, size_t n, bool flush, lx_buf *out)
 {
     lx_buf in;
     lx_buf_init(&in, 0);
-    lx_buf_reset(out);
     lx_status st = lx_buf_append(&in, c->b, c->n);
     if (st == LX_OK && n)
         st = lx_buf_append(&in, s, n);
     c->n = 0;
+    lx_buf_reset(out); /* only now: s may point into out */
     const unsigned char *p = (const unsigned char *)in.data;
     for (size_t i = 0; i < in.len && st == LX_OK;) {
         int k = utf8_seq(p + i, in.len - i);
@@ -401,6 +401,24 @@ static lx_status utf8_clean(utf8_carry *c, const char *s, size_t n, bool flush, 
     }
     lx_buf_free(&in);
     return st;
+}
+
+lx_status lx_openai_utf8_lossy(const char *s, size_t n, lx_buf *out)
+{
+    utf8_carry none = {{0}, 0};
+    return utf8_clean(&none, s, n, true, out);
+}
+
+size_t lx_openai_utf8_bad(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        int k = utf8_seq(p + i, n - i);
+        if (k <= 0)
+            return i;
+        i += (size_t)k;
+    }
+    return n;
 }
 
 /* ---- encoder ----------------------------------------------------------- */

@@ -849,3 +849,29 @@ Test(anthropic_stream, thinking_block_start_may_carry_text_and_signature)
                                  "finish stop -\n");
     lx_buf_free(&r.log);
 }
+
+Test(anthropic_utf8, responses_are_repaired_requests_refused)
+{
+    lx_response *r = lx_response_new();
+    lx_part *p = lx_response_add_part(r, LX_PART_TEXT);
+    p->text = "cut \xF0\x9F\x98";
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    lx_error err = {0};
+    cr_assert_eq(C->response_encode(r, NULL, &b, &err), LX_OK, "%s", err.message);
+    lx_response *back = NULL;
+    cr_assert_eq(C->response_decode(b.data, b.len, &back, NULL), LX_OK);
+    cr_assert_str_eq(lx_response_text(back), "cut \xEF\xBF\xBD");
+    lx_response_free(back);
+    lx_response_free(r);
+
+    lx_request *q = lx_request_new();
+    q->model = "m";
+    lx_request_add_text(q, LX_ROLE_SYSTEM, "sys \x80");
+    lx_request_add_text(q, LX_ROLE_USER, "hi");
+    lx_buf_reset(&b);
+    cr_assert_eq(C->request_encode(q, NULL, &b, &err), LX_ERR_INVALID);
+    cr_assert_str_eq(err.message, "messages[0].parts[0].text: not valid UTF-8 at byte 4");
+    lx_buf_free(&b);
+    lx_request_free(q);
+}

@@ -890,3 +890,34 @@ Test(openai_stream, encoder_rejoins_split_utf8_and_replaces_bad_bytes)
     lx_buf_free(&r.log);
     lx_buf_free(&out);
 }
+
+Test(openai_utf8, responses_are_repaired_requests_refused)
+{
+    lx_response *r = lx_response_new();
+    lx_part *p = lx_response_add_part(r, LX_PART_TEXT);
+    p->text = "cut at max_tokens \xE2\x9C";
+    r->finish = LX_FINISH_LENGTH;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    lx_error err = {0};
+    cr_assert_eq(C->response_encode(r, NULL, &b, &err), LX_OK, "%s", err.message);
+    lx_response *back = NULL;
+    cr_assert_eq(C->response_decode(b.data, b.len, &back, NULL), LX_OK);
+    cr_assert_str_eq(lx_response_text(back), "cut at max_tokens \xEF\xBF\xBD");
+    lx_response_free(back);
+    lx_response_free(r);
+
+    lx_request *q = lx_request_new();
+    q->model = "m";
+    lx_request_add_text(q, LX_ROLE_USER, "ok");
+    lx_request_add_text(q, LX_ROLE_ASSISTANT, "model said \xC3");
+    lx_buf_reset(&b);
+    cr_assert_eq(C->request_encode(q, NULL, &b, &err), LX_OK, "%s", err.message);
+    cr_assert(strstr(b.data, "model said \\ufffd") || strstr(b.data, "model said \xEF\xBF\xBD"),
+              "%s", b.data);
+    lx_request_add_text(q, LX_ROLE_USER, "bad \xFF byte");
+    cr_assert_eq(C->request_encode(q, NULL, &b, &err), LX_ERR_INVALID);
+    cr_assert_str_eq(err.message, "messages[2].parts[0].text: not valid UTF-8 at byte 4");
+    lx_buf_free(&b);
+    lx_request_free(q);
+}
