@@ -48,6 +48,7 @@
 typedef struct {
     int64_t wire; /* tool_calls[].index on the wire */
     bool open;
+    char *id; /* as first sent, may be NULL */
 } oa_call;
 
 typedef struct {
@@ -108,10 +109,21 @@ static lx_status tool_fragment(oa_dec *d, const json_t *tc, size_t pos, lx_error
         return lx_fail(err, LX_ERR_PROTO,
                        "choices[0].delta.tool_calls[%zu]: index, id or function has a wrong type",
                        pos);
-    int64_t wire = ij ? json_integer_value(ij) : (int64_t)pos; /* some servers omit index */
+    const char *ids = json_string_value(id);
+    int64_t wire;
     size_t k = 0;
-    while (k < d->n_calls && d->calls[k].wire != wire)
-        k++;
+    if (ij) {
+        wire = json_integer_value(ij);
+        while (k < d->n_calls && d->calls[k].wire != wire)
+            k++;
+    } else if (ids && *ids) { /* no index (Gemini's OpenAI layer): a new id is a new call */
+        while (k < d->n_calls && !(d->calls[k].id && !strcmp(d->calls[k].id, ids)))
+            k++;
+        wire = k < d->n_calls ? d->calls[k].wire : -1 - (int64_t)d->n_calls;
+    } else { /* no index, no id: continues the latest call */
+        k = d->n_calls ? d->n_calls - 1 : 0;
+        wire = d->n_calls ? d->calls[k].wire : -1;
+    }
     lx_status st;
     if (k == d->n_calls) {
         if (d->n_calls >= MAX_TOOL_CALLS)
@@ -126,7 +138,10 @@ static lx_status tool_fragment(oa_dec *d, const json_t *tc, size_t pos, lx_error
             d->calls = n;
             d->cap_calls = nc;
         }
-        d->calls[d->n_calls++] = (oa_call){wire, true};
+        char *copy = ids ? strdup(ids) : NULL;
+        if (ids && !copy)
+            return lx_fail(err, LX_ERR_NOMEM, "out of memory");
+        d->calls[d->n_calls++] = (oa_call){wire, true, copy};
         st = emit(d, (lx_event){.kind = LX_EV_TOOL_START,
                                 .index = (int)k,
                                 .id = json_string_value(id),
@@ -270,6 +285,8 @@ static lx_status on_sse(void *ud, const lx_sse_event *ev, lx_error *err)
     }
     for (size_t i = 0; i < json_array_size(choices) && st == LX_OK; i++)
         st = choice(d, json_array_get(choices, i), i, err);
+    if (!usage || json_is_null(usage)) /* Groq: the usage rides in x_groq */
+        usage = json_object_get(json_object_get(root, "x_groq"), "usage");
     if (st == LX_OK && usage && !json_is_null(usage)) {
         st = lx_openai_usage_from(usage, NULL, &d->usage, err);
         d->has_usage = st == LX_OK;
@@ -318,6 +335,8 @@ static void dec_free(lx_stream_decoder *base)
     if (!d)
         return;
     lx_sse_free(&d->sse);
+    for (size_t i = 0; i < d->n_calls; i++)
+        free(d->calls[i].id);
     free(d->calls);
     free(d);
 }

@@ -921,3 +921,18 @@ Test(openai_utf8, responses_are_repaired_requests_refused)
     lx_buf_free(&b);
     lx_request_free(q);
 }
+
+Test(openai_stream, calls_without_index_and_x_groq_usage)
+{
+    check_stream("tests/fixtures/openai/stream_noindex.sse", LX_OK,
+                 "start gem-1 gemini-2.5-flash\n"
+                 "tool_start 0 function-call-1 get_weather\n"
+                 "tool_args 0 [{\"city\":\"Paris\"}]\n"
+                 "tool_start 1 function-call-2 get_weather\n"
+                 "tool_args 1 [{\"city\":\"Oslo\"}]\n"
+                 "tool_end 0\n"
+                 "tool_end 1\n"
+                 "usage in=9 cr=0 cw=0 out=4 rs=0\n"
+                 "finish tool_calls -\n",
+                 NULL);
+}
