@@ -386,8 +386,10 @@ static lx_status sampling_in(lx_request *r, const json_t *root, lx_error *err)
         s->has_top_k = true;
         s->top_k = (int)(tk > 0 && tk < 1 << 30 ? tk : 0);
     }
-    const char *mk =
-        json_object_get(root, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+    const char *mk = json_is_null(json_object_get(root, "max_completion_tokens")) ||
+                             !json_object_get(root, "max_completion_tokens")
+                         ? "max_tokens"
+                         : "max_completion_tokens";
     if ((st = lx_json_opt_int(root, mk, NULL, &mt, &has, err)) != LX_OK)
         return st;
     if (has && mt <= 0)
