@@ -378,10 +378,17 @@ lx_status lx_session_generate(lx_session *s, const int32_t *prompt, size_t n_pro
         goto out;
     }
     double t0 = now_ms();
-    if (n_in) {
-        if ((st = lx_session_eval(s, ids, (int)n_in, NULL, err)) != LX_OK)
+    /* prefill in slices so that a cancel is seen during a long prompt */
+    for (size_t done = 0; done < n_in;) {
+        size_t k = n_in - done < 256 ? n_in - done : 256;
+        if (done && p->cancel && atomic_load(p->cancel)) {
+            st = lx_fail(err, LX_ERR_CANCELLED, "engine: cancelled during the prompt");
+            goto out;
+        }
+        if ((st = lx_session_eval(s, ids + done, (int)k, NULL, err)) != LX_OK)
             goto out;
         s->pending = -1;
+        done += k;
     }
     res->n_prompt = (int)n_prompt;
     double t1 = now_ms();

@@ -889,3 +889,17 @@ Test(model, text_and_stop_strings, .timeout = 60)
     lx_session_free(s);
     lx_engine_free(e);
 }
+
+Test(local_provider, chat_template_model, .timeout = 60)
+{
+    NEED("smollm2-tokenizer/smollm2-tokenizer-tiny-random.gguf");
+    ev_log l = {0};
+    provider_run("smollm2-tokenizer/smollm2-tokenizer-tiny-random.gguf", "Hello there", 8, false,
+                 &l);
+    cr_assert_eq(l.n_error, 0, "%s", l.err);
+    cr_assert_eq(l.n_start, 1);
+    cr_assert_eq(l.n_finish, 1);
+    /* ChatML with SmolLM2's default system prompt: far more than 2 words */
+    cr_assert_gt(l.usage.input, 20, "input %lld", (long long)l.usage.input);
+    cr_assert_leq(l.usage.output, 8);
+}
