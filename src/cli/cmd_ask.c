@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cliutil.h"
 #include "cli/commands.h"
 #include "config/config.h"
 #include "core/buf.h"
@@ -256,8 +257,8 @@ int lx_cmd_ask(int argc, char **argv)
     double temperature = 0;
     bool has_temp = false, json = false, stream = true;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "m:s:t:h", opts, NULL)) != -1) {
+    lx_cli_getopt_reset();
+    while ((c = lx_cli_getopt(argc, argv, "m:s:t:h", opts)) != -1) {
         char *end;
         switch (c) {
         case 'm': model_spec = optarg; break;
@@ -282,7 +283,7 @@ int lx_cmd_ask(int argc, char **argv)
             has_temp = true;
             break;
         case 'h': usage(stdout); return LX_EXIT_OK;
-        default: usage(stderr); return LX_EXIT_USAGE;
+        default: return LX_EXIT_USAGE; /* lx_cli_getopt printed why */
         }
     }
 
@@ -323,14 +324,11 @@ int lx_cmd_ask(int argc, char **argv)
         goto out;
     }
 
-    if (lx_config_load(config_path, &cfg, &err) != LX_OK) {
-        fprintf(stderr, "llmux: %s\n", err.message);
-        rc = LX_EXIT_USAGE;
+    if ((rc = lx_cli_load_config(config_path, &cfg)) != LX_EXIT_OK)
         goto out;
-    }
+    rc = LX_EXIT_RUNTIME;
     if (cfg->n_providers == 0) {
-        fprintf(stderr, "llmux: no providers configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY, "
-                        "GEMINI_API_KEY or OLLAMA_HOST, or write llmux.yaml (see README)\n");
+        fprintf(stderr, "llmux: %s\n", LX_CONFIG_NO_PROVIDERS);
         rc = LX_EXIT_USAGE;
         goto out;
     }

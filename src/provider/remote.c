@@ -202,6 +202,37 @@ static void on_done(void *ud, lx_status st, const lx_error *err)
 
 static const lx_http_cbs http_cbs = {on_head, on_body, on_done};
 
+/* Context window to ask Ollama for when the config sets none: enough for
+ * this request (text bytes / 3 is a deliberately high token estimate, plus
+ * the answer) rounded up to 2048, at least 4096, at most the model's window.
+ * Asking for the model's full window would make Ollama allocate a cache of
+ * that size (128k tokens for Llama 3.x) on every load. */
+static int64_t ollama_num_ctx(const lx_request *req, const lx_model_info *mi)
+{
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < req->n_messages; i++)
+        for (size_t j = 0; j < req->messages[i].n_parts; j++) {
+            const lx_part *p = &req->messages[i].parts[j];
+            const char *fields[] = {p->text, p->arguments, p->name};
+            for (size_t k = 0; k < 3; k++)
+                if (fields[k])
+                    bytes += strlen(fields[k]);
+            if (p->data)
+                bytes += 1024; /* an image: a few hundred tokens in most vision models */
+        }
+    for (size_t i = 0; i < req->n_tools; i++)
+        bytes += (req->tools[i].description ? strlen(req->tools[i].description) : 0) +
+                 (req->tools[i].parameters ? strlen(req->tools[i].parameters) : 0) + 32;
+    int64_t want = (int64_t)(bytes / 3) + 256 +
+                   (req->sampling.max_tokens > 0 ? req->sampling.max_tokens : 2048);
+    int64_t n = (want + 2047) / 2048 * 2048;
+    if (n < 4096)
+        n = 4096;
+    if (mi && mi->context > 0 && n > mi->context)
+        n = mi->context;
+    return n;
+}
+
 static int64_t pick(int64_t a, int64_t b)
 {
     return a > 0 ? a : b;
@@ -224,7 +255,7 @@ static lx_status remote_start(lx_provider *base, const lx_request *req, const lx
         .model = o->model,
         .stream = o->stream,
         .include_usage = true,
-        .num_ctx = cfg->num_ctx > 0 ? cfg->num_ctx : (mi && mi->context > 0 ? mi->context : 8192),
+        .num_ctx = cfg->num_ctx > 0 ? cfg->num_ctx : ollama_num_ctx(req, mi),
         .default_max_tokens = mi && mi->max_output > 0 ? mi->max_output : 4096,
         .base_url = cfg->base_url,
         .api_key = cfg->api_key,
