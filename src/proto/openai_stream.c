@@ -266,8 +266,8 @@ static lx_status on_sse(void *ud, const lx_sse_event *ev, lx_error *err)
                      (int)(n < 80 ? n : 80), s);
         goto done;
     }
-    if (e && !json_is_null(e)) {
-        st = upstream_error(e, err);
+    if ((e && !json_is_null(e)) || !strcmp(ev->event, "error")) { /* or `event: error` */
+        st = upstream_error(e && !json_is_null(e) ? e : root, err);
         goto done;
     }
     if (!d->started) {

@@ -936,3 +936,15 @@ Test(openai_stream, calls_without_index_and_x_groq_usage)
                  "finish tool_calls -\n",
                  NULL);
 }
+
+Test(openai_stream, named_error_event)
+{
+    const char *in = "data: {\"id\":\"x\",\"choices\":[]}\n\n"
+                     "event: error\ndata: {\"message\":\"engine died\",\"type\":\"internal\"}\n\n";
+    rec r = {0};
+    lx_error err = {0};
+    cr_assert_eq(run_stream(in, strlen(in), 4, 0, &r, &err), LX_ERR_UPSTREAM);
+    cr_assert_str_eq(err.message, "stream error: engine died");
+    cr_assert_str_eq(err.type, "internal");
+    lx_buf_free(&r.log);
+}
