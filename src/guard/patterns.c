@@ -282,6 +282,18 @@ static size_t m_phone_context(lx_scan_ctx *cx, int arg, size_t end)
     const unsigned char *t = cx->t;
     if (end < cx->len && lx_is_alpha(t[end]) && !lx_ci_at(t, cx->len, end, "s"))
         return end; /* "telegram", "cellar" */
+    size_t w = end;
+    while (w > 0 && (lx_is_alpha(t[w - 1]) || t[w - 1] >= 0x80))
+        w--;
+    static const char *const labels[] = {"phone", "tel", "telephone", "mobile", "mobil",
+                                         "cell", "fax", "handy", "telefon", "portable",
+                                         "whatsapp", "call", "t\xc3\xa9l\xc3\xa9phone",
+                                         "t\xc3\xa9l", "smartphone", "cellphone", NULL};
+    bool known = false;
+    for (const char *const *l = labels; *l && !known; l++)
+        known = strlen(*l) == end - w && lx_ci_at(t, end, w, *l);
+    if (!known) /* "hotel", "intel", "recall" */
+        return end;
     size_t j = end;
     while (j < cx->len && j - end < 30 && t[j] != '\n' && !lx_is_digit(t[j]) && t[j] != '+' &&
            t[j] != '(')
@@ -314,22 +326,14 @@ static bool card_iin_ok(const char *d)
     return four >= 2221 && four <= 2720; /* Mastercard 2-series */
 }
 
-static size_t m_card(lx_scan_ctx *cx, int arg, size_t end)
+/* Parses a card number starting at s; returns the end of the longest
+ * valid prefix (0 if none) and sets *run_end to where the digits stop. */
+static size_t card_from(const lx_scan_ctx *cx, size_t s, size_t *run_end)
 {
     const unsigned char *t = cx->t;
-    size_t s = end;
-    while (s > 0 && end - s < 40 &&
-           (lx_is_digit(t[s - 1]) ||
-            ((t[s - 1] == ' ' || t[s - 1] == '-') && s >= 2 && lx_is_digit(t[s - 2]))))
-        s--;
-    while (s < end && !lx_is_digit(t[s]))
-        s++;
-    if (!num_free_before(cx, s))
-        return end;
     char d[24];
-    int g[24], ng = 0, nd = 0;
-    int sep = 0;
-    size_t j = s, best_end = 0;
+    int g[24], ng = 0, nd = 0, sep = 0;
+    size_t j = s, best_end = 0, best_nd = 0;
     bool bad_sep = false;
     g[0] = 0;
     while (j < cx->len && nd < 24) {
@@ -344,34 +348,66 @@ static size_t m_card(lx_scan_ctx *cx, int arg, size_t end)
             if (sep && sep != t[j])
                 bad_sep = true;
             sep = t[j];
-            /* candidate ending before this separator */
+            /* "4111 1111 1111 1111 2025": a card followed by more numbers */
             if (nd >= 13 && nd <= 19 && !bad_sep && card_groups_ok(g, ng, nd) &&
                 card_iin_ok(d) && lx_luhn_ok(d, (size_t)nd))
-                best_end = j;
+                best_end = j, best_nd = (size_t)nd;
             g[ng++] = 0;
             j++;
         } else {
             break;
         }
     }
-    if (j < cx->len && lx_is_digit(t[j])) { /* more than 24 digits: a long number */
+    *run_end = j;
+    if (j < cx->len && lx_is_digit(t[j])) { /* over 24 digits: one long number */
         while (j < cx->len && lx_is_digit(t[j]))
             j++;
-        return j;
+        *run_end = j;
+        return 0;
     }
     if (nd >= 13 && nd <= 19 && !bad_sep && card_groups_ok(g, ng, nd) && card_iin_ok(d) &&
         lx_luhn_ok(d, (size_t)nd) && num_free_after(cx, j))
-        best_end = j;
-    int same = 0;
-    for (int k = 1; k < nd; k++)
+        best_end = j, best_nd = (size_t)nd;
+    size_t same = 0;
+    for (size_t k = 1; k < best_nd; k++)
         same += d[k] == d[0];
-    if (!best_end || same == nd - 1) /* 4444 4444 4444 4444 */
-        return j;
-    static const char *const no[] = {"isbn", NULL};
-    if (lx_window_has(t, window_start(s, 12), s, no))
-        return j;
-    lx_emit(cx, T(CREDIT_CARD), s, best_end);
-    return j;
+    if (!best_end || same == best_nd - 1) /* 4444 4444 4444 4444 */
+        return 0;
+    return best_end;
+}
+
+static size_t m_card(lx_scan_ctx *cx, int arg, size_t end)
+{
+    const unsigned char *t = cx->t;
+    size_t s = end;
+    while (s > 0 && end - s < 40 &&
+           (lx_is_digit(t[s - 1]) ||
+            ((t[s - 1] == ' ' || t[s - 1] == '-') && s >= 2 && lx_is_digit(t[s - 2]))))
+        s--;
+    while (s < end && !lx_is_digit(t[s]))
+        s++;
+    /* The run may start with other numbers ("8.8.8.8 4111 ..."): try each
+     * group start that is free on its left. */
+    size_t furthest = end;
+    for (size_t g = s; g < end; g++) {
+        if (!lx_is_digit(t[g]) || (g > s && lx_is_digit(t[g - 1])))
+            continue;
+        if (!num_free_before(cx, g)) {
+            if (g > 0 && lx_is_alpha(t[g - 1]))
+                break; /* "DE89 3704 ...": the run belongs to a word */
+            continue;
+        }
+        size_t run_end, e = card_from(cx, g, &run_end);
+        if (run_end > furthest)
+            furthest = run_end;
+        if (!e)
+            continue;
+        static const char *const no[] = {"isbn", NULL};
+        if (!lx_window_has(t, window_start(g, 12), g, no))
+            lx_emit(cx, T(CREDIT_CARD), g, e);
+        return run_end;
+    }
+    return furthest;
 }
 
 /* ---- US_SSN ------------------------------------------------------------- */
@@ -475,6 +511,11 @@ static size_t m_ipv4(lx_scan_ctx *cx, int arg, size_t end)
     if (oct[0] == 127 || (oct[0] == 0 && oct[1] == 0 && oct[2] == 0 && oct[3] == 0) ||
         oct[0] == 255)
         return run_end;
+    /* documentation ranges (RFC 5737), like example.com for emails */
+    if ((oct[0] == 192 && oct[1] == 0 && oct[2] == 2) ||
+        (oct[0] == 198 && oct[1] == 51 && oct[2] == 100) ||
+        (oct[0] == 203 && oct[1] == 0 && oct[2] == 113))
+        return run_end;
     static const char *const ver[] = {"version", "ver.", "ver ", "release", "build",
                                       "firmware", "oid", NULL};
     if (lx_window_has(t, window_start(s, 20), s, ver))
@@ -502,6 +543,12 @@ static size_t m_ipv6(lx_scan_ctx *cx, int arg, size_t end)
         e--;
     if (e - s < 3 || e - s > 45 || !free_before(cx, s) || !free_after(cx, e))
         return run_end;
+    /* "a::b", "cafe::beef": C++ and Rust paths, not addresses */
+    int hex = 0, dec = 0;
+    for (size_t k = s; k < e; k++)
+        hex += t[k] != ':' && t[k] != '.', dec += lx_is_digit(t[k]);
+    if (hex < 4 || dec == 0)
+        return run_end;
     char buf[48];
     memcpy(buf, t + s, e - s);
     buf[e - s] = 0;
@@ -511,6 +558,8 @@ static size_t m_ipv6(lx_scan_ctx *cx, int arg, size_t end)
     static const unsigned char zero[16] = {0};
     if (!memcmp(addr, zero, 16) || (!memcmp(addr, zero, 15) && addr[15] == 1))
         return run_end; /* :: and ::1 */
+    if (addr[0] == 0x20 && addr[1] == 0x01 && addr[2] == 0x0d && addr[3] == 0xb8)
+        return run_end; /* 2001:db8::/32, documentation (RFC 3849) */
     lx_emit(cx, T(IP_ADDRESS), s, e);
     return run_end;
 }
@@ -671,6 +720,8 @@ static size_t m_pem(lx_scan_ctx *cx, int arg, size_t end)
                   c == '\r' || c == ' ' || c == ':' || c == '-' || c == ','))
                 break;
             j++;
+            if (c == '\n' && j < cx->len && (t[j] == '\n' || t[j] == '\r'))
+                break; /* a blank line ends the block */
             if (c != '\n' && c != '\r' && c != ' ')
                 e = j;
         }
@@ -764,8 +815,13 @@ static size_t m_pw_label(lx_scan_ctx *cx, int arg, size_t end)
         if (e >= cx->len || t[e] != q)
             return e;
     } else {
+        size_t k = v; /* after "=" a '&' ends the value (URL query); after ':' not */
+        while (k > end && (t[k - 1] == ' ' || t[k - 1] == '\t'))
+            k--;
+        bool query = k > end && t[k - 1] == '=';
         e = v;
-        while (e < cx->len && e - v < 256 && t[e] > ' ' && !strchr(",;&'\"<>)}]", t[e]))
+        while (e < cx->len && e - v < 256 && t[e] > ' ' && !strchr(",;'\"<>)}]", t[e]) &&
+               !(query && t[e] == '&'))
             e++;
         if (e > v + 1 && t[e - 1] == '.')
             e--;
@@ -790,8 +846,8 @@ const lx_trigger lx_triggers[] = {
     {"\\([0-9]{2,5}\\)[ \\-.]?[0-9]{2}", 0, LX_FIND_PHONE, m_phone_paren, 0},
     {"[0-9]{3}[\\-.][0-9]{3}[\\-.][0-9]{4}", 0, LX_FIND_PHONE, m_phone_fixed, 12},
     {"0[1-9](?:[ .][0-9]{2}){4}", 0, LX_FIND_PHONE, m_phone_fixed, 14},
-    {"(?:^|[^A-Za-z])(?:phone|tel|telephone|mobile|mobil|cell|fax|handy|telefon|"
-     "t\\xc3\\xa9l\\xc3\\xa9phone|t\\xc3\\xa9l|portable|whatsapp|call me at|call)",
+    {"phone|tel|telephone|mobile|mobil|cell|fax|handy|telefon|t\\xc3\\xa9l\\xc3\\xa9phone|"
+     "t\\xc3\\xa9l|portable|whatsapp|call",
      CL, LX_FIND_PHONE, m_phone_context, 0},
     {"[0-9](?:[ \\-]?[0-9]){12}", 0, LX_FIND_CREDIT_CARD, m_card, 0},
     {"[0-9]{3}[\\- ][0-9]{2}[\\- ][0-9]{4}", 0, LX_FIND_US_SSN, m_ssn, 0},
@@ -818,7 +874,7 @@ const lx_trigger lx_triggers[] = {
      LX_FIND_AWS_SECRET, m_label, 2},
     {"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY", 0, LX_FIND_PRIVATE_KEY, m_pem, 0},
     {"eyJ[A-Za-z0-9_\\-]{4}", 0, LX_FIND_JWT, m_jwt, 0},
-    {"://[^\\s/@:]{1,64}:[^\\s/@]{1,128}@", 0, LX_FIND_PASSWORD, m_url_password, 0},
+    {"://[^\\s/@:]{0,64}:[^\\s/@]{1,128}@", 0, LX_FIND_PASSWORD, m_url_password, 0},
     {"password|passwd|passphrase|pwd|passwort|kennwort|mot de passe|mot_de_passe|"
      "contrase\\xc3\\xb1a",
      CL, LX_FIND_PASSWORD, m_pw_label, 0},

@@ -97,7 +97,7 @@ static bool stop_word(const unsigned char *t, size_t s, size_t e)
         "Llc", "Corp", "Gmbh", "University", "Hospital", "Bank", "Airport", "Station",
         "City", "County", "State", "Park", "Center", "Centre", "Hall", "School", "College",
         "Team", "Group", "Company", "Build", "Run", "Test", "Tests", "Deploy", "Release",
-        "Update", "Install", "Check", "Setup", "Default", "New", "Main", "Please", "Thanks",
+        "Update", "Install", "Check", "Setup", "Default", "Main", "Please", "Thanks",
         "Dear", "Hello", "Hi", "Der", "Die", "Das", "Und", "Le", "La", "Les", "Et", NULL};
     for (const char *const *w = stop; *w; w++)
         if (strlen(*w) == e - s && lx_ci_at(t, e, s, *w))
@@ -131,8 +131,24 @@ static size_t name_words(const unsigned char *t, size_t len, size_t i, int maxw,
     return end;
 }
 
+/* The letters before t[i] (a title, a label) start a word. */
+static bool word_starts(const unsigned char *t, size_t i)
+{
+    while (i > 0 && lx_is_alpha(t[i - 1]))
+        i--;
+    return i == 0 || !(letter_byte(t[i - 1]) || lx_is_digit(t[i - 1]));
+}
+
 size_t lx_m_person_honorific(lx_scan_ctx *cx, int arg, size_t end)
 {
+    const unsigned char *t = cx->t;
+    size_t h = end - 1;
+    while (h > 0 && t[h - 1] == ' ')
+        h--;
+    if (h > 0 && t[h - 1] == '.')
+        h--;
+    if (!word_starts(t, h))
+        return end;
     int nw;
     size_t s = end - 1, e = name_words(cx->t, cx->len, s, 3, &nw);
     if (nw >= 1 && e > s)
@@ -142,6 +158,12 @@ size_t lx_m_person_honorific(lx_scan_ctx *cx, int arg, size_t end)
 
 size_t lx_m_person_label(lx_scan_ctx *cx, int arg, size_t end)
 {
+    const unsigned char *t = cx->t;
+    size_t h = end - 1;
+    while (h > 0 && !lx_is_alpha(t[h - 1]) && end - h < 12)
+        h--;
+    if (!word_starts(t, h)) /* "username:", "filename=" */
+        return end;
     int nw;
     size_t s = end - 1, e = name_words(cx->t, cx->len, s, 4, &nw);
     if (nw >= 2)
@@ -157,6 +179,11 @@ size_t lx_m_person_first(lx_scan_ctx *cx, int arg, size_t end)
         s--;
     while (s > 0 && (letter_byte(t[s - 1]) || t[s - 1] == '-'))
         s--;
+    for (size_t k = s + 1; k < sur && t[k] != ' '; k++)
+        if (lx_is_upper(t[k]) && t[k - 1] != '-')
+            return end; /* "AJohn", "McJohn": the list name is not the word */
+    if (!upper_at(t, cx->len, s))
+        return end;
     int nw;
     size_t e = name_words(t, cx->len, sur, 2, &nw);
     if (nw >= 1)
@@ -332,11 +359,22 @@ size_t lx_m_address_fr(lx_scan_ctx *cx, int arg, size_t end)
                                             "d'", "\xc3\xa0", "aux", "sur", NULL};
     const unsigned char *t = cx->t;
     size_t len = cx->len, s = end;
-    while (s > 0 && !lx_is_digit(t[s - 1]) && end - s < 40)
+    while (s > 0 && t[s - 1] == ' ') /* spaces after the street word */
         s--;
-    while (s > 0 && lx_is_digit(t[s - 1]))
+    while (s > 0 && (lx_is_alpha(t[s - 1]) || t[s - 1] == '.' || t[s - 1] >= 0x80))
+        s--; /* the street word */
+    while (s > 0 && t[s - 1] == ' ')
         s--;
-    if (!lx_is_digit(t[s]) || (s > 0 && (lx_is_alnum(t[s - 1]) || t[s - 1] == '.')))
+    if (s > 0 && t[s - 1] == ',')
+        s--;
+    if (s >= 3 && (lx_ci_at(t, len, s - 3, "bis") || lx_ci_at(t, len, s - 3, "ter")))
+        s -= 3;
+    if (s > 0 && t[s - 1] == ' ')
+        s--;
+    size_t d = s;
+    while (s > 0 && lx_is_digit(t[s - 1]) && d - s < 4)
+        s--;
+    if (s == d || (s > 0 && (lx_is_alnum(t[s - 1]) || t[s - 1] == '.' || t[s - 1] == ',')))
         return end;
     size_t j = end, e = end;
     int caps = 0;

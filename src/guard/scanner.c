@@ -365,6 +365,9 @@ static int by_type_start(const void *a, const void *b)
 static bool resolve(const lx_scanner *s, lx_scan_scratch *sc, size_t n, size_t *n_out)
 {
     lx_cand *c = sc->c;
+    *n_out = 0;
+    if (n == 0)
+        return true;
     qsort(c, n, sizeof *c, by_type_start);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {

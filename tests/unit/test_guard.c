@@ -1,0 +1,529 @@
+/*
+ * Unit tests of the privacy scanner (src/guard/).
+ *
+ * The corpora in tests/data/scan/ carry most cases: each line is a text with
+ * its expected findings marked {{TYPE|text}} (see the README there); a line
+ * must produce exactly its marked findings. The tests below cover what does
+ * not fit one line: exact offsets, PEM blocks, user terms and regexes, bad
+ * regexes, disabled types, whole requests, threads and random input.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard/scan_int.h"
+#include "guard/scanner.h"
+
+static lx_scanner *S;
+static lx_scan_scratch *SC;
+
+static void setup(void)
+{
+    lx_error err = {0};
+    cr_assert_eq(lx_scanner_new(NULL, &S, &err), LX_OK, "%s", err.message);
+    cr_assert_eq(lx_scan_scratch_new(S, &SC, &err), LX_OK, "%s", err.message);
+}
+
+static void teardown(void)
+{
+    lx_scan_scratch_free(SC);
+    lx_scanner_free(S);
+}
+
+/* Findings of text as "TYPE=text|TYPE=text" (malloc'd). */
+static char *describe(const lx_scanner *s, lx_scan_scratch *sc, const char *text, size_t len)
+{
+    lx_findings f = {0};
+    lx_error err = {0};
+    cr_assert_eq(lx_scan(s, sc, text, len, &f, &err), LX_OK, "%s", err.message);
+    size_t cap = 64 + len * 2 + f.n * 32, n = 0;
+    char *out = malloc(cap);
+    out[0] = 0;
+    for (size_t i = 0; i < f.n; i++) {
+        cr_assert(f.items[i].start < f.items[i].end && f.items[i].end <= len);
+        if (i)
+            cr_assert(f.items[i - 1].end <= f.items[i].start, "overlap or unsorted");
+        n += (size_t)snprintf(out + n, cap - n, "%s%s=%.*s", i ? "|" : "", f.items[i].type,
+                              (int)(f.items[i].end - f.items[i].start), text + f.items[i].start);
+    }
+    lx_findings_free(&f);
+    return out;
+}
+
+static char *scan_desc(const char *text)
+{
+    return describe(S, SC, text, strlen(text));
+}
+
+/* ---- corpora ------------------------------------------------------------ */
+
+static const char *data_dir(void)
+{
+    const char *d = getenv("LX_SCAN_DATA");
+    return d ? d : "tests/data/scan";
+}
+
+/* Runs every case of a corpus file; returns the number of cases. */
+static int run_corpus(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", data_dir(), name);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "cannot open %s (run from the repository root)", path);
+    char line[4096];
+    int cases = 0, lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t l = strlen(line);
+        while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+            line[--l] = 0;
+        if (!l || line[0] == '#')
+            continue;
+        char text[4096], want[8192];
+        size_t tn = 0, wn = 0;
+        want[0] = 0;
+        for (size_t i = 0; i < l;) {
+            if (!strncmp(line + i, "{{", 2)) {
+                const char *bar = strchr(line + i, '|'), *close = strstr(line + i, "}}");
+                cr_assert(bar && close && bar < close, "%s:%d: bad marker", name, lineno);
+                size_t sp = tn;
+                memcpy(text + tn, bar + 1, (size_t)(close - bar - 1));
+                tn += (size_t)(close - bar - 1);
+                wn += (size_t)snprintf(want + wn, sizeof want - wn, "%s%.*s=%.*s", wn ? "|" : "",
+                                       (int)(bar - line - i - 2), line + i + 2, (int)(tn - sp),
+                                       text + sp);
+                i = (size_t)(close - line) + 2;
+            } else if (!strncmp(line + i, "\\n", 2)) {
+                text[tn++] = '\n';
+                i += 2;
+            } else {
+                text[tn++] = line[i++];
+            }
+        }
+        text[tn] = 0;
+        char *got = describe(S, SC, text, tn);
+        cr_expect_str_eq(got, want, "%s:%d: %s\n  got:  %s\n  want: %s", name, lineno, text, got,
+                         want);
+        free(got);
+        cases++;
+    }
+    fclose(f);
+    return cases;
+}
+
+TestSuite(guard, .init = setup, .fini = teardown);
+
+Test(guard, corpus_positives)
+{
+    cr_assert_geq(run_corpus("positives.txt"), 80);
+}
+
+Test(guard, corpus_negatives)
+{
+    cr_assert_geq(run_corpus("negatives.txt"), 50);
+}
+
+Test(guard, corpus_overlaps)
+{
+    cr_assert_geq(run_corpus("overlaps.txt"), 6);
+}
+
+/* ---- exact offsets ------------------------------------------------------ */
+
+Test(guard, offsets_are_exact_bytes)
+{
+    const char *t = "Mail: bob@acme.io, card 4111-1111-1111-1111.";
+    lx_findings f = {0};
+    cr_assert_eq(lx_scan(S, SC, t, strlen(t), &f, NULL), LX_OK);
+    cr_assert_eq(f.n, 2);
+    cr_expect_str_eq(f.items[0].type, "EMAIL");
+    cr_expect_eq(f.items[0].builtin, LX_FIND_EMAIL);
+    cr_expect_eq(f.items[0].start, 6);
+    cr_expect_eq(f.items[0].end, 17);
+    cr_expect_str_eq(f.items[1].type, "CREDIT_CARD");
+    cr_expect_eq(f.items[1].start, 24);
+    cr_expect_eq(f.items[1].end, 43);
+    cr_expect_eq(f.items[1].field, LX_SCAN_FIELD_NONE);
+    lx_findings_free(&f);
+}
+
+Test(guard, offsets_at_text_edges_and_in_utf8)
+{
+    char *d = scan_desc("jane@acme.io");
+    cr_expect_str_eq(d, "EMAIL=jane@acme.io");
+    free(d);
+    d = scan_desc("Grüße → 10.1.2.3 ✓");
+    cr_expect_str_eq(d, "IP_ADDRESS=10.1.2.3");
+    free(d);
+    const char *t = "Grüße → 10.1.2.3 ✓";
+    lx_findings f = {0};
+    lx_scan(S, SC, t, strlen(t), &f, NULL);
+    cr_assert_eq(f.n, 1);
+    cr_expect_eq(f.items[0].start, 12); /* ü, ß and → are 2, 2 and 3 bytes */
+    cr_expect_eq(f.items[0].end, 20);
+    lx_findings_free(&f);
+}
+
+Test(guard, findings_append_and_sorted)
+{
+    lx_findings f = {0};
+    const char *a = "x 8.8.8.8 y";
+    const char *b = "+44 20 7946 0958 and sk_live_vm14TUOizwd1iaeOV4qBkdfQ then 9.9.9.9";
+    cr_assert_eq(lx_scan(S, SC, a, strlen(a), &f, NULL), LX_OK);
+    cr_assert_eq(lx_scan(S, SC, b, strlen(b), &f, NULL), LX_OK);
+    cr_assert_eq(f.n, 4);
+    cr_expect_str_eq(f.items[0].type, "IP_ADDRESS");
+    cr_expect_str_eq(f.items[1].type, "PHONE");
+    cr_expect_str_eq(f.items[2].type, "API_KEY");
+    cr_expect_str_eq(f.items[3].type, "IP_ADDRESS");
+    cr_expect(f.items[1].start < f.items[2].start && f.items[2].start < f.items[3].start);
+    lx_findings_reset(&f);
+    cr_expect_eq(f.n, 0);
+    lx_findings_free(&f);
+}
+
+Test(guard, empty_and_tiny_inputs)
+{
+    lx_findings f = {0};
+    cr_assert_eq(lx_scan(S, SC, "", 0, &f, NULL), LX_OK);
+    cr_assert_eq(lx_scan(S, SC, NULL, 0, &f, NULL), LX_OK);
+    cr_assert_eq(f.n, 0);
+    /* every prefix of a text full of triggers: no crash, no finding past len */
+    const char *t = "sk-proj-u8jzPde0Igx +49 30 1234 eyJhbGc -----BEGIN RSA PRIVATE KEY 4111 "
+                    "1111 1111 1111 DE89 3704 fe80:: a@b.co";
+    for (size_t n = 0; n <= strlen(t); n++) {
+        lx_findings_reset(&f);
+        cr_assert_eq(lx_scan(S, SC, t, n, &f, NULL), LX_OK);
+        for (size_t i = 0; i < f.n; i++)
+            cr_assert(f.items[i].end <= n);
+    }
+    lx_findings_free(&f);
+}
+
+/* ---- PEM blocks --------------------------------------------------------- */
+
+Test(guard, private_key_whole_block_swallows_inner_findings)
+{
+    const char *t = "key:\n-----BEGIN RSA PRIVATE KEY-----\n"
+                    "MIIEowIBAAKCAQEA7Vq9sk-proj-u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLz\n"
+                    "4111111111111111+bob@acme.io/ZZ==\n"
+                    "-----END RSA PRIVATE KEY-----\nafter 8.8.8.8";
+    lx_findings f = {0};
+    cr_assert_eq(lx_scan(S, SC, t, strlen(t), &f, NULL), LX_OK);
+    cr_assert_eq(f.n, 2);
+    cr_expect_str_eq(f.items[0].type, "PRIVATE_KEY");
+    cr_expect_eq(f.items[0].start, 5);
+    const char *end = strstr(t, "KEY-----\nafter") + 8;
+    cr_expect_eq(f.items[0].end, (size_t)(end - t));
+    cr_expect_str_eq(f.items[1].type, "IP_ADDRESS");
+    lx_findings_free(&f);
+}
+
+Test(guard, private_key_variants)
+{
+    char *d = scan_desc("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+                        "-----END OPENSSH PRIVATE KEY-----");
+    cr_expect(!strncmp(d, "PRIVATE_KEY=-----BEGIN OPENSSH", 30), "%s", d);
+    cr_expect(strstr(d, "END OPENSSH PRIVATE KEY-----") && !strchr(d, '|'), "%s", d);
+    free(d);
+    /* truncated: the base64 lines that follow still count */
+    d = scan_desc("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nABCD==\n\nbye");
+    cr_expect_str_eq(d, "PRIVATE_KEY=-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+                        "\nABCD==");
+    free(d);
+    /* a public key is not a finding */
+    d = scan_desc("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8A\n"
+                  "-----END PUBLIC KEY-----");
+    cr_expect_str_eq(d, "");
+    free(d);
+}
+
+/* ---- validators --------------------------------------------------------- */
+
+Test(guard, validators)
+{
+    cr_expect(lx_luhn_ok("79927398713", 11));
+    cr_expect(!lx_luhn_ok("79927398710", 11));
+    cr_expect_eq(lx_iban_length("DE"), 22);
+    cr_expect_eq(lx_iban_length("NO"), 15);
+    cr_expect_eq(lx_iban_length("RU"), 33);
+    cr_expect_eq(lx_iban_length("US"), 0);
+    cr_expect(lx_iban_ok("GB82WEST12345698765432", 22));
+    cr_expect(!lx_iban_ok("GB82WEST12345698765433", 22));
+    cr_expect(lx_ssn_ok(536, 22, 1234));
+    cr_expect(!lx_ssn_ok(666, 22, 1234));
+    cr_expect(!lx_ssn_ok(901, 22, 1234));
+    cr_expect(!lx_ssn_ok(536, 0, 1234));
+    cr_expect(!lx_ssn_ok(536, 22, 0));
+    cr_expect(lx_entropy((const unsigned char *)"aaaa", 4) == 0.0);
+    cr_expect(lx_entropy((const unsigned char *)"abcd", 4) == 2.0);
+    cr_expect(lx_is_placeholder((const unsigned char *)"YOUR_API_KEY", 12));
+    cr_expect(lx_is_placeholder((const unsigned char *)"1234567890", 10));
+    cr_expect(!lx_is_placeholder((const unsigned char *)"Zx8Qp2Lm9Rt4", 12));
+    unsigned char out[32];
+    cr_expect_eq(lx_b64url_decode((const unsigned char *)"eyJhbGciOiJub25lIn0", 19, out, 32), 14);
+    cr_expect(!memcmp(out, "{\"alg\":\"none\"}", 14));
+    cr_expect_eq(lx_b64url_decode((const unsigned char *)"ab!c", 4, out, 32), -1);
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+Test(guard, user_terms_whole_word_case_insensitive)
+{
+    lx_scan_term terms[] = {{"PROJECT_CODENAME", "Bluebird"}, {"CLIENT", "Acme Corp"}};
+    lx_scan_config cfg = {.terms = terms, .n_terms = 2};
+    lx_scanner *s;
+    lx_scan_scratch *sc;
+    lx_error err = {0};
+    cr_assert_eq(lx_scanner_new(&cfg, &s, &err), LX_OK, "%s", err.message);
+    cr_assert_eq(lx_scan_scratch_new(s, &sc, &err), LX_OK);
+    const char *t = "BLUEBIRD ships; bluebirds fly; Bluebird_v2; acme corp. and ACME  CORP";
+    char *d = describe(s, sc, t, strlen(t));
+    cr_expect_str_eq(d, "PROJECT_CODENAME=BLUEBIRD|CLIENT=acme corp");
+    free(d);
+    lx_scan_scratch_free(sc);
+    lx_scanner_free(s);
+}
+
+Test(guard, user_regexes_and_builtin_type_names)
+{
+    lx_scan_regex re[] = {{"TICKET", "JIRA-[0-9]{3,6}", 0}, {"HOST", "db[0-9]+\\.corp", 1}};
+    lx_scan_term terms[] = {{"PERSON", "Zaphod"}}; /* a user term of a built-in type */
+    lx_scan_config cfg = {.regexes = re, .n_regexes = 2, .terms = terms, .n_terms = 1};
+    lx_scanner *s;
+    lx_scan_scratch *sc;
+    lx_error err = {0};
+    cr_assert_eq(lx_scanner_new(&cfg, &s, &err), LX_OK, "%s", err.message);
+    cr_assert_eq(lx_scan_scratch_new(s, &sc, &err), LX_OK);
+    const char *t = "see JIRA-12345 on DB7.CORP with zaphod";
+    lx_findings f = {0};
+    cr_assert_eq(lx_scan(s, sc, t, strlen(t), &f, NULL), LX_OK);
+    cr_assert_eq(f.n, 3);
+    cr_expect_str_eq(f.items[0].type, "TICKET");
+    cr_expect_eq(f.items[0].start, 4);
+    cr_expect_eq(f.items[0].end, 14); /* the leftmost-longest span, united */
+    cr_expect_eq(f.items[0].builtin, -1);
+    cr_expect_str_eq(f.items[1].type, "HOST");
+    cr_expect_str_eq(f.items[2].type, "PERSON");
+    cr_expect_eq(f.items[2].builtin, LX_FIND_PERSON);
+    lx_findings_free(&f);
+    lx_scan_scratch_free(sc);
+    lx_scanner_free(s);
+}
+
+Test(guard, user_type_outranks_builtins_but_not_private_key)
+{
+    lx_scan_term terms[] = {{"CODENAME", "acme"}};
+    lx_scan_config cfg = {.terms = terms, .n_terms = 1};
+    lx_scanner *s;
+    lx_scan_scratch *sc;
+    cr_assert_eq(lx_scanner_new(&cfg, &s, NULL), LX_OK);
+    cr_assert_eq(lx_scan_scratch_new(s, &sc, NULL), LX_OK);
+    char *d = describe(s, sc, "mail bob@acme.io", 16);
+    cr_expect_str_eq(d, "CODENAME=acme");
+    free(d);
+    const char *pem = "-----BEGIN EC PRIVATE KEY-----\nacme\n-----END EC PRIVATE KEY-----";
+    d = describe(s, sc, pem, strlen(pem));
+    cr_expect(!strncmp(d, "PRIVATE_KEY=", 12) && !strchr(d, '|'), "%s", d);
+    free(d);
+    lx_scan_scratch_free(sc);
+    lx_scanner_free(s);
+}
+
+Test(guard, bad_regex_names_it)
+{
+    lx_scan_regex re[] = {{"OK", "fine[0-9]+", 0}, {"BROKEN", "abc(def", 0}};
+    lx_scan_config cfg = {.regexes = re, .n_regexes = 2};
+    lx_scanner *s = (lx_scanner *)1;
+    lx_error err = {0};
+    cr_assert_eq(lx_scanner_new(&cfg, &s, &err), LX_ERR_CONFIG);
+    cr_expect_null(s);
+    cr_expect(strstr(err.message, "abc(def") && strstr(err.message, "BROKEN"), "%s",
+              err.message);
+    /* Vectorscan refuses patterns that match the empty string */
+    lx_scan_regex empty[] = {{"EMPTY", "x*", 0}};
+    cfg = (lx_scan_config){.regexes = empty, .n_regexes = 1};
+    cr_assert_eq(lx_scanner_new(&cfg, &s, &err), LX_ERR_CONFIG);
+    cr_expect(strstr(err.message, "EMPTY"), "%s", err.message);
+}
+
+Test(guard, bad_type_names_and_terms)
+{
+    lx_error err = {0};
+    lx_scanner *s;
+    lx_scan_term lower[] = {{"codename", "x"}};
+    lx_scan_config cfg = {.terms = lower, .n_terms = 1};
+    cr_expect_eq(lx_scanner_new(&cfg, &s, &err), LX_ERR_CONFIG);
+    cr_expect(strstr(err.message, "codename"), "%s", err.message);
+    lx_scan_term empty[] = {{"CODENAME", ""}};
+    cfg = (lx_scan_config){.terms = empty, .n_terms = 1};
+    cr_expect_eq(lx_scanner_new(&cfg, &s, &err), LX_ERR_CONFIG);
+    /* special characters in terms are literal */
+    lx_scan_term special[] = {{"ODD", "a.b(c)*"}};
+    cfg = (lx_scan_config){.terms = special, .n_terms = 1, .disabled = ~0u};
+    lx_scan_scratch *sc;
+    cr_assert_eq(lx_scanner_new(&cfg, &s, &err), LX_OK, "%s", err.message);
+    cr_assert_eq(lx_scan_scratch_new(s, &sc, NULL), LX_OK);
+    char *d = describe(s, sc, "axb(c)* a.b(c)* !", 17);
+    cr_expect_str_eq(d, "ODD=a.b(c)*");
+    free(d);
+    lx_scan_scratch_free(sc);
+    lx_scanner_free(s);
+}
+
+Test(guard, disabled_types)
+{
+    lx_scan_config cfg = {.disabled = (1u << LX_FIND_EMAIL) | (1u << LX_FIND_PERSON)};
+    lx_scanner *s;
+    lx_scan_scratch *sc;
+    cr_assert_eq(lx_scanner_new(&cfg, &s, NULL), LX_OK);
+    cr_assert_eq(lx_scan_scratch_new(s, &sc, NULL), LX_OK);
+    const char *t = "Dr. Jane Goodall <jane@gombe.org> at 8.8.8.8";
+    char *d = describe(s, sc, t, strlen(t));
+    cr_expect_str_eq(d, "IP_ADDRESS=8.8.8.8");
+    free(d);
+    lx_scan_scratch_free(sc);
+    lx_scanner_free(s);
+    /* everything off and no user patterns: scans find nothing */
+    cfg.disabled = ~0u;
+    cr_assert_eq(lx_scanner_new(&cfg, &s, NULL), LX_OK);
+    cr_assert_eq(lx_scan_scratch_new(s, &sc, NULL), LX_OK);
+    d = describe(s, sc, t, strlen(t));
+    cr_expect_str_eq(d, "");
+    free(d);
+    lx_scan_scratch_free(sc);
+    lx_scanner_free(s);
+}
+
+Test(guard, type_names)
+{
+    cr_expect_str_eq(lx_scan_type_name(LX_FIND_AWS_SECRET), "AWS_SECRET");
+    cr_expect_null(lx_scan_type_name(LX_FIND_BUILTIN_COUNT));
+    cr_expect_eq(lx_scan_type_from_name("US_SSN"), LX_FIND_US_SSN);
+    cr_expect_eq(lx_scan_type_from_name("us_ssn"), -1);
+    for (int i = 0; i < LX_FIND_BUILTIN_COUNT; i++)
+        cr_expect_eq(lx_scan_type_from_name(lx_scan_type_name((lx_find_type)i)), i);
+}
+
+Test(guard, scratch_must_belong_to_scanner)
+{
+    lx_scanner *other;
+    cr_assert_eq(lx_scanner_new(NULL, &other, NULL), LX_OK);
+    lx_findings f = {0};
+    lx_error err = {0};
+    cr_expect_eq(lx_scan(other, SC, "x", 1, &f, &err), LX_ERR_INVALID);
+    lx_scanner_free(other);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+Test(guard, request_every_text)
+{
+    lx_request *r = lx_request_new();
+    cr_assert_not_null(r);
+    cr_assert_eq(lx_request_add_text(r, LX_ROLE_SYSTEM, "You are helpful."), LX_OK);
+    cr_assert_eq(lx_request_add_text(r, LX_ROLE_USER, "mail bob@acme.io"), LX_OK);
+    lx_message *m = lx_request_add_message(r, LX_ROLE_ASSISTANT);
+    lx_part *p = lx_message_add_part(r, m, LX_PART_TEXT);
+    p->text = lx_arena_strdup(r->arena, "calling");
+    p = lx_message_add_part(r, m, LX_PART_TOOL_CALL);
+    p->name = lx_arena_strdup(r->arena, "db");
+    p->arguments = lx_arena_strdup(r->arena, "{\"dsn\":\"postgres://u:Zq8pLm2x@h.io/db\"}");
+    m = lx_request_add_message(r, LX_ROLE_TOOL);
+    p = lx_message_add_part(r, m, LX_PART_TOOL_RESULT);
+    p->text = lx_arena_strdup(r->arena, "row: 4111 1111 1111 1111");
+    m = lx_request_add_message(r, LX_ROLE_USER);
+    p = lx_message_add_part(r, m, LX_PART_IMAGE);
+    p->url = lx_arena_strdup(r->arena, "https://u:Secr3tPw@img.host.io/a.png");
+    p = lx_message_add_part(r, m, LX_PART_IMAGE);
+    p->url = lx_arena_strdup(r->arena, "data:image/png;base64,bob@acme.io");
+
+    lx_findings f = {0};
+    lx_error err = {0};
+    cr_assert_eq(lx_scan_request(S, SC, r, &f, &err), LX_OK, "%s", err.message);
+    cr_assert_eq(f.n, 4);
+    cr_expect_str_eq(f.items[0].type, "EMAIL");
+    cr_expect_eq(f.items[0].message, 1);
+    cr_expect_eq(f.items[0].part, 0);
+    cr_expect_eq(f.items[0].field, LX_SCAN_FIELD_TEXT);
+    cr_expect_eq(f.items[0].start, 5);
+    cr_expect_str_eq(f.items[1].type, "PASSWORD");
+    cr_expect_eq(f.items[1].message, 2);
+    cr_expect_eq(f.items[1].part, 1);
+    cr_expect_eq(f.items[1].field, LX_SCAN_FIELD_ARGUMENTS);
+    cr_expect_str_eq(f.items[2].type, "CREDIT_CARD");
+    cr_expect_eq(f.items[2].message, 3);
+    cr_expect_str_eq(f.items[3].type, "PASSWORD");
+    cr_expect_eq(f.items[3].message, 4);
+    cr_expect_eq(f.items[3].field, LX_SCAN_FIELD_URL);
+    lx_findings_free(&f);
+    lx_request_free(r);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+typedef struct {
+    const lx_scanner *s;
+    int found;
+    lx_status st;
+} worker;
+
+static void *work(void *ud)
+{
+    worker *w = ud;
+    lx_scan_scratch *sc;
+    w->st = lx_scan_scratch_new(w->s, &sc, NULL);
+    if (w->st != LX_OK)
+        return NULL;
+    const char *t = "a@b.io 8.8.8.8 4111 1111 1111 1111 AKIANYJQWX6HH7566TFJ";
+    lx_findings f = {0};
+    for (int i = 0; i < 500 && w->st == LX_OK; i++) {
+        lx_findings_reset(&f);
+        w->st = lx_scan(w->s, sc, t, strlen(t), &f, NULL);
+        w->found += (int)f.n;
+    }
+    lx_findings_free(&f);
+    lx_scan_scratch_free(sc);
+    return NULL;
+}
+
+Test(guard, one_scanner_many_threads)
+{
+    pthread_t th[4];
+    worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){S, 0, LX_OK};
+        cr_assert_eq(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_eq(w[i].st, LX_OK);
+        cr_expect_eq(w[i].found, 4 * 500);
+    }
+}
+
+/* ---- random input ------------------------------------------------------- */
+
+Test(guard, random_bytes_keep_invariants)
+{
+    static const char alphabet[] = "0123456789 -.:@/+=_aAbBeEfFkKsSxXyYzZ()\n'\"-----BEGIN";
+    unsigned long long x = 88172645463325252ull;
+    char buf[4096];
+    lx_findings f = {0};
+    for (int round = 0; round < 300; round++) {
+        size_t n = 1 + (size_t)(x % sizeof buf);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            buf[i] = (round & 1) ? (char)(x & 0xff) : alphabet[x % (sizeof alphabet - 1)];
+        }
+        lx_findings_reset(&f);
+        cr_assert_eq(lx_scan(S, SC, buf, n, &f, NULL), LX_OK);
+        for (size_t i = 0; i < f.n; i++) {
+            cr_assert(f.items[i].start < f.items[i].end && f.items[i].end <= n);
+            cr_assert(i == 0 || f.items[i - 1].end <= f.items[i].start);
+        }
+    }
+    lx_findings_free(&f);
+}
