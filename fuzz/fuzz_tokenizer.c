@@ -7,9 +7,12 @@
  *   4-5  encode with a byte-level BPE built in memory, llama3 / qwen2
  *        pre-tokenizers (exercises their matchers on any bytes);
  *   6-9  encode with the Llama 2 vocabulary (SentencePiece, byte fallback);
- *   10+  decode the bytes as an array of int32 ids (any values, also out of
- *        range) in one call and through the streaming detokenizer, with
- *        each vocabulary; the output must be valid UTF-8.
+ *   10-253 decode the bytes as an array of int32 ids (any values, also out
+ *        of range) in one call and through the streaming detokenizer, with
+ *        each vocabulary; the output must be valid UTF-8;
+ *   254  the bytes are a chat template: detect it, render a conversation;
+ *   255  the bytes are a GGUF file: build its tokenizer (any error is fine),
+ *        encode and decode a sentence with it.
  * Every BPE encoding must decode back to the input bytes exactly.
  *
  * Models come from $LLMUX_MODEL_DIR (else ../shared/models); a vocabulary
@@ -22,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/types.h"
 #include "engine/gguf.h"
+#include "engine/template.h"
 #include "engine/tokenizer.h"
 #include "engine/unicode.h"
 
@@ -178,6 +183,45 @@ static void decode_all(const lx_tokenizer *t, const int32_t *ids, size_t n, unsi
     lx_buf_free(&b);
 }
 
+static void fuzz_template(const char *s, size_t n)
+{
+    lx_template *t = NULL;
+    if (lx_template_detect(s, n, &t, NULL) != LX_OK)
+        return;
+    lx_request *r = lx_request_new();
+    if (r && lx_request_add_text(r, LX_ROLE_USER, "Hi") == LX_OK) {
+        lx_buf b;
+        lx_buf_init(&b, 0);
+        if (lx_template_render(t, r, true, &b, NULL) != LX_OK)
+            abort();
+        lx_buf_free(&b);
+    }
+    lx_request_free(r);
+    lx_template_free(t);
+}
+
+static void fuzz_gguf_tokenizer(const char *s, size_t n)
+{
+    lx_gguf *g = NULL;
+    lx_tokenizer *t = NULL;
+    if (lx_gguf_open_memory(s, n, &g, NULL) != LX_OK)
+        return;
+    if (lx_tokenizer_new(g, &t, NULL) == LX_OK) {
+        static const char text[] = "Hello <s> world \xF0\x9F\x98\x80 123!";
+        int32_t *ids;
+        size_t k;
+        if (lx_tokenizer_encode(t, text, sizeof text - 1, true, true, &ids, &k, NULL) != LX_OK)
+            abort();
+        decode_all(t, ids, k, LX_DECODE_STRIP_SPACE);
+        free(ids);
+        lx_tokenizer_free(t);
+    }
+    lx_template *tm = NULL;
+    if (lx_template_from_gguf(g, &tm, NULL) == LX_OK)
+        lx_template_free(tm);
+    lx_gguf_close(g);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
@@ -201,6 +245,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             decode_all(llama, ids, k, LX_DECODE_STRIP_SPACE);
             free(ids);
         }
+    } else if (mode == 254) {
+        fuzz_template(s, n);
+    } else if (mode == 255) {
+        fuzz_gguf_tokenizer(s, n);
     } else {
         size_t m = n / 4;
         int32_t *v = malloc(m ? m * sizeof *v : 1);
