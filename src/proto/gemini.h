@@ -5,7 +5,8 @@
  * three files:
  *   gemini.c         request encoding, http_prepare, errors, the table;
  *   gemini_decode.c  request decoding and the part decoder;
- *   gemini_resp.c    whole responses and streams (both directions).
+ *   gemini_resp.c    whole responses (both directions), the stream encoder;
+ *   gemini_stream.c  the stream decoder.
  * The declarations below are the few pieces the two halves share; they are
  * not meant for the rest of llmux.
  *
@@ -76,7 +77,16 @@ void lx_gemini_error_fill(const json_t *error, int http_status, lx_error *err);
 /* The codec's request_decode (gemini_decode.c). */
 lx_status lx_gemini_request_decode(const char *body, size_t len, lx_request **out, lx_error *err);
 
-/* The codec's response and stream functions (gemini_resp.c). */
+/* Pieces of gemini_resp.c the stream decoder shares: finishReason mapping
+ * (STOP is TOOL_CALLS when calls were made), usageMetadata reading, the
+ * error for a body without candidates (blocked prompt: LX_ERR_UPSTREAM type
+ * "blocked"), and turning LX_ERR_INVALID into LX_ERR_PROTO for answers. */
+lx_finish lx_gemini_finish_from(const char *reason, bool calls);
+lx_status lx_gemini_usage_decode(const json_t *um, lx_usage *u, lx_error *err);
+lx_status lx_gemini_no_candidates(const json_t *root, lx_error *err);
+lx_status lx_gemini_as_proto(lx_status s, lx_error *err);
+
+/* The codec's response and stream functions (gemini_resp.c, gemini_stream.c). */
 lx_status lx_gemini_response_decode(const char *body, size_t len, lx_response **out, lx_error *err);
 lx_status lx_gemini_response_encode(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
                                     lx_error *err);

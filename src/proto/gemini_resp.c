@@ -1,5 +1,6 @@
 /*
- * gemini_resp.c — Gemini answers, whole and streamed, in both directions.
+ * gemini_resp.c — Gemini answers: whole ones in both directions, and the
+ * stream encoder (server side).
  *
  * A whole answer (generateContent) is one GenerateContentResponse:
  *
@@ -28,12 +29,9 @@
  * calls), MAX_TOKENS -> LENGTH, SAFETY, RECITATION, BLOCKLIST,
  * PROHIBITED_CONTENT, SPII, IMAGE_SAFETY -> CONTENT_FILTER, others -> OTHER.
  *
- * Decoder events: START on the first chunk (id = responseId, model =
- * modelVersion); TEXT / THINKING per part at once; a function call gives
- * TOOL_START, TOOL_ARGS (the whole args JSON), TOOL_END; a thought signature
- * on a non-thought part is a THINKING event with the signature alone, sent
- * before that part's events (see gemini.h). finish() sends USAGE, then
- * FINISH if a finishReason was seen, else returns LX_ERR_PROTO.
+ * The stream encoder writes one chunk per TEXT, THINKING and finished tool
+ * call, and usage with finishReason on the last one; ERROR becomes an error
+ * chunk. The stream decoder is in gemini_stream.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +45,7 @@
 
 /* ---- shared pieces ------------------------------------------------------ */
 
-static lx_finish finish_from(const char *s, bool calls)
+lx_finish lx_gemini_finish_from(const char *s, bool calls)
 {
     static const char *const filtered[] = {
         "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"};
@@ -76,7 +74,7 @@ static const char *finish_to(lx_finish f)
     }
 }
 
-static lx_status usage_decode(const json_t *um, lx_usage *u, lx_error *err)
+lx_status lx_gemini_usage_decode(const json_t *um, lx_usage *u, lx_error *err)
 {
     static const char *const keys[] = {"promptTokenCount", "cachedContentTokenCount",
                                        "candidatesTokenCount", "thoughtsTokenCount",
@@ -125,7 +123,7 @@ static void make_id(char *buf, size_t cap)
 }
 
 /* Turns a failure while reading a provider answer into LX_ERR_PROTO. */
-static lx_status as_proto(lx_status s, lx_error *err)
+lx_status lx_gemini_as_proto(lx_status s, lx_error *err)
 {
     if (s == LX_ERR_INVALID || s == LX_ERR_UNSUPPORTED) {
         if (err)
@@ -136,7 +134,7 @@ static lx_status as_proto(lx_status s, lx_error *err)
 }
 
 /* No candidates: a blocked prompt (LX_ERR_UPSTREAM "blocked") or garbage. */
-static lx_status no_candidates(const json_t *root, lx_error *err)
+lx_status lx_gemini_no_candidates(const json_t *root, lx_error *err)
 {
     json_t *pf = json_object_get(root, "promptFeedback");
     json_t *br = json_object_get(pf, "blockReason");
@@ -195,7 +193,7 @@ static lx_status decode_candidate_parts(lx_response *r, const json_t *cand, bool
         if (s == LX_ERR_UNSUPPORTED)
             continue; /* executableCode and friends: nothing neutral to say */
         if (s != LX_OK)
-            return as_proto(s, err);
+            return lx_gemini_as_proto(s, err);
         if (g.kind == LX_GPART_RESPONSE)
             return lx_fail(err, LX_ERR_PROTO, "%s: functionResponse in a model answer", ctx);
         if (g.kind == LX_GPART_CALL)
@@ -213,7 +211,7 @@ lx_status lx_gemini_response_decode(const char *body, size_t len, lx_response **
     lx_status s;
     *out = NULL;
     if ((s = lx_json_parse(body, len, true, &root, err)) != LX_OK)
-        return as_proto(s, err);
+        return lx_gemini_as_proto(s, err);
     json_t *e = json_object_get(root, "error");
     if (json_is_object(e)) {
         lx_gemini_error_fill(e, 0, err);
@@ -227,7 +225,7 @@ lx_status lx_gemini_response_decode(const char *body, size_t len, lx_response **
     lx_response *resp = r;
     if ((s = lx_json_opt_str(r->arena, root, "responseId", NULL, &resp->id, err)) != LX_OK ||
         (s = lx_json_opt_str(r->arena, root, "modelVersion", NULL, &resp->model, err)) != LX_OK) {
-        s = as_proto(s, err);
+        s = lx_gemini_as_proto(s, err);
         goto fail;
     }
     json_t *cands = json_object_get(root, "candidates");
@@ -237,7 +235,7 @@ lx_status lx_gemini_response_decode(const char *body, size_t len, lx_response **
     }
     json_t *cand = json_array_get(cands, 0);
     if (!cand) {
-        s = no_candidates(root, err);
+        s = lx_gemini_no_candidates(root, err);
         goto fail;
     }
     if (!json_is_object(cand)) {
@@ -249,14 +247,14 @@ lx_status lx_gemini_response_decode(const char *body, size_t len, lx_response **
         goto fail;
     char *fr = NULL;
     if ((s = lx_json_opt_str(r->arena, cand, "finishReason", "candidates[0]", &fr, err)) != LX_OK) {
-        s = as_proto(s, err);
+        s = lx_gemini_as_proto(s, err);
         goto fail;
     }
-    r->finish = fr ? finish_from(fr, calls) : LX_FINISH_NONE;
+    r->finish = fr ? lx_gemini_finish_from(fr, calls) : LX_FINISH_NONE;
     json_t *um = json_object_get(root, "usageMetadata");
     if (um && !json_is_null(um)) {
-        if ((s = usage_decode(um, &r->usage, err)) != LX_OK) {
-            s = as_proto(s, err);
+        if ((s = lx_gemini_usage_decode(um, &r->usage, err)) != LX_OK) {
+            s = lx_gemini_as_proto(s, err);
             goto fail;
         }
         r->has_usage = true;
@@ -418,238 +416,6 @@ done:
     json_decref(root);
     free(b.pending);
     return s;
-}
-
-/* ---- stream decoder ----------------------------------------------------- */
-
-typedef struct {
-    lx_stream_decoder base;
-    lx_sse_parser sse;
-    lx_event_fn sink;
-    void *ud;
-    bool started, stopped, have_usage, calls;
-    int n_tools;
-    lx_usage usage;
-    char finish[40]; /* last finishReason, "" when none */
-} gdec;
-
-static lx_status emit(gdec *d, lx_event *ev)
-{
-    lx_status s = d->sink(d->ud, ev);
-    if (s != LX_OK)
-        d->stopped = true;
-    return s;
-}
-
-static lx_status emit_part(gdec *d, const lx_gpart *g)
-{
-    lx_status s;
-    lx_event ev = {.kind = LX_EV_THINKING};
-    if (g->kind == LX_GPART_THOUGHT) {
-        ev.text = g->part.text;
-        ev.len = strlen(g->part.text);
-        ev.signature = g->signature;
-        return emit(d, &ev);
-    }
-    if (g->signature) {
-        ev.signature = g->signature;
-        if ((s = emit(d, &ev)) != LX_OK)
-            return s;
-    }
-    memset(&ev, 0, sizeof ev);
-    switch (g->kind) {
-    case LX_GPART_TEXT:
-        ev.kind = LX_EV_TEXT;
-        ev.text = g->part.text;
-        ev.len = strlen(g->part.text);
-        return emit(d, &ev);
-    case LX_GPART_CALL:
-        d->calls = true;
-        ev.index = d->n_tools++;
-        ev.kind = LX_EV_TOOL_START;
-        ev.id = g->part.id;
-        ev.name = g->part.name;
-        if ((s = emit(d, &ev)) != LX_OK)
-            return s;
-        ev.kind = LX_EV_TOOL_ARGS;
-        ev.id = ev.name = NULL;
-        ev.text = g->part.arguments;
-        ev.len = strlen(g->part.arguments);
-        if ((s = emit(d, &ev)) != LX_OK)
-            return s;
-        ev.kind = LX_EV_TOOL_END;
-        ev.text = NULL;
-        ev.len = 0;
-        return emit(d, &ev);
-    default: /* images have no stream event; empty parts said their piece */
-        return LX_OK;
-    }
-}
-
-static lx_status chunk_parts(gdec *d, lx_arena *a, const json_t *cand, lx_error *err)
-{
-    json_t *content = json_object_get(cand, "content");
-    if (!content || json_is_null(content))
-        return LX_OK;
-    if (!json_is_object(content))
-        return lx_fail(err, LX_ERR_PROTO,
-                       "stream chunk: candidates[0].content: expected an object");
-    json_t *parts = json_object_get(content, "parts");
-    if (!parts || json_is_null(parts))
-        return LX_OK;
-    if (!json_is_array(parts))
-        return lx_fail(err, LX_ERR_PROTO,
-                       "stream chunk: candidates[0].content.parts: expected an array");
-    size_t i;
-    json_t *p;
-    json_array_foreach(parts, i, p)
-    {
-        char ctx[96];
-        lx_gpart g;
-        snprintf(ctx, sizeof ctx, "stream chunk: candidates[0].content.parts[%zu]", i);
-        lx_status s = lx_gemini_part_decode(a, p, ctx, &g, err);
-        if (s == LX_ERR_UNSUPPORTED)
-            continue;
-        if (s != LX_OK)
-            return as_proto(s, err);
-        if (g.kind == LX_GPART_RESPONSE)
-            return lx_fail(err, LX_ERR_PROTO, "%s: functionResponse in a model answer", ctx);
-        if ((s = emit_part(d, &g)) != LX_OK)
-            return s;
-    }
-    return LX_OK;
-}
-
-static lx_status on_chunk(gdec *d, const json_t *root, lx_arena *a, lx_error *err)
-{
-    lx_status s;
-    json_t *e = json_object_get(root, "error");
-    if (e && !json_is_null(e)) {
-        if (json_is_object(e)) {
-            lx_gemini_error_fill(e, 0, err);
-        } else {
-            lx_fail(err, LX_ERR_UPSTREAM, "%s",
-                    json_is_string(e) ? json_string_value(e) : "Gemini reported an error");
-            if (err)
-                lx_strlcpy(err->provider, "gemini", sizeof err->provider);
-        }
-        return LX_ERR_UPSTREAM;
-    }
-    json_t *cands = json_object_get(root, "candidates");
-    if (cands && !json_is_null(cands) && !json_is_array(cands))
-        return lx_fail(err, LX_ERR_PROTO, "stream chunk: candidates: expected an array");
-    json_t *cand = json_array_get(cands, 0);
-    json_t *um = json_object_get(root, "usageMetadata");
-    if (!cand && (json_object_get(json_object_get(root, "promptFeedback"), "blockReason") || !um ||
-                  json_is_null(um)))
-        return no_candidates(root, err); /* blocked, or nothing at all */
-    if (cand && !json_is_object(cand))
-        return lx_fail(err, LX_ERR_PROTO, "stream chunk: candidates[0]: expected an object");
-    if (!d->started) {
-        char *id = NULL, *model = NULL;
-        if ((s = lx_json_opt_str(a, root, "responseId", "stream chunk", &id, err)) != LX_OK ||
-            (s = lx_json_opt_str(a, root, "modelVersion", "stream chunk", &model, err)) != LX_OK)
-            return as_proto(s, err);
-        lx_event ev = {.kind = LX_EV_START, .id = id, .model = model};
-        d->started = true;
-        if ((s = emit(d, &ev)) != LX_OK)
-            return s;
-    }
-    if (cand) {
-        if ((s = chunk_parts(d, a, cand, err)) != LX_OK)
-            return s;
-        json_t *fr = json_object_get(cand, "finishReason");
-        if (fr && !json_is_null(fr)) {
-            if (!json_is_string(fr))
-                return lx_fail(err, LX_ERR_PROTO,
-                               "stream chunk: candidates[0].finishReason: expected a string");
-            lx_strlcpy(d->finish, json_string_value(fr), sizeof d->finish);
-        }
-    }
-    if (um && !json_is_null(um)) {
-        lx_usage u;
-        if ((s = usage_decode(um, &u, err)) != LX_OK)
-            return as_proto(s, err);
-        d->usage = u;
-        d->have_usage = true;
-    }
-    return LX_OK;
-}
-
-static lx_status on_sse(void *ud, const lx_sse_event *ev, lx_error *err)
-{
-    gdec *d = ud;
-    if (ev->data_len == 6 && memcmp(ev->data, "[DONE]", 6) == 0)
-        return LX_OK;
-    json_t *root = NULL;
-    lx_status s = lx_json_parse(ev->data, ev->data_len, true, &root, err);
-    if (s != LX_OK) {
-        char msg[sizeof err->message];
-        lx_strlcpy(msg, err ? err->message : "", sizeof msg);
-        return lx_fail(err, LX_ERR_PROTO, "stream chunk: %s", msg);
-    }
-    lx_arena *a = lx_arena_new();
-    s = a ? on_chunk(d, root, a, err) : LX_ERR_NOMEM;
-    lx_arena_free(a);
-    json_decref(root);
-    return s;
-}
-
-static lx_status gdec_feed(lx_stream_decoder *base, const char *data, size_t len, lx_error *err)
-{
-    gdec *d = (gdec *)base;
-    if (d->stopped)
-        return lx_fail(err, LX_ERR_INTERNAL, "stream decoder fed after it stopped");
-    lx_status s = lx_sse_feed(&d->sse, data, len, on_sse, d, err);
-    if (s != LX_OK)
-        d->stopped = true;
-    return s;
-}
-
-static lx_status gdec_finish(lx_stream_decoder *base, lx_error *err)
-{
-    gdec *d = (gdec *)base;
-    if (d->stopped)
-        return lx_fail(err, LX_ERR_INTERNAL, "stream decoder finished after it stopped");
-    lx_status s = lx_sse_finish(&d->sse, on_sse, d, NULL, err);
-    if (s != LX_OK) {
-        d->stopped = true;
-        return s;
-    }
-    d->stopped = true;
-    if (d->have_usage) {
-        lx_event ev = {.kind = LX_EV_USAGE, .usage = d->usage};
-        if ((s = d->sink(d->ud, &ev)) != LX_OK)
-            return s;
-    }
-    if (!d->finish[0])
-        return lx_fail(err, LX_ERR_PROTO,
-                       "stream ended without finishReason (ended before the last chunk)");
-    lx_event ev = {.kind = LX_EV_FINISH, .finish = finish_from(d->finish, d->calls)};
-    return d->sink(d->ud, &ev);
-}
-
-static void gdec_free(lx_stream_decoder *base)
-{
-    gdec *d = (gdec *)base;
-    if (!d)
-        return;
-    lx_sse_free(&d->sse);
-    free(d);
-}
-
-lx_stream_decoder *lx_gemini_stream_decoder_new(lx_event_fn sink, void *ud)
-{
-    gdec *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    d->base.feed = gdec_feed;
-    d->base.finish = gdec_finish;
-    d->base.free = gdec_free;
-    d->sink = sink;
-    d->ud = ud;
-    lx_sse_init(&d->sse, 0);
-    return &d->base;
 }
 
 /* ---- stream encoder ----------------------------------------------------- */
