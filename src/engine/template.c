@@ -17,10 +17,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct lx_template {
     lx_template_kind kind;
     char *default_system; /* heap, or NULL */
+    /* Llama 3.1+ templates open with a system block carrying the knowledge
+     * cut-off and today's date: "26 Jul 2024" (the templates' default) or,
+     * when the template asks strftime_now, the current date. */
+    bool knowledge_dates;
+    bool date_now;
+    char date[32]; /* set with lx_template_set_date; "" = as above */
 };
 
 static const char *const kind_names[] = {"chatml", "llama3", "llama2", "mistral", "gemma", "phi3"};
@@ -128,6 +135,10 @@ lx_status lx_template_detect(const char *s, size_t n, lx_template **out, lx_erro
     lx_status st = make(k, out, err);
     if (st == LX_OK && k == LX_TMPL_CHATML)
         (*out)->default_system = chatml_default_system(s, n);
+    if (st == LX_OK && k == LX_TMPL_LLAMA3 && find(s, n, "Cutting Knowledge Date")) {
+        (*out)->knowledge_dates = true;
+        (*out)->date_now = find(s, n, "strftime_now") != NULL;
+    }
     return st;
 }
 
@@ -163,6 +174,11 @@ const char *lx_template_name(const lx_template *t)
 const char *lx_template_default_system(const lx_template *t)
 {
     return t->default_system;
+}
+
+void lx_template_set_date(lx_template *t, const char *date)
+{
+    lx_strlcpy(t->date, date ? date : "", sizeof t->date);
 }
 
 const char *const *lx_template_stops(const lx_template *t, size_t *n)
@@ -311,16 +327,46 @@ static void render_chatml(const lx_template *t, const lx_request *r, bool gen, w
         puts_(w, "<|im_start|>assistant\n");
 }
 
-static void render_llama3(const lx_request *r, bool gen, writer *w, lx_buf *c)
+static void llama3_turn(writer *w, const char *role, const char *text, size_t len)
 {
-    for (size_t i = 0; i < r->n_messages && w->st == LX_OK; i++) {
+    puts_(w, "<|start_header_id|>");
+    puts_(w, role);
+    puts_(w, "<|end_header_id|>\n\n");
+    put_trimmed(w, text, len);
+    puts_(w, "<|eot_id|>");
+}
+
+static void render_llama3(const lx_template *t, const lx_request *r, bool gen, writer *w, lx_buf *c)
+{
+    size_t first = 0;
+    if (t->knowledge_dates) {
+        char date[32];
+        if (t->date[0]) {
+            lx_strlcpy(date, t->date, sizeof date);
+        } else if (t->date_now) {
+            time_t now = time(NULL);
+            struct tm tm;
+            gmtime_r(&now, &tm);
+            strftime(date, sizeof date, "%d %b %Y", &tm);
+        } else {
+            lx_strlcpy(date, "26 Jul 2024", sizeof date);
+        }
+        puts_(w, "<|start_header_id|>system<|end_header_id|>\n\n"
+                 "Cutting Knowledge Date: December 2023\nToday Date: ");
+        puts_(w, date);
+        puts_(w, "\n\n");
+        if (r->n_messages && r->messages[0].role == LX_ROLE_SYSTEM) {
+            if ((w->st = content(&r->messages[0], c)) != LX_OK)
+                return;
+            put_trimmed(w, c->data, c->len);
+            first = 1;
+        }
+        puts_(w, "<|eot_id|>");
+    }
+    for (size_t i = first; i < r->n_messages && w->st == LX_OK; i++) {
         if ((w->st = content(&r->messages[i], c)) != LX_OK)
             return;
-        puts_(w, "<|start_header_id|>");
-        puts_(w, role_name(LX_TMPL_LLAMA3, r->messages[i].role));
-        puts_(w, "<|end_header_id|>\n\n");
-        put_trimmed(w, c->data, c->len);
-        puts_(w, "<|eot_id|>");
+        llama3_turn(w, role_name(LX_TMPL_LLAMA3, r->messages[i].role), c->data, c->len);
     }
     if (gen)
         puts_(w, "<|start_header_id|>assistant<|end_header_id|>\n\n");
@@ -424,7 +470,7 @@ lx_status lx_template_render(const lx_template *t, const lx_request *r, bool add
         render_chatml(t, r, add_generation_prompt, &w, &c);
         break;
     case LX_TMPL_LLAMA3:
-        render_llama3(r, add_generation_prompt, &w, &c);
+        render_llama3(t, r, add_generation_prompt, &w, &c);
         break;
     case LX_TMPL_PHI3:
         render_phi3(r, add_generation_prompt, &w, &c);

@@ -10,6 +10,8 @@
  *            <|im_start|>assistant\n            (SmolLM2, Qwen2.5, ...)
  *   llama3   <|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>...
  *            <|start_header_id|>assistant<|end_header_id|>\n\n
+ *            (3.1+: the system block also states the knowledge cut-off and
+ *            today's date, as those templates do)
  *   llama2   [INST] <<SYS>>\nS\n<</SYS>>\n\nU [/INST] A </s><s>[INST] U2 [/INST]
  *   mistral  [INST] S\n\nU [/INST]A</s>[INST] U2 [/INST]   (v0.1/v0.2 style)
  *   gemma    <start_of_turn>user\nS\n\nU<end_of_turn>\n<start_of_turn>model\n
@@ -75,6 +77,11 @@ const char *lx_template_name(const lx_template *t);
 const char *lx_template_names(void);
 /* Default system prompt, or NULL. */
 const char *lx_template_default_system(const lx_template *t);
+/* Llama 3.1+ templates (recognised by "Cutting Knowledge Date") open with a
+ * system block holding the knowledge cut-off and "Today Date: D": D is the
+ * template's default "26 Jul 2024", or today (UTC) when the template calls
+ * strftime_now, unless set here (e.g. "01 Jan 2025"; NULL resets). */
+void lx_template_set_date(lx_template *t, const char *date);
 
 /* Appends the prompt for req's messages to out; with add_generation_prompt
  * the assistant turn's opening is appended so the model answers next.

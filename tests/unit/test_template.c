@@ -397,3 +397,55 @@ Test(render, tool_results_per_family)
     lx_template_free(t);
     lx_request_free(r);
 }
+
+static const char LLAMA32_JINJA[] =
+    "{{- bos_token }}\n{%- if not date_string is defined %}\n    {%- if strftime_now is defined "
+    "%}\n        {%- set date_string = strftime_now(\"%d %b %Y\") %}\n    {%- else %}\n        "
+    "{%- set date_string = \"26 Jul 2024\" %}\n    {%- endif %}\n{%- endif %}\n{%- if "
+    "messages[0]['role'] == 'system' %}\n    {%- set system_message = "
+    "messages[0]['content']|trim %}\n    {%- set messages = messages[1:] %}\n{%- else %}\n    "
+    "{%- set system_message = \"\" %}\n{%- endif %}\n{{- "
+    "\"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}\n{{- \"Cutting Knowledge Date: "
+    "December 2023\\n\" }}\n{{- \"Today Date: \" + date_string + \"\\n\\n\" }}\n{{- "
+    "system_message }}\n{{- \"<|eot_id|>\" }}\n{%- for message in messages %}\n    {{- "
+    "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | "
+    "trim + '<|eot_id|>' }}\n{%- endfor %}\n{%- if add_generation_prompt %}\n    {{- "
+    "'<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}\n{%- endif %}\n";
+
+Test(detect, llama32_knowledge_dates)
+{
+    lx_template *t = detect(LLAMA32_JINJA);
+    cr_assert_str_eq(lx_template_name(t), "llama3");
+    lx_template_set_date(t, "26 Jul 2024");
+    lx_request *r = conversation(true);
+    char *got = render(t, r, true);
+    cr_assert_str_eq(got, "<|start_header_id|>system<|end_header_id|>\n\n"
+                          "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
+                          "You are terse.<|eot_id|>"
+                          "<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"
+                          "<|start_header_id|>assistant<|end_header_id|>\n\nHello.<|eot_id|>"
+                          "<|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|>"
+                          "<|start_header_id|>assistant<|end_header_id|>\n\n");
+    free(got);
+    lx_request_free(r);
+    /* No system message: the block is still there, empty. Today's date by
+     * default ("%d %b %Y"). */
+    lx_template_set_date(t, NULL);
+    r = conversation(false);
+    got = render(t, r, false);
+    const char *d = strstr(got, "Today Date: ");
+    cr_assert_not_null(d);
+    cr_assert(d[12] >= '0' && d[12] <= '3' && d[14] == ' ' && d[18] == ' ', "%s", got);
+    cr_assert(strstr(got, "\n\n<|eot_id|><|start_header_id|>user"), "%s", got);
+    free(got);
+    lx_request_free(r);
+    lx_template_free(t);
+    /* Plain Llama 3 (no dates) keeps the short form. */
+    t = detect(LLAMA3_JINJA);
+    r = conversation(false);
+    got = render(t, r, false);
+    cr_assert(!strstr(got, "Cutting Knowledge"));
+    free(got);
+    lx_request_free(r);
+    lx_template_free(t);
+}
