@@ -465,6 +465,7 @@ static json_t *line_obj(const char *model, int64_t unix_ns, bool generate, const
              (!calls || json_object_set(m, "tool_calls", calls) == 0) &&
              json_object_set_new(o, "message", m) == 0;
     }
+    ok = ok && json_object_set_new(o, "done", json_false()) == 0; /* finish_fields sets true */
     json_decref(txt);
     json_decref(th);
     json_decref(calls);

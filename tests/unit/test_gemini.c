@@ -954,6 +954,43 @@ Test(gemini_stream, encode_decode_identity)
     lx_buf_free(&wire);
 }
 
+Test(gemini_stream, encoder_wire_shape)
+{
+    lx_stream_encoder *e = C->stream_encoder_new(&(lx_codec_opts){.model = "asked"});
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    lx_usage u = {.input = 3, .cache_read = 4, .output = 5, .reasoning = 6};
+    const lx_event evs[] = {
+        {.kind = LX_EV_START, .id = "r1", .model = "gm"},
+        {.kind = LX_EV_THINKING, .text = "hm", .len = 2},
+        {.kind = LX_EV_THINKING, .signature = "SG"},
+        {.kind = LX_EV_TEXT, .text = "Hi", .len = 2},
+        {.kind = LX_EV_TOOL_START, .index = 0, .name = "f"},
+        {.kind = LX_EV_TOOL_ARGS, .index = 0, .text = "{\"a\":", .len = 5},
+        {.kind = LX_EV_TOOL_ARGS, .index = 0, .text = "1}", .len = 2},
+        {.kind = LX_EV_TOOL_END, .index = 0},
+        {.kind = LX_EV_USAGE, .usage = u},
+        {.kind = LX_EV_FINISH, .finish = LX_FINISH_TOOL_CALLS},
+    };
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        cr_assert_eq(e->event(e, &evs[i], &out), LX_OK, "event %zu", i);
+    e->free(e);
+#define HEAD "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":["
+#define TAIL "]},\"index\":0}],\"modelVersion\":\"gm\",\"responseId\":\"r1\"}\n\n"
+    cr_assert_str_eq(
+        out.data,
+        HEAD "{\"text\":\"hm\",\"thought\":true}" TAIL HEAD
+             "{\"text\":\"Hi\",\"thoughtSignature\":\"SG\"}" TAIL HEAD
+             "{\"functionCall\":{\"name\":\"f\",\"args\":{\"a\":1}}}" TAIL HEAD
+             "{\"text\":\"\"}]},\"finishReason\":\"STOP\",\"index\":0}],"
+             "\"usageMetadata\":{\"promptTokenCount\":7,\"candidatesTokenCount\":5,"
+             "\"thoughtsTokenCount\":6,\"cachedContentTokenCount\":4,\"totalTokenCount\":18},"
+             "\"modelVersion\":\"gm\",\"responseId\":\"r1\"}\n\n");
+#undef HEAD
+#undef TAIL
+    lx_buf_free(&out);
+}
+
 Test(gemini_stream, encoder_error_event)
 {
     lx_stream_encoder *e = C->stream_encoder_new(&(lx_codec_opts){.model = "m"});

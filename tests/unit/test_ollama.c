@@ -903,6 +903,66 @@ Test(ollama_stream, encode_decode_identity)
     lx_buf_free(&wire);
 }
 
+/* The lines of an encoded stream with created_at and durations blanked. */
+static char *normalised_lines(const lx_buf *wire)
+{
+    lx_buf n;
+    lx_buf_init(&n, 0);
+    char *copy = strdup(wire->data), *save = NULL;
+    for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        json_error_t je;
+        json_t *v = json_loads(l, 0, &je);
+        cr_assert(json_is_object(v), "%s", l);
+        const char *keys[] = {"created_at", "total_duration", "prompt_eval_duration",
+                              "eval_duration"};
+        for (size_t i = 0; i < 4; i++)
+            if (json_object_get(v, keys[i]))
+                json_object_set_new(v, keys[i], json_string("*"));
+        char *d = json_dumps(v, JSON_COMPACT);
+        lx_buf_printf(&n, "%s\n", d);
+        free(d);
+        json_decref(v);
+    }
+    free(copy);
+    return lx_buf_steal(&n, NULL);
+}
+
+Test(ollama_stream, encoder_wire_shape)
+{
+    lx_stream_encoder *e = C->stream_encoder_new(&(lx_codec_opts){.model = "asked"});
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    lx_usage u = {.input = 3, .cache_read = 4, .output = 5, .reasoning = 6};
+    const lx_event evs[] = {
+        {.kind = LX_EV_START, .model = "llama3.2"},
+        {.kind = LX_EV_THINKING, .text = "hm", .len = 2},
+        {.kind = LX_EV_TEXT, .text = "Hi", .len = 2},
+        {.kind = LX_EV_TOOL_START, .index = 0, .id = "ignored", .name = "f"},
+        {.kind = LX_EV_TOOL_ARGS, .index = 0, .text = "{\"a\":", .len = 5},
+        {.kind = LX_EV_TOOL_ARGS, .index = 0, .text = "1}", .len = 2},
+        {.kind = LX_EV_TOOL_END, .index = 0},
+        {.kind = LX_EV_USAGE, .usage = u},
+        {.kind = LX_EV_FINISH, .finish = LX_FINISH_TOOL_CALLS},
+    };
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        cr_assert_eq(e->event(e, &evs[i], &out), LX_OK, "event %zu", i);
+    e->free(e);
+    char *got = normalised_lines(&out);
+#define PRE "{\"model\":\"llama3.2\",\"created_at\":\"*\",\"message\":{\"role\":\"assistant\","
+    cr_assert_str_eq(
+        got,
+        PRE "\"content\":\"\",\"thinking\":\"hm\"},\"done\":false}\n" PRE
+            "\"content\":\"Hi\"},\"done\":false}\n" PRE
+            "\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":"
+            "{\"a\":1}}}]},\"done\":false}\n" PRE
+            "\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\",\"total_duration\":\"*\","
+            "\"load_duration\":0,\"prompt_eval_count\":7,\"prompt_eval_duration\":\"*\","
+            "\"eval_count\":11,\"eval_duration\":\"*\"}\n");
+#undef PRE
+    free(got);
+    lx_buf_free(&out);
+}
+
 Test(ollama_stream, generate_encoder_and_errors)
 {
     lx_stream_encoder *e = lx_ollama_generate_stream_encoder_new(&(lx_codec_opts){.model = "g"});
