@@ -74,13 +74,19 @@ static lx_status process_line(lx_sse_parser *p, lx_sse_fn fn, void *ud, lx_error
 lx_status lx_sse_feed(lx_sse_parser *p, const char *data, size_t len, lx_sse_fn fn, void *ud,
                       lx_error *err)
 {
+    static const unsigned char BOM[3] = {0xEF, 0xBB, 0xBF};
     size_t i = 0;
-    if (!p->started && len > 0) {
-        /* skip a UTF-8 BOM split across feeds only in the common whole case */
-        if (len >= 3 && (unsigned char)data[0] == 0xEF && (unsigned char)data[1] == 0xBB &&
-            (unsigned char)data[2] == 0xBF)
-            i = 3;
+    while (!p->started && i < len) {
+        if ((unsigned char)data[i] == BOM[p->bom]) {
+            i++;
+            if (++p->bom == 3)
+                p->started = true;
+            continue;
+        }
+        /* not a BOM after all: the bytes held back are ordinary data */
         p->started = true;
+        if (p->bom && lx_buf_append(&p->line, BOM, p->bom) != LX_OK)
+            return too_big(p, err);
     }
     while (i < len) {
         if (p->saw_cr) {

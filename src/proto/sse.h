@@ -3,7 +3,8 @@
  *
  * Parser: fed bytes in any split; lines end in LF, CRLF or CR; a leading
  * UTF-8 BOM is skipped; lines starting with ':' are comments; "data:" lines
- * of one event are joined with LF; an empty line dispatches the event (events
+ * of one event are joined with LF (the BOM may arrive split over several
+ * feeds); an empty line dispatches the event (events
  * with no data line are dropped, as the spec says). One space after the colon
  * is removed. Each event's size is capped; a bigger one is LX_ERR_TOOBIG.
  *
@@ -33,6 +34,7 @@ typedef struct lx_sse_parser {
     bool have_data;
     bool saw_cr;   /* last byte was CR: a following LF belongs to it */
     bool started;  /* BOM check done */
+    unsigned char bom; /* bytes of a leading BOM matched so far (split feeds) */
     size_t max_event;
 } lx_sse_parser;
 

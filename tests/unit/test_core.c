@@ -70,6 +70,26 @@ Test(sse, any_split_gives_same_events)
     }
 }
 
+Test(sse, bom_split_across_feeds_and_false_bom)
+{
+    sse_log l = {{0}};
+    lx_sse_parser p;
+    lx_sse_init(&p, 0);
+    cr_assert_eq(lx_sse_feed(&p, "\xEF", 1, sse_cb, &l, NULL), LX_OK);
+    cr_assert_eq(lx_sse_feed(&p, "\xBB", 1, sse_cb, &l, NULL), LX_OK);
+    cr_assert_eq(lx_sse_feed(&p, "\xBF" "data: a\n\n", 11, sse_cb, &l, NULL), LX_OK);
+    cr_assert_str_eq(l.log, "[|a]");
+    lx_sse_free(&p);
+
+    /* two bytes that look like a BOM start but are not: kept as data */
+    sse_log l2 = {{0}};
+    lx_sse_init(&p, 0);
+    cr_assert_eq(lx_sse_feed(&p, "\xEF\xBB", 2, sse_cb, &l2, NULL), LX_OK);
+    cr_assert_eq(lx_sse_feed(&p, "x\ndata: b\n\n", 12, sse_cb, &l2, NULL), LX_OK);
+    cr_assert_str_eq(l2.log, "[|b]"); /* the odd line is an unknown field, ignored */
+    lx_sse_free(&p);
+}
+
 Test(sse, oversized_event_is_refused)
 {
     lx_sse_parser p;
