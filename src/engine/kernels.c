@@ -456,8 +456,10 @@ void lx_matmul(lx_pool *pool, float *Y, const void *W, lx_ttype type, const floa
         size_t nq = (size_t)n_tok * (size_t)cols;
         size_t bytes_q = (nq + 63) & ~(size_t)63;
         size_t bytes_d = ((nq / (size_t)ablk) * sizeof(float) + 63) & ~(size_t)63;
-        size_t bytes_s = (nq / 16) * sizeof(int16_t);
-        size_t total = bytes_q + bytes_d + bytes_s;
+        size_t bytes_s = ((nq / 16) * sizeof(int16_t) + 63) & ~(size_t)63;
+        size_t bytes_ds = ablk == 32 ? bytes_d : 0;
+        size_t bytes_dx8 = ablk == 32 ? nq / 4 * sizeof(float) : 0;
+        size_t total = bytes_q + bytes_d + bytes_s + bytes_ds + bytes_dx8;
         uint8_t *mem = pool ? lx_pool_scratch(pool, total) : NULL;
         if (!mem) {
             heap = aligned_alloc(64, (total + 63) & ~(size_t)63);
@@ -473,6 +475,16 @@ void lx_matmul(lx_pool *pool, float *Y, const void *W, lx_ttype type, const floa
             k->quant(X + (size_t)t * cols, m.xq.q + (size_t)t * cols,
                      m.xq.d + (size_t)t * (cols / ablk), m.xq.s + (size_t)t * (cols / 16), cols,
                      ablk);
+        if (ablk == 32) {
+            m.xq.ds = (float *)(mem + bytes_q + bytes_d + bytes_s);
+            m.xq.dx8 = (float *)(mem + bytes_q + bytes_d + bytes_s + bytes_ds);
+            for (size_t b = 0; b < nq / 32; b++) {
+                float d = m.xq.d[b];
+                m.xq.ds[b] = d * (float)(m.xq.s[2 * b] + m.xq.s[2 * b + 1]);
+                for (int l = 0; l < 8; l++)
+                    m.xq.dx8[8 * b + (size_t)l] = d;
+            }
+        }
     }
     int nth = pool ? lx_pool_threads(pool) : 1;
     /* at least 16 rows per task; more tasks than threads never helps here */

@@ -74,140 +74,210 @@ AI __m512i load_w_q4_0(const lx_blk_q4_0 *w)
     return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
 }
 
+/* Weight scales of a row tile, prepared once per tile: dwp[i][b] the f32
+ * scale of block b of row i, dwe[i] the same repeated 8 times (lane scales
+ * of a block pair are one 64-byte load). */
+#define MAX_NB 512 /* cols up to 16384; wider rows take the scalar code */
+
+AI void prep_scales(const lx_mm *m, int r, const int RB, const int Q8, float *dwp, float *dwe)
+{
+    const int nb = m->cols / 32;
+    for (int i = 0; i < RB; i++) {
+        const uint8_t *row = m->W + (size_t)(r + i) * m->row_bytes;
+        const size_t bb = Q8 ? sizeof(lx_blk_q8_0) : sizeof(lx_blk_q4_0);
+        int b = 0;
+        for (; b + 16 <= nb; b += 16) {
+            /* 16 f16 scales at a stride of bb bytes */
+            __m512i idx = _mm512_mullo_epi32(
+                _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                _mm512_set1_epi32((int)bb));
+            __m512i h = _mm512_i32gather_epi32(idx, row + (size_t)b * bb, 1);
+            __m512 f = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
+            _mm512_storeu_ps(dwp + i * MAX_NB + b, f);
+        }
+        for (; b < nb; b++)
+            dwp[i * MAX_NB + b] = _cvtsh_ss(lx_rd16(row + (size_t)b * bb));
+        for (b = 0; b < nb; b++)
+            _mm256_storeu_ps(dwe + (size_t)i * MAX_NB * 8 + 8 * b,
+                             _mm256_set1_ps(dwp[i * MAX_NB + b]));
+    }
+}
+
 /* The tile: rows r..r+RB, tokens t..t+TB, all blocks. Q8 = 1 for Q8_0, 0
- * for Q4_0. A trailing odd block is handled with the upper half zeroed. */
-AI void tile_q(const lx_mm *m, int r, int t, const int RB, const int TB, const int Q8)
+ * for Q4_0. The weights' offset (128 or 8) times the activation sums is
+ * taken out at the end from ds (kernels_impl.h). A trailing odd block is
+ * handled with the upper half masked off. */
+AI void tile_q(const lx_mm *m, int r, int t, const int RB, const int TB, const int Q8,
+               const float *dwp, const float *dwe)
 {
     const int cols = m->cols, nb = cols / 32;
     const uint8_t *rowp[4];
-    for (int i = 0; i < RB; i++)
-        rowp[i] = m->W + (size_t)(r + i) * m->row_bytes;
+    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) rowp[i] =
+        m->W + (size_t)(r + i) * m->row_bytes;
     const int8_t *xq[4];
-    const float *xd[4];
-    for (int j = 0; j < TB; j++) {
+    const float *x8[4];
+    _Pragma("GCC unroll 4") for (int j = 0; j < TB; j++)
+    {
         xq[j] = m->xq.q + (size_t)(t + j) * cols;
-        xd[j] = m->xq.d + (size_t)(t + j) * nb;
+        x8[j] = m->xq.dx8 + (size_t)(t + j) * nb * 8;
     }
-    const __m512i off = _mm512_set1_epi8(Q8 ? (char)0x80 : 8);
     __m512 acc[4][4];
-    for (int i = 0; i < RB; i++)
-        for (int j = 0; j < TB; j++)
-            acc[i][j] = _mm512_setzero_ps();
+    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+        _Pragma("GCC unroll 4") for (int j = 0; j < TB; j++) acc[i][j] = _mm512_setzero_ps();
     int b = 0;
     for (; b + 2 <= nb; b += 2) {
         __m512i wv[4];
         __m512 dw[4];
-        for (int i = 0; i < RB; i++) {
+        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+        {
             if (Q8) {
                 const lx_blk_q8_0 *w = (const lx_blk_q8_0 *)rowp[i] + b;
                 _mm_prefetch((const char *)(w + 16), _MM_HINT_T0);
                 wv[i] = load_w_q8_0(w);
-                dw[i] = pair_scale(_cvtsh_ss(w[0].d), _cvtsh_ss(w[1].d));
             } else {
                 const lx_blk_q4_0 *w = (const lx_blk_q4_0 *)rowp[i] + b;
                 _mm_prefetch((const char *)(w + 24), _MM_HINT_T0);
                 wv[i] = load_w_q4_0(w);
-                dw[i] = pair_scale(_cvtsh_ss(w[0].d), _cvtsh_ss(w[1].d));
             }
+            dw[i] = _mm512_loadu_ps(dwe + (size_t)i * MAX_NB * 8 + 8 * b);
         }
-        for (int j = 0; j < TB; j++) {
+        _Pragma("GCC unroll 4") for (int j = 0; j < TB; j++)
+        {
             __m512i xv = _mm512_loadu_si512(xq[j] + 32 * b);
-            __m512i nc = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                          _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, xv));
-            __m512 dx = pair_scale(xd[j][b], xd[j][b + 1]);
-            for (int i = 0; i < RB; i++) {
-                __m512i p = _mm512_dpbusd_epi32(nc, wv[i], xv);
+            __m512 dx = _mm512_loadu_ps(x8[j] + 8 * b);
+            _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+            {
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[i], xv);
                 acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[i], dx),
                                             acc[i][j]);
             }
         }
     }
-    if (b < nb) { /* odd block count: last block alone in the low half */
+    if (b < nb) { /* odd block count: the last block alone in the low half */
         const __mmask16 lo = 0x00ff;
-        for (int j = 0; j < TB; j++) {
-            __m512i xv = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(xq[j] + 32 * b)));
-            xv = _mm512_maskz_mov_epi32(lo, xv);
-            __m512i nc = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                          _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, xv));
-            for (int i = 0; i < RB; i++) {
-                __m512i wv;
-                float dwf;
-                if (Q8) {
-                    const lx_blk_q8_0 *w = (const lx_blk_q8_0 *)rowp[i] + b;
-                    wv = _mm512_castsi256_si512(_mm256_xor_si256(
-                        _mm256_loadu_si256((const __m256i *)w->q), _mm256_set1_epi8((char)0x80)));
-                    dwf = _cvtsh_ss(w->d);
-                } else {
-                    const lx_blk_q4_0 *w = (const lx_blk_q4_0 *)rowp[i] + b;
-                    __m128i v = _mm_loadu_si128((const __m128i *)w->qs);
-                    __m256i z = _mm256_inserti128_si256(_mm256_castsi128_si256(v),
-                                                        _mm_srli_epi16(v, 4), 1);
-                    wv = _mm512_castsi256_si512(_mm256_and_si256(z, _mm256_set1_epi8(15)));
-                    dwf = _cvtsh_ss(w->d);
-                }
-                wv = _mm512_maskz_mov_epi32(lo, wv);
-                __m512i p = _mm512_dpbusd_epi32(nc, wv, xv);
-                acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p),
-                                            _mm512_set1_ps(dwf * xd[j][b]), acc[i][j]);
+        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+        {
+            __m512i wv;
+            if (Q8) {
+                const lx_blk_q8_0 *w = (const lx_blk_q8_0 *)rowp[i] + b;
+                wv = _mm512_castsi256_si512(_mm256_xor_si256(
+                    _mm256_loadu_si256((const __m256i *)w->q), _mm256_set1_epi8((char)0x80)));
+            } else {
+                const lx_blk_q4_0 *w = (const lx_blk_q4_0 *)rowp[i] + b;
+                __m128i v = _mm_loadu_si128((const __m128i *)w->qs);
+                __m256i z =
+                    _mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
+                wv = _mm512_castsi256_si512(_mm256_and_si256(z, _mm256_set1_epi8(15)));
+            }
+            wv = _mm512_maskz_mov_epi32(lo, wv);
+            __m512 dw = _mm512_maskz_loadu_ps(lo, dwe + (size_t)i * MAX_NB * 8 + 8 * b);
+            _Pragma("GCC unroll 4") for (int j = 0; j < TB; j++)
+            {
+                __m512i xv = _mm512_maskz_loadu_epi32(lo, xq[j] + 32 * b);
+                __m512 dx = _mm512_maskz_loadu_ps(lo, x8[j] + 8 * b);
+                __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, xv);
+                acc[i][j] =
+                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, dx), acc[i][j]);
             }
         }
     }
-    for (int i = 0; i < RB; i++)
-        for (int j = 0; j < TB; j++)
-            m->Y[(size_t)(t + j) * m->rows + r + i] = _mm512_reduce_add_ps(acc[i][j]);
+    /* offset correction: y -= off * sum_b dw[b] * ds[b] */
+    const float off = Q8 ? 128.0f : 8.0f;
+    _Pragma("GCC unroll 4") for (int j = 0; j < TB; j++)
+    {
+        const float *ds = m->xq.ds + (size_t)(t + j) * nb;
+        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+        {
+            __m512 c = _mm512_setzero_ps();
+            int k = 0;
+            for (; k + 16 <= nb; k += 16)
+                c = _mm512_fmadd_ps(_mm512_loadu_ps(dwp + i * MAX_NB + k), _mm512_loadu_ps(ds + k),
+                                    c);
+            if (k < nb) {
+                __mmask16 km = (__mmask16)((1u << (nb - k)) - 1);
+                c = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(km, dwp + i * MAX_NB + k),
+                                    _mm512_maskz_loadu_ps(km, ds + k), c);
+            }
+            m->Y[(size_t)(t + j) * m->rows + r + i] =
+                _mm512_reduce_add_ps(acc[i][j]) - off * _mm512_reduce_add_ps(c);
+        }
+    }
 }
 
 #define TILE_FN(name, RB, TB, Q8)                                                                  \
-    static void name(const lx_mm *m, int r, int t)                                                 \
+    static void name(const lx_mm *m, int r, int t, const float *dwp, const float *dwe)             \
     {                                                                                              \
-        tile_q(m, r, t, RB, TB, Q8);                                                               \
+        tile_q(m, r, t, RB, TB, Q8, dwp, dwe);                                                     \
     }
+TILE_FN(q8_4x4, 4, 4, 1)
 TILE_FN(q8_4x3, 4, 3, 1)
 TILE_FN(q8_4x2, 4, 2, 1)
 TILE_FN(q8_4x1, 4, 1, 1)
+TILE_FN(q8_1x4, 1, 4, 1)
 TILE_FN(q8_1x3, 1, 3, 1)
 TILE_FN(q8_1x2, 1, 2, 1)
 TILE_FN(q8_1x1, 1, 1, 1)
+TILE_FN(q4_4x4, 4, 4, 0)
 TILE_FN(q4_4x3, 4, 3, 0)
 TILE_FN(q4_4x2, 4, 2, 0)
 TILE_FN(q4_4x1, 4, 1, 0)
+TILE_FN(q4_1x4, 1, 4, 0)
 TILE_FN(q4_1x3, 1, 3, 0)
 TILE_FN(q4_1x2, 1, 2, 0)
 TILE_FN(q4_1x1, 1, 1, 0)
 
-typedef void (*tile_fn)(const lx_mm *m, int r, int t);
+typedef void (*tile_fn)(const lx_mm *m, int r, int t, const float *dwp, const float *dwe);
 
 /* Row tiles of 4 (then single rows); within a row tile, tokens in tiles of
- * 3 (then 2 or 1), so a row tile's weights stay in L1 across all tokens. */
-static void mm_tiles(const lx_mm *m, int r0, int r1, const tile_fn f4[3], const tile_fn f1[3])
+ * 4 (then 3, 2 or 1), so a row tile's weights stay in L1 across all tokens. */
+static void mm_tiles(const lx_mm *m, int r0, int r1, const tile_fn f4[4], const tile_fn f1[4],
+                     int q8)
 {
+    _Alignas(64) float dwp[4 * MAX_NB];
+    _Alignas(64) float dwe[4 * MAX_NB * 8];
     int r = r0;
     for (; r + 4 <= r1; r += 4) {
+        if (q8)
+            prep_scales(m, r, 4, 1, dwp, dwe);
+        else
+            prep_scales(m, r, 4, 0, dwp, dwe);
         int t = 0;
-        for (; t + 3 <= m->n_tok; t += 3)
-            f4[2](m, r, t);
+        for (; t + 4 <= m->n_tok; t += 4)
+            f4[3](m, r, t, dwp, dwe);
         if (t < m->n_tok)
-            f4[m->n_tok - t - 1](m, r, t);
+            f4[m->n_tok - t - 1](m, r, t, dwp, dwe);
     }
     for (; r < r1; r++) {
+        if (q8)
+            prep_scales(m, r, 1, 1, dwp, dwe);
+        else
+            prep_scales(m, r, 1, 0, dwp, dwe);
         int t = 0;
-        for (; t + 3 <= m->n_tok; t += 3)
-            f1[2](m, r, t);
+        for (; t + 4 <= m->n_tok; t += 4)
+            f1[3](m, r, t, dwp, dwe);
         if (t < m->n_tok)
-            f1[m->n_tok - t - 1](m, r, t);
+            f1[m->n_tok - t - 1](m, r, t, dwp, dwe);
     }
 }
 
 static void mm_q8_0(const lx_mm *m, int r0, int r1)
 {
-    static const tile_fn f4[3] = {q8_4x1, q8_4x2, q8_4x3}, f1[3] = {q8_1x1, q8_1x2, q8_1x3};
-    mm_tiles(m, r0, r1, f4, f1);
+    static const tile_fn f4[4] = {q8_4x1, q8_4x2, q8_4x3, q8_4x4},
+                         f1[4] = {q8_1x1, q8_1x2, q8_1x3, q8_1x4};
+    if (m->cols / 32 > MAX_NB)
+        lx_kops_scalar.mm_q8_0(m, r0, r1);
+    else
+        mm_tiles(m, r0, r1, f4, f1, 1);
 }
 
 static void mm_q4_0(const lx_mm *m, int r0, int r1)
 {
-    static const tile_fn f4[3] = {q4_4x1, q4_4x2, q4_4x3}, f1[3] = {q4_1x1, q4_1x2, q4_1x3};
-    mm_tiles(m, r0, r1, f4, f1);
+    static const tile_fn f4[4] = {q4_4x1, q4_4x2, q4_4x3, q4_4x4},
+                         f1[4] = {q4_1x1, q4_1x2, q4_1x3, q4_1x4};
+    if (m->cols / 32 > MAX_NB)
+        lx_kops_scalar.mm_q4_0(m, r0, r1);
+    else
+        mm_tiles(m, r0, r1, f4, f1, 0);
 }
 
 /* ---- float weights: 4 rows x 1 token ---- */

@@ -71,6 +71,10 @@ typedef struct {
     float *d;   /* n_tok * (cols / ablk) */
     int16_t *s; /* n_tok * (cols / 16) */
     int ablk;   /* 32 or 256 */
+    /* ablk == 32 only: ds[b] = d[b] * (sum of the block's q), n_tok * cols/32;
+     * dx8: every d[b] repeated 8 times, n_tok * cols / 4 (SIMD lane scales) */
+    float *ds;
+    float *dx8;
 } lx_qact;
 
 /* One matmul call, shared by all threads (read-only during the run). */
