@@ -43,7 +43,10 @@
  *     "oneOf", "allOf", ... "const" becomes a one-value "enum"; a type list
  *     such as ["string","null"] becomes "type":"string", "nullable":true. An
  *     object schema without properties is left out entirely (Gemini refuses
- *     an OBJECT with no properties).
+ *     an OBJECT with no properties). Decoding turns a Gemini Schema back into
+ *     JSON Schema: type names in lower case (the SDKs send "OBJECT"),
+ *     "nullable" folded into a type list, "propertyOrdering" dropped;
+ *     parametersJsonSchema and responseJsonSchema are kept as they are.
  *   - tool_choice REQUIRED is mode ANY, NAMED is ANY with the one name allowed;
  *     parallel-call preferences have no Gemini equivalent and are dropped.
  *   - the first functionCall of a model turn always carries a signature: when

@@ -169,6 +169,81 @@ lx_status lx_gemini_part_place(lx_arena *a, const lx_gpart *g, const lx_gpart_si
     return LX_OK;
 }
 
+/* ---- Gemini Schema -> JSON Schema -------------------------------------- */
+
+/* New reference: a Gemini Schema object turned into plain JSON Schema, the
+ * inverse of the encoder's cleaning: type names in lower case ("OBJECT" ->
+ * "object", as the SDKs send them), "nullable": true -> a type list with
+ * "null", "propertyOrdering" dropped; properties, items and anyOf recurse. */
+static json_t *schema_from_gemini(const json_t *s, int depth)
+{
+    if (!json_is_object(s) || depth > 64)
+        return json_deep_copy(s);
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    bool nullable = json_is_true(json_object_get(s, "nullable"));
+    json_object_foreach((json_t *)s, k, v)
+    {
+        json_t *nv = NULL;
+        if (!out)
+            return NULL;
+        if (strcmp(k, "nullable") == 0 || strcmp(k, "propertyOrdering") == 0)
+            continue;
+        if (strcmp(k, "type") == 0 && json_is_string(v)) {
+            char t[32];
+            lx_strlcpy(t, json_string_value(v), sizeof t);
+            for (char *c = t; *c; c++)
+                if (*c >= 'A' && *c <= 'Z')
+                    *c = (char)(*c - 'A' + 'a');
+            nv = nullable ? json_pack("[s, s]", t, "null") : json_string(t);
+        } else if (strcmp(k, "properties") == 0 && json_is_object(v)) {
+            nv = json_object();
+            const char *pk;
+            json_t *pv;
+            json_object_foreach(v, pk, pv)
+            {
+                if (nv && json_object_set_new(nv, pk, schema_from_gemini(pv, depth + 1)) != 0) {
+                    json_decref(nv);
+                    nv = NULL;
+                }
+            }
+        } else if (strcmp(k, "items") == 0 && json_is_object(v)) {
+            nv = schema_from_gemini(v, depth + 1);
+        } else if (strcmp(k, "anyOf") == 0 && json_is_array(v)) {
+            nv = json_array();
+            size_t i;
+            json_t *e;
+            json_array_foreach(v, i, e)
+            {
+                if (nv && json_array_append_new(nv, schema_from_gemini(e, depth + 1)) != 0) {
+                    json_decref(nv);
+                    nv = NULL;
+                }
+            }
+        } else {
+            nv = json_deep_copy(v);
+        }
+        if (!nv || json_object_set_new(out, k, nv) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+/* Schema text for the neutral request: Gemini Schema converted, a
+ * `*JsonSchema` field (already JSON Schema) kept as it is. */
+static char *schema_text(lx_arena *a, const json_t *sch, bool gemini_schema)
+{
+    if (!gemini_schema)
+        return lx_json_dump_arena(a, sch);
+    json_t *js = schema_from_gemini(sch, 0);
+    char *t = js ? lx_json_dump_arena(a, js) : NULL;
+    json_decref(js);
+    return t;
+}
+
 /* ---- request decode ----------------------------------------------------- */
 
 typedef struct {
@@ -328,7 +403,8 @@ static lx_status decode_tools(lx_request *r, const json_t *body, lx_error *err)
                 if (params && !json_is_null(params)) {
                     if ((s = need_obj(params, ctx, pkey, err)) != LX_OK)
                         return s;
-                    if (!(tool->parameters = lx_json_dump_arena(r->arena, params)))
+                    if (!(tool->parameters =
+                              schema_text(r->arena, params, strcmp(pkey, "parameters") == 0)))
                         return LX_ERR_NOMEM;
                 }
             }
@@ -429,7 +505,8 @@ static lx_status decode_config(lx_request *r, const json_t *gc, lx_error *err)
             if ((s = need_obj(sch, ctx, key, err)) != LX_OK)
                 return s;
             r->format.kind = LX_FORMAT_JSON_SCHEMA;
-            if (!(r->format.schema = lx_json_dump_arena(r->arena, sch)))
+            if (!(r->format.schema =
+                      schema_text(r->arena, sch, strcmp(key, "responseSchema") == 0)))
                 return LX_ERR_NOMEM;
         }
     }

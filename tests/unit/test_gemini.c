@@ -569,6 +569,43 @@ Test(gemini_request, merges_same_role_and_checks_input)
     lx_request_free(r);
 }
 
+Test(gemini_request, sdk_schemas_become_json_schema)
+{
+    /* as @google/genai sends them: upper-case types, nullable, propertyOrdering */
+    lx_request *r = decode_str(
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"x\"}]}],"
+        "\"tools\":[{\"functionDeclarations\":[{\"name\":\"f\",\"parameters\":{\"type\":"
+        "\"OBJECT\",\"properties\":{\"a\":{\"type\":\"STRING\",\"nullable\":true},\"b\":{"
+        "\"type\":\"ARRAY\",\"items\":{\"type\":\"INTEGER\"}}},\"propertyOrdering\":[\"a\","
+        "\"b\"]}},{\"name\":\"g\",\"parametersJsonSchema\":{\"type\":\"object\","
+        "\"additionalProperties\":false}}]}],"
+        "\"generationConfig\":{\"responseMimeType\":\"application/json\",\"responseSchema\":"
+        "{\"type\":\"OBJECT\",\"properties\":{\"n\":{\"anyOf\":[{\"type\":\"NUMBER\"}]}}}}}",
+        LX_OK, NULL);
+    cr_assert_str_eq(r->tools[0].parameters,
+                     "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":[\"string\",\"null\"]},"
+                     "\"b\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}}}");
+    cr_assert_str_eq(r->tools[1].parameters,
+                     "{\"type\":\"object\",\"additionalProperties\":false}");
+    cr_assert_str_eq(r->format.schema, "{\"type\":\"object\",\"properties\":{\"n\":{\"anyOf\":"
+                                       "[{\"type\":\"number\"}]}}}");
+    /* and back to Gemini: nullable again */
+    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *a = json_object_get(
+        json_object_get(
+            json_object_get(
+                json_array_get(json_object_get(json_array_get(json_object_get(v, "tools"), 0),
+                                               "functionDeclarations"),
+                               0),
+                "parameters"),
+            "properties"),
+        "a");
+    cr_assert(json_is_true(json_object_get(a, "nullable")));
+    cr_assert_str_eq(json_string_value(json_object_get(a, "type")), "string");
+    json_decref(v);
+    lx_request_free(r);
+}
+
 Test(gemini_request, decode_errors_name_the_field)
 {
     decode_str("{\"contents\": [", LX_ERR_INVALID, "invalid JSON");
