@@ -248,6 +248,65 @@ static int cmp_special(const void *a, const void *b, void *ud)
     return x < y ? -1 : x > y;
 }
 
+static uint64_t trie_hash(uint64_t key)
+{
+    key *= 0x9E3779B97F4A7C15ull;
+    return key ^ (key >> 31);
+}
+
+uint32_t lx_tok_trie_step(const lx_tokenizer *t, uint32_t node, unsigned char b)
+{
+    uint64_t key = ((uint64_t)node << 8 | b) + 1;
+    size_t i = trie_hash(key) & t->trie_mask;
+    for (;;) {
+        if (t->trie_key[i] == 0)
+            return 0;
+        if (t->trie_key[i] == key)
+            return t->trie_child[i];
+        i = (i + 1) & t->trie_mask;
+    }
+}
+
+/* The trie of the special tokens (see tokenizer_int.h). */
+static lx_status build_trie(lx_tokenizer *t, lx_error *err)
+{
+    size_t total = 1;
+    for (size_t k = 0; k < t->n_specials; k++)
+        total += t->text_len[t->specials[k]];
+    t->trie_mask = pow2_at_least(total * 2) - 1;
+    t->trie_key = calloc(t->trie_mask + 1, sizeof *t->trie_key);
+    t->trie_child = malloc((t->trie_mask + 1) * sizeof *t->trie_child);
+    t->trie_term = malloc(total * sizeof *t->trie_term);
+    if (!t->trie_key || !t->trie_child || !t->trie_term)
+        return lx_fail(err, LX_ERR_NOMEM, "tokenizer: out of memory for %zu special tokens",
+                       t->n_specials);
+    t->trie_term[0] = -1;
+    t->trie_nodes = 1;
+    for (size_t k = 0; k < t->n_specials; k++) {
+        size_t n;
+        const unsigned char *s = (const unsigned char *)lx_tok_text(t, t->specials[k], &n);
+        t->trie_first[s[0] >> 6] |= 1ull << (s[0] & 63);
+        uint32_t node = 0;
+        for (size_t j = 0; j < n; j++) {
+            uint32_t next = lx_tok_trie_step(t, node, s[j]);
+            if (!next) {
+                uint64_t key = ((uint64_t)node << 8 | s[j]) + 1;
+                size_t i = trie_hash(key) & t->trie_mask;
+                while (t->trie_key[i])
+                    i = (i + 1) & t->trie_mask;
+                next = (uint32_t)t->trie_nodes++;
+                t->trie_key[i] = key;
+                t->trie_child[i] = next;
+                t->trie_term[next] = -1;
+            }
+            node = next;
+        }
+        if (t->trie_term[node] < 0) /* same text twice: the first rank wins */
+            t->trie_term[node] = (int32_t)k;
+    }
+    return LX_OK;
+}
+
 static bool is_eog_text(const char *s, size_t n)
 {
     static const char *const names[] = {"<|eot_id|>",      "<|eom_id|>",    "<|im_end|>",
@@ -413,6 +472,8 @@ lx_status lx_tokenizer_new_from_spec(const lx_tokenizer_spec *sp, lx_tokenizer *
     }
     if (t->n_specials > 1)
         qsort_r(t->specials, t->n_specials, sizeof *t->specials, cmp_special, t);
+    if ((st = build_trie(t, err)) != LX_OK)
+        goto fail;
 
     int32_t *ids[] = {&t->bos, &t->eos, &t->eot, &t->eom, &t->unk, &t->pad};
     const int32_t src[] = {sp->bos, sp->eos, sp->eot, sp->eom, sp->unk, sp->pad};
@@ -455,6 +516,9 @@ void lx_tokenizer_free(lx_tokenizer *t)
     free(t->vhash);
     free(t->mhash);
     free(t->specials);
+    free(t->trie_key);
+    free(t->trie_child);
+    free(t->trie_term);
     free(t);
 }
 

@@ -309,60 +309,105 @@ static bool frag_push(fragvec *f, frag x)
     return true;
 }
 
-static const char *find_bytes(const char *h, size_t hn, const char *n, size_t nn)
+/* An occurrence of special token specials[rank] at byte `at`. */
+typedef struct {
+    uint32_t rank;
+    uint32_t at;
+} occ;
+
+static int cmp_occ(const void *a, const void *b)
 {
-    return memmem(h, hn, n, nn);
+    const occ *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return x->at < y->at ? -1 : x->at > y->at;
 }
 
-/* Splits the raw fragments of *fv around every occurrence of each special
- * token in turn (longest first). */
-static bool partition(const lx_tokenizer *t, const char *text, bool parse_special, fragvec *fv)
+static int cmp_occ_pos(const void *a, const void *b)
 {
-    fragvec tmp = {0};
-    for (size_t k = 0; k < t->n_specials; k++) {
-        int32_t id = t->specials[k];
-        uint8_t ty = t->types[id];
-        if (!parse_special && ty != LX_TOKTYPE_USER_DEFINED)
+    const occ *x = a, *y = b;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Cuts the text into raw fragments and special tokens, with llama.cpp's
+ * rule: special tokens are taken longest first (then by id), each one at
+ * its leftmost non-overlapping occurrences in the text not yet claimed.
+ * Done in one pass: the trie yields every occurrence of every special
+ * token; sorted by (token rank, position) they are accepted greedily when
+ * their bytes are still free. Cost: the trie walk (bounded by the longest
+ * special token per position) plus sorting the occurrences. */
+static bool partition(const lx_tokenizer *t, const char *text, size_t len, bool parse_special,
+                      fragvec *fv)
+{
+    occ *v = NULL;
+    size_t nv = 0, cv = 0;
+    uint64_t *claimed = NULL;
+    const unsigned char *u = (const unsigned char *)text;
+    bool ok = false;
+    for (size_t p = 0; p < len; p++) {
+        if (!(t->trie_first[u[p] >> 6] >> (u[p] & 63) & 1))
             continue;
-        size_t sn;
-        const char *st = lx_tok_text(t, id, &sn);
-        bool any = false;
-        for (size_t i = 0; i < fv->n && !any; i++)
-            any = fv->v[i].id < 0 && fv->v[i].len >= sn &&
-                  find_bytes(text + fv->v[i].off, fv->v[i].len, st, sn);
-        if (!any)
-            continue;
-        tmp.n = 0;
-        for (size_t i = 0; i < fv->n; i++) {
-            frag f = fv->v[i];
-            if (f.id >= 0) {
-                if (!frag_push(&tmp, f))
-                    goto oom;
+        uint32_t node = 0;
+        for (size_t j = p; j < len; j++) {
+            if (!(node = lx_tok_trie_step(t, node, u[j])))
+                break;
+            int32_t rank = t->trie_term[node];
+            if (rank < 0)
                 continue;
-            }
-            size_t pos = f.off, end = f.off + f.len;
-            while (pos < end) {
-                const char *hit =
-                    end - pos >= sn ? find_bytes(text + pos, end - pos, st, sn) : NULL;
-                size_t at = hit ? (size_t)(hit - text) : end;
-                if (at > pos && !frag_push(&tmp, (frag){pos, at - pos, -1}))
-                    goto oom;
-                if (!hit)
-                    break;
-                if (!frag_push(&tmp, (frag){at, sn, id}))
-                    goto oom;
-                pos = at + sn;
-            }
+            uint8_t ty = t->types[t->specials[rank]];
+            if (!parse_special && ty != LX_TOKTYPE_USER_DEFINED)
+                continue;
+            if (!grow((void **)&v, &cv, nv + 1, sizeof *v))
+                goto done;
+            v[nv++] = (occ){(uint32_t)rank, (uint32_t)p};
         }
-        fragvec sw = *fv;
-        *fv = tmp;
-        tmp = sw;
     }
-    free(tmp.v);
-    return true;
-oom:
-    free(tmp.v);
-    return false;
+    if (nv == 0) {
+        ok = len == 0 || frag_push(fv, (frag){0, len, -1});
+        goto done;
+    }
+    qsort(v, nv, sizeof *v, cmp_occ);
+    if (!(claimed = calloc(len / 64 + 1, sizeof *claimed)))
+        goto done;
+    size_t kept = 0, last_end = 0;
+    uint32_t last_rank = UINT32_MAX;
+    for (size_t i = 0; i < nv; i++) {
+        size_t sn;
+        lx_tok_text(t, t->specials[v[i].rank], &sn);
+        size_t at = v[i].at;
+        if (v[i].rank != last_rank) {
+            last_rank = v[i].rank;
+            last_end = 0;
+        }
+        if (at < last_end)
+            continue; /* overlaps the previous match of the same token */
+        bool free_ = true;
+        for (size_t b = at; b < at + sn && free_; b++)
+            free_ = !(claimed[b >> 6] >> (b & 63) & 1);
+        if (!free_)
+            continue;
+        for (size_t b = at; b < at + sn; b++)
+            claimed[b >> 6] |= 1ull << (b & 63);
+        last_end = at + sn;
+        v[kept++] = v[i];
+    }
+    qsort(v, kept, sizeof *v, cmp_occ_pos);
+    size_t pos = 0;
+    for (size_t i = 0; i < kept; i++) {
+        int32_t id = t->specials[v[i].rank];
+        size_t sn;
+        lx_tok_text(t, id, &sn);
+        if (v[i].at > pos && !frag_push(fv, (frag){pos, v[i].at - pos, -1}))
+            goto done;
+        if (!frag_push(fv, (frag){v[i].at, sn, id}))
+            goto done;
+        pos = v[i].at + sn;
+    }
+    ok = pos >= len || frag_push(fv, (frag){pos, len - pos, -1});
+done:
+    free(v);
+    free(claimed);
+    return ok;
 }
 
 lx_status lx_tokenizer_encode(const lx_tokenizer *t, const char *text, size_t len, bool add_special,
@@ -382,9 +427,7 @@ lx_status lx_tokenizer_encode(const lx_tokenizer *t, const char *text, size_t le
     out.n = 0;
     if (add_special && t->add_bos && !idvec_push(&out, t->bos))
         goto oom;
-    if (len && !frag_push(&fv, (frag){0, len, -1}))
-        goto oom;
-    if (!partition(t, text, parse_special, &fv))
+    if (!partition(t, text, len, parse_special, &fv))
         goto oom;
     bool prev_special = true;
     for (size_t i = 0; i < fv.n && !s.oom; i++) {

@@ -39,6 +39,16 @@ struct lx_tokenizer {
     int32_t byte_tok[256]; /* SPM: <0xNN>; BPE: the token of byte b's code point */
     int32_t *specials;     /* special token ids, longest text first */
     size_t n_specials;
+    /* Byte trie over the specials' texts, for finding every occurrence in
+     * one pass: edge (node << 8 | byte) -> child in an open-addressing
+     * table; term[node] = rank in `specials` of the token ending there, or
+     * -1. Node 0 is the root. */
+    uint64_t *trie_key; /* 0 = empty slot; else (node << 8 | byte) + 1 */
+    uint32_t *trie_child;
+    size_t trie_mask;
+    int32_t *trie_term;
+    size_t trie_nodes;
+    uint64_t trie_first[4]; /* bytes that start a special token */
     int32_t eog[16];
     size_t n_eog;
     int32_t bos, eos, eot, eom, unk, pad;
@@ -52,6 +62,8 @@ const char *lx_tok_text(const lx_tokenizer *t, int32_t id, size_t *len);
 int32_t lx_tok_find_mergeable(const lx_tokenizer *t, const char *s, size_t n);
 /* The merge of the pair (l, r), or NULL. */
 const lx_tok_merge *lx_tok_merge_find(const lx_tokenizer *t, int32_t l, int32_t r);
+/* Child of trie node `node` along byte b, or 0 when none. */
+uint32_t lx_tok_trie_step(const lx_tokenizer *t, uint32_t node, unsigned char b);
 /* GPT-2's byte -> code point map. */
 uint32_t lx_tok_byte_to_cp(unsigned b);
 

@@ -736,3 +736,76 @@ Test(spec, llama3_ignore_merges)
     free(ids);
     lx_tokenizer_free(t);
 }
+
+/* Thousands of user-defined tokens (as Gemma has) must not make every
+ * encode scan the text once per token. */
+Test(speed, many_special_tokens)
+{
+    enum { NB = 256, NS = 6000 };
+    static char texts[NB + NS][24];
+    static const char *toks[NB + NS];
+    static size_t lens[NB + NS];
+    static int32_t types[NB + NS];
+    for (unsigned b = 0; b < NB; b++) {
+        bool pr = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+        uint32_t cp = b;
+        if (!pr) {
+            cp = 256;
+            for (unsigned x = 0; x < b; x++)
+                cp += !((x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE);
+        }
+        lens[b] = lx_utf8_encode(cp, texts[b]);
+        types[b] = LX_TOKTYPE_NORMAL;
+    }
+    for (int i = 0; i < NS; i++) {
+        lens[NB + i] = (size_t)snprintf(texts[NB + i], 24, "<tag_%d>", i);
+        types[NB + i] = LX_TOKTYPE_USER_DEFINED;
+    }
+    for (int i = 0; i < NB + NS; i++)
+        toks[i] = texts[i];
+    const char *merges[] = {"a b"};
+    const size_t mlens[] = {3};
+    lx_tokenizer_spec sp = {.kind = LX_TOKENIZER_BPE,
+                            .pre = "gpt2",
+                            .n_vocab = NB + NS,
+                            .tokens = toks,
+                            .token_lens = lens,
+                            .types = types,
+                            .n_merges = 1,
+                            .merges = merges,
+                            .merge_lens = mlens,
+                            .bos = -1,
+                            .eos = -1,
+                            .eot = -1,
+                            .eom = -1,
+                            .unk = -1,
+                            .pad = -1};
+    lx_tokenizer *t;
+    lx_error err;
+    cr_assert_eq(lx_tokenizer_new_from_spec(&sp, &t, &err), LX_OK, "%s", err.message);
+    static char text[10240];
+    size_t n = 0;
+    while (n + 40 < sizeof text)
+        n += (size_t)snprintf(text + n, sizeof text - n, "some words <tag_%zu> more ", n % NS);
+    double best = 1e9;
+    for (int r = 0; r < 3; r++) {
+        int32_t *ids;
+        size_t k;
+        double t0 = now_ms();
+        cr_assert_eq(lx_tokenizer_encode(t, text, n, false, false, &ids, &k, NULL), LX_OK);
+        double dt = now_ms() - t0;
+        best = dt < best ? dt : best;
+        bool found = false;
+        for (size_t i = 0; i < k; i++)
+            found |= ids[i] >= NB;
+        cr_assert(found, "user-defined tokens are matched even without parse_special");
+        free(ids);
+    }
+    fprintf(stderr, "encode %zu bytes with %d user-defined tokens: %.2f ms\n", n, NS, best);
+#if defined(__SANITIZE_ADDRESS__) || defined(__OPTIMIZE__) == 0
+    cr_assert_lt(best, 500.0);
+#else
+    cr_assert_lt(best, 10.0, "took %.2f ms", best);
+#endif
+    lx_tokenizer_free(t);
+}
