@@ -255,7 +255,7 @@ static size_t parse_phone(lx_scan_ctx *cx, size_t i, int kind)
 
 static size_t m_phone_plus(lx_scan_ctx *cx, int arg, size_t end)
 {
-    return parse_phone(cx, end - 3, 0);
+    return parse_phone(cx, end - 2, 0);
 }
 
 static size_t m_phone_paren(lx_scan_ctx *cx, int arg, size_t end)
@@ -842,7 +842,7 @@ static size_t m_pw_label(lx_scan_ctx *cx, int arg, size_t end)
 #define CL HS_FLAG_CASELESS
 const lx_trigger lx_triggers[] = {
     {"@[A-Za-z0-9]", 0, LX_FIND_EMAIL, m_email, 0},
-    {"\\+[1-9][0-9]", 0, LX_FIND_PHONE, m_phone_plus, 0},
+    {"\\+[1-9]", 0, LX_FIND_PHONE, m_phone_plus, 0},
     {"\\([0-9]{2,5}\\)[ \\-.]?[0-9]{2}", 0, LX_FIND_PHONE, m_phone_paren, 0},
     {"[0-9]{3}[\\-.][0-9]{3}[\\-.][0-9]{4}", 0, LX_FIND_PHONE, m_phone_fixed, 12},
     {"0[1-9](?:[ .][0-9]{2}){4}", 0, LX_FIND_PHONE, m_phone_fixed, 14},

@@ -66,8 +66,8 @@ static size_t cap_word(const unsigned char *t, size_t len, size_t i, bool initia
         if (lx_is_lower(t[j]) || t[j] >= 0x80) {
             lower = true;
             j++;
-        } else if (lx_is_upper(t[j]) && lower) {
-            j++; /* McDonald */
+        } else if (lx_is_upper(t[j]) && (lower || t[j - 1] == '\'')) {
+            j++; /* McDonald, O'Neil */
         } else if ((t[j] == '-' || t[j] == '\'') && j + 1 < len && letter_byte(t[j + 1])) {
             j++;
         } else {
@@ -98,7 +98,8 @@ static bool stop_word(const unsigned char *t, size_t s, size_t e)
         "City", "County", "State", "Park", "Center", "Centre", "Hall", "School", "College",
         "Team", "Group", "Company", "Build", "Run", "Test", "Tests", "Deploy", "Release",
         "Update", "Install", "Check", "Setup", "Default", "Main", "Please", "Thanks",
-        "Dear", "Hello", "Hi", "Der", "Die", "Das", "Und", "Le", "La", "Les", "Et", NULL};
+        "Dear", "Hello", "Hi", "Mr", "Mrs", "Ms", "Mx", "Dr", "Prof", "Sir", "Dame", "Herr",
+        "Frau", "Mme", "Mlle", "Monsieur", "Madame", "Sr", "Sra", "Der", "Die", "Das", "Und", "Le", "La", "Les", "Et", NULL};
     for (const char *const *w = stop; *w; w++)
         if (strlen(*w) == e - s && lx_ci_at(t, e, s, *w))
             return true;
