@@ -15,9 +15,11 @@
  *            GPT-2 byte<->unicode table) and pairs are merged by the rank of
  *            `tokenizer.ggml.merges`.
  *
- * Special tokens (token_type CONTROL or USER_DEFINED, e.g. "<|im_start|>",
- * "<s>") are matched verbatim in the input when parse_special is set, before
- * any splitting; plain text never merges into them.
+ * Special tokens are matched verbatim in the input before any splitting,
+ * longest first: CONTROL and UNKNOWN tokens (e.g. "<|im_start|>", "<s>")
+ * only when parse_special is set, USER_DEFINED tokens always (as llama.cpp
+ * does). Plain text never merges into a CONTROL, UNKNOWN, BYTE or UNUSED
+ * token.
  *
  * Ownership: an lx_tokenizer copies everything it needs out of the GGUF, so
  * the file may be closed after lx_tokenizer_new. It is immutable after
@@ -86,8 +88,11 @@ void lx_tokenizer_free(lx_tokenizer *t); /* NULL is a no-op */
  * byte through byte tokens or the unknown token, never rejected).
  * add_special: prepend BOS / append EOS as the model asks
  *              (tokenizer.ggml.add_bos_token / add_eos_token).
- * parse_special: recognise special-token text in the input; when false it
- *              is tokenised as plain text.
+ * parse_special: recognise CONTROL/UNKNOWN token text in the input; when
+ *              false it is tokenised as plain text (USER_DEFINED tokens
+ *              are matched either way).
+ * A BPE vocabulary without a token for some byte (SmolLM2 lacks a few
+ * control bytes) drops that byte, as llama.cpp and Hugging Face do.
  * On success *ids is a new malloc'd array of *n ids (caller frees; non-NULL
  * even when *n is 0). */
 lx_status lx_tokenizer_encode(const lx_tokenizer *t, const char *text, size_t len, bool add_special,
