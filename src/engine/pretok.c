@@ -222,11 +222,27 @@ static const struct {
     const char *name;
     lx_pretok kind;
 } names[] = {
-    {"default", LX_PRETOK_GPT2},     {"gpt2", LX_PRETOK_GPT2},
-    {"gpt-2", LX_PRETOK_GPT2},       {"smollm", LX_PRETOK_SMOLLM},
-    {"starcoder", LX_PRETOK_SMOLLM}, {"refact", LX_PRETOK_SMOLLM},
-    {"llama-bpe", LX_PRETOK_LLAMA3}, {"llama3", LX_PRETOK_LLAMA3},
-    {"llama-v3", LX_PRETOK_LLAMA3},  {"qwen2", LX_PRETOK_QWEN2},
+    /* GPT-2's expression */
+    {"default", LX_PRETOK_GPT2},
+    {"gpt2", LX_PRETOK_GPT2},
+    {"gpt-2", LX_PRETOK_GPT2},
+    {"mpt", LX_PRETOK_GPT2},
+    {"olmo", LX_PRETOK_GPT2},
+    {"jais", LX_PRETOK_GPT2},
+    /* individual digits, then GPT-2's expression */
+    {"smollm", LX_PRETOK_SMOLLM},
+    {"starcoder", LX_PRETOK_SMOLLM},
+    {"refact", LX_PRETOK_SMOLLM},
+    {"command-r", LX_PRETOK_SMOLLM},
+    {"codeshell", LX_PRETOK_SMOLLM},
+    {"exaone", LX_PRETOK_SMOLLM},
+    /* Llama 3 */
+    {"llama-bpe", LX_PRETOK_LLAMA3},
+    {"llama3", LX_PRETOK_LLAMA3},
+    {"llama-v3", LX_PRETOK_LLAMA3},
+    /* Qwen2 */
+    {"qwen2", LX_PRETOK_QWEN2},
+    {"stablelm2", LX_PRETOK_QWEN2},
 };
 
 bool lx_pretok_by_name(const char *name, lx_pretok *out)
@@ -241,5 +257,6 @@ bool lx_pretok_by_name(const char *name, lx_pretok *out)
 
 const char *lx_pretok_names(void)
 {
-    return "default, gpt2, gpt-2, smollm, starcoder, refact, llama-bpe, llama3, llama-v3, qwen2";
+    return "default, gpt2, gpt-2, mpt, olmo, jais, smollm, starcoder, refact, command-r, "
+           "codeshell, exaone, llama-bpe, llama3, llama-v3, qwen2, stablelm2";
 }

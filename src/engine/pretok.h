@@ -25,8 +25,10 @@
 typedef enum { LX_PRETOK_GPT2, LX_PRETOK_SMOLLM, LX_PRETOK_LLAMA3, LX_PRETOK_QWEN2 } lx_pretok;
 
 /* Maps a GGUF `tokenizer.ggml.pre` value to a pre-tokenizer; false when
- * unknown. Aliases: default, gpt2, gpt-2 -> gpt2; smollm, starcoder,
- * refact -> smollm; llama-bpe, llama3, llama-v3 -> llama3; qwen2 -> qwen2. */
+ * unknown. Names sharing a rule (as llama.cpp groups them): default, gpt2,
+ * gpt-2, mpt, olmo, jais -> gpt2; smollm, starcoder, refact, command-r,
+ * codeshell, exaone -> smollm; llama-bpe, llama3, llama-v3 -> llama3;
+ * qwen2, stablelm2 -> qwen2. */
 bool lx_pretok_by_name(const char *name, lx_pretok *out);
 /* Comma-separated list of the accepted names, for error messages. */
 const char *lx_pretok_names(void);
