@@ -20,8 +20,9 @@
  *
  * The handle keeps a table of metadata entries (scalar values decoded on
  * demand from the mapping), an index of every string array (so that
- * lx_gguf_arr_str is O(1), e.g. a 150k-token vocabulary) and a hash table of
- * tensor names.
+ * lx_gguf_arr_str is O(1), e.g. a 150k-token vocabulary) and hash tables of
+ * metadata keys and tensor names (lookups and duplicate checks in O(1), so a
+ * file with a million keys cannot make open quadratic).
  */
 #include "engine/gguf.h"
 
@@ -63,6 +64,8 @@ struct lx_gguf {
     size_t n_tensors;
     size_t *tindex; /* open addressing: tensor index + 1, 0 = empty */
     size_t tindex_cap;
+    size_t *kindex; /* the same for metadata keys */
+    size_t kindex_cap;
 };
 
 /* ---- ggml type table: block size and bytes per block ------------------- */
@@ -220,6 +223,33 @@ static const char *show(lx_gguf_str s, char *buf, size_t cap)
     return buf;
 }
 
+/* ---- name tables (open addressing, FNV-1a) ------------------------------ */
+
+static uint64_t hash_name(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Inserts metadata entry i; false if its key is already there. */
+static bool kindex_put(lx_gguf *g, size_t i)
+{
+    lx_gguf_str k = g->kv[i].key;
+    size_t mask = g->kindex_cap - 1;
+    for (size_t h = hash_name(k.p, k.n) & mask;; h = (h + 1) & mask) {
+        size_t slot = g->kindex[h];
+        if (slot == 0) {
+            g->kindex[h] = i + 1;
+            return true;
+        }
+        lx_gguf_str o = g->kv[slot - 1].key;
+        if (o.n == k.n && !memcmp(o.p, k.p, k.n))
+            return false;
+    }
+}
+
 /* ---- metadata ----------------------------------------------------------- */
 
 static lx_status read_kv(cursor *c, lx_gguf *g, size_t i)
@@ -232,9 +262,8 @@ static lx_status read_kv(cursor *c, lx_gguf *g, size_t i)
     if (kv->key.n == 0)
         return lx_fail(c->err, LX_ERR_INVALID, "GGUF: metadata entry %zu: empty key", i);
     show(kv->key, name, sizeof name);
-    for (size_t j = 0; j < i; j++)
-        if (g->kv[j].key.n == kv->key.n && !memcmp(g->kv[j].key.p, kv->key.p, kv->key.n))
-            return lx_fail(c->err, LX_ERR_INVALID, "GGUF: metadata key '%s' appears twice", name);
+    if (!kindex_put(g, i))
+        return lx_fail(c->err, LX_ERR_INVALID, "GGUF: metadata key '%s' appears twice", name);
     uint32_t type;
     snprintf(what, sizeof what, "metadata '%s': value type", name);
     if (rd_u32(c, &type, what) != LX_OK)
@@ -305,14 +334,6 @@ static lx_status read_kv(cursor *c, lx_gguf *g, size_t i)
 }
 
 /* ---- tensors ------------------------------------------------------------ */
-
-static uint64_t hash_name(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
-    return h;
-}
 
 /* Inserts tensor i; false if the name is already there. */
 static bool tindex_put(lx_gguf *g, size_t i)
@@ -430,7 +451,11 @@ static lx_status parse(lx_gguf *g, lx_error *err)
     while (g->tindex_cap < 2 * n_tensors)
         g->tindex_cap *= 2;
     g->tindex = calloc(g->tindex_cap, sizeof *g->tindex);
-    if (!g->kv || !g->tensors || !g->tindex)
+    g->kindex_cap = 16;
+    while (g->kindex_cap < 2 * n_kv)
+        g->kindex_cap *= 2;
+    g->kindex = calloc(g->kindex_cap, sizeof *g->kindex);
+    if (!g->kv || !g->tensors || !g->tindex || !g->kindex)
         return lx_fail(err, LX_ERR_NOMEM, "GGUF: out of memory for the metadata table");
     for (size_t i = 0; i < n_kv; i++) {
         g->n_kv = i + 1; /* so close() frees a partial string index */
@@ -563,6 +588,7 @@ void lx_gguf_close(lx_gguf *g)
     free(g->kv);
     free(g->tensors);
     free(g->tindex);
+    free(g->kindex);
     if (g->mapped)
         munmap((void *)g->base, g->size);
     free(g);
@@ -598,10 +624,14 @@ lx_gguf_type lx_gguf_kv_type(const lx_gguf *g, size_t i)
 
 long lx_gguf_find(const lx_gguf *g, const char *key)
 {
-    for (size_t i = 0; i < g->n_kv; i++)
-        if (str_eq(g->kv[i].key, key))
-            return (long)i;
-    return -1;
+    size_t n = strlen(key), mask = g->kindex_cap - 1;
+    for (size_t h = hash_name(key, n) & mask;; h = (h + 1) & mask) {
+        size_t slot = g->kindex[h];
+        if (slot == 0)
+            return -1;
+        if (str_eq(g->kv[slot - 1].key, key))
+            return (long)(slot - 1);
+    }
 }
 
 static const gguf_kv *find_kv(const lx_gguf *g, const char *key)

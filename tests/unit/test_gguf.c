@@ -542,3 +542,37 @@ Test(gguf, real_large_vocabularies)
     cr_assert_not_null(lx_gguf_arr_data(g, "tokenizer.ggml.scores"));
     lx_gguf_close(g);
 }
+
+Test(gguf, many_keys_open_in_linear_time)
+{
+    enum { N = 300000 };
+    wb b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 0);
+    u64(&b, N);
+    for (int i = 0; i < N; i++) {
+        char k[24];
+        snprintf(k, sizeof k, "k%d", i);
+        str(&b, k);
+        u32(&b, LX_GGUF_U8);
+        put(&b, "\x07", 1);
+    }
+    lx_gguf *g;
+    lx_error err;
+    cr_assert_eq(lx_gguf_open_memory(b.p, b.n, &g, &err), LX_OK, "%s", err.message);
+    uint64_t v;
+    cr_assert(lx_gguf_get_u64(g, "k299999", &v) && v == 7);
+    cr_assert_eq(lx_gguf_find(g, "k123456"), 123456);
+    cr_assert_eq(lx_gguf_find(g, "k300000"), -1);
+    lx_gguf_close(g);
+    /* the last key renamed to "k1": a duplicate, found without a quadratic scan */
+    size_t last = b.n - 1 - 4 - 7 - 8; /* its length field */
+    uint64_t two = 2;
+    memcpy(b.p + last, &two, 8);
+    memcpy(b.p + last + 8, "k1", 2);
+    memmove(b.p + last + 10, b.p + last + 15, 5); /* type + value after the shorter key */
+    cr_assert_eq(lx_gguf_open_memory(b.p, b.n - 5, &g, &err), LX_ERR_INVALID);
+    cr_assert(strstr(err.message, "'k1' appears twice"), "%s", err.message);
+    free(b.p);
+}
