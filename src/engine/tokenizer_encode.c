@@ -257,6 +257,8 @@ static int bpe_word(void *ud, size_t off, size_t len)
     session *s = c->s;
     const lx_tokenizer *t = s->t;
     const unsigned char *w = (const unsigned char *)c->text + off;
+    if (len == 0)
+        return 0;
     if (t->ignore_merges) {
         if (!grow((void **)&s->work, &s->work_cap, 2 * len, 1))
             goto oom;
