@@ -226,6 +226,101 @@ TILE_FN(q4_1x3, 1, 3, 0)
 TILE_FN(q4_1x2, 1, 2, 0)
 TILE_FN(q4_1x1, 1, 1, 0)
 
+/* Decode (one token): 4 rows at a time, the scales taken straight from the
+ * blocks (no preparation pass: the weights are read exactly once, as a
+ * stream); the offset correction starts each pair's accumulation from
+ * nc = -off * (activation bytes summed per lane), prepared once per call. */
+AI __m512 pair_scale_f16(const uint16_t *a, const uint16_t *b)
+{
+    __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)*a)),
+                                        _mm_set1_epi16((short)*b), 1);
+    return _mm512_cvtph_ps(h);
+}
+
+AI void dec_rows(const lx_mm *m, int r, const int RB, const int Q8, const __m512i *nc)
+{
+    const int nb = m->cols / 32;
+    const int8_t *xq = m->xq.q;
+    const float *x8 = m->xq.dx8;
+    const uint8_t *rowp[4];
+    __m512 acc[4];
+    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+    {
+        rowp[i] = m->W + (size_t)(r + i) * m->row_bytes;
+        acc[i] = _mm512_setzero_ps();
+    }
+    int b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        __m512i xv = _mm512_loadu_si512(xq + 32 * b);
+        __m512 dx = _mm512_loadu_ps(x8 + 8 * b);
+        __m512i n = nc[b / 2];
+        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+        {
+            __m512i wv;
+            __m512 dw;
+            if (Q8) {
+                const lx_blk_q8_0 *w = (const lx_blk_q8_0 *)rowp[i] + b;
+                _mm_prefetch((const char *)(w + 30), _MM_HINT_T0);
+                wv = load_w_q8_0(w);
+                dw = pair_scale_f16(&w[0].d, &w[1].d);
+            } else {
+                const lx_blk_q4_0 *w = (const lx_blk_q4_0 *)rowp[i] + b;
+                _mm_prefetch((const char *)(w + 56), _MM_HINT_T0);
+                wv = load_w_q4_0(w);
+                dw = pair_scale_f16(&w[0].d, &w[1].d);
+            }
+            __m512i p = _mm512_dpbusd_epi32(n, wv, xv);
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, dx), acc[i]);
+        }
+    }
+    float tail[4] = {0, 0, 0, 0};
+    if (b < nb) { /* odd block count: the last block, scalar */
+        _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
+        {
+            int isum = 0;
+            float dw;
+            if (Q8) {
+                const lx_blk_q8_0 *w = (const lx_blk_q8_0 *)rowp[i] + b;
+                for (int l = 0; l < 32; l++)
+                    isum += w->q[l] * xq[32 * b + l];
+                dw = _cvtsh_ss(w->d);
+            } else {
+                const lx_blk_q4_0 *w = (const lx_blk_q4_0 *)rowp[i] + b;
+                for (int l = 0; l < 16; l++)
+                    isum += ((w->qs[l] & 15) - 8) * xq[32 * b + l] +
+                            ((w->qs[l] >> 4) - 8) * xq[32 * b + 16 + l];
+                dw = _cvtsh_ss(w->d);
+            }
+            tail[i] = dw * m->xq.d[b] * (float)isum;
+        }
+    }
+    _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++) m->Y[r + i] =
+        _mm512_reduce_add_ps(acc[i]) + tail[i];
+}
+
+static void mm_decode(const lx_mm *m, int r0, int r1, const int Q8)
+{
+    _Alignas(64) __m512i nc[MAX_NB / 2];
+    const __m512i off = _mm512_set1_epi8(Q8 ? (char)0x80 : 8);
+    for (int k = 0; k < m->cols / 64; k++) {
+        __m512i xv = _mm512_loadu_si512(m->xq.q + 64 * k);
+        nc[k] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                 _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, xv));
+    }
+    int r = r0;
+    if (Q8) {
+        for (; r + 4 <= r1; r += 4)
+            dec_rows(m, r, 4, 1, nc);
+        for (; r < r1; r++)
+            dec_rows(m, r, 1, 1, nc);
+    } else {
+        for (; r + 4 <= r1; r += 4)
+            dec_rows(m, r, 4, 0, nc);
+        for (; r < r1; r++)
+            dec_rows(m, r, 1, 0, nc);
+    }
+}
+
 typedef void (*tile_fn)(const lx_mm *m, int r, int t, const float *dwp, const float *dwe);
 
 /* Row tiles of 4 (then single rows); within a row tile, tokens in tiles of
@@ -266,6 +361,8 @@ static void mm_q8_0(const lx_mm *m, int r0, int r1)
                          f1[4] = {q8_1x1, q8_1x2, q8_1x3, q8_1x4};
     if (m->cols / 32 > MAX_NB)
         lx_kops_scalar.mm_q8_0(m, r0, r1);
+    else if (m->n_tok == 1)
+        mm_decode(m, r0, r1, 1);
     else
         mm_tiles(m, r0, r1, f4, f1, 1);
 }
@@ -276,6 +373,8 @@ static void mm_q4_0(const lx_mm *m, int r0, int r1)
                          f1[4] = {q4_1x1, q4_1x2, q4_1x3, q4_1x4};
     if (m->cols / 32 > MAX_NB)
         lx_kops_scalar.mm_q4_0(m, r0, r1);
+    else if (m->n_tok == 1)
+        mm_decode(m, r0, r1, 0);
     else
         mm_tiles(m, r0, r1, f4, f1, 0);
 }
