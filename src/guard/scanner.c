@@ -192,7 +192,7 @@ lx_status lx_scanner_new(const lx_scan_config *cfg, lx_scanner **out, lx_error *
         goto fail;
 
     for (size_t i = 0; i < lx_n_triggers; i++) {
-        if (cfg->disabled & (1u << lx_triggers[i].type))
+        if (lx_triggers[i].type >= 0 && (cfg->disabled & (1u << lx_triggers[i].type)))
             continue;
         exprs[n] = lx_triggers[i].re;
         flags[n] = lx_triggers[i].flags;
