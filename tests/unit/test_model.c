@@ -529,6 +529,10 @@ typedef struct syn_tensor {
     uint32_t type;
 } syn_tensor;
 
+/* Extra metadata appended by the next synth() call (tests of optional keys). */
+static wb extra;
+static int n_extra;
+
 /* A tiny random model: dim 32, 1 layer, 2 heads (1 KV head for llama), ff
  * 32, vocab 8. bad_type: give attn_q this ggml type; arch: "llama" /
  * "qwen2" / other. */
@@ -563,7 +567,7 @@ static uint8_t *synth(const char *arch, uint32_t bad_type, bool drop_ffn_up, siz
     put(&b, "GGUF", 4);
     u32(&b, 3);
     u64(&b, (uint64_t)nt);
-    u64(&b, 9);
+    u64(&b, 9 + (uint64_t)n_extra);
     kv_str(&b, "general.architecture", arch);
     char k[64];
 #define K(s) (snprintf(k, sizeof k, "%s.%s", arch, s), k)
@@ -575,6 +579,8 @@ static uint8_t *synth(const char *arch, uint32_t bad_type, bool drop_ffn_up, siz
     kv_u32(&b, K("context_length"), 64);
     kv_f32(&b, K("attention.layer_norm_rms_epsilon"), 1e-5f);
     kv_f32(&b, K("rope.freq_base"), 10000.0f);
+    if (extra.n)
+        put(&b, extra.p, extra.n);
     uint64_t off = 0, offs[32];
     for (int i = 0; i < nt; i++) {
         str(&b, t[i].name);
@@ -912,4 +918,59 @@ Test(local_provider, chat_template_model)
     /* ChatML with SmolLM2's default system prompt: far more than 2 words */
     cr_assert_gt(l.usage.input, 20, "input %lld", (long long)l.usage.input);
     cr_assert_leq(l.usage.output, 8);
+}
+
+/* ---- RoPE scaling ------------------------------------------------------- */
+
+static lx_status load_with_rope(const char *type, float factor, lx_model **m, uint8_t **buf,
+                                lx_error *err)
+{
+    memset(&extra, 0, sizeof extra);
+    n_extra = 0;
+    str(&extra, "llama.rope.scaling.type");
+    u32(&extra, LX_GGUF_STRING);
+    str(&extra, type);
+    kv_f32(&extra, "llama.rope.scaling.factor", factor);
+    kv_u32(&extra, "llama.rope.scaling.original_context_length", 8192);
+    n_extra = 3;
+    lx_status st = load_synth("llama", 0, false, buf, m, err);
+    free(extra.p);
+    memset(&extra, 0, sizeof extra);
+    n_extra = 0;
+    return st;
+}
+
+Test(model, rope_scaling_linear_llama3_and_unsupported)
+{
+    uint8_t *buf;
+    lx_model *m;
+    lx_error err;
+    cr_assert_eq(load_with_rope("linear", 4.0f, &m, &buf, &err), LX_OK, "%s", err.message);
+    cr_assert_float_eq(m->hp.rope_linear, 4.0f, 0);
+    lx_model_free(m);
+    free(buf);
+
+    cr_assert_eq(load_with_rope("llama3", 8.0f, &m, &buf, &err), LX_OK, "%s", err.message);
+    cr_assert_float_eq(m->hp.rope_linear, 1.0f, 0);
+    /* head_dim 16: 8 frequencies base^(-2i/16); llama3 rule with low 1, high 4,
+     * original context 8192: wavelength < 2048 kept, > 8192 divided by 8,
+     * smooth interpolation between */
+    for (int i = 0; i < 8; i++) {
+        double f = 1.0 / pow(10000.0, 2.0 * i / 16.0), wl = 2 * M_PI / f, want = f;
+        if (wl > 8192)
+            want = f / 8;
+        else if (wl >= 2048) {
+            double sm = (8192 / wl - 1) / (4 - 1);
+            want = (1 - sm) * f / 8 + sm * f;
+        }
+        cr_assert_float_eq(m->rope_freq[i], want, want * 1e-4, "freq %d: %g vs %g", i,
+                           (double)m->rope_freq[i], want);
+    }
+    lx_model_free(m);
+    free(buf);
+
+    cr_assert_eq(load_with_rope("yarn", 4.0f, &m, &buf, &err), LX_ERR_UNSUPPORTED);
+    cr_assert(strstr(err.message, "llama.rope.scaling.type") && strstr(err.message, "yarn"), "%s",
+              err.message);
+    free(buf);
 }
