@@ -302,6 +302,8 @@ static void resolve(lx_kops *out, const lx_kops *k)
     FILL(rmsnorm);
     FILL(softmax);
     FILL(swiglu);
+    FILL(dot_f32);
+    FILL(axpy_f32);
 #undef FILL
 }
 
@@ -387,6 +389,16 @@ void lx_softmax(float *x, int n)
 void lx_swiglu(float *out, const float *gate, const float *up, int n)
 {
     ops()->swiglu(out, gate, up, n);
+}
+
+float lx_dot_f32(const float *a, const float *b, int n)
+{
+    return ops()->dot_f32(a, b, n);
+}
+
+void lx_axpy_f32(float *y, float a, const float *x, int n)
+{
+    ops()->axpy_f32(y, a, x, n);
 }
 
 /* ---- matmul driver ---- */

@@ -74,6 +74,9 @@ void lx_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 void lx_softmax(float *x, int n);
 /* out[i] = silu(gate[i]) * up[i] */
 void lx_swiglu(float *out, const float *gate, const float *up, int n);
+/* Attention helpers (SIMD, any n): returns sum a[i]*b[i]; y[i] += a * x[i]. */
+float lx_dot_f32(const float *a, const float *b, int n);
+void lx_axpy_f32(float *y, float a, const float *x, int n);
 
 /* Which implementation lx_kernels_init chose: "avx512", "avx2", "scalar". */
 const char *lx_kernels_name(void);

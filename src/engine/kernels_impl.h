@@ -97,6 +97,8 @@ typedef struct {
     void (*rmsnorm)(float *out, const float *x, const float *w, int n, float eps);
     void (*softmax)(float *x, int n);
     void (*swiglu)(float *out, const float *gate, const float *up, int n);
+    float (*dot_f32)(const float *a, const float *b, int n);
+    void (*axpy_f32)(float *y, float a, const float *x, int n);
 } lx_kops;
 
 extern const lx_kops lx_kops_scalar;
@@ -109,6 +111,8 @@ void lx_scalar_quant(const float *x, int8_t *q, float *d, int16_t *s, int n, int
 void lx_scalar_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 void lx_scalar_softmax(float *x, int n);
 void lx_scalar_swiglu(float *out, const float *gate, const float *up, int n);
+float lx_scalar_dot_f32(const float *a, const float *b, int n);
+void lx_scalar_axpy_f32(float *y, float a, const float *x, int n);
 
 /* Per-pool scratch memory (kernels.c / threadpool.c): at least n bytes,
  * 64-byte aligned, valid until the next call on the same pool; NULL on

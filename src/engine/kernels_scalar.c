@@ -233,6 +233,17 @@ void lx_scalar_swiglu(float *out, const float *gate, const float *up, int n)
     }
 }
 
+float lx_scalar_dot_f32(const float *a, const float *b, int n)
+{
+    return dot_f32(a, b, n);
+}
+
+void lx_scalar_axpy_f32(float *y, float a, const float *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
 const lx_kops lx_kops_scalar = {
     .name = "scalar",
     .mm_f32 = mm_f32,
@@ -246,4 +257,6 @@ const lx_kops lx_kops_scalar = {
     .rmsnorm = lx_scalar_rmsnorm,
     .softmax = lx_scalar_softmax,
     .swiglu = lx_scalar_swiglu,
+    .dot_f32 = lx_scalar_dot_f32,
+    .axpy_f32 = lx_scalar_axpy_f32,
 };

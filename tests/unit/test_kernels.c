@@ -524,6 +524,35 @@ Test(elementwise, rmsnorm_softmax_swiglu_all_paths)
     free(g);
 }
 
+Test(elementwise, dot_axpy_all_paths)
+{
+    float a[100], b[100], y[100], y0[100];
+    for (int i = 0; i < 100; i++) {
+        a[i] = frnd();
+        b[i] = frnd();
+        y0[i] = frnd();
+    }
+    for (int p = 0; p < 3; p++) {
+        if (!lx_kernels_use(paths[p]))
+            continue;
+        for (int n = 0; n <= 100; n += (n < 40 ? 1 : 13)) {
+            double ref = 0, mag = 0;
+            for (int i = 0; i < n; i++) {
+                ref += (double)a[i] * b[i];
+                mag += fabs((double)a[i] * b[i]);
+            }
+            cr_assert(fabs(lx_dot_f32(a, b, n) - ref) <= 1e-6 * mag + 1e-9, "%s dot n=%d",
+                      paths[p], n);
+            memcpy(y, y0, sizeof y);
+            lx_axpy_f32(y, 0.75f, b, n);
+            for (int i = 0; i < 100; i++) {
+                double want = i < n ? (double)y0[i] + 0.75 * b[i] : y0[i];
+                cr_assert(fabs(y[i] - want) <= 1e-6, "%s axpy n=%d i=%d", paths[p], n, i);
+            }
+        }
+    }
+}
+
 /* ---- pool ---- */
 
 typedef struct {
