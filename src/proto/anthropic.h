@@ -48,12 +48,6 @@ lx_status lx_anthropic_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf 
 /* Writes a fresh id "PREFIX<24 chars>" into buf. */
 void lx_anthropic_new_id(char *buf, size_t cap, const char *prefix);
 
-/* UTF-8 hygiene (implemented in anthropic_stream.c). _lossy replaces the
- * content of out with s[0..n) where invalid bytes and an incomplete final
- * sequence become U+FFFD; _bad gives the offset of the first invalid byte,
- * n when s is valid. */
-lx_status lx_anthropic_utf8_lossy(const char *s, size_t n, lx_buf *out);
-size_t lx_anthropic_utf8_bad(const char *s, size_t n);
 
 /* Stream halves (anthropic_stream.c); NULL on out of memory. */
 lx_stream_decoder *lx_anthropic_stream_decoder_new(lx_event_fn sink, void *ud);

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "proto/anthropic.h"
+#include "core/utf8.h"
 #include "proto/json.h"
 
 #define CTX_MAX 128
@@ -121,7 +122,7 @@ lx_status lx_anthropic_blocks_out(const lx_part *parts, size_t n, const char *ct
         switch (p->kind) {
         case LX_PART_TEXT:
             if (p->text && *p->text) {
-                ok = lx_anthropic_utf8_lossy(p->text, strlen(p->text), &t) == LX_OK;
+                ok = lx_utf8_lossy(p->text, strlen(p->text), &t) == LX_OK;
                 b = ok ? json_pack("{s:s,s:s%}", "type", "text", "text", t.data, t.len) : NULL;
                 ok = b != NULL;
             }
@@ -131,7 +132,7 @@ lx_status lx_anthropic_blocks_out(const lx_part *parts, size_t n, const char *ct
                 b = json_pack("{s:s,s:s}", "type", "redacted_thinking", "data", p->data);
                 ok = b != NULL;
             } else if (p->text && p->signature) { /* unsigned thinking is not accepted back */
-                ok = lx_anthropic_utf8_lossy(p->text, strlen(p->text), &t) == LX_OK;
+                ok = lx_utf8_lossy(p->text, strlen(p->text), &t) == LX_OK;
                 b = ok ? json_pack("{s:s,s:s%,s:s}", "type", "thinking", "thinking",
                                    t.data ? t.data : "", t.len, "signature", p->signature)
                        : NULL;

@@ -44,6 +44,7 @@
 
 #include "proto/anthropic.h"
 #include "proto/json.h"
+#include "core/utf8.h"
 #include "proto/sse.h"
 
 #define MAX_BLOCKS 4096
@@ -384,91 +385,6 @@ lx_stream_decoder *lx_anthropic_stream_decoder_new(lx_event_fn sink, void *ud)
     return &d->base;
 }
 
-/* ---- UTF-8 hygiene ----------------------------------------------------------
- * Token pieces from a byte-level tokenizer may split a character, and a JSON
- * string cannot hold half of one. The encoder holds an incomplete trailing
- * sequence back until the next piece of the same kind and replaces invalid
- * bytes (and a sequence still incomplete when flushed) with U+FFFD. */
-typedef struct {
-    unsigned char b[4];
-    size_t n;
-} utf8_carry;
-
-/* Length of the UTF-8 sequence at s (n > 0 bytes available): > 0 valid,
- * 0 invalid, -1 a valid but incomplete prefix. */
-static int utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], lo = 0x80, hi = 0xBF;
-    int len;
-    if (c < 0x80)
-        return 1;
-    if (c < 0xC2 || c > 0xF4)
-        return 0;
-    len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    if (c == 0xE0)
-        lo = 0xA0; /* overlong */
-    else if (c == 0xED)
-        hi = 0x9F; /* surrogates */
-    else if (c == 0xF0)
-        lo = 0x90; /* overlong */
-    else if (c == 0xF4)
-        hi = 0x8F; /* above U+10FFFF */
-    for (int i = 1; i < len; i++) {
-        if ((size_t)i >= n)
-            return -1;
-        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF))
-            return 0;
-    }
-    return len;
-}
-
-/* Replaces out with the valid UTF-8 of carry + s[0..n); s may be out->data. */
-static lx_status utf8_clean(utf8_carry *c, const char *s, size_t n, bool flush, lx_buf *out)
-{
-    lx_buf in;
-    lx_buf_init(&in, 0);
-    lx_status st = lx_buf_append(&in, c->b, c->n);
-    if (st == LX_OK && n)
-        st = lx_buf_append(&in, s, n);
-    c->n = 0;
-    lx_buf_reset(out); /* only now: s may point into out */
-    const unsigned char *p = (const unsigned char *)in.data;
-    for (size_t i = 0; i < in.len && st == LX_OK;) {
-        int k = utf8_seq(p + i, in.len - i);
-        if (k > 0) {
-            st = lx_buf_append(out, p + i, (size_t)k);
-            i += (size_t)k;
-        } else if (k < 0 && !flush) {
-            memcpy(c->b, p + i, in.len - i); /* at most 3 bytes */
-            c->n = in.len - i;
-            break;
-        } else {
-            st = lx_buf_puts(out, "\xEF\xBF\xBD"); /* one per maximal bad subpart */
-            i = k < 0 ? in.len : i + 1;
-        }
-    }
-    lx_buf_free(&in);
-    return st;
-}
-
-lx_status lx_anthropic_utf8_lossy(const char *s, size_t n, lx_buf *out)
-{
-    utf8_carry none = {{0}, 0};
-    return utf8_clean(&none, s, n, true, out);
-}
-
-size_t lx_anthropic_utf8_bad(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        int k = utf8_seq(p + i, n - i);
-        if (k <= 0)
-            return i;
-        i += (size_t)k;
-    }
-    return n;
-}
-
 /* ---- encoder ----------------------------------------------------------- */
 
 typedef struct {
@@ -483,7 +399,7 @@ typedef struct {
     int *tool_block; /* neutral tool index -> wire block, -1 when closed */
     size_t n_tool_block;
     lx_buf scratch, clean;
-    utf8_carry text_carry, think_carry;
+    lx_utf8_carry text_carry, think_carry;
 } an_enc;
 
 /* Serialises v (consumed) as one named event. */
@@ -595,7 +511,7 @@ static lx_status enc_finish(an_enc *e, const lx_event *ev, lx_buf *out)
 static lx_status put_text(an_enc *e, int kind, const char *t, size_t n, bool flush, lx_buf *out)
 {
     bool text = kind == BLK_TEXT;
-    lx_status st = utf8_clean(text ? &e->text_carry : &e->think_carry, t, n, flush, &e->clean);
+    lx_status st = lx_utf8_clean(text ? &e->text_carry : &e->think_carry, t, n, flush, &e->clean);
     if (st != LX_OK || e->clean.len == 0)
         return st;
     if ((st = open_run(e, kind, out)) != LX_OK)
@@ -666,8 +582,8 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
     case LX_EV_TOOL_ARGS: {
         if (!(slot = tool_slot(e, ev->index)) || *slot < 0)
             return LX_ERR_INVALID;
-        utf8_carry none = {{0}, 0};
-        if ((st = utf8_clean(&none, ev->text, ev->text ? ev->len : 0, true, &e->clean)) != LX_OK)
+        lx_utf8_carry none = {{0}, 0};
+        if ((st = lx_utf8_clean(&none, ev->text, ev->text ? ev->len : 0, true, &e->clean)) != LX_OK)
             return st;
         return delta(e, *slot,
                      json_pack("{s:s,s:s%}", "type", "input_json_delta", "partial_json",

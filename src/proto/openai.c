@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/utf8.h"
 #include "proto/json.h"
 
 #define CTX_MAX 128
@@ -614,7 +615,7 @@ static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, l
             ok = ok && put(o, "content", user_content(m));
         } else {
             ok = ok && joined_text(m, LX_PART_TEXT, &b) == LX_OK &&
-                 lx_openai_utf8_lossy(b.data, b.len, &b) == LX_OK;
+                 lx_utf8_lossy(b.data, b.len, &b) == LX_OK;
             json_t *calls = json_array();
             ok = ok && calls;
             for (size_t j = 0; j < m->n_parts && ok; j++) {
@@ -641,57 +642,13 @@ static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, l
     return ok ? LX_OK : lx_fail(err, LX_ERR_NOMEM, "out of memory encoding messages");
 }
 
-/* Every string going on the wire must be UTF-8 (JSON); earlier model output
- * (assistant text and thinking) is repaired, anything else is refused with
- * the place named. */
-static lx_status check_utf8(const lx_request *r, const char *model, lx_error *err)
-{
-#define LX_CHECK(s, ...)                                                                           \
-    do {                                                                                           \
-        const char *s_ = (s);                                                                      \
-        size_t n_ = s_ ? strlen(s_) : 0, bad_ = s_ ? lx_openai_utf8_bad(s_, n_) : 0;               \
-        if (bad_ < n_) {                                                                           \
-            char w_[96];                                                                           \
-            snprintf(w_, sizeof w_, __VA_ARGS__);                                                  \
-            return lx_fail(err, LX_ERR_INVALID, "%s: not valid UTF-8 at byte %zu", w_, bad_);      \
-        }                                                                                          \
-    } while (0)
-    LX_CHECK(model, "model");
-    LX_CHECK(r->user, "user");
-    for (size_t i = 0; i < r->n_messages; i++)
-        for (size_t j = 0; j < r->messages[i].n_parts; j++) {
-            const lx_part *p = &r->messages[i].parts[j];
-            bool model_text = r->messages[i].role == LX_ROLE_ASSISTANT &&
-                              (p->kind == LX_PART_TEXT || p->kind == LX_PART_THINKING);
-            if (!model_text)
-                LX_CHECK(p->text, "messages[%zu].parts[%zu].text", i, j);
-            LX_CHECK(p->url, "messages[%zu].parts[%zu].url", i, j);
-            LX_CHECK(p->data, "messages[%zu].parts[%zu].data", i, j);
-            LX_CHECK(p->media_type, "messages[%zu].parts[%zu].media_type", i, j);
-            LX_CHECK(p->id, "messages[%zu].parts[%zu].id", i, j);
-            LX_CHECK(p->name, "messages[%zu].parts[%zu].name", i, j);
-            LX_CHECK(p->arguments, "messages[%zu].parts[%zu].arguments", i, j);
-            LX_CHECK(p->signature, "messages[%zu].parts[%zu].signature", i, j);
-        }
-    for (size_t i = 0; i < r->n_tools; i++) {
-        LX_CHECK(r->tools[i].name, "tools[%zu].name", i);
-        LX_CHECK(r->tools[i].description, "tools[%zu].description", i);
-    }
-    for (size_t i = 0; i < r->sampling.n_stop; i++)
-        LX_CHECK(r->sampling.stop[i], "stop[%zu]", i);
-    LX_CHECK(r->tool_choice.name, "tool_choice.name");
-    LX_CHECK(r->format.name, "response_format.name");
-#undef LX_CHECK
-    return LX_OK;
-}
-
 static lx_status request_encode(const lx_request *r, const lx_codec_opts *o, lx_buf *out,
                                 lx_error *err)
 {
     const char *model = o && o->model ? o->model : r->model;
     if (!model || !*model)
         return lx_fail(err, LX_ERR_INVALID, "model: required");
-    lx_status cst = check_utf8(r, model, err);
+    lx_status cst = lx_request_check_utf8(r, model, err);
     if (cst != LX_OK)
         return cst;
     json_t *root = json_object(), *msgs = json_array();

@@ -43,12 +43,6 @@ lx_status lx_openai_error_encode(const lx_error *e, int *http_status, lx_buf *ou
 lx_status lx_openai_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers,
                                  lx_error *err);
 
-/* UTF-8 hygiene (implemented in openai_stream.c). _lossy replaces the
- * content of out with s[0..n) where invalid bytes and an incomplete final
- * sequence become U+FFFD; _bad gives the offset of the first invalid byte,
- * n when s is valid. */
-lx_status lx_openai_utf8_lossy(const char *s, size_t n, lx_buf *out);
-size_t lx_openai_utf8_bad(const char *s, size_t n);
 
 /* Stream halves (openai_stream.c); NULL on out of memory. */
 lx_stream_decoder *lx_openai_stream_decoder_new(lx_event_fn sink, void *ud);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/utf8.h"
 #include "proto/json.h"
 #include "proto/openai.h"
 
@@ -290,8 +291,8 @@ lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o
         }
     }
     /* model output may end inside a character (max_tokens): keep JSON valid */
-    ok = ok && lx_openai_utf8_lossy(text.data, text.len, &text) == LX_OK &&
-         lx_openai_utf8_lossy(think.data, think.len, &think) == LX_OK;
+    ok = ok && lx_utf8_lossy(text.data, text.len, &text) == LX_OK &&
+         lx_utf8_lossy(think.data, think.len, &think) == LX_OK;
     ok =
         ok && put(msg, "role", json_string("assistant")) &&
         put(msg, "content",

@@ -39,6 +39,7 @@
 
 #include "proto/json.h"
 #include "proto/openai.h"
+#include "core/utf8.h"
 #include "proto/sse.h"
 
 #define MAX_TOOL_CALLS 1024
@@ -355,91 +356,6 @@ lx_stream_decoder *lx_openai_stream_decoder_new(lx_event_fn sink, void *ud)
     return &d->base;
 }
 
-/* ---- UTF-8 hygiene ----------------------------------------------------------
- * Token pieces from a byte-level tokenizer may split a character, and a JSON
- * string cannot hold half of one. The encoder holds an incomplete trailing
- * sequence back until the next piece of the same kind and replaces invalid
- * bytes (and a sequence still incomplete when flushed) with U+FFFD. */
-typedef struct {
-    unsigned char b[4];
-    size_t n;
-} utf8_carry;
-
-/* Length of the UTF-8 sequence at s (n > 0 bytes available): > 0 valid,
- * 0 invalid, -1 a valid but incomplete prefix. */
-static int utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0], lo = 0x80, hi = 0xBF;
-    int len;
-    if (c < 0x80)
-        return 1;
-    if (c < 0xC2 || c > 0xF4)
-        return 0;
-    len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    if (c == 0xE0)
-        lo = 0xA0; /* overlong */
-    else if (c == 0xED)
-        hi = 0x9F; /* surrogates */
-    else if (c == 0xF0)
-        lo = 0x90; /* overlong */
-    else if (c == 0xF4)
-        hi = 0x8F; /* above U+10FFFF */
-    for (int i = 1; i < len; i++) {
-        if ((size_t)i >= n)
-            return -1;
-        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF))
-            return 0;
-    }
-    return len;
-}
-
-/* Replaces out with the valid UTF-8 of carry + s[0..n); s may be out->data. */
-static lx_status utf8_clean(utf8_carry *c, const char *s, size_t n, bool flush, lx_buf *out)
-{
-    lx_buf in;
-    lx_buf_init(&in, 0);
-    lx_status st = lx_buf_append(&in, c->b, c->n);
-    if (st == LX_OK && n)
-        st = lx_buf_append(&in, s, n);
-    c->n = 0;
-    lx_buf_reset(out); /* only now: s may point into out */
-    const unsigned char *p = (const unsigned char *)in.data;
-    for (size_t i = 0; i < in.len && st == LX_OK;) {
-        int k = utf8_seq(p + i, in.len - i);
-        if (k > 0) {
-            st = lx_buf_append(out, p + i, (size_t)k);
-            i += (size_t)k;
-        } else if (k < 0 && !flush) {
-            memcpy(c->b, p + i, in.len - i); /* at most 3 bytes */
-            c->n = in.len - i;
-            break;
-        } else {
-            st = lx_buf_puts(out, "\xEF\xBF\xBD"); /* one per maximal bad subpart */
-            i = k < 0 ? in.len : i + 1;
-        }
-    }
-    lx_buf_free(&in);
-    return st;
-}
-
-lx_status lx_openai_utf8_lossy(const char *s, size_t n, lx_buf *out)
-{
-    utf8_carry none = {{0}, 0};
-    return utf8_clean(&none, s, n, true, out);
-}
-
-size_t lx_openai_utf8_bad(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        int k = utf8_seq(p + i, n - i);
-        if (k <= 0)
-            return i;
-        i += (size_t)k;
-    }
-    return n;
-}
-
 /* ---- encoder ----------------------------------------------------------- */
 
 typedef struct {
@@ -450,7 +366,7 @@ typedef struct {
     bool include_usage, started, done, has_usage;
     lx_usage usage;
     lx_buf scratch, clean;
-    utf8_carry text_carry, think_carry;
+    lx_utf8_carry text_carry, think_carry;
 } oa_enc;
 
 /* Writes one chunk; takes ownership of `choice_delta` (NULL: choices []). */
@@ -487,10 +403,10 @@ static lx_status ensure_started(oa_enc *e, const char *model, lx_buf *out)
 }
 
 /* A content or reasoning delta; an incomplete UTF-8 tail waits in c. */
-static lx_status put_text(oa_enc *e, utf8_carry *c, const char *key, const char *t, size_t n,
+static lx_status put_text(oa_enc *e, lx_utf8_carry *c, const char *key, const char *t, size_t n,
                           bool flush, lx_buf *out)
 {
-    lx_status st = utf8_clean(c, t, n, flush, &e->clean);
+    lx_status st = lx_utf8_clean(c, t, n, flush, &e->clean);
     if (st != LX_OK || e->clean.len == 0)
         return st;
     return write_chunk(e, json_pack("{s:s%}", key, e->clean.data, e->clean.len), NULL, NULL, out);
@@ -533,8 +449,8 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
                            NULL, NULL, out);
     }
     case LX_EV_TOOL_ARGS: {
-        utf8_carry none = {{0}, 0};
-        if ((st = utf8_clean(&none, ev->text, ev->text ? ev->len : 0, true, &e->clean)) != LX_OK)
+        lx_utf8_carry none = {{0}, 0};
+        if ((st = lx_utf8_clean(&none, ev->text, ev->text ? ev->len : 0, true, &e->clean)) != LX_OK)
             return st;
         return write_chunk(e,
                            json_pack("{s:[{s:i,s:{s:s%}}]}", "tool_calls", "index", ev->index,

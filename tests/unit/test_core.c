@@ -213,3 +213,47 @@ Test(request, clone_is_deep)
     cr_assert_str_eq(c->tools[0].name, "f");
     lx_request_free(c);
 }
+
+#include "core/utf8.h"
+
+Test(utf8, sequences_and_bad_prefix)
+{
+    cr_assert_eq(lx_utf8_seq((const unsigned char *)"a", 1), 1);
+    cr_assert_eq(lx_utf8_seq((const unsigned char *)"\xC3\xA9", 2), 2);
+    cr_assert_eq(lx_utf8_seq((const unsigned char *)"\xE2\x82", 2), -1);      /* incomplete */
+    cr_assert_eq(lx_utf8_seq((const unsigned char *)"\xC0\xAF", 2), 0);       /* overlong */
+    cr_assert_eq(lx_utf8_seq((const unsigned char *)"\xED\xA0\x80", 3), 0);   /* surrogate */
+    cr_assert_eq(lx_utf8_seq((const unsigned char *)"\xF4\x90\x80\x80", 4), 0); /* > U+10FFFF */
+    cr_assert_eq(lx_utf8_valid_prefix("ab\xC3\xA9z\xFF", 6), 5);
+    cr_assert_eq(lx_utf8_valid_prefix("ok", 2), 2);
+}
+
+Test(utf8, carry_joins_a_character_split_across_pieces)
+{
+    lx_utf8_carry c = {{0}, 0};
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    cr_assert_eq(lx_utf8_clean(&c, "x\xE2\x82", 3, false, &out), LX_OK);
+    cr_assert_str_eq(out.data, "x");
+    cr_assert_eq(c.n, 2);
+    cr_assert_eq(lx_utf8_clean(&c, "\xAC!", 2, false, &out), LX_OK);
+    cr_assert_str_eq(out.data, "\xE2\x82\xAC!");
+    cr_assert_eq(lx_utf8_clean(&c, "\xE2", 1, true, &out), LX_OK); /* flushed: U+FFFD */
+    cr_assert_str_eq(out.data, "\xEF\xBF\xBD");
+    cr_assert_eq(lx_utf8_lossy("a\xFF" "b", 3, &out), LX_OK);
+    cr_assert_str_eq(out.data, "a\xEF\xBF\xBD" "b");
+    lx_buf_free(&out);
+}
+
+Test(utf8, request_check_names_the_field_and_spares_model_output)
+{
+    lx_request *r = lx_request_new();
+    lx_request_add_text(r, LX_ROLE_USER, "fine");
+    lx_request_add_text(r, LX_ROLE_ASSISTANT, "model said \xFF");
+    lx_error e;
+    cr_assert_eq(lx_request_check_utf8(r, "m", &e), LX_OK);
+    lx_request_add_text(r, LX_ROLE_USER, "bad \xC3");
+    cr_assert_eq(lx_request_check_utf8(r, "m", &e), LX_ERR_INVALID);
+    cr_assert_str_eq(e.message, "messages[2].parts[0].text: not valid UTF-8 at byte 4");
+    lx_request_free(r);
+}
