@@ -92,6 +92,28 @@ lx_status lx_request_add_text(lx_request *r, lx_role role, const char *text)
     return p->text ? LX_OK : LX_ERR_NOMEM;
 }
 
+const lx_part *lx_request_find_call(const lx_request *r, size_t mi, size_t ordinal,
+                                    const lx_part *res)
+{
+    for (size_t i = mi < r->n_messages ? mi : r->n_messages; i-- > 0;) {
+        const lx_message *m = &r->messages[i];
+        if (m->role != LX_ROLE_ASSISTANT)
+            continue;
+        size_t k = 0;
+        for (size_t j = 0; j < m->n_parts; j++) {
+            const lx_part *c = &m->parts[j];
+            if (c->kind != LX_PART_TOOL_CALL)
+                continue;
+            if (res->id ? (c->id && strcmp(c->id, res->id) == 0) : k == ordinal)
+                return c;
+            k++;
+        }
+        if (!res->id)
+            return NULL; /* order only counts within the last assistant turn */
+    }
+    return NULL;
+}
+
 static bool dup_into(lx_arena *a, char **dst, const char *src)
 {
     if (!src) {

@@ -204,6 +204,13 @@ lx_status lx_request_add_stop(lx_request *r, const char *s);
 /* Convenience: a message with one text part; the text is copied. */
 lx_status lx_request_add_text(lx_request *r, lx_role role, const char *text);
 
+/* The TOOL_CALL part a TOOL_RESULT part `res` (in message `mi`, the
+ * `ordinal`-th result of that message) answers: the call with the same id in
+ * an earlier assistant turn, or, when the result has no id (Gemini, Ollama),
+ * the `ordinal`-th call of the last assistant turn before it. NULL if none. */
+const lx_part *lx_request_find_call(const lx_request *r, size_t mi, size_t ordinal,
+                                    const lx_part *res);
+
 /* Deep copy into a new arena; NULL on out of memory. */
 lx_request *lx_request_clone(const lx_request *r);
 

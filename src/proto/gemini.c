@@ -291,32 +291,13 @@ static json_t *image_part(const lx_part *p)
     return json_pack("{s:{s:s}}", "fileData", "fileUri", url);
 }
 
-/* The name a tool result answers (see the file comment), or NULL. */
+/* The name of the function a tool result answers, or NULL. */
 static const char *result_name(const lx_request *r, size_t mi, size_t ordinal, const lx_part *p)
 {
     if (p->name)
         return p->name;
-    if (p->id) {
-        for (size_t i = mi; i-- > 0;) {
-            const lx_message *m = &r->messages[i];
-            for (size_t j = 0; m->role == LX_ROLE_ASSISTANT && j < m->n_parts; j++)
-                if (m->parts[j].kind == LX_PART_TOOL_CALL && m->parts[j].id &&
-                    strcmp(m->parts[j].id, p->id) == 0)
-                    return m->parts[j].name;
-        }
-        return NULL;
-    }
-    for (size_t i = mi; i-- > 0;) {
-        const lx_message *m = &r->messages[i];
-        if (m->role != LX_ROLE_ASSISTANT)
-            continue;
-        size_t k = 0;
-        for (size_t j = 0; j < m->n_parts; j++)
-            if (m->parts[j].kind == LX_PART_TOOL_CALL && k++ == ordinal)
-                return m->parts[j].name;
-        return NULL;
-    }
-    return NULL;
+    const lx_part *call = lx_request_find_call(r, mi, ordinal, p);
+    return call ? call->name : NULL;
 }
 
 static json_t *function_response(const lx_part *p, const char *name)

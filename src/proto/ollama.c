@@ -56,28 +56,13 @@ static bool push_new(json_t *arr, json_t *v)
 
 /* ---- request encode ----------------------------------------------------- */
 
-/* The function a tool result answers (see the file comment), or NULL. */
+/* The name of the function a tool result answers, or NULL. */
 static const char *result_name(const lx_request *r, size_t mi, size_t ordinal, const lx_part *p)
 {
     if (p->name)
         return p->name;
-    for (size_t i = mi; i-- > 0;) {
-        const lx_message *m = &r->messages[i];
-        if (m->role != LX_ROLE_ASSISTANT)
-            continue;
-        size_t k = 0;
-        for (size_t j = 0; j < m->n_parts; j++) {
-            const lx_part *c = &m->parts[j];
-            if (c->kind != LX_PART_TOOL_CALL)
-                continue;
-            if (p->id ? (c->id && strcmp(c->id, p->id) == 0) : k == ordinal)
-                return c->name;
-            k++;
-        }
-        if (!p->id)
-            return NULL; /* order only counts within the last assistant turn */
-    }
-    return NULL;
+    const lx_part *call = lx_request_find_call(r, mi, ordinal, p);
+    return call ? call->name : NULL;
 }
 
 /* Appends the base64 payload of an image part to `images`. */

@@ -257,3 +257,29 @@ Test(utf8, request_check_names_the_field_and_spares_model_output)
     cr_assert_str_eq(e.message, "messages[2].parts[0].text: not valid UTF-8 at byte 4");
     lx_request_free(r);
 }
+
+Test(request, find_call_by_id_and_by_order)
+{
+    lx_request *r = lx_request_new();
+    lx_message *a = lx_request_add_message(r, LX_ROLE_ASSISTANT);
+    lx_part *c1 = lx_message_add_part(r, a, LX_PART_TOOL_CALL);
+    c1->id = "c1";
+    c1->name = "f";
+    lx_part *c2 = lx_message_add_part(r, a, LX_PART_TOOL_CALL);
+    c2->id = "c2";
+    c2->name = "g";
+    lx_message *t = lx_request_add_message(r, LX_ROLE_TOOL);
+    lx_part *res = lx_message_add_part(r, t, LX_PART_TOOL_RESULT);
+    res->id = "c2";
+    const lx_part *found = lx_request_find_call(r, 1, 0, res);
+    cr_assert_not_null(found);
+    cr_assert_str_eq(found->name, "g");
+    res->id = NULL; /* no ids: the second result answers the second call */
+    found = lx_request_find_call(r, 1, 1, res);
+    cr_assert_not_null(found);
+    cr_assert_str_eq(found->name, "g");
+    cr_assert_null(lx_request_find_call(r, 1, 2, res));
+    res->id = "nope";
+    cr_assert_null(lx_request_find_call(r, 1, 0, res));
+    lx_request_free(r);
+}
