@@ -93,6 +93,26 @@ for m in llama-2-tiny-random/llama-2-tiny-random.gguf \
     fi
 done
 
+# the embedded engine as a provider (type: local) through `llmux ask`
+cat >"$E2E_TMP/local.yaml" <<EOF
+providers:
+  - name: local
+    type: local
+    model: $ST/stories260K.gguf
+    models: [stories]
+EOF
+run_llmux ask --config "$E2E_TMP/local.yaml" -m local/stories -t 0 --max-tokens 40 "Once upon a time"
+assert_rc local_provider_ask 0
+assert_contains local_provider_text "$OUT" "there was a little girl named Lily"
+run_llmux ask --config "$E2E_TMP/local.yaml" -m local/stories --json -t 0 --max-tokens 10 \
+    "Once upon a time"
+assert_rc local_provider_json 0
+assert_eq local_provider_usage_output 10 "$(jget "$OUT" usage.output)"
+assert_eq local_provider_finish length "$(jget "$OUT" finish)"
+run_llmux ask --config "$E2E_TMP/local.yaml" -m local/stories --max-tokens 100000 "Once"
+assert_rc local_provider_too_long 1
+assert_contains local_provider_too_long_msg "$ERR" "context is 512 tokens"
+
 # corrupt files: exit 1 and a message naming the field
 head -c 5000 "$ST/stories260K.gguf" >"$E2E_TMP/trunc.gguf"
 run_llmux complete -m "$E2E_TMP/trunc.gguf"
