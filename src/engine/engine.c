@@ -369,6 +369,11 @@ lx_status lx_session_generate(lx_session *s, const int32_t *prompt, size_t n_pro
         ids[0] = s->pending;
     if (n_prompt)
         memcpy(ids + (s->pending >= 0), prompt, n_prompt * sizeof *ids);
+    if (p->n_stop && !e->tok) {
+        st = lx_fail(err, LX_ERR_UNSUPPORTED,
+                     "engine: stop strings need the model's tokenizer, which is unavailable");
+        goto out;
+    }
     if ((st = lx_sampler_new(e->info.n_vocab, &p->sample, &smp, err)) != LX_OK)
         goto out;
     for (size_t i = 0; i < n_in; i++)
