@@ -6,8 +6,8 @@
  * then stays mapped until lx_engine_free. The loaded model is read-only and
  * shared by every session.
  *
- * An lx_session is one conversation: its own KV cache, position and sampler
- * state. Several sessions may exist at once and be used from different
+ * An lx_session is one conversation: its own KV cache and position (each
+ * generate call makes its own sampler from its params). Several sessions may exist at once and be used from different
  * threads; one session is used by one thread at a time. The engine owns one
  * thread pool for the matrix products; forward passes of different sessions
  * take turns on it (a mutex is held for the duration of one forward call),
