@@ -32,8 +32,21 @@
 #define cpu_relax() ((void)0)
 #endif
 
-/* spins (pause instructions) before a worker sleeps: roughly 100-200 µs */
+/* Waiting: SPIN_ROUNDS checks of the flag, a pause between checks and a
+ * sched_yield every YIELD_EVERY checks (when another process wants this CPU
+ * -- other work on a shared machine, or our own caller -- it gets it at
+ * once; on an idle CPU sched_yield returns immediately), then a futex sleep.
+ * About a millisecond of polling in all. */
 #define SPIN_ROUNDS 20000
+#define YIELD_EVERY 256
+
+static inline void spin_wait_step(int spins)
+{
+    if (spins % YIELD_EVERY == YIELD_EVERY - 1)
+        sched_yield();
+    else
+        cpu_relax();
+}
 
 struct lx_pool {
     int n_threads; /* including the caller */
@@ -85,7 +98,7 @@ static void *worker(void *arg)
         int spins = 0;
         while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen) {
             if (++spins < SPIN_ROUNDS) {
-                cpu_relax();
+                spin_wait_step(spins);
                 continue;
             }
             atomic_fetch_add(&p->sleepers, 1);
@@ -175,7 +188,7 @@ void lx_pool_run(lx_pool *p, void (*fn)(void *ctx, int i, int n), void *ctx, int
         if (left == 0)
             break;
         if (spins < SPIN_ROUNDS) {
-            cpu_relax();
+            spin_wait_step(spins);
             continue;
         }
         atomic_store(&p->caller_sleeps, 1);
