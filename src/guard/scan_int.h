@@ -28,6 +28,9 @@ typedef struct lx_scan_ctx {
     lx_cand *c;        /* candidates (scratch-owned storage) */
     size_t n, cap;
     bool nomem;
+    /* PRIVATE_KEY: no "-----END" starts in [pem_from, pem_to); pem_end is
+     * pem_to when one starts there, else SIZE_MAX. Zero-initialised = empty. */
+    size_t pem_from, pem_to, pem_end;
 } lx_scan_ctx;
 
 /* An exact matcher: the trigger matched and ended at `end`. It parses the

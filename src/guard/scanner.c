@@ -431,7 +431,7 @@ lx_status lx_scan(const lx_scanner *s, lx_scan_scratch *sc, const char *text, si
         return lx_fail(err, LX_ERR_TOOBIG, "scan: text of %zu bytes is over 4 GiB", len);
     memset(sc->done, 0, lx_n_triggers * sizeof *sc->done);
     run r = {.cx = {.t = (const unsigned char *)text, .len = len, .disabled = s->disabled,
-                    .c = sc->c, .cap = sc->cap},
+                    .c = sc->c, .cap = sc->cap, .pem_end = SIZE_MAX},
              .s = s,
              .done = sc->done};
     hs_error_t he = hs_scan(s->db, text, (unsigned)len, 0, sc->hs, on_match, &r);

@@ -198,8 +198,25 @@ size_t lx_m_pem(lx_scan_ctx *cx, int arg, size_t end)
         s--;
     if (memcmp(t + s, "-----BEGIN", 10) != 0)
         return end;
-    size_t cap = cx->len - end < 65536 ? cx->len - end : 65536;
-    const unsigned char *stop = find_lit(t + end, cap, "-----END");
+    /* The first "-----END" at or after `end`, within 64 KiB. What earlier
+     * searches learnt is kept (scan_int.h) so that many BEGIN lines cannot
+     * make the scan quadratic. */
+    size_t lim = cx->len - end < 65536 ? cx->len : end + 65536, at = SIZE_MAX;
+    bool known = cx->pem_from <= end && end <= cx->pem_to;
+    if (known && cx->pem_end != SIZE_MAX) {
+        at = cx->pem_end;
+    } else {
+        size_t from = known && cx->pem_to >= end + 7 ? cx->pem_to - 7 : end;
+        const unsigned char *hit = from < lim ? find_lit(t + from, lim - from, "-----END") : NULL;
+        if (!known)
+            cx->pem_from = end;
+        at = hit ? (size_t)(hit - t) : SIZE_MAX;
+        cx->pem_to = hit ? at : lim;
+        cx->pem_end = at;
+    }
+    const unsigned char *stop = at != SIZE_MAX && at + 8 <= lim ? t + at : NULL;
+    if (stop && find_lit(t + end, (size_t)(stop - t) - end, "-----BEGIN"))
+        stop = NULL; /* another block starts first: this one is truncated */
     size_t e;
     if (stop) {
         e = (size_t)(stop - t) + 8;

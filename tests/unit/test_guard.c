@@ -240,6 +240,31 @@ Test(guard, private_key_variants)
     free(d);
 }
 
+Test(guard, truncated_key_before_a_whole_one)
+{
+    const char *t = "-----BEGIN PRIVATE KEY-----\nAAAA\n\ntext\n"
+                    "-----BEGIN EC PRIVATE KEY-----\nBBBB\n-----END EC PRIVATE KEY-----";
+    char *d = scan_desc(t);
+    cr_expect_str_eq(d, "PRIVATE_KEY=-----BEGIN PRIVATE KEY-----\nAAAA|PRIVATE_KEY=-----BEGIN EC "
+                        "PRIVATE KEY-----\nBBBB\n-----END EC PRIVATE KEY-----");
+    free(d);
+}
+
+/* Many BEGIN lines without an END: each must not search 64 KiB again. */
+Test(guard, many_begin_lines_stay_linear, .timeout = 20)
+{
+    const char *unit = "-----BEGIN PRIVATE KEY-----\n!\n";
+    size_t u = strlen(unit), reps = 100000, n = u * reps;
+    char *t = malloc(n);
+    for (size_t i = 0; i < reps; i++)
+        memcpy(t + i * u, unit, u);
+    lx_findings f = {0};
+    cr_assert_eq(lx_scan(S, SC, t, n, &f, NULL), LX_OK);
+    cr_expect_eq(f.n, reps);
+    lx_findings_free(&f);
+    free(t);
+}
+
 /* ---- validators --------------------------------------------------------- */
 
 Test(guard, validators)
