@@ -11,29 +11,36 @@
  *      ONE Vectorscan block-mode database, and the text is scanned in ONE
  *      pass.
  *   2. Built-in patterns are *triggers*, not full descriptions: a literal
- *      prefix with a boundary ("sk-", "AKIA", "-----BEGIN", "eyJ", a key
- *      label), or a tight shape whose end offset pins the candidate (a 13-digit
- *      run, a dotted quad, "@" + domain). They are compiled WITHOUT
- *      HS_FLAG_SOM_LEFTMOST: start-of-match tracking makes Vectorscan slower,
- *      refuses some bounded repeats, and the exact boundaries need C anyway
- *      (trailing punctuation after an email, card separators that must be
- *      consistent, a PEM block that ends thousands of bytes later). Each
- *      trigger hands its end offset to a small exact matcher in C, which
- *      finds the start, parses the candidate, and runs the validators:
- *      Luhn, IBAN mod-97 with the per-country length table, SSN area / group /
- *      serial rules, IP ranges (no loopback, no unspecified), Shannon entropy
- *      and character classes, JWT header decode, placeholder lists
+ *      with a little shape after it ("@" + a domain character, "sk-",
+ *      "AKIA" + 16, "eyJ", "-----BEGIN", a key or password label, a street
+ *      word, a first name), or, for numbers, one run of 7+ digits with single
+ *      separators (cards, SSNs and national phone shapes share it) plus a
+ *      dotted quad and an IPv6 shape. They are compiled WITHOUT
+ *      HS_FLAG_SOM_LEFTMOST: start-of-match tracking makes Vectorscan slower
+ *      and refuses some bounded repeats, and the exact boundaries need C
+ *      anyway (trailing punctuation after an email, card separators that must
+ *      be consistent, a PEM block that ends kilobytes later). Literal-led
+ *      triggers also keep Vectorscan fast: each pattern that starts with a
+ *      character class costs it 5-20 % (bench/README.md). Each trigger hands
+ *      its end offset to a small exact matcher in C, which walks back to the
+ *      start, parses the candidate and runs the validators: Luhn, IBAN mod-97
+ *      with the per-country length table, SSN area / group / serial rules, IP
+ *      ranges (no loopback, unspecified or documentation ranges), Shannon
+ *      entropy and character classes, JWT header decode, placeholder lists
  *      (example.com, sk-xxxx, YOUR_API_KEY, AKIAIOSFODNN7EXAMPLE, ...), and
  *      context words in a window before the candidate ("version" before
  *      1.2.3.4, "phone" before a national number, "order" / "invoice"
- *      against a phone). A matcher remembers how far it has parsed, so later
- *      end offsets of the same trigger inside that span cost nothing.
+ *      against a phone). A matcher returns how far it has parsed, so later
+ *      end offsets of the same trigger inside that span cost nothing; every
+ *      matcher is linear in what it reads and bounded, so hostile input
+ *      cannot make a scan quadratic.
  *   3. User terms are literals matched case-insensitively (ASCII) as whole
  *      words (the neighbours must not be letters, digits, '_' or non-ASCII
  *      bytes); user regexes are compiled with HS_FLAG_SOM_LEFTMOST because
- *      their spans are arbitrary. A regex Vectorscan refuses makes
- *      lx_scanner_new() fail with a message naming the regex, its type and
- *      the compiler's reason.
+ *      their spans are arbitrary, byte-wise (no HS_FLAG_UTF8). A user type
+ *      may reuse a built-in name (a list of staff names as PERSON). A regex
+ *      Vectorscan refuses makes lx_scanner_new() fail with a message naming
+ *      the regex, its type and the compiler's reason.
  *   4. Overlaps are resolved: spans of the same type that overlap are
  *      united; spans of different types that overlap keep the one of higher
  *      precedence (the other is dropped). Precedence, highest first:
@@ -51,7 +58,11 @@
  *     AWS documentation keys (...EXAMPLE) are not findings.
  *   - PASSWORD covers only the secret: "postgres://bob:[hunter2]@db", never
  *     the user name or the label.
- *   - PERSON and ADDRESS are best effort; see patterns.c for the exact rules
+ *   - Documentation IP ranges (192.0.2/24, 198.51.100/24, 203.0.113/24,
+ *     2001:db8::/32) are placeholders, like example.com.
+ *   - A generic token needs a label before it; bare hex hashes, git SHAs
+ *     and UUIDs are never findings (a UUID is refused even after a label).
+ *   - PERSON and ADDRESS are best effort; see pii.c for the exact rules
  *     (honorifics and labels before capitalised words, an embedded list of
  *     common first names followed by a capitalised surname; a house number
  *     with English / German / French street words and an optional postcode
