@@ -50,6 +50,8 @@ struct lx_session {
     int pos, n_ctx;
     float *logits;
     int32_t pending; /* sampled but not evaluated yet, -1 none */
+    int32_t *toks;   /* the tokens in the cache, [0, pos) */
+    int toks_cap;
 };
 
 static double now_ms(void)
@@ -244,12 +246,28 @@ void lx_session_free(lx_session *s)
         return;
     lx_model_state_free(s->st);
     free(s->logits);
+    free(s->toks);
     free(s);
 }
 
 void lx_session_reset(lx_session *s)
 {
     s->pos = 0;
+    s->pending = -1;
+}
+
+const int32_t *lx_session_tokens(const lx_session *s, int *n)
+{
+    *n = s->pos;
+    return s->toks;
+}
+
+void lx_session_truncate(lx_session *s, int n)
+{
+    if (n < 0)
+        n = 0;
+    if (n < s->pos)
+        s->pos = n;
     s->pending = -1;
 }
 
@@ -273,12 +291,23 @@ lx_status lx_session_eval(lx_session *s, const int32_t *ids, int n, const float 
                        "context length exceeded: %d more tokens after %d do not fit in the context "
                        "of %d tokens",
                        n, s->pos, s->n_ctx);
+    if (s->pos + n > s->toks_cap) {
+        int cap = s->toks_cap ? s->toks_cap : 256;
+        while (cap < s->pos + n)
+            cap = cap > s->n_ctx / 2 ? s->n_ctx : cap * 2;
+        int32_t *t = realloc(s->toks, (size_t)cap * sizeof *t);
+        if (!t)
+            return lx_fail(err, LX_ERR_NOMEM, "engine: out of memory");
+        s->toks = t;
+        s->toks_cap = cap;
+    }
     pthread_mutex_lock(&s->e->run_mu);
     lx_status st =
         lx_model_forward(s->e->model, s->st, s->e->pool, ids, n, s->pos, s->logits, false, err);
     pthread_mutex_unlock(&s->e->run_mu);
     if (st != LX_OK)
         return st;
+    memcpy(s->toks + s->pos, ids, (size_t)n * sizeof *ids);
     s->pos += n;
     if (logits)
         *logits = s->logits;

@@ -86,6 +86,13 @@ void lx_session_reset(lx_session *s);
 int lx_session_pos(const lx_session *s);
 int lx_session_n_ctx(const lx_session *s);
 
+/* The tokens whose keys and values the cache holds, [0, pos); *n gets pos.
+ * The pointer is owned by the session and valid until its next call. */
+const int32_t *lx_session_tokens(const lx_session *s, int *n);
+/* Keeps the first n tokens (0 <= n <= pos) and forgets the rest, including
+ * a pending token: the way to reuse a cached prefix for a new prompt. */
+void lx_session_truncate(lx_session *s, int n);
+
 /* Evaluates ids[0..n) at positions [pos, pos+n) and advances pos. On success
  * *logits (if not NULL) points at the last token's n_vocab logits, owned by
  * the session. LX_ERR_TOOBIG when pos+n exceeds the context; LX_ERR_INVALID

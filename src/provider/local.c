@@ -25,6 +25,11 @@
  * stories260K) the plain fallback: the messages' text joined by blank
  * lines, no roles, BOS added as the model asks.
  *
+ * Prompt cache: the session of the last successful call is kept; a new
+ * call whose tokens start with what that session holds (the same system
+ * prompt, the earlier turns of a conversation) evaluates only the rest.
+ * USAGE reports those tokens as cache_read and the others as input.
+ *
  * Sampling from the request: temperature default 0.8 (0 = greedy), top_p
  * default 0.95, top_k default 40, min_p 0.05, seed default from the clock,
  * stop strings as given. max_tokens unset: up to the end of the context
@@ -49,9 +54,10 @@ typedef struct local_call local_call;
 typedef struct local_provider {
     lx_provider base;
     lx_engine *engine;
-    pthread_mutex_t mu; /* guards tmpl / tmpl_tried */
+    pthread_mutex_t mu; /* guards tmpl / tmpl_tried / idle */
     lx_template *tmpl;
     bool tmpl_tried;
+    lx_session *idle; /* the last finished call's session: its cache is reused */
     local_call *calls; /* active calls (loop thread only) */
     uint64_t next_id;
 } local_provider;
@@ -173,8 +179,20 @@ static void *worker(void *arg)
         st = lx_fail(&err, LX_ERR_INVALID, "empty prompt: the request has no text");
         goto end;
     }
-    if ((st = lx_session_new(lp->engine, 0, &s, &err)) != LX_OK)
+    pthread_mutex_lock(&lp->mu);
+    s = lp->idle;
+    lp->idle = NULL;
+    pthread_mutex_unlock(&lp->mu);
+    if (!s && (st = lx_session_new(lp->engine, 0, &s, &err)) != LX_OK)
         goto end;
+    /* prompt cache: keep the longest prefix the session already holds (at
+     * least one prompt token is evaluated, for the first logits) */
+    int held;
+    const int32_t *have = lx_session_tokens(s, &held);
+    size_t common = 0;
+    while (common < (size_t)held && common + 1 < n_ids && have[common] == ids[common])
+        common++;
+    lx_session_truncate(s, (int)common);
     int n_ctx = lx_session_n_ctx(s);
     if (n_ids > (size_t)n_ctx) {
         st = lx_fail(&err, LX_ERR_TOOBIG,
@@ -211,12 +229,21 @@ static void *worker(void *arg)
     gp.on_token = on_token;
     gp.ud = c;
     pthread_mutex_lock(&c->mu);
-    c->usage.input = (int64_t)n_ids;
+    c->usage.input = (int64_t)(n_ids - common);
+    c->usage.cache_read = (int64_t)common;
     pthread_mutex_unlock(&c->mu);
-    st = lx_session_generate(s, ids, n_ids, &gp, &res, &err);
+    st = lx_session_generate(s, ids + common, n_ids - common, &gp, &res, &err);
     if (st == LX_OK && res.finish == LX_FINISH_OTHER && atomic_load(&c->cancel))
         st = lx_fail(&err, LX_ERR_CANCELLED, "cancelled");
 end:
+    if (s && st == LX_OK) { /* keep it for the next call's prompt cache */
+        pthread_mutex_lock(&lp->mu);
+        if (!lp->idle) {
+            lp->idle = s;
+            s = NULL;
+        }
+        pthread_mutex_unlock(&lp->mu);
+    }
     lx_session_free(s);
     free(ids);
     lx_buf_free(&prompt);
@@ -389,6 +416,7 @@ static void local_destroy(lx_provider *p)
         finalize(c); /* joins the worker: returns at its next token */
         c->lp = NULL;
     }
+    lx_session_free(lp->idle);
     lx_template_free(lp->tmpl);
     lx_engine_free(lp->engine);
     pthread_mutex_destroy(&lp->mu);

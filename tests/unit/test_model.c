@@ -974,3 +974,43 @@ Test(model, rope_scaling_linear_llama3_and_unsupported)
               err.message);
     free(buf);
 }
+
+Test(local_provider, prompt_cache_reuses_the_prefix)
+{
+    NEED(STORIES);
+    uv_loop_t loop;
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    lx_provider_cfg cfg = {.name = "local", .type = LX_PROV_LOCAL, .model_path = model_path(STORIES)};
+    lx_provider *p;
+    lx_error err;
+    cr_assert_eq(lx_local_provider_new(NULL, &cfg, &loop, &p, &err), LX_OK, "%s", err.message);
+    const char *prompts[3] = {"Once upon a time", "Once upon a time", "Once upon a time, a dog"};
+    ev_log l[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&l[i], 0, sizeof l[i]);
+        lx_request *req = lx_request_new();
+        cr_assert_eq(lx_request_add_text(req, LX_ROLE_USER, prompts[i]), LX_OK);
+        req->sampling.has_temperature = true;
+        req->sampling.temperature = 0;
+        req->sampling.max_tokens = 30;
+        lx_call *call;
+        cr_assert_eq(lx_provider_start(p, req, NULL, sink, &l[i], &call, &err), LX_OK);
+        lx_request_free(req);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        cr_assert_eq(l[i].n_finish, 1, "call %d: %s", i, l[i].err);
+    }
+    /* same prompt: all but the last prompt token come from the cache, and
+     * the answer is the same */
+    cr_assert_eq(l[0].usage.cache_read, 0);
+    int64_t total = l[0].usage.input;
+    cr_assert_eq(l[1].usage.cache_read, total - 1);
+    cr_assert_eq(l[1].usage.input, 1);
+    cr_assert_eq(l[1].len, l[0].len);
+    cr_assert(!memcmp(l[1].text, l[0].text, l[0].len));
+    /* a longer prompt sharing the start */
+    cr_assert_geq(l[2].usage.cache_read, 4);
+    cr_assert_gt(l[2].usage.input, 0);
+    lx_provider_free(p);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+}
