@@ -565,6 +565,8 @@ static size_t m_ipv6(lx_scan_ctx *cx, int arg, size_t end)
         hex += t[k] != ':' && t[k] != '.', dec += lx_is_digit(t[k]);
     if (hex < 4 || dec == 0)
         return run_end;
+    if (t[e - 1] == ':' && t[e - 2] == ':')
+        return run_end; /* "fe80::", "2001::": a prefix, not an address */
     char buf[48];
     memcpy(buf, t + s, e - s);
     buf[e - s] = 0;

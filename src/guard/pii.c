@@ -81,6 +81,8 @@ static size_t cap_word(const unsigned char *t, size_t len, size_t i, bool initia
     }
     if (j < len && (lx_is_digit(t[j]) || t[j] == '_' || lx_is_upper(t[j])))
         return i;
+    if (j - i > 3 && t[j - 2] == '\'' && t[j - 1] == 's')
+        j -= 2; /* possessive: "Tschalar's" */
     return j;
 }
 

@@ -310,10 +310,36 @@ size_t lx_m_url_password(lx_scan_ctx *cx, int arg, size_t end)
     return end;
 }
 
+/* An unquoted value that reads as code, not as a secret: a call or index
+ * ("get_passwd(host", "auth[key]"), an attribute path ("self.passwd",
+ * "os.environ"), or a snake_case name ("password_mgr"). */
+static bool code_expression(const unsigned char *p, size_t n)
+{
+    bool ident = true, dot = false, under = false, upper = false, digit = false;
+    for (size_t k = 0; k < n; k++) {
+        int c = p[k];
+        if (strchr("()[]{}", c))
+            return true;
+        dot |= c == '.';
+        under |= c == '_';
+        upper |= lx_is_upper(c);
+        digit |= lx_is_digit(c);
+        ident &= lx_is_alnum(c) || c == '_' || c == '.';
+    }
+    if (!ident || !lx_is_alpha(p[0]))
+        return false;
+    return (dot && !digit) || (under && !upper && !digit);
+}
+
 size_t lx_m_pw_label(lx_scan_ctx *cx, int arg, size_t end)
 {
     const unsigned char *t = cx->t;
     if (end < cx->len && (lx_is_alnum(t[end]) || t[end] == '_'))
+        return end;
+    size_t l = end; /* "self.passwd", "obj->pwd": an attribute, not a label */
+    while (l > 0 && lx_is_alpha(t[l - 1]))
+        l--;
+    if (l > 0 && (t[l - 1] == '.' || (t[l - 1] == '>' && l > 1 && t[l - 2] == '-')))
         return end;
     int q;
     size_t v = skip_assign(cx, end, false, &q), e;
@@ -341,6 +367,8 @@ size_t lx_m_pw_label(lx_scan_ctx *cx, int arg, size_t end)
         for (size_t k = v; k < e; k++)
             plain &= lx_is_lower(t[k]);
         if (plain && e + 1 < cx->len && t[e] == ' ' && lx_is_alpha(t[e + 1]))
+            return e;
+        if (code_expression(t + v, e - v))
             return e;
     }
     if (e - v >= 4 && !pw_placeholder(t + v, e - v))
