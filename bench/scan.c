@@ -105,6 +105,13 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -144,11 +151,11 @@ int main(int argc, char **argv)
             }
         }
         lx_findings f = {0};
-        double t[5];
+        double t[5], w[5];
         size_t found = 0;
         for (int r = 0; r < 5; r++) {
             found = 0;
-            double t0 = now();
+            double t0 = now(), w0 = wall();
             for (size_t off = 0; off < n; off += chunk) {
                 size_t len = n - off < chunk ? n - off : chunk;
                 lx_findings_reset(&f);
@@ -159,11 +166,14 @@ int main(int argc, char **argv)
                 found += f.n;
             }
             t[r] = now() - t0;
+            w[r] = wall() - w0;
         }
         qsort(t, 5, sizeof t[0], cmp_d);
-        printf("%-6s %7.1f MB/s  (median %.3f s for %.1f MB; min %.3f max %.3f; %zu findings)\n",
+        qsort(w, 5, sizeof w[0], cmp_d);
+        printf("%-6s %7.1f MB/s  (median %.3f s cpu for %.1f MB; min %.3f max %.3f; "
+               "wall median %.1f MB/s; %zu findings)\n",
                flavour ? "dirty" : "clean", (double)n / 1e6 / t[2], t[2], (double)n / 1e6, t[0],
-               t[4], found);
+               t[4], (double)n / 1e6 / w[2], found);
         lx_findings_free(&f);
     }
     lx_scan_scratch_free(sc);
