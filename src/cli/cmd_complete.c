@@ -32,25 +32,24 @@ lx_status (*const lx_cmd_complete_local_anchor)(const lx_config *, const lx_prov
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: llmux complete --model FILE [OPTIONS] [PROMPT]\n\n"
-            "Continues PROMPT with a local GGUF model (no chat template). An empty\n"
-            "prompt starts from the beginning-of-sequence token.\n\n"
-            "options:\n"
-            "  -m, --model FILE        GGUF model file (required)\n"
-            "  -t, --temperature T     0 = greedy (default 0.8)\n"
-            "  -p, --top-p P           nucleus sampling, 1 = off (default 0.9)\n"
-            "  -k, --top-k K           0 = off (default 0)\n"
-            "      --min-p P           0 = off (default 0)\n"
-            "      --repeat-penalty R  1 = off (default 1)\n"
-            "  -s, --seed S            random seed, 0 = from the clock (default 0)\n"
-            "  -n, --max-tokens N      tokens to generate (default 256)\n"
-            "      --threads N         compute threads (default: all CPUs)\n"
-            "      --ctx N             context size (default: the model's)\n"
-            "      --prompt-ids IDS    prompt as token ids (\"1 403 407\") instead of text\n"
-            "      --ids               print the generated ids as a JSON array\n"
-            "      --no-eos            do not stop at end-of-sequence tokens\n"
-            "  -h, --help              this help\n");
+    fprintf(f, "usage: llmux complete --model FILE [OPTIONS] [PROMPT]\n\n"
+               "Continues PROMPT with a local GGUF model (no chat template). An empty\n"
+               "prompt starts from the beginning-of-sequence token.\n\n"
+               "options:\n"
+               "  -m, --model FILE        GGUF model file (required)\n"
+               "  -t, --temperature T     0 = greedy (default 0.8)\n"
+               "  -p, --top-p P           nucleus sampling, 1 = off (default 0.9)\n"
+               "  -k, --top-k K           0 = off (default 0)\n"
+               "      --min-p P           0 = off (default 0)\n"
+               "      --repeat-penalty R  1 = off (default 1)\n"
+               "  -s, --seed S            random seed, 0 = from the clock (default 0)\n"
+               "  -n, --max-tokens N      tokens to generate (default 256)\n"
+               "      --threads N         compute threads (default: all CPUs)\n"
+               "      --ctx N             context size (default: the model's)\n"
+               "      --prompt-ids IDS    prompt as token ids (\"1 403 407\") instead of text\n"
+               "      --ids               print the generated ids as a JSON array\n"
+               "      --no-eos            do not stop at end-of-sequence tokens\n"
+               "  -h, --help              this help\n");
 }
 
 typedef struct out_state {

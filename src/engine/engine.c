@@ -27,7 +27,6 @@
 #include "engine/model.h"
 #include "engine/tokenizer.h"
 
-
 struct lx_engine {
     char *path;
     lx_engine_opts opts;
@@ -346,8 +345,8 @@ static size_t holdback(const char *t, size_t n, const char *const *stop, size_t 
 }
 
 typedef struct gen_text {
-    lx_buf piece;  /* scratch for the detokenizer */
-    lx_buf held;   /* text not released yet */
+    lx_buf piece; /* scratch for the detokenizer */
+    lx_buf held;  /* text not released yet */
     lx_detok dt;
     bool have_dt;
 } gen_text;
@@ -483,8 +482,8 @@ lx_status lx_session_generate(lx_session *s, const int32_t *prompt, size_t n_pro
                     res->finish = LX_FINISH_STOP;
                     break;
                 }
-                size_t keep = holdback(gt.held.data ? gt.held.data : "", gt.held.len, p->stop,
-                                       p->n_stop);
+                size_t keep =
+                    holdback(gt.held.data ? gt.held.data : "", gt.held.len, p->stop, p->n_stop);
                 txt = gt.held.data;
                 tn = gt.held.len - keep;
             } else {

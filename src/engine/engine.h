@@ -7,8 +7,8 @@
  * shared by every session.
  *
  * An lx_session is one conversation: its own KV cache and position (each
- * generate call makes its own sampler from its params). Several sessions may exist at once and be used from different
- * threads; one session is used by one thread at a time. The engine owns one
+ * generate call makes its own sampler from its params). Several sessions may exist at once and be
+ * used from different threads; one session is used by one thread at a time. The engine owns one
  * thread pool for the matrix products; forward passes of different sessions
  * take turns on it (a mutex is held for the duration of one forward call),
  * so concurrent sessions are correct and never oversubscribe the CPU.
@@ -54,8 +54,8 @@ typedef struct lx_engine_opts {
 
 /* What the loaded model is (valid after a successful load). */
 typedef struct lx_engine_info {
-    const char *arch;  /* "llama", "qwen2" */
-    const char *name;  /* general.name, or the file name */
+    const char *arch; /* "llama", "qwen2" */
+    const char *name; /* general.name, or the file name */
     int n_vocab, dim, n_layers, n_heads, n_kv_heads, ff_dim, n_ctx_train;
     int bos_id, eos_id; /* -1 when absent */
     int eot_id;         /* end-of-turn id (e.g. <|im_end|>, <|eot_id|>), -1 when absent */
@@ -118,12 +118,11 @@ const struct lx_gguf *lx_engine_gguf(lx_engine *e);
 
 /* ---- sampling and generation -------------------------------------------- */
 
-
 typedef struct lx_gen_token {
     int32_t id;
     const char *text; /* the piece this token completes; not NUL-terminated */
     size_t len;
-    float logprob;    /* log p(id) after temperature; 0 when greedy */
+    float logprob; /* log p(id) after temperature; 0 when greedy */
 } lx_gen_token;
 
 /* Return LX_OK to continue; anything else stops generation (finish OTHER).
@@ -137,18 +136,18 @@ typedef struct lx_gen_params {
     int max_tokens;          /* <= 0: up to the context limit */
     const char *const *stop; /* stop strings (text), may be NULL */
     size_t n_stop;
-    bool stop_at_eos;        /* stop on EOS/EOT (default true from lx_gen_defaults) */
-    unsigned detok_flags;    /* tokenizer.h LX_DECODE_* for the text pieces */
-    atomic_bool *cancel;     /* set from another thread to stop; may be NULL */
+    bool stop_at_eos;     /* stop on EOS/EOT (default true from lx_gen_defaults) */
+    unsigned detok_flags; /* tokenizer.h LX_DECODE_* for the text pieces */
+    atomic_bool *cancel;  /* set from another thread to stop; may be NULL */
     lx_gen_token_fn on_token;
     void *ud;
 } lx_gen_params;
 
 typedef struct lx_gen_result {
-    int n_prompt;          /* prompt tokens evaluated */
-    int n_generated;       /* tokens sampled */
-    lx_finish finish;      /* STOP (EOS or stop string), LENGTH (max_tokens) or OTHER */
-    int stop_index;        /* which stop string matched, -1 otherwise */
+    int n_prompt;     /* prompt tokens evaluated */
+    int n_generated;  /* tokens sampled */
+    lx_finish finish; /* STOP (EOS or stop string), LENGTH (max_tokens) or OTHER */
+    int stop_index;   /* which stop string matched, -1 otherwise */
     double prefill_ms, decode_ms;
 } lx_gen_result;
 

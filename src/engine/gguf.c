@@ -43,12 +43,12 @@
 typedef struct gguf_kv {
     lx_gguf_str key;
     lx_gguf_type type;
-    const uint8_t *val;   /* scalar value bytes, or string bytes */
-    uint64_t str_len;     /* LX_GGUF_STRING */
-    lx_gguf_type elem;    /* LX_GGUF_ARRAY */
-    uint64_t n;           /* array element count */
-    const uint8_t *data;  /* packed numeric elements */
-    lx_gguf_str *strs;    /* string array index (owned) */
+    const uint8_t *val;  /* scalar value bytes, or string bytes */
+    uint64_t str_len;    /* LX_GGUF_STRING */
+    lx_gguf_type elem;   /* LX_GGUF_ARRAY */
+    uint64_t n;          /* array element count */
+    const uint8_t *data; /* packed numeric elements */
+    lx_gguf_str *strs;   /* string array index (owned) */
 } gguf_kv;
 
 struct lx_gguf {
@@ -75,38 +75,38 @@ typedef struct {
 } ggml_type_size;
 
 static const ggml_type_size ggml_types[] = {
-    [0] = {1, 4},     /* f32 */
-    [1] = {1, 2},     /* f16 */
-    [2] = {32, 18},   /* q4_0 */
-    [3] = {32, 20},   /* q4_1 */
-    [6] = {32, 22},   /* q5_0 */
-    [7] = {32, 24},   /* q5_1 */
-    [8] = {32, 34},   /* q8_0 */
-    [9] = {32, 36},   /* q8_1 */
-    [10] = {256, 84}, /* q2_k */
-    [11] = {256, 110},/* q3_k */
-    [12] = {256, 144},/* q4_k */
-    [13] = {256, 176},/* q5_k */
-    [14] = {256, 210},/* q6_k */
-    [15] = {256, 292},/* q8_k */
-    [16] = {256, 66}, /* iq2_xxs */
-    [17] = {256, 74}, /* iq2_xs */
-    [18] = {256, 98}, /* iq3_xxs */
-    [19] = {256, 50}, /* iq1_s */
-    [20] = {32, 18},  /* iq4_nl */
-    [21] = {256, 110},/* iq3_s */
-    [22] = {256, 82}, /* iq2_s */
-    [23] = {256, 136},/* iq4_xs */
-    [24] = {1, 1},    /* i8 */
-    [25] = {1, 2},    /* i16 */
-    [26] = {1, 4},    /* i32 */
-    [27] = {1, 8},    /* i64 */
-    [28] = {1, 8},    /* f64 */
-    [29] = {256, 56}, /* iq1_m */
-    [30] = {1, 2},    /* bf16 */
-    [34] = {256, 54}, /* tq1_0 */
-    [35] = {256, 66}, /* tq2_0 */
-    [39] = {32, 17},  /* mxfp4 */
+    [0] = {1, 4},      /* f32 */
+    [1] = {1, 2},      /* f16 */
+    [2] = {32, 18},    /* q4_0 */
+    [3] = {32, 20},    /* q4_1 */
+    [6] = {32, 22},    /* q5_0 */
+    [7] = {32, 24},    /* q5_1 */
+    [8] = {32, 34},    /* q8_0 */
+    [9] = {32, 36},    /* q8_1 */
+    [10] = {256, 84},  /* q2_k */
+    [11] = {256, 110}, /* q3_k */
+    [12] = {256, 144}, /* q4_k */
+    [13] = {256, 176}, /* q5_k */
+    [14] = {256, 210}, /* q6_k */
+    [15] = {256, 292}, /* q8_k */
+    [16] = {256, 66},  /* iq2_xxs */
+    [17] = {256, 74},  /* iq2_xs */
+    [18] = {256, 98},  /* iq3_xxs */
+    [19] = {256, 50},  /* iq1_s */
+    [20] = {32, 18},   /* iq4_nl */
+    [21] = {256, 110}, /* iq3_s */
+    [22] = {256, 82},  /* iq2_s */
+    [23] = {256, 136}, /* iq4_xs */
+    [24] = {1, 1},     /* i8 */
+    [25] = {1, 2},     /* i16 */
+    [26] = {1, 4},     /* i32 */
+    [27] = {1, 8},     /* i64 */
+    [28] = {1, 8},     /* f64 */
+    [29] = {256, 56},  /* iq1_m */
+    [30] = {1, 2},     /* bf16 */
+    [34] = {256, 54},  /* tq1_0 */
+    [35] = {256, 66},  /* tq2_0 */
+    [39] = {32, 17},   /* mxfp4 */
 };
 
 static bool ggml_type_known(uint32_t t)
@@ -170,8 +170,8 @@ static lx_status rd_str(cursor *c, lx_gguf_str *s, uint64_t max, const char *wha
     if (rd_len(c, &n, what) != LX_OK)
         return LX_ERR_INVALID;
     if (max && n > max)
-        return lx_fail(c->err, LX_ERR_INVALID, "GGUF: %s: length %llu over the limit of %llu",
-                       what, (unsigned long long)n, (unsigned long long)max);
+        return lx_fail(c->err, LX_ERR_INVALID, "GGUF: %s: length %llu over the limit of %llu", what,
+                       (unsigned long long)n, (unsigned long long)max);
     if (need(c, n, what) != LX_OK)
         return LX_ERR_INVALID;
     s->p = (const char *)c->base + c->off;
@@ -294,8 +294,8 @@ static lx_status read_kv(cursor *c, lx_gguf *g, size_t i)
     if (rd_u32(c, &elem, what) != LX_OK)
         return LX_ERR_INVALID;
     if (elem > LX_GGUF_F64)
-        return lx_fail(c->err, LX_ERR_INVALID,
-                       "GGUF: metadata '%s': unknown array element type %u", name, elem);
+        return lx_fail(c->err, LX_ERR_INVALID, "GGUF: metadata '%s': unknown array element type %u",
+                       name, elem);
     if (elem == LX_GGUF_ARRAY)
         return lx_fail(c->err, LX_ERR_INVALID,
                        "GGUF: metadata '%s': nested arrays are not supported", name);
@@ -377,8 +377,8 @@ static lx_status read_tensor_info(cursor *c, lx_gguf *g, size_t i)
         if (rd_len(c, &t->ne[d], what) != LX_OK)
             return LX_ERR_INVALID;
         if (t->ne[d] == 0 || t->ne[d] > (uint64_t)INT64_MAX)
-            return lx_fail(c->err, LX_ERR_INVALID, "GGUF: tensor '%s': dimension %u is %llu",
-                           name, d, (unsigned long long)t->ne[d]);
+            return lx_fail(c->err, LX_ERR_INVALID, "GGUF: tensor '%s': dimension %u is %llu", name,
+                           d, (unsigned long long)t->ne[d]);
         if (nel > (uint64_t)INT64_MAX / t->ne[d])
             return lx_fail(c->err, LX_ERR_INVALID,
                            "GGUF: tensor '%s': element count overflows (dimensions too large)",

@@ -41,8 +41,9 @@ static lx_status get_int(const lx_gguf *g, const char *arch, const char *suffix,
         v = def;
     }
     if (v < min || v > max)
-        return lx_fail(err, LX_ERR_INVALID, "model: metadata '%s' = %lld is out of range %lld..%lld",
-                       key, (long long)v, (long long)min, (long long)max);
+        return lx_fail(err, LX_ERR_INVALID,
+                       "model: metadata '%s' = %lld is out of range %lld..%lld", key, (long long)v,
+                       (long long)min, (long long)max);
     *out = (int)v;
     return LX_OK;
 }
@@ -106,8 +107,8 @@ static lx_status bind_matrix(lx_model *m, const char *name, int cols, int rows, 
 }
 
 /* A 1-D tensor of n elements, copied out as f32 into *store (advanced). */
-static lx_status bind_vector(lx_model *m, const char *name, int n, bool optional,
-                             const float **out, float **store, lx_error *err)
+static lx_status bind_vector(lx_model *m, const char *name, int n, bool optional, const float **out,
+                             float **store, lx_error *err)
 {
     const lx_gguf_tensor *t = lx_gguf_tensor_find(m->gguf, name);
     *out = NULL;
@@ -125,8 +126,10 @@ static lx_status bind_vector(lx_model *m, const char *name, int n, bool optional
     if (st != LX_OK)
         return st;
     if (lx_type_row_size((lx_ttype)t->type, (size_t)n) == 0)
-        return lx_fail(err, LX_ERR_INVALID, "model: tensor '%s': length %d is not a multiple of "
-                       "the %s block", name, n, lx_type_name(t->type));
+        return lx_fail(err, LX_ERR_INVALID,
+                       "model: tensor '%s': length %d is not a multiple of "
+                       "the %s block",
+                       name, n, lx_type_name(t->type));
     lx_dequant_row((lx_ttype)t->type, t->data, *store, (size_t)n);
     *out = *store;
     *store += n;
@@ -308,9 +311,9 @@ static lx_status load(lx_model *m, lx_error *err)
     for (int l = 0; l < hp->n_layers; l++) {
         lx_layer *L = &m->layers[l];
         char n[10][64];
-        static const char *const parts[10] = {"attn_norm", "attn_q", "attn_k", "attn_v",
+        static const char *const parts[10] = {"attn_norm",   "attn_q",   "attn_k",   "attn_v",
                                               "attn_output", "ffn_norm", "ffn_gate", "ffn_up",
-                                              "ffn_down", ""};
+                                              "ffn_down",    ""};
         for (int i = 0; i < 9; i++)
             snprintf(n[i], sizeof n[i], "blk.%d.%s.weight", l, parts[i]);
         if ((st = bind_vector(m, n[0], hp->dim, false, &L->attn_norm, &store, err)) != LX_OK ||
@@ -393,10 +396,10 @@ struct lx_model_state {
     int cap;          /* positions allocated in the caches */
     float **kc, **vc; /* per layer: cap x kv_dim */
     int n_tasks;
-    float *att;       /* n_tasks x cap scores */
-    int nb;           /* batch capacity of the scratch buffers */
+    float *att; /* n_tasks x cap scores */
+    int nb;     /* batch capacity of the scratch buffers */
     float *x, *xb, *q, *k, *v, *ao, *hb, *hb2;
-    float *rope_cs;   /* nb x rope_dim: cos, sin interleaved */
+    float *rope_cs; /* nb x rope_dim: cos, sin interleaved */
 };
 
 lx_status lx_model_state_new(const lx_model *m, int n_ctx, int n_tasks, lx_model_state **out,
@@ -591,7 +594,8 @@ static void forward_batch(const lx_model *m, lx_model_state *s, lx_pool *pool,
         ff = hp->ff_dim;
     size_t row_bytes = lx_type_row_size(m->tok_embd.type, (size_t)dim);
     for (int t = 0; t < n; t++)
-        lx_dequant_row(m->tok_embd.type, (const char *)m->tok_embd.data + (size_t)tokens[t] * row_bytes,
+        lx_dequant_row(m->tok_embd.type,
+                       (const char *)m->tok_embd.data + (size_t)tokens[t] * row_bytes,
                        s->x + (size_t)t * (size_t)dim, (size_t)dim);
     int half = hp->rope_dim / 2;
     for (int t = 0; t < n; t++) {
@@ -630,8 +634,8 @@ static void forward_batch(const lx_model *m, lx_model_state *s, lx_pool *pool,
         for (size_t i = 0; i < (size_t)n * (size_t)dim; i++)
             s->x[i] += s->xb[i];
         for (int t = 0; t < n; t++)
-            lx_rmsnorm(s->xb + (size_t)t * (size_t)dim, s->x + (size_t)t * (size_t)dim,
-                       L->ffn_norm, dim, hp->eps);
+            lx_rmsnorm(s->xb + (size_t)t * (size_t)dim, s->x + (size_t)t * (size_t)dim, L->ffn_norm,
+                       dim, hp->eps);
         lx_matmul(pool, s->hb, L->gate.data, L->gate.type, s->xb, ff, dim, n);
         lx_matmul(pool, s->hb2, L->up.data, L->up.type, s->xb, ff, dim, n);
         lx_swiglu(s->hb, s->hb, s->hb2, n * ff);

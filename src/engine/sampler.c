@@ -20,10 +20,10 @@ struct lx_sampler {
     int n_vocab;
     lx_sample_params p;
     uint64_t seed, state;
-    cand *cands;          /* n_vocab */
-    int32_t *hist;        /* ring of the last repeat_last_n tokens */
+    cand *cands;   /* n_vocab */
+    int32_t *hist; /* ring of the last repeat_last_n tokens */
     int hist_cap, hist_len, hist_pos;
-    unsigned char *seen;  /* n_vocab marks for the penalty */
+    unsigned char *seen; /* n_vocab marks for the penalty */
 };
 
 float lx_sampler_coin(uint64_t *state)
@@ -219,8 +219,7 @@ int32_t lx_sampler_sample(lx_sampler *s, float *logits, float *logprob)
     float coin = lx_sampler_coin(&s->state);
     int32_t id = n - 1;
     float topp = s->p.top_p;
-    bool use_p = topp > 0 && topp < 1, use_k = s->p.top_k > 0 && s->p.top_k < n,
-         use_min = s->p.min_p > 0;
+    bool use_p = topp > 0 && topp<1, use_k = s->p.top_k> 0 && s->p.top_k<n, use_min = s->p.min_p> 0;
     if (!use_p && !use_k && !use_min) {
         float cdf = 0.0f;
         for (int i = 0; i < n; i++) {

@@ -54,8 +54,7 @@ typedef struct lx_sampler lx_sampler;
 
 /* New sampler for a vocabulary of n_vocab tokens; NULL params = greedy.
  * Caller frees with lx_sampler_free. */
-lx_status lx_sampler_new(int n_vocab, const lx_sample_params *p, lx_sampler **out,
-                         lx_error *err);
+lx_status lx_sampler_new(int n_vocab, const lx_sample_params *p, lx_sampler **out, lx_error *err);
 void lx_sampler_free(lx_sampler *s);
 
 /* Picks a token from logits[0..n_vocab) (modified in place); *logprob (may

@@ -57,7 +57,7 @@ typedef struct local_provider {
     pthread_mutex_t mu; /* guards tmpl / tmpl_tried / idle */
     lx_template *tmpl;
     bool tmpl_tried;
-    lx_session *idle; /* the last finished call's session: its cache is reused */
+    lx_session *idle;  /* the last finished call's session: its cache is reused */
     local_call *calls; /* active calls (loop thread only) */
     uint64_t next_id;
 } local_provider;
@@ -76,8 +76,8 @@ struct local_call {
     bool th_started;
     atomic_bool cancel;
     /* loop-thread state */
-    bool cancelled;  /* caller gone: deliver nothing more */
-    bool started;    /* START emitted */
+    bool cancelled; /* caller gone: deliver nothing more */
+    bool started;   /* START emitted */
     bool finalized;
     /* shared with the worker, under mu */
     pthread_mutex_t mu;
@@ -119,8 +119,8 @@ static lx_status render_plain(const lx_request *req, lx_buf *out, lx_error *err)
         const lx_message *m = &req->messages[i];
         for (size_t j = 0; j < m->n_parts; j++) {
             const lx_part *p = &m->parts[j];
-            const char *t = p->kind == LX_PART_TEXT || p->kind == LX_PART_TOOL_RESULT ? p->text
-                                                                                     : NULL;
+            const char *t =
+                p->kind == LX_PART_TEXT || p->kind == LX_PART_TOOL_RESULT ? p->text : NULL;
             if (!t || !*t)
                 continue;
             if ((out->len && lx_buf_puts(out, "\n\n") != LX_OK) || lx_buf_puts(out, t) != LX_OK)
@@ -196,8 +196,8 @@ static void *worker(void *arg)
     int n_ctx = lx_session_n_ctx(s);
     if (n_ids > (size_t)n_ctx) {
         st = lx_fail(&err, LX_ERR_TOOBIG,
-                     "the prompt has %zu tokens, more than the model's context of %d tokens",
-                     n_ids, n_ctx);
+                     "the prompt has %zu tokens, more than the model's context of %d tokens", n_ids,
+                     n_ctx);
         goto end;
     }
     const lx_sampling *sp = &req->sampling;
@@ -341,7 +341,9 @@ static void async_cb(uv_async_t *h)
             const char *stop = NULL;
             if (c->stop_index >= 0 && (size_t)c->stop_index < c->req->sampling.n_stop)
                 stop = c->req->sampling.stop[c->stop_index];
-            lx_event fe = {.kind = LX_EV_FINISH, .finish = c->finish, .text = stop,
+            lx_event fe = {.kind = LX_EV_FINISH,
+                           .finish = c->finish,
+                           .text = stop,
                            .len = stop ? strlen(stop) : 0};
             deliver(c, &fe);
         }
@@ -367,8 +369,8 @@ static lx_status local_start(lx_provider *p, const lx_request *req, const lx_cal
     lx_buf_init(&c->text, 0);
     snprintf(c->model, sizeof c->model, "%s",
              o && o->model && *o->model ? o->model
-             : p->cfg->n_models                ? p->cfg->models[0]
-                                               : p->cfg->name);
+             : p->cfg->n_models         ? p->cfg->models[0]
+                                        : p->cfg->name);
     snprintf(c->id, sizeof c->id, "local-%llu", (unsigned long long)++lp->next_id);
     c->req = lx_request_clone(req);
     if (!c->req) {

@@ -54,28 +54,36 @@ static void str(wb *b, const char *s)
 typedef struct spec {
     const char *magic;
     uint32_t version;
-    int64_t n_tensors, n_kv;     /* overrides, -1 = real */
-    uint32_t align;              /* general.alignment; 0 = absent */
-    uint32_t align_type;         /* its value type */
-    uint64_t key0_len;           /* override of the first key's length, 0 = real */
-    uint64_t strs_count;         /* override of test.strs count, 0 = real */
-    uint32_t extra_kv_type;      /* add "test.bad" with this value type, 0 = none */
-    bool nested;                 /* add an array of arrays */
+    int64_t n_tensors, n_kv; /* overrides, -1 = real */
+    uint32_t align;          /* general.alignment; 0 = absent */
+    uint32_t align_type;     /* its value type */
+    uint64_t key0_len;       /* override of the first key's length, 0 = real */
+    uint64_t strs_count;     /* override of test.strs count, 0 = real */
+    uint32_t extra_kv_type;  /* add "test.bad" with this value type, 0 = none */
+    bool nested;             /* add an array of arrays */
     bool dup_key;
     const char *b_name;
     uint32_t b_ndims;
     uint64_t b_ne[4];
     uint32_t b_type;
-    int64_t b_offset;            /* -1 = real */
+    int64_t b_offset; /* -1 = real */
     /* out: where sections start */
     size_t off_kv, off_strs, off_tinfo, off_data, off_b_data;
 } spec;
 
 static spec defaults(void)
 {
-    spec s = {.magic = "GGUF", .version = 3, .n_tensors = -1, .n_kv = -1, .align = 32,
-              .align_type = LX_GGUF_U32, .b_name = "b", .b_ndims = 1, .b_ne = {16, 1, 1, 1},
-              .b_type = 1, .b_offset = -1};
+    spec s = {.magic = "GGUF",
+              .version = 3,
+              .n_tensors = -1,
+              .n_kv = -1,
+              .align = 32,
+              .align_type = LX_GGUF_U32,
+              .b_name = "b",
+              .b_ndims = 1,
+              .b_ne = {16, 1, 1, 1},
+              .b_type = 1,
+              .b_offset = -1};
     return s;
 }
 
@@ -306,14 +314,14 @@ Test(gguf, truncated_at_every_byte_fails_cleanly)
         cr_assert_eq(st, LX_ERR_INVALID, "cut %zu: %s", cut, lx_status_name(st));
         cr_assert_null(g);
         cr_assert(strstr(err.message, "GGUF"), "cut %zu: %s", cut, err.message);
-        const char *want = cut < 4                ? "magic"
-                           : cut < 8              ? "version"
-                           : cut < 16             ? "tensor count"
-                           : cut < 24             ? "metadata count"
-                           : cut < s.off_strs     ? "metadata"
-                           : cut < s.off_tinfo    ? "'test.strs'"
+        const char *want = cut < 4                 ? "magic"
+                           : cut < 8               ? "version"
+                           : cut < 16              ? "tensor count"
+                           : cut < 24              ? "metadata count"
+                           : cut < s.off_strs      ? "metadata"
+                           : cut < s.off_tinfo     ? "'test.strs'"
                            : cut < s.off_data - 32 ? "tensor"
-                                                  : "data";
+                                                   : "data";
         if (cut >= s.off_tinfo && cut < s.off_data)
             want = strstr(err.message, "padding") ? "padding" : "tensor";
         cr_assert(strstr(err.message, want), "cut %zu: '%s' not in: %s", cut, want, err.message);

@@ -51,7 +51,7 @@ static char *model_path(const char *rel)
 #define NEED(rel)                                                                                  \
     do {                                                                                           \
         if (access(model_path(rel), R_OK) != 0)                                                    \
-            cr_skip_test("test model %s not found (set LLMUX_MODEL_DIR)", model_path(rel));       \
+            cr_skip_test("test model %s not found (set LLMUX_MODEL_DIR)", model_path(rel));        \
     } while (0)
 
 static size_t read_ids(const char *rel, int32_t *out, size_t cap)
@@ -164,8 +164,8 @@ Test(model, stories_gguf_v1_same_output)
     NEED("stories260K/stories260K-ggufv1.gguf");
     collect c = {0};
     lx_error err;
-    cr_assert_eq(run("stories260K/stories260K-ggufv1.gguf", 1, 0, 0, 0, 200, &c, &err), LX_OK,
-                 "%s", err.message);
+    cr_assert_eq(run("stories260K/stories260K-ggufv1.gguf", 1, 0, 0, 0, 200, &c, &err), LX_OK, "%s",
+                 err.message);
     assert_ids(&c, "stories260K/expected_t0_n200.ids", 200);
 }
 
@@ -542,8 +542,12 @@ static uint8_t *synth(const char *arch, uint32_t bad_type, bool drop_ffn_up, siz
     const int hd = dim / heads;
     syn_tensor t[32];
     int nt = 0;
-#define T1(nm, a) (snprintf(t[nt].name, 64, "%s", nm), t[nt].nd = 1, t[nt].ne[0] = (a), t[nt].ne[1] = 1, t[nt].type = 0, nt++)
-#define T2(nm, a, b2) (snprintf(t[nt].name, 64, "%s", nm), t[nt].nd = 2, t[nt].ne[0] = (a), t[nt].ne[1] = (b2), t[nt].type = 0, nt++)
+#define T1(nm, a)                                                                                  \
+    (snprintf(t[nt].name, 64, "%s", nm), t[nt].nd = 1, t[nt].ne[0] = (a), t[nt].ne[1] = 1,         \
+     t[nt].type = 0, nt++)
+#define T2(nm, a, b2)                                                                              \
+    (snprintf(t[nt].name, 64, "%s", nm), t[nt].nd = 2, t[nt].ne[0] = (a), t[nt].ne[1] = (b2),      \
+     t[nt].type = 0, nt++)
     T2("token_embd.weight", dim, vocab);
     T1("output_norm.weight", dim);
     T1("blk.0.attn_norm.weight", dim);
@@ -980,7 +984,8 @@ Test(local_provider, prompt_cache_reuses_the_prefix)
     NEED(STORIES);
     uv_loop_t loop;
     cr_assert_eq(uv_loop_init(&loop), 0);
-    lx_provider_cfg cfg = {.name = "local", .type = LX_PROV_LOCAL, .model_path = model_path(STORIES)};
+    lx_provider_cfg cfg = {
+        .name = "local", .type = LX_PROV_LOCAL, .model_path = model_path(STORIES)};
     lx_provider *p;
     lx_error err;
     cr_assert_eq(lx_local_provider_new(NULL, &cfg, &loop, &p, &err), LX_OK, "%s", err.message);

@@ -143,8 +143,8 @@ Test(sampler, seed_zero_picks_a_clock_seed)
 
 Test(sampler, repetition_penalty)
 {
-    lx_sampler *s = mk(3, (lx_sample_params){.temperature = 0, .repeat_penalty = 2.0f,
-                                               .repeat_last_n = 2});
+    lx_sampler *s =
+        mk(3, (lx_sample_params){.temperature = 0, .repeat_penalty = 2.0f, .repeat_last_n = 2});
     float l[3] = {1.0f, 0.8f, -5.0f};
     lx_sampler_accept(s, 0);
     lx_sampler_accept(s, 0); /* penalised once, not twice */
