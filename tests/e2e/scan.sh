@@ -84,6 +84,14 @@ scan_text 'all clear'
 assert_contains plain_none "$OUT" '-- no findings'
 assert_rc plain_none_exit 0
 
+if have script; then
+    printf 'mail bob@acme.io\n' >"$E2E_TMP/tty.txt"
+    tty_out=$(timeout 20 script -qec "'$LLMUX_BIN' scan '$E2E_TMP/tty.txt'" /dev/null 2>&1)
+    assert_contains plain_colour_on_tty "$tty_out" $'\033[1;31mbob@acme.io\033[0;2m[EMAIL]\033[0m'
+else
+    skip plain_colour_on_tty "no script(1) to fake a terminal"
+fi
+
 # ---- options ----------------------------------------------------------------
 scan_text 'Project Bluebird ships; ticket JIRA-4711.' --json --term CODENAME=bluebird --regex 'TICKET=JIRA-[0-9]+'
 assert_eq user_term_and_regex \
