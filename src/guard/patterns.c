@@ -6,7 +6,8 @@
  * keep the matcher rare and to pin the candidate: either it ends right after
  * a literal prefix ("AKIA" + 16, "sk-", "eyJ"), so the start is end minus a
  * known length, or the matcher walks back over a character class whose
- * limits are unambiguous (digits and separators, a dotted quad, "@"+domain).
+ * limits are unambiguous (a run of digits and separators, a dotted quad, the
+ * local part before "@").
  * The matcher then parses forward with the exact grammar of the type and
  * validates it (see validators.c). The matchers of keys, tokens and
  * passwords live in secrets.c, those of PERSON and ADDRESS in pii.c.
@@ -24,7 +25,6 @@
 #include "guard/scan_int.h"
 
 #define T(x) ((uint32_t)(LX_FIND_##x))
-#define MAXV(a, b) ((a) > (b) ? (a) : (b))
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -69,10 +69,10 @@ static size_t window_start(size_t i, size_t w)
 
 /* ---- EMAIL -------------------------------------------------------------- */
 
-static bool email_local(int c)
+static bool email_local(int c) /* RFC 6531 allows UTF-8 in the local part */
 {
     return lx_is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' ||
-           c == '\'';
+           c == '\'' || c >= 0x80;
 }
 
 static size_t m_email(lx_scan_ctx *cx, int arg, size_t end)
@@ -87,9 +87,19 @@ static size_t m_email(lx_scan_ctx *cx, int arg, size_t end)
     size_t s = at;
     while (s > 0 && email_local(t[s - 1]) && at - s < 64)
         s--;
-    while (s < at && (t[s] == '.' || t[s] == '\''))
-        s++;
-    if (s == at || t[at - 1] == '.' || (s > 0 && (t[s - 1] == '@' || lx_is_word(t[s - 1]))))
+    if (s > 0 && (t[s - 1] == '@' || lx_is_word(t[s - 1])))
+        return end; /* a local part over 64 bytes, or "a@b@c" */
+    for (;;) { /* leading punctuation: quotes, "«", "→" (U+0080-00BF, U+2000-2FFF) */
+        if (s < at && (t[s] == '.' || t[s] == '\''))
+            s++;
+        else if (s + 1 < at && t[s] == 0xC2)
+            s += 2;
+        else if (s + 2 < at && t[s] == 0xE2)
+            s += 3;
+        else
+            break;
+    }
+    if (s == at || t[at - 1] == '.')
         return end;
     /* domain: labels of [A-Za-z0-9-] separated by single dots */
     size_t e = at + 1, last_dot = 0;
@@ -109,7 +119,8 @@ static size_t m_email(lx_scan_ctx *cx, int arg, size_t end)
     for (size_t k = tld; k < e; k++)
         if (!lx_is_alpha(t[k]))
             return e;
-    if (e - tld < 2 || (e < cx->len && (t[e] == '@' || lx_is_word(t[e]))))
+    if (e - tld < 2 ||
+        (e < cx->len && (t[e] == '@' || (lx_is_word(t[e]) && t[e] != 0xC2 && t[e] != 0xE2))))
         return e;
     /* Documentation and file names: RFC 2606 names, "logo@2x.png". */
     static const char *const reserved[] = {"example", "test", "invalid", "localhost",
