@@ -516,21 +516,6 @@ static void rope_apply(float *v, int n_heads, int head_dim, int rope_dim, bool n
     }
 }
 
-/* Dot product with 8 independent partial sums (vectorizable, and no long
- * dependency chain). */
-static float dot(const float *a, const float *b, int n)
-{
-    float acc[8] = {0};
-    int e = 0;
-    for (; e + 8 <= n; e += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += a[e + j] * b[e + j];
-    float d = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; e < n; e++)
-        d += a[e] * b[e];
-    return d;
-}
-
 typedef struct attn_job {
     const lx_model *m;
     lx_model_state *s;
@@ -554,16 +539,12 @@ static void attn_task(void *ctx, int task, int n_tasks)
         int len = j->pos + t + 1;
         const float *q = s->q + (size_t)t * q_dim + (size_t)h * (size_t)hd;
         for (int i = 0; i < len; i++)
-            att[i] = dot(q, kc + (size_t)i * kv_dim + (size_t)kh * (size_t)hd, hd) * scale;
+            att[i] = lx_dot_f32(q, kc + (size_t)i * kv_dim + (size_t)kh * (size_t)hd, hd) * scale;
         lx_softmax(att, len);
         float *o = s->ao + (size_t)t * q_dim + (size_t)h * (size_t)hd;
         memset(o, 0, (size_t)hd * sizeof(float));
-        for (int i = 0; i < len; i++) {
-            const float *v = vc + (size_t)i * kv_dim + (size_t)kh * (size_t)hd;
-            float a = att[i];
-            for (int e = 0; e < hd; e++)
-                o[e] += a * v[e];
-        }
+        for (int i = 0; i < len; i++)
+            lx_axpy_f32(o, att[i], vc + (size_t)i * kv_dim + (size_t)kh * (size_t)hd, hd);
     }
 }
 
