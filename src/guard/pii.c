@@ -30,7 +30,11 @@
  *     number ("12", "12a"), then optionally ", 10115 Berlin";
  *   - French: house number (bis/ter), rue/avenue/boulevard/place/chemin/
  *     allée/impasse/quai/route/cours, then particles (de, du, des, la, l',
- *     ...) and capitalised words, then optionally ", 75008 Paris".
+ *     ...) and capitalised words, then optionally ", 75008 Paris";
+ *   - Italian / Spanish / Portuguese: Via/Viale/Piazza/Corso/Calle/Avenida/
+ *     Plaza/Paseo/Rua/(Gran) Vía, capitalised words and particles (del, di,
+ *     della, de, ...), then a house number ("Via Roma 10", "Calle de
+ *     Alcalá, 45"), then optionally "00184 Roma".
  */
 #include <string.h>
 
@@ -405,6 +409,62 @@ size_t lx_m_address_fr(lx_scan_ctx *cx, int arg, size_t end)
     if (!caps)
         return end;
     e = postcode_city(t, len, e);
+    lx_emit(cx, T(ADDRESS), s, e);
+    return e;
+}
+
+size_t lx_m_address_south(lx_scan_ctx *cx, int arg, size_t end)
+{
+    static const char *const particles[] = {"del", "della", "delle", "dei", "degli", "di",
+                                            "de", "la", "las", "los", "do", "da", "dos",
+                                            "das", "y", NULL};
+    const unsigned char *t = cx->t;
+    size_t len = cx->len, s = end - 1;
+    while (s > 0 && letter_byte(t[s - 1]))
+        s--;
+    int caps = 0;
+    if (s >= 5 && !memcmp(t + s - 5, "Gran ", 5)) {
+        s -= 5;
+        caps = 1; /* "Gran Vía" is a whole name */
+    }
+    if (s > 0 && (letter_byte(t[s - 1]) || lx_is_digit(t[s - 1])))
+        return end;
+    size_t j = skip_spaces(t, len, end), last = caps ? end - 1 : 0;
+    for (int k = 0; k < 6 && j < len; k++) {
+        size_t c = cap_word(t, len, j, false);
+        if (c > j) {
+            caps++;
+            last = j = c;
+        } else {
+            const char *const *p = particles;
+            for (; *p; p++) {
+                size_t pl = strlen(*p);
+                if (lx_ci_at(t, len, j, *p) && j + pl < len && t[j + pl] == ' ') {
+                    j += pl;
+                    break;
+                }
+            }
+            if (!*p)
+                break;
+        }
+        if (!(j < len && t[j] == ' '))
+            break;
+        j++;
+    }
+    if (!caps)
+        return end;
+    size_t n = last; /* ", 45" / " 10" / " 28b" */
+    if (n < len && t[n] == ',')
+        n++;
+    n = skip_spaces(t, len, n);
+    size_t d = digits_at(t, len, n, 4);
+    if (d == n || d == last)
+        return end;
+    if (d < len && lx_is_lower(t[d]) && !(d + 1 < len && lx_is_alpha(t[d + 1])))
+        d++;
+    if (d < len && (lx_is_alnum(t[d]) || t[d] >= 0x80))
+        return end;
+    size_t e = postcode_city(t, len, d);
     lx_emit(cx, T(ADDRESS), s, e);
     return e;
 }

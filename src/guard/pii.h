@@ -13,6 +13,7 @@ size_t lx_m_person_first(lx_scan_ctx *cx, int arg, size_t end);
 size_t lx_m_address_en(lx_scan_ctx *cx, int arg, size_t end);
 size_t lx_m_address_de(lx_scan_ctx *cx, int arg, size_t end);
 size_t lx_m_address_fr(lx_scan_ctx *cx, int arg, size_t end);
+size_t lx_m_address_south(lx_scan_ctx *cx, int arg, size_t end);
 
 /* The first-name alternation (Vectorscan syntax), defined in pii.c. */
 #define LX_FIRST_NAMES                                                                    \
@@ -61,10 +62,12 @@ size_t lx_m_address_fr(lx_scan_ctx *cx, int arg, size_t end);
         {"(?:stra(?:\\xc3\\x9f|ss)e|str\\.|weg|gasse|allee|platz|damm|ufer|Stra(?:\\xc3\\x9f|ss)e|" \
          "Str\\.|Weg|Gasse|Allee|Platz|Ring|Damm|Ufer)[ ]+[0-9]",                           \
          0, LX_FIND_ADDRESS, lx_m_address_de, 0},                                           \
+        {"[ ](?i:rue|avenue|av\\.|boulevard|bd|place|chemin|all\\xc3\\xa9e|impasse|quai|"   \
+         "route|cours)[ ]+",                                                                \
+         0, LX_FIND_ADDRESS, lx_m_address_fr, 0},                                           \
     {                                                                                      \
-        "[ ](?i:rue|avenue|av\\.|boulevard|bd|place|chemin|all\\xc3\\xa9e|impasse|quai|"    \
-        "route|cours)[ ]+",                                                                 \
-            0, LX_FIND_ADDRESS, lx_m_address_fr, 0                                         \
+        "(?:Via|Viale|Piazza|Corso|Calle|Avenida|Plaza|Paseo|Rua|Travessa|V\\xc3\\xada)[ ]",  \
+            0, LX_FIND_ADDRESS, lx_m_address_south, 0                                      \
     }
 
 #endif
