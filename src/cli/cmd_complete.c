@@ -20,15 +20,6 @@
 #include "core/buf.h"
 #include "engine/engine.h"
 #include "engine/tokenizer.h"
-#include "provider/provider.h"
-
-/* TEMPORARY (integration): provider.c references lx_local_provider_new
- * weakly, and a weak reference does not pull provider/local.o out of
- * libllmux.a. This strong reference does, until provider.c drops the weak
- * attribute (then delete these lines). */
-lx_status (*const lx_cmd_complete_local_anchor)(const lx_config *, const lx_provider_cfg *,
-                                                uv_loop_t *, lx_provider **,
-                                                lx_error *) = lx_local_provider_new;
 
 static void usage(FILE *f)
 {

@@ -2,20 +2,12 @@
 
 #include <stdlib.h>
 
-/* TEMPORARY (integration): weak until the engine's provider has landed. */
-lx_status lx_local_provider_new(const lx_config *config, const lx_provider_cfg *cfg,
-                                uv_loop_t *loop, lx_provider **out, lx_error *err)
-    __attribute__((weak));
-
 lx_status lx_provider_new(const lx_config *config, const lx_provider_cfg *cfg, uv_loop_t *loop,
                           lx_provider **out, lx_error *err)
 {
     *out = NULL;
-    if (cfg->type == LX_PROV_LOCAL) {
-        if (!lx_local_provider_new)
-            return lx_fail(err, LX_ERR_UNSUPPORTED, "embedded engine not built");
+    if (cfg->type == LX_PROV_LOCAL)
         return lx_local_provider_new(config, cfg, loop, out, err);
-    }
     return lx_remote_provider_new(config, cfg, loop, out, err);
 }
 
