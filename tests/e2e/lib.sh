@@ -55,7 +55,8 @@ E2E_PIDS=()
 
 # A config loaded by accident from the environment or ~/.config would make
 # results depend on the machine: point every lookup at nothing.
-unset LLMUX_CONFIG OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY OLLAMA_HOST
+unset LLMUX_CONFIG OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY GOOGLE_API_KEY OLLAMA_HOST \
+      OPENAI_BASE_URL ANTHROPIC_BASE_URL XDG_CONFIG_HOME LLMUX_MODEL LLMUX_CACHE_DIR
 export HOME="$E2E_TMP/home"
 mkdir -p "$HOME"
 
