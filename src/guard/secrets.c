@@ -318,7 +318,7 @@ static bool code_expression(const unsigned char *p, size_t n)
     bool ident = true, dot = false, under = false, upper = false, digit = false;
     for (size_t k = 0; k < n; k++) {
         int c = p[k];
-        if (strchr("()[]{}", c))
+        if (c && strchr("()[]{}", c))
             return true;
         dot |= c == '.';
         under |= c == '_';
@@ -326,7 +326,7 @@ static bool code_expression(const unsigned char *p, size_t n)
         digit |= lx_is_digit(c);
         ident &= lx_is_alnum(c) || c == '_' || c == '.';
     }
-    if (!ident || !lx_is_alpha(p[0]))
+    if (n == 0 || !ident || !lx_is_alpha(p[0]))
         return false;
     return (dot && !digit) || (under && !upper && !digit);
 }

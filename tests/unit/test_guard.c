@@ -202,6 +202,29 @@ Test(guard, empty_and_tiny_inputs)
     lx_findings_free(&f);
 }
 
+/* Texts that end right after a trigger, in buffers of exactly their size
+ * (ASan catches a read past the end; found by the fuzzer). */
+Test(guard, text_ends_after_a_trigger)
+{
+    static const char *const ends[] = {
+        "\"password\": ", "password=", "pwd:\"", "api_key=", "Bearer ", "token: \"",
+        "aws_secret_access_key=", "-----BEGIN RSA PRIVATE KEY", "eyJhbGci", "eyJhbGci.",
+        "sk-a", "AKIANYJQWX6HH7566TFJ", "xoxb-1", "bob@a", "bob@acme.", "+4", "(212) 55",
+        "phone: ", "ssn 123", "DE89 3704", "10.0.0.", "fe80::", "Dr. J", "name: J", "John Sm",
+        "12 Baker Street", "Hauptstra\xc3\x9f" "e 5", "12 rue ", "Via Roma ", "4111 1111 1111 1",
+        "://u:p@", NULL};
+    lx_findings f = {0};
+    for (const char *const *e = ends; *e; e++) {
+        size_t n = strlen(*e);
+        char *buf = malloc(n);
+        memcpy(buf, *e, n);
+        lx_findings_reset(&f);
+        cr_assert_eq(lx_scan(S, SC, buf, n, &f, NULL), LX_OK, "%s", *e);
+        free(buf);
+    }
+    lx_findings_free(&f);
+}
+
 /* ---- PEM blocks --------------------------------------------------------- */
 
 Test(guard, private_key_whole_block_swallows_inner_findings)
