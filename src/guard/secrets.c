@@ -266,12 +266,16 @@ size_t lx_m_jwt(lx_scan_ctx *cx, int arg, size_t end)
             j++;
         }
     }
-    if (seg[1][1] - seg[1][0] < 2 || seg[2][1] - seg[2][0] < 8 || (j < cx->len && t[j] == '.'))
+    size_t sig = seg[2][1] - seg[2][0];
+    if (seg[1][1] - seg[1][0] < 2 || (sig > 0 && sig < 8) || (j < cx->len && t[j] == '.'))
         return j;
     unsigned char hdr[384];
     size_t hn = seg[0][1] - seg[0][0];
     long d = lx_b64url_decode(t + seg[0][0], hn < 512 ? hn : 512, hdr, sizeof hdr);
     if (d < 8 || hdr[0] != '{' || !find_lit(hdr, (size_t)d, "\"alg\""))
+        return j;
+    /* an unsigned token ("alg":"none") has an empty third segment */
+    if (sig == 0 && !find_lit(hdr, (size_t)d, "\"none\""))
         return j;
     lx_emit(cx, T(JWT), s, j);
     return j;
