@@ -29,12 +29,13 @@ static unsigned rnd(unsigned n)
 }
 
 static const char *const words[] = {
-    "the", "model", "request", "router", "local", "cloud", "token", "cost", "latency",
-    "answer", "question", "privacy", "data", "network", "server", "client", "stream",
-    "message", "engine", "with", "from", "into", "over", "under", "about", "system",
-    "quickly", "never", "always", "because", "which", "should", "would", "could", "Monday",
-    "London", "Berlin", "Paris", "report", "budget", "team", "project", "version", "release",
-    "number", "order", "invoice", "meeting", "tomorrow", "yesterday", "review", "design"};
+    "the",      "model",     "request",  "router",  "local",  "cloud",   "token",   "cost",
+    "latency",  "answer",    "question", "privacy", "data",   "network", "server",  "client",
+    "stream",   "message",   "engine",   "with",    "from",   "into",    "over",    "under",
+    "about",    "system",    "quickly",  "never",   "always", "because", "which",   "should",
+    "would",    "could",     "Monday",   "London",  "Berlin", "Paris",   "report",  "budget",
+    "team",     "project",   "version",  "release", "number", "order",   "invoice", "meeting",
+    "tomorrow", "yesterday", "review",   "design"};
 #define NW (sizeof words / sizeof words[0])
 
 static const char *const code[] = {
@@ -52,12 +53,18 @@ static const char *const code[] = {
 #define NC (sizeof code / sizeof code[0])
 
 static const char *const dirty[] = {
-    "contact maria.schmidt@mailbox.org for details", "call me on +44 20 7946 0958 today",
-    "card 4539 1488 0343 6467 exp 04/27", "IBAN GB82 WEST 1234 5698 7654 32 please",
-    "ssn 536-22-1234 on file", "host 81.2.69.160 refused",
+    "contact maria.schmidt@mailbox.org for details",
+    "call me on +44 20 7946 0958 today",
+    "card 4539 1488 0343 6467 exp 04/27",
+    "IBAN GB82 WEST 1234 5698 7654 32 please",
+    "ssn 536-22-1234 on file",
+    "host 81.2.69.160 refused",
     "OPENAI_API_KEY=sk-proj-a8Fk29DkQm3LzP0x7Tn4RbVw1YcE5uJhQ2",
-    "aws AKIA2E0A8F3B244C9986 used", "postgres://app:Tr0ub4dor3@db.internal/app",
-    "password: Xk9#mQ2!vL", "Dr. Jane Goodall will attend", "ship to 221 Baker Street, London",
+    "aws AKIA2E0A8F3B244C9986 used",
+    "postgres://app:Tr0ub4dor3@db.internal/app",
+    "password: Xk9#mQ2!vL",
+    "Dr. Jane Goodall will attend",
+    "ship to 221 Baker Street, London",
     "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.aGVsbG8td29ybGQtc2lnbmF0dXJl",
     "token: ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5"};
 #define ND (sizeof dirty / sizeof dirty[0])
@@ -74,8 +81,9 @@ static size_t gen(char *buf, size_t cap, bool with_findings)
             for (int k = 0; k < nw; k++)
                 l += snprintf(line + l, sizeof line - (size_t)l, "%s%s", k ? " " : "",
                               words[rnd(NW)]);
-            l += snprintf(line + l, sizeof line - (size_t)l, ". On %u.%u.20%02u we paid %u.%02u EUR.\n",
-                          1 + rnd(28), 1 + rnd(12), rnd(30), rnd(9999), rnd(100));
+            l += snprintf(line + l, sizeof line - (size_t)l,
+                          ". On %u.%u.20%02u we paid %u.%02u EUR.\n", 1 + rnd(28), 1 + rnd(12),
+                          rnd(30), rnd(9999), rnd(100));
         } else if (kind < 8) { /* code */
             l = snprintf(line, sizeof line, "%s", code[rnd(NC)]);
         } else { /* log */
@@ -136,8 +144,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench scan: setup failed\n");
         return 1;
     }
-    printf("scan: %zu MiB per run, %zu KiB chunks, all types on, median of 5\n", mib,
-           chunk >> 10);
+    printf("scan: %zu MiB per run, %zu KiB chunks, all types on, median of 5\n", mib, chunk >> 10);
     for (int flavour = 0; flavour < 2; flavour++) {
         rng = 0x9E3779B97F4A7C15ull;
         size_t n = gen(buf, cap, flavour == 1);

@@ -16,8 +16,8 @@ static lx_scan_scratch *scratches[2];
 
 static void init(void)
 {
-    static const lx_scan_term terms[] = {{"CODENAME", "bluebird"}, {"PERSON", "Zaphod"},
-                                         {"ODD", "a.b"}};
+    static const lx_scan_term terms[] = {
+        {"CODENAME", "bluebird"}, {"PERSON", "Zaphod"}, {"ODD", "a.b"}};
     static const lx_scan_regex regexes[] = {{"TICKET", "JIRA-[0-9]{2,8}", 0},
                                             {"HOST", "db[0-9]+\\.(corp|lan)", 1}};
     lx_scan_config cfg = {.terms = terms,

@@ -25,20 +25,19 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: llmux scan [--json] [--config F] [--term TYPE=WORD] [--regex TYPE=RE]\n"
-            "                  [--disable TYPE,...] [FILE|-]\n\n"
-            "Finds sensitive data in FILE (or stdin): EMAIL, PHONE, CREDIT_CARD, IBAN, US_SSN,\n"
-            "IP_ADDRESS, API_KEY, AWS_SECRET, PRIVATE_KEY, JWT, PASSWORD, PERSON, ADDRESS,\n"
-            "plus your own terms and regexes.\n\n"
-            "  --json             print {\"findings\":[{\"type\":..,\"start\":..,\"end\":..}]}\n"
-            "                     (byte offsets, end exclusive)\n"
-            "  --config F         validate config file F (scan terms from it: not yet)\n"
-            "  --term TYPE=WORD   a whole word to find, case-insensitive (repeatable)\n"
-            "  --regex TYPE=RE    a regex to find (Vectorscan syntax; repeatable)\n"
-            "  --disable T1,T2    turn built-in types off\n"
-            "  --help             this text\n\n"
-            "Exit status: 0 (findings or not), 1 I/O error, 2 usage or configuration error.\n");
+    fprintf(f, "usage: llmux scan [--json] [--config F] [--term TYPE=WORD] [--regex TYPE=RE]\n"
+               "                  [--disable TYPE,...] [FILE|-]\n\n"
+               "Finds sensitive data in FILE (or stdin): EMAIL, PHONE, CREDIT_CARD, IBAN, US_SSN,\n"
+               "IP_ADDRESS, API_KEY, AWS_SECRET, PRIVATE_KEY, JWT, PASSWORD, PERSON, ADDRESS,\n"
+               "plus your own terms and regexes.\n\n"
+               "  --json             print {\"findings\":[{\"type\":..,\"start\":..,\"end\":..}]}\n"
+               "                     (byte offsets, end exclusive)\n"
+               "  --config F         validate config file F (scan terms from it: not yet)\n"
+               "  --term TYPE=WORD   a whole word to find, case-insensitive (repeatable)\n"
+               "  --regex TYPE=RE    a regex to find (Vectorscan syntax; repeatable)\n"
+               "  --disable T1,T2    turn built-in types off\n"
+               "  --help             this text\n\n"
+               "Exit status: 0 (findings or not), 1 I/O error, 2 usage or configuration error.\n");
 }
 
 static int read_all(FILE *f, lx_buf *b)
@@ -68,8 +67,8 @@ static void print_marked(const char *text, size_t len, const lx_findings *f, boo
         const lx_finding *x = &f->items[i];
         fwrite(text + pos, 1, x->start - pos, stdout);
         if (tty)
-            printf("\033[1;31m%.*s\033[0;2m[%s]\033[0m", (int)(x->end - x->start),
-                   text + x->start, x->type);
+            printf("\033[1;31m%.*s\033[0;2m[%s]\033[0m", (int)(x->end - x->start), text + x->start,
+                   x->type);
         else
             printf("[%s: %.*s]", x->type, (int)(x->end - x->start), text + x->start);
         pos = x->end;

@@ -21,8 +21,8 @@
 #include <string.h>
 
 #include "guard/pii.h"
-#include "guard/secrets.h"
 #include "guard/scan_int.h"
+#include "guard/secrets.h"
 
 #define T(x) ((uint32_t)(LX_FIND_##x))
 
@@ -89,7 +89,7 @@ static size_t m_email(lx_scan_ctx *cx, int arg, size_t end)
         s--;
     if (s > 0 && (t[s - 1] == '@' || lx_is_word(t[s - 1])))
         return end; /* a local part over 64 bytes, or "a@b@c" */
-    for (;;) { /* leading punctuation: quotes, "«", "→" (U+0080-00BF, U+2000-2FFF) */
+    for (;;) {      /* leading punctuation: quotes, "«", "→" (U+0080-00BF, U+2000-2FFF) */
         if (s < at && (t[s] == '.' || t[s] == '\''))
             s++;
         else if (s + 1 < at && t[s] == 0xC2)
@@ -123,15 +123,15 @@ static size_t m_email(lx_scan_ctx *cx, int arg, size_t end)
         (e < cx->len && (t[e] == '@' || (lx_is_word(t[e]) && t[e] != 0xC2 && t[e] != 0xE2))))
         return e;
     /* Documentation and file names: RFC 2606 names, "logo@2x.png". */
-    static const char *const reserved[] = {"example", "test", "invalid", "localhost",
-                                           "png", "jpg", "jpeg", "gif", "svg", "webp",
-                                           "ico", "pdf", NULL};
+    static const char *const reserved[] = {"example", "test", "invalid", "localhost", "png",
+                                           "jpg",     "jpeg", "gif",     "svg",       "webp",
+                                           "ico",     "pdf",  NULL};
     for (const char *const *r = reserved; *r; r++)
         if (e - tld == strlen(*r) && lx_ci_at(t, e, tld, *r))
             return e;
     for (size_t k = at + 1; k < e; k++) /* example.com, mail.example.org, ... */
-        if ((k == at + 1 || t[k - 1] == '.') && lx_ci_at(t, e, k, "example.") &&
-            k + 8 < e && memchr(t + k + 8, '.', e - k - 8) == NULL)
+        if ((k == at + 1 || t[k - 1] == '.') && lx_ci_at(t, e, k, "example.") && k + 8 < e &&
+            memchr(t + k + 8, '.', e - k - 8) == NULL)
             return e;
     lx_emit(cx, T(EMAIL), s, e);
     return e;
@@ -214,9 +214,9 @@ static size_t parse_phone(lx_scan_ctx *cx, size_t i, int kind)
     if (!plus && ng == 1 && kind == 1)
         return e;
     if (kind == 1) {
-        static const char *const no[] = {"order", "invoice", "ref", "tracking", "serial",
-                                          "account", "acct", "isbn", "#", "id:", "no.",
-                                          "nr", "ticket", "case", NULL};
+        static const char *const no[] = {
+            "order", "invoice", "ref", "tracking", "serial", "account", "acct", "isbn",
+            "#",     "id:",     "no.", "nr",       "ticket", "case",    NULL};
         if (lx_window_has(t, window_start(s, 24), s, no))
             return e;
     }
@@ -256,10 +256,23 @@ static size_t m_phone_context(lx_scan_ctx *cx, int arg, size_t end)
     size_t w = end;
     while (w > 0 && (lx_is_alpha(t[w - 1]) || t[w - 1] >= 0x80))
         w--;
-    static const char *const labels[] = {"phone", "tel", "telephone", "mobile", "mobil",
-                                         "cell", "fax", "handy", "telefon", "portable",
-                                         "whatsapp", "call", "t\xc3\xa9l\xc3\xa9phone",
-                                         "t\xc3\xa9l", "smartphone", "cellphone", NULL};
+    static const char *const labels[] = {"phone",
+                                         "tel",
+                                         "telephone",
+                                         "mobile",
+                                         "mobil",
+                                         "cell",
+                                         "fax",
+                                         "handy",
+                                         "telefon",
+                                         "portable",
+                                         "whatsapp",
+                                         "call",
+                                         "t\xc3\xa9l\xc3\xa9phone",
+                                         "t\xc3\xa9l",
+                                         "smartphone",
+                                         "cellphone",
+                                         NULL};
     bool known = false;
     for (const char *const *l = labels; *l && !known; l++)
         known = strlen(*l) == end - w && lx_ci_at(t, end, w, *l);
@@ -320,8 +333,8 @@ static size_t card_from(const lx_scan_ctx *cx, size_t s, size_t *run_end)
                 bad_sep = true;
             sep = t[j];
             /* "4111 1111 1111 1111 2025": a card followed by more numbers */
-            if (nd >= 13 && nd <= 19 && !bad_sep && card_groups_ok(g, ng, nd) &&
-                card_iin_ok(d) && lx_luhn_ok(d, (size_t)nd))
+            if (nd >= 13 && nd <= 19 && !bad_sep && card_groups_ok(g, ng, nd) && card_iin_ok(d) &&
+                lx_luhn_ok(d, (size_t)nd))
                 best_end = j, best_nd = (size_t)nd;
             g[ng++] = 0;
             j++;
@@ -543,8 +556,8 @@ static size_t m_ipv4(lx_scan_ctx *cx, int arg, size_t end)
         (oct[0] == 198 && oct[1] == 51 && oct[2] == 100) ||
         (oct[0] == 203 && oct[1] == 0 && oct[2] == 113))
         return run_end;
-    static const char *const ver[] = {"version", "ver.", "ver ", "release", "build",
-                                      "firmware", "oid", NULL};
+    static const char *const ver[] = {"version", "ver.",     "ver ", "release",
+                                      "build",   "firmware", "oid",  NULL};
     if (lx_window_has(t, window_start(s, 20), s, ver))
         return run_end;
     lx_emit(cx, T(IP_ADDRESS), s, e);
@@ -631,6 +644,5 @@ const lx_trigger lx_triggers[] = {
     {"password|passwd|passphrase|pwd|passwort|kennwort|mot de passe|mot_de_passe|"
      "contrase\\xc3\\xb1a",
      CL, LX_FIND_PASSWORD, lx_m_pw_label, 0},
-    LX_PII_TRIGGERS
-};
+    LX_PII_TRIGGERS};
 const size_t lx_n_triggers = sizeof lx_triggers / sizeof lx_triggers[0];

@@ -48,8 +48,7 @@ static bool upper_at(const unsigned char *t, size_t len, size_t i)
         return false;
     if (lx_is_upper(t[i]))
         return true;
-    return t[i] == 0xC3 && i + 1 < len && t[i + 1] >= 0x80 && t[i + 1] <= 0x9E &&
-           t[i + 1] != 0x97;
+    return t[i] == 0xC3 && i + 1 < len && t[i + 1] >= 0x80 && t[i + 1] <= 0x9E && t[i + 1] != 0x97;
 }
 
 static bool letter_byte(int c)
@@ -93,19 +92,25 @@ static size_t cap_word(const unsigned char *t, size_t len, size_t i, bool initia
 static bool stop_word(const unsigned char *t, size_t s, size_t e)
 {
     static const char *const stop[] = {
-        "The", "This", "That", "These", "Those", "And", "Or", "But", "In", "On", "At", "For",
-        "With", "From", "To", "Of", "By", "As", "Is", "Was", "Are", "Has", "Have", "Had",
-        "It", "He", "She", "We", "They", "You", "His", "Her", "Our", "Their", "Its", "My",
-        "If", "When", "Then", "So", "Not", "No", "Yes", "All", "Any", "Some", "Street",
-        "Avenue", "Road", "Lane", "Drive", "Monday", "Tuesday", "Wednesday", "Thursday",
-        "Friday", "Saturday", "Sunday", "January", "February", "March", "April", "June",
-        "July", "August", "September", "October", "November", "December", "Inc", "Ltd",
-        "Llc", "Corp", "Gmbh", "University", "Hospital", "Bank", "Airport", "Station",
-        "City", "County", "State", "Park", "Center", "Centre", "Hall", "School", "College",
-        "Team", "Group", "Company", "Build", "Run", "Test", "Tests", "Deploy", "Release",
-        "Update", "Install", "Check", "Setup", "Default", "Main", "Please", "Thanks",
-        "Dear", "Hello", "Hi", "Mr", "Mrs", "Ms", "Mx", "Dr", "Prof", "Sir", "Dame", "Herr",
-        "Frau", "Mme", "Mlle", "Monsieur", "Madame", "Sr", "Sra", "Der", "Die", "Das", "Und", "Le", "La", "Les", "Et", NULL};
+        "The",      "This",     "That",      "These",    "Those",      "And",      "Or",
+        "But",      "In",       "On",        "At",       "For",        "With",     "From",
+        "To",       "Of",       "By",        "As",       "Is",         "Was",      "Are",
+        "Has",      "Have",     "Had",       "It",       "He",         "She",      "We",
+        "They",     "You",      "His",       "Her",      "Our",        "Their",    "Its",
+        "My",       "If",       "When",      "Then",     "So",         "Not",      "No",
+        "Yes",      "All",      "Any",       "Some",     "Street",     "Avenue",   "Road",
+        "Lane",     "Drive",    "Monday",    "Tuesday",  "Wednesday",  "Thursday", "Friday",
+        "Saturday", "Sunday",   "January",   "February", "March",      "April",    "June",
+        "July",     "August",   "September", "October",  "November",   "December", "Inc",
+        "Ltd",      "Llc",      "Corp",      "Gmbh",     "University", "Hospital", "Bank",
+        "Airport",  "Station",  "City",      "County",   "State",      "Park",     "Center",
+        "Centre",   "Hall",     "School",    "College",  "Team",       "Group",    "Company",
+        "Build",    "Run",      "Test",      "Tests",    "Deploy",     "Release",  "Update",
+        "Install",  "Check",    "Setup",     "Default",  "Main",       "Please",   "Thanks",
+        "Dear",     "Hello",    "Hi",        "Mr",       "Mrs",        "Ms",       "Mx",
+        "Dr",       "Prof",     "Sir",       "Dame",     "Herr",       "Frau",     "Mme",
+        "Mlle",     "Monsieur", "Madame",    "Sr",       "Sra",        "Der",      "Die",
+        "Das",      "Und",      "Le",        "La",       "Les",        "Et",       NULL};
     for (const char *const *w = stop; *w; w++)
         if (strlen(*w) == e - s && lx_ci_at(t, e, s, *w))
             return true;
@@ -235,10 +240,11 @@ static size_t postcode_city(const unsigned char *t, size_t len, size_t i)
 
 static bool en_street_type(const unsigned char *t, size_t s, size_t e)
 {
-    static const char *const types[] = {
-        "Street", "St", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Ln",
-        "Drive", "Dr", "Court", "Ct", "Place", "Pl", "Terrace", "Way", "Square", "Sq",
-        "Parkway", "Pkwy", "Highway", "Hwy", "Crescent", "Close", "Gardens", NULL};
+    static const char *const types[] = {"Street",    "St",    "Avenue",  "Ave",  "Road",    "Rd",
+                                        "Boulevard", "Blvd",  "Lane",    "Ln",   "Drive",   "Dr",
+                                        "Court",     "Ct",    "Place",   "Pl",   "Terrace", "Way",
+                                        "Square",    "Sq",    "Parkway", "Pkwy", "Highway", "Hwy",
+                                        "Crescent",  "Close", "Gardens", NULL};
     for (const char *const *w = types; *w; w++)
         if (strlen(*w) == e - s && !memcmp(t + s, *w, e - s))
             return true;
@@ -318,8 +324,8 @@ size_t lx_m_address_en(lx_scan_ctx *cx, int arg, size_t end)
                 size_t q = k;
                 while (q < len && q - k < 4 && lx_is_alnum(t[q]))
                     q++;
-                if (q + 3 < len && t[q] == ' ' && lx_is_digit(t[q + 1]) &&
-                    lx_is_upper(t[q + 2]) && lx_is_upper(t[q + 3]) && q - k >= 2)
+                if (q + 3 < len && t[q] == ' ' && lx_is_digit(t[q + 1]) && lx_is_upper(t[q + 2]) &&
+                    lx_is_upper(t[q + 3]) && q - k >= 2)
                     e = q + 4;
             }
         }
@@ -330,8 +336,18 @@ size_t lx_m_address_en(lx_scan_ctx *cx, int arg, size_t end)
 
 size_t lx_m_address_de(lx_scan_ctx *cx, int arg, size_t end)
 {
-    static const char *const solo[] = {"Stra\xc3\x9f" "e", "Strasse", "Str.", "Weg", "Gasse",
-                                       "Allee", "Platz", "Ring", "Damm", "Ufer", NULL};
+    static const char *const solo[] = {"Stra\xc3\x9f"
+                                       "e",
+                                       "Strasse",
+                                       "Str.",
+                                       "Weg",
+                                       "Gasse",
+                                       "Allee",
+                                       "Platz",
+                                       "Ring",
+                                       "Damm",
+                                       "Ufer",
+                                       NULL};
     const unsigned char *t = cx->t;
     size_t len = cx->len, num = end - 1, s = num;
     while (s > 0 && t[s - 1] == ' ')
@@ -362,8 +378,8 @@ size_t lx_m_address_de(lx_scan_ctx *cx, int arg, size_t end)
 
 size_t lx_m_address_fr(lx_scan_ctx *cx, int arg, size_t end)
 {
-    static const char *const particles[] = {"de", "du", "des", "la", "le", "les", "l'",
-                                            "d'", "\xc3\xa0", "aux", "sur", NULL};
+    static const char *const particles[] = {"de", "du", "des",      "la",  "le",  "les",
+                                            "l'", "d'", "\xc3\xa0", "aux", "sur", NULL};
     const unsigned char *t = cx->t;
     size_t len = cx->len, s = end;
     while (s > 0 && t[s - 1] == ' ') /* spaces after the street word */
@@ -416,8 +432,8 @@ size_t lx_m_address_fr(lx_scan_ctx *cx, int arg, size_t end)
 size_t lx_m_address_south(lx_scan_ctx *cx, int arg, size_t end)
 {
     static const char *const particles[] = {"del", "della", "delle", "dei", "degli", "di",
-                                            "de", "la", "las", "los", "do", "da", "dos",
-                                            "das", "y", NULL};
+                                            "de",  "la",    "las",   "los", "do",    "da",
+                                            "dos", "das",   "y",     NULL};
     const unsigned char *t = cx->t;
     size_t len = cx->len, s = end - 1;
     while (s > 0 && letter_byte(t[s - 1]))

@@ -40,9 +40,9 @@ typedef struct lx_scan_ctx {
 typedef size_t (*lx_confirm_fn)(lx_scan_ctx *cx, int arg, size_t end);
 
 typedef struct lx_trigger {
-    const char *re;  /* Vectorscan expression */
-    unsigned flags;  /* HS_FLAG_* (never SOM) */
-    int type;        /* lx_find_type it serves (for the `disabled` mask); -1: several */
+    const char *re; /* Vectorscan expression */
+    unsigned flags; /* HS_FLAG_* (never SOM) */
+    int type;       /* lx_find_type it serves (for the `disabled` mask); -1: several */
     lx_confirm_fn fn;
     int arg;
 } lx_trigger;

@@ -16,21 +16,26 @@
 #include "guard/scan_int.h"
 
 static const char *const builtin_names[LX_FIND_BUILTIN_COUNT] = {
-    [LX_FIND_EMAIL] = "EMAIL",           [LX_FIND_PHONE] = "PHONE",
-    [LX_FIND_CREDIT_CARD] = "CREDIT_CARD", [LX_FIND_IBAN] = "IBAN",
-    [LX_FIND_US_SSN] = "US_SSN",         [LX_FIND_IP_ADDRESS] = "IP_ADDRESS",
-    [LX_FIND_API_KEY] = "API_KEY",       [LX_FIND_AWS_SECRET] = "AWS_SECRET",
-    [LX_FIND_PRIVATE_KEY] = "PRIVATE_KEY", [LX_FIND_JWT] = "JWT",
-    [LX_FIND_PASSWORD] = "PASSWORD",     [LX_FIND_PERSON] = "PERSON",
+    [LX_FIND_EMAIL] = "EMAIL",
+    [LX_FIND_PHONE] = "PHONE",
+    [LX_FIND_CREDIT_CARD] = "CREDIT_CARD",
+    [LX_FIND_IBAN] = "IBAN",
+    [LX_FIND_US_SSN] = "US_SSN",
+    [LX_FIND_IP_ADDRESS] = "IP_ADDRESS",
+    [LX_FIND_API_KEY] = "API_KEY",
+    [LX_FIND_AWS_SECRET] = "AWS_SECRET",
+    [LX_FIND_PRIVATE_KEY] = "PRIVATE_KEY",
+    [LX_FIND_JWT] = "JWT",
+    [LX_FIND_PASSWORD] = "PASSWORD",
+    [LX_FIND_PERSON] = "PERSON",
     [LX_FIND_ADDRESS] = "ADDRESS",
 };
 
 /* Built-in precedence, highest first; user types slot in after the first. */
 static const lx_find_type builtin_order[LX_FIND_BUILTIN_COUNT] = {
-    LX_FIND_PRIVATE_KEY, LX_FIND_JWT,     LX_FIND_AWS_SECRET, LX_FIND_API_KEY,
-    LX_FIND_PASSWORD,    LX_FIND_CREDIT_CARD, LX_FIND_IBAN,   LX_FIND_US_SSN,
-    LX_FIND_EMAIL,       LX_FIND_IP_ADDRESS, LX_FIND_PHONE,   LX_FIND_ADDRESS,
-    LX_FIND_PERSON,
+    LX_FIND_PRIVATE_KEY, LX_FIND_JWT,     LX_FIND_AWS_SECRET, LX_FIND_API_KEY, LX_FIND_PASSWORD,
+    LX_FIND_CREDIT_CARD, LX_FIND_IBAN,    LX_FIND_US_SSN,     LX_FIND_EMAIL,   LX_FIND_IP_ADDRESS,
+    LX_FIND_PHONE,       LX_FIND_ADDRESS, LX_FIND_PERSON,
 };
 
 typedef struct user_pat {
@@ -109,8 +114,8 @@ static bool grow(void **p, size_t *cap, size_t need, size_t sz)
 
 void lx_emit(lx_scan_ctx *cx, uint32_t type, size_t start, size_t end)
 {
-    if (end <= start || end > cx->len || (type < LX_FIND_BUILTIN_COUNT &&
-                                          (cx->disabled & (1u << type))))
+    if (end <= start || end > cx->len ||
+        (type < LX_FIND_BUILTIN_COUNT && (cx->disabled & (1u << type))))
         return;
     if (!grow((void **)&cx->c, &cx->cap, cx->n + 1, sizeof *cx->c)) {
         cx->nomem = true;
@@ -325,8 +330,8 @@ typedef struct {
     size_t *done;
 } run;
 
-static int on_match(unsigned id, unsigned long long from, unsigned long long to,
-                    unsigned flags, void *ud)
+static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                    void *ud)
 {
     run *r = ud;
     size_t end = (size_t)to;
@@ -401,8 +406,8 @@ static bool resolve(const lx_scanner *s, lx_scan_scratch *sc, size_t n, size_t *
         while (q < hi) {
             while (p < na && sc->acc[p].end <= c[q].start)
                 t[k++] = sc->acc[p++];
-            bool clash = (p < na && sc->acc[p].start < c[q].end) ||
-                         (k > 0 && t[k - 1].end > c[q].start);
+            bool clash =
+                (p < na && sc->acc[p].start < c[q].end) || (k > 0 && t[k - 1].end > c[q].start);
             if (!clash)
                 t[k++] = c[q];
             q++;
@@ -430,8 +435,12 @@ lx_status lx_scan(const lx_scanner *s, lx_scan_scratch *sc, const char *text, si
     if (len > UINT32_MAX)
         return lx_fail(err, LX_ERR_TOOBIG, "scan: text of %zu bytes is over 4 GiB", len);
     memset(sc->done, 0, lx_n_triggers * sizeof *sc->done);
-    run r = {.cx = {.t = (const unsigned char *)text, .len = len, .disabled = s->disabled,
-                    .c = sc->c, .cap = sc->cap, .pem_end = SIZE_MAX},
+    run r = {.cx = {.t = (const unsigned char *)text,
+                    .len = len,
+                    .disabled = s->disabled,
+                    .c = sc->c,
+                    .cap = sc->cap,
+                    .pem_end = SIZE_MAX},
              .s = s,
              .done = sc->done};
     hs_error_t he = hs_scan(s->db, text, (unsigned)len, 0, sc->hs, on_match, &r);
@@ -457,9 +466,8 @@ lx_status lx_scan(const lx_scanner *s, lx_scan_scratch *sc, const char *text, si
     return LX_OK;
 }
 
-static lx_status scan_field(const lx_scanner *s, lx_scan_scratch *sc, const char *text,
-                            size_t m, size_t p, lx_scan_field field, lx_findings *out,
-                            lx_error *err)
+static lx_status scan_field(const lx_scanner *s, lx_scan_scratch *sc, const char *text, size_t m,
+                            size_t p, lx_scan_field field, lx_findings *out, lx_error *err)
 {
     if (!text || !*text)
         return LX_OK;

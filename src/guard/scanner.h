@@ -131,10 +131,10 @@ typedef struct lx_scan_scratch lx_scan_scratch;
 
 /* Where in a request a finding is (lx_scan_request only). */
 typedef enum {
-    LX_SCAN_FIELD_NONE = 0, /* a plain lx_scan() */
-    LX_SCAN_FIELD_TEXT,     /* part->text (text, thinking, tool result) */
-    LX_SCAN_FIELD_ARGUMENTS,/* part->arguments (tool call) */
-    LX_SCAN_FIELD_URL,      /* part->url (image by URL) */
+    LX_SCAN_FIELD_NONE = 0,  /* a plain lx_scan() */
+    LX_SCAN_FIELD_TEXT,      /* part->text (text, thinking, tool result) */
+    LX_SCAN_FIELD_ARGUMENTS, /* part->arguments (tool call) */
+    LX_SCAN_FIELD_URL,       /* part->url (image by URL) */
 } lx_scan_field;
 
 typedef struct lx_finding {

@@ -98,10 +98,10 @@ size_t lx_m_key(lx_scan_ctx *cx, int fam, size_t end)
         unsigned char back, min_body, prefix;
         bool (*cls)(int);
     } f[] = {
-        [K_SK] = {4, 20, 3, key_char},      [K_AWS] = {20, 16, 4, alnum_c},
-        [K_GH] = {34, 30, 4, alnum_c},      [K_GHPAT] = {41, 30, 11, alnum_us},
-        [K_SLACK] = {6, 15, 5, key_char},   [K_GOOGLE] = {39, 35, 4, key_char},
-        [K_STRIPE] = {18, 16, 8, alnum_c},  [K_HF] = {33, 30, 3, alnum_c},
+        [K_SK] = {4, 20, 3, key_char},     [K_AWS] = {20, 16, 4, alnum_c},
+        [K_GH] = {34, 30, 4, alnum_c},     [K_GHPAT] = {41, 30, 11, alnum_us},
+        [K_SLACK] = {6, 15, 5, key_char},  [K_GOOGLE] = {39, 35, 4, key_char},
+        [K_STRIPE] = {18, 16, 8, alnum_c}, [K_HF] = {33, 30, 3, alnum_c},
     };
     const unsigned char *t = cx->t;
     size_t s = end - f[fam].back;
@@ -110,8 +110,8 @@ size_t lx_m_key(lx_scan_ctx *cx, int fam, size_t end)
     size_t body = s + f[fam].prefix;
     size_t e = key_end(cx, body, f[fam].cls);
     if (fam == K_SK) { /* sk-proj-, sk-svcacct-, sk-admin-, sk-ant-api03- */
-        static const char *const sub[] = {"proj-", "svcacct-", "admin-", "ant-api03-",
-                                          "ant-admin01-", "ant-", NULL};
+        static const char *const sub[] = {"proj-",        "svcacct-", "admin-", "ant-api03-",
+                                          "ant-admin01-", "ant-",     NULL};
         for (const char *const *p = sub; *p; p++)
             if (lx_ci_at(t, e, body, *p)) {
                 body += strlen(*p);
@@ -124,7 +124,8 @@ size_t lx_m_key(lx_scan_ctx *cx, int fam, size_t end)
         return e;
     while (e > body && t[e - 1] == '-')
         e--;
-    if (e - body < f[fam].min_body || !random_token(t + body, e - body, fam == K_AWS ? 2.5 : 3.0, false))
+    if (e - body < f[fam].min_body ||
+        !random_token(t + body, e - body, fam == K_AWS ? 2.5 : 3.0, false))
         return e;
     lx_emit(cx, T(API_KEY), s, e);
     return e;
@@ -132,8 +133,8 @@ size_t lx_m_key(lx_scan_ctx *cx, int fam, size_t end)
 
 static bool generic_char(int c)
 {
-    return lx_is_alnum(c) || c == '_' || c == '-' || c == '+' || c == '/' || c == '=' ||
-           c == '.' || c == '~';
+    return lx_is_alnum(c) || c == '_' || c == '-' || c == '+' || c == '/' || c == '=' || c == '.' ||
+           c == '~';
 }
 
 static bool is_uuid(const unsigned char *p, size_t n)
@@ -227,8 +228,8 @@ size_t lx_m_pem(lx_scan_ctx *cx, int arg, size_t end)
         size_t j = end;
         while (j < cx->len && j - end < 65536) {
             int c = t[j];
-            if (!(lx_is_alnum(c) || c == '+' || c == '/' || c == '=' || c == '\n' ||
-                  c == '\r' || c == ' ' || c == ':' || c == '-' || c == ','))
+            if (!(lx_is_alnum(c) || c == '+' || c == '/' || c == '=' || c == '\n' || c == '\r' ||
+                  c == ' ' || c == ':' || c == '-' || c == ','))
                 break;
             j++;
             if (c == '\n' && j < cx->len && (t[j] == '\n' || t[j] == '\r'))
@@ -285,10 +286,9 @@ size_t lx_m_jwt(lx_scan_ctx *cx, int arg, size_t end)
 
 static bool pw_placeholder(const unsigned char *p, size_t n)
 {
-    static const char *const words[] = {"password", "passwd", "pass", "pwd", "secret",
-                                        "none", "null", "nil", "empty", "required",
-                                        "optional", "true", "false", "string", "hidden",
-                                        "undefined", "str", NULL};
+    static const char *const words[] = {
+        "password", "passwd",   "pass", "pwd",   "secret", "none",   "null",      "nil", "empty",
+        "required", "optional", "true", "false", "string", "hidden", "undefined", "str", NULL};
     if (n == 0 || p[0] == '$' || p[0] == '%' || p[0] == '{' || p[0] == '*')
         return true;
     for (const char *const *w = words; *w; w++)
@@ -379,4 +379,3 @@ size_t lx_m_pw_label(lx_scan_ctx *cx, int arg, size_t end)
         lx_emit(cx, T(PASSWORD), v, e);
     return e;
 }
-

@@ -206,13 +206,39 @@ Test(guard, empty_and_tiny_inputs)
  * (ASan catches a read past the end; found by the fuzzer). */
 Test(guard, text_ends_after_a_trigger)
 {
-    static const char *const ends[] = {
-        "\"password\": ", "password=", "pwd:\"", "api_key=", "Bearer ", "token: \"",
-        "aws_secret_access_key=", "-----BEGIN RSA PRIVATE KEY", "eyJhbGci", "eyJhbGci.",
-        "sk-a", "AKIANYJQWX6HH7566TFJ", "xoxb-1", "bob@a", "bob@acme.", "+4", "(212) 55",
-        "phone: ", "ssn 123", "DE89 3704", "10.0.0.", "fe80::", "Dr. J", "name: J", "John Sm",
-        "12 Baker Street", "Hauptstra\xc3\x9f" "e 5", "12 rue ", "Via Roma ", "4111 1111 1111 1",
-        "://u:p@", NULL};
+    static const char *const ends[] = {"\"password\": ",
+                                       "password=",
+                                       "pwd:\"",
+                                       "api_key=",
+                                       "Bearer ",
+                                       "token: \"",
+                                       "aws_secret_access_key=",
+                                       "-----BEGIN RSA PRIVATE KEY",
+                                       "eyJhbGci",
+                                       "eyJhbGci.",
+                                       "sk-a",
+                                       "AKIANYJQWX6HH7566TFJ",
+                                       "xoxb-1",
+                                       "bob@a",
+                                       "bob@acme.",
+                                       "+4",
+                                       "(212) 55",
+                                       "phone: ",
+                                       "ssn 123",
+                                       "DE89 3704",
+                                       "10.0.0.",
+                                       "fe80::",
+                                       "Dr. J",
+                                       "name: J",
+                                       "John Sm",
+                                       "12 Baker Street",
+                                       "Hauptstra\xc3\x9f"
+                                       "e 5",
+                                       "12 rue ",
+                                       "Via Roma ",
+                                       "4111 1111 1111 1",
+                                       "://u:p@",
+                                       NULL};
     lx_findings f = {0};
     for (const char *const *e = ends; *e; e++) {
         size_t n = strlen(*e);
@@ -388,8 +414,7 @@ Test(guard, bad_regex_names_it)
     lx_error err = {0};
     cr_assert_eq(lx_scanner_new(&cfg, &s, &err), LX_ERR_CONFIG);
     cr_expect_null(s);
-    cr_expect(strstr(err.message, "abc(def") && strstr(err.message, "BROKEN"), "%s",
-              err.message);
+    cr_expect(strstr(err.message, "abc(def") && strstr(err.message, "BROKEN"), "%s", err.message);
     /* Vectorscan refuses patterns that match the empty string */
     lx_scan_regex empty[] = {{"EMPTY", "x*", 0}};
     cfg = (lx_scan_config){.regexes = empty, .n_regexes = 1};
