@@ -260,12 +260,12 @@ AI void dec_rows(const lx_mm *m, int r, const int RB, const int Q8, const __m512
             __m512 dw;
             if (Q8) {
                 const lx_blk_q8_0 *w = (const lx_blk_q8_0 *)rowp[i] + b;
-                _mm_prefetch((const char *)(w + 30), _MM_HINT_T0);
+                _mm_prefetch((const char *)(w + 120), _MM_HINT_T0);
                 wv = load_w_q8_0(w);
                 dw = pair_scale_f16(&w[0].d, &w[1].d);
             } else {
                 const lx_blk_q4_0 *w = (const lx_blk_q4_0 *)rowp[i] + b;
-                _mm_prefetch((const char *)(w + 56), _MM_HINT_T0);
+                _mm_prefetch((const char *)(w + 200), _MM_HINT_T0);
                 wv = load_w_q4_0(w);
                 dw = pair_scale_f16(&w[0].d, &w[1].d);
             }
