@@ -211,6 +211,15 @@ static size_t parse_phone(lx_scan_ctx *cx, size_t i, int kind)
         return e;
     if (!plus && is_date(gval, glen, ng))
         return e;
+    int run = 1, prev = -1; /* "+100000000 points", "0000 000000": no real number */
+    for (size_t k = s; k < e; k++) {
+        if (!lx_is_digit(t[k]))
+            continue;
+        run = t[k] == prev ? run + 1 : 1;
+        prev = t[k];
+        if (run >= 6)
+            return e;
+    }
     if (!plus && ng == 1 && kind == 1)
         return e;
     if (kind == 1) {
