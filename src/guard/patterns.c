@@ -565,9 +565,14 @@ static size_t m_ipv4(lx_scan_ctx *cx, int arg, size_t end)
         (oct[0] == 198 && oct[1] == 51 && oct[2] == 100) ||
         (oct[0] == 203 && oct[1] == 0 && oct[2] == 113))
         return run_end;
-    static const char *const ver[] = {"version", "ver.",     "ver ", "release",
-                                      "build",   "firmware", "oid",  NULL};
-    if (lx_window_has(t, window_start(s, 20), s, ver))
+    static const char *const ver[] = {"version",  "ver.",    "ver ",     "release", "build",
+                                      "firmware", "oid",     "revision", "patch",   "update",
+                                      "upgrade",  "package", "kernel",   NULL};
+    if (lx_window_has(t, window_start(s, 24), s, ver))
+        return run_end;
+    /* "1.2.5.1-2", "10.0.0.1+dfsg", "2.1.0.3~rc1": version suffixes */
+    if (e + 1 < cx->len && ((t[e] == '-' && lx_is_digit(t[e + 1])) ||
+                            ((t[e] == '+' || t[e] == '~') && lx_is_alnum(t[e + 1]))))
         return run_end;
     lx_emit(cx, T(IP_ADDRESS), s, e);
     return run_end;
