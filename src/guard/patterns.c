@@ -137,7 +137,18 @@ static size_t m_email(lx_scan_ctx *cx, int arg, size_t end)
     return e;
 }
 
-/* ---- PHONE -------------------------------------------------------------- */
+/* ---- PHONE --------------------------------------------------------------
+ * A phone number is 8-13 digits (8-16 after "+", room for "(0)") in groups
+ * separated by single spaces, dashes, dots or slashes, with at most one
+ * parenthesised group, and is accepted when
+ *   - it starts with "+" and a country code (E.164 with separators), or
+ *   - it opens with a parenthesised area code: "(212) 555-1234", or
+ *   - it has the US 3-3-4 shape with '-' or '.', or the French 5x2 "01 42 68 53 00",
+ *     unless "order", "invoice", "ref", "tracking", "#", ... stands before it, or
+ *   - a phone word stands before it (phone, tel, mobile, cell, fax, call,
+ *     Telefon, Handy, téléphone, portable, whatsapp).
+ * Dates (2024-01-15, 15.01.2024, 01/15/2024) and runs of six equal digits
+ * never count. */
 
 static bool is_date(const int *g, const int *glen, int ng)
 {

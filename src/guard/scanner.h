@@ -62,6 +62,10 @@
  *     2001:db8::/32) are placeholders, like example.com.
  *   - A generic token needs a label before it; bare hex hashes, git SHAs
  *     and UUIDs are never findings (a UUID is refused even after a label).
+ *   - A dotted quad is an IP unless a version word stands before it or a
+ *     version suffix follows ("1.2.5.1-2", "+dfsg", "~rc1"); a product name
+ *     with a four-part version ("Pandoc 2.14.0.3") still reads as an IP.
+ *   - PHONE rules: patterns.c; national numbers need a shape or a phone word.
  *   - PERSON and ADDRESS are best effort; see pii.c for the exact rules
  *     (honorifics and labels before capitalised words, an embedded list of
  *     common first names followed by a capitalised surname; a house number
