@@ -116,10 +116,19 @@ int lx_cmd_scan(int argc, char **argv)
     cfg.terms = terms;
     cfg.regexes = regexes;
 
+    bool options = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_next = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (!options || !strcmp(a, "-") || a[0] != '-') {
+            if (path) {
+                fprintf(stderr, "llmux scan: one FILE at most ('%s' is extra)\n", a);
+                goto done;
+            }
+            path = a;
+        } else if (!strcmp(a, "--")) {
+            options = false;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             rc = LX_EXIT_OK;
             goto done;
@@ -147,13 +156,8 @@ int lx_cmd_scan(int argc, char **argv)
                 }
                 cfg.disabled |= 1u << t;
             }
-        } else if (a[0] == '-' && a[1] && !(a[1] == '-' && !a[2])) {
-            fprintf(stderr, "llmux scan: unknown or incomplete option '%s' (see --help)\n", a);
-            goto done;
-        } else if (!path) {
-            path = a;
         } else {
-            fprintf(stderr, "llmux scan: one FILE at most ('%s' is extra)\n", a);
+            fprintf(stderr, "llmux scan: unknown or incomplete option '%s' (see --help)\n", a);
             goto done;
         }
     }

@@ -56,7 +56,7 @@ size_t lx_m_address_south(lx_scan_ctx *cx, int arg, size_t end);
      "Signora)\\.?[ ]+[A-Z]",                                                                      \
      0, LX_FIND_PERSON, lx_m_person_honorific, 0},                                                 \
         {"(?i:full[ _]name|first[ _]name|last[ _]name|name|patient|customer|employee|"             \
-         "contact|client|nom|nome|nombre)[\"']?[ \\t]*[:=][ \\t]*[\"']?[A-Z]",                     \
+         "contact|nom|nome|nombre)[\"']?[ \\t]*[:=][ \\t]*[\"']?[A-Z]",                            \
          0, LX_FIND_PERSON, lx_m_person_label, 0},                                                 \
         {"(?:" LX_FIRST_NAMES ")[ ]+[A-Z][a-z]", 0, LX_FIND_PERSON, lx_m_person_first, 0},         \
         {"[ ](?:" LX_STREET_EN ")", 0, LX_FIND_ADDRESS, lx_m_address_en, 0},                       \

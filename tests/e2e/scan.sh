@@ -123,6 +123,15 @@ assert_contains help_text "$OUT" 'usage: llmux scan'
 run_llmux scan --frobnicate
 assert_rc unknown_option 2
 
+run_llmux scan --json --term
+assert_rc option_without_value 2
+
+printf 'x bob@acme.io' >"$E2E_TMP/-dash.txt"
+pushd "$E2E_TMP" >/dev/null
+run_llmux scan --json -- -dash.txt
+popd >/dev/null
+assert_eq double_dash_ends_options '{"findings":[{"type":"EMAIL","start":2,"end":13}]}' "$OUT"
+
 run_llmux scan a.txt b.txt
 assert_rc two_files 2
 

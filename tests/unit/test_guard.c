@@ -535,6 +535,22 @@ Test(guard, request_every_text)
     lx_request_free(r);
 }
 
+Test(guard, request_null_and_empty)
+{
+    lx_findings f = {0};
+    lx_error err = {0};
+    cr_expect_eq(lx_scan_request(S, SC, NULL, &f, &err), LX_ERR_INVALID);
+    lx_request *r = lx_request_new();
+    cr_assert_eq(lx_scan_request(S, SC, r, &f, &err), LX_OK);
+    cr_expect_eq(f.n, 0);
+    lx_request_free(r);
+    lx_findings_free(&f);
+    lx_findings_free(NULL);
+    lx_findings_reset(NULL);
+    lx_scanner_free(NULL);
+    lx_scan_scratch_free(NULL);
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 typedef struct {
