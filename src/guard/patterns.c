@@ -661,6 +661,7 @@ const lx_trigger lx_triggers[] = {
      "secret[_\\-]?key|client[_\\-]?secret|private[_\\-]?token|token|secret",
      CL, LX_FIND_API_KEY, lx_m_label, 0},
     {"bearer", CL, LX_FIND_API_KEY, lx_m_label, 1},
+    {"authorization:[ ]*basic[ ]+", CL, LX_FIND_PASSWORD, lx_m_basic_auth, 0},
     {"aws_?secret_?access_?key|aws_?secret_?key|aws_?secret|secret_?access_?key", CL,
      LX_FIND_AWS_SECRET, lx_m_label, 2},
     {"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY", 0, LX_FIND_PRIVATE_KEY, lx_m_pem, 0},

@@ -1,8 +1,9 @@
 /*
  * secrets.c — matchers of credentials: provider API keys (fixed prefixes
  * and shapes), generic high-entropy tokens after a key label, AWS secret
- * keys, PEM private-key blocks, JWTs and passwords (URL userinfo and
- * password labels). The trigger table that calls them is in patterns.c.
+ * keys, PEM private-key blocks, JWTs and passwords (URL userinfo, password
+ * labels, and "Authorization: Basic" tokens whose base64 decodes to
+ * user:password — the whole token is the PASSWORD). The trigger table that calls them is in patterns.c.
  *
  * A generic token must follow a label (api_key, token, secret, client_secret,
  * Authorization: Bearer, ...) and an assignment (':' '=' '=>' ':='; a bearer
@@ -295,6 +296,31 @@ static bool pw_placeholder(const unsigned char *p, size_t n)
         if (strlen(*w) == n && lx_ci_at(p, n, 0, *w))
             return true;
     return lx_is_placeholder(p, n);
+}
+
+size_t lx_m_basic_auth(lx_scan_ctx *cx, int arg, size_t end)
+{
+    const unsigned char *t = cx->t;
+    size_t e = end;
+    while (e < cx->len && e - end < 1024 &&
+           (lx_is_alnum(t[e]) || t[e] == '+' || t[e] == '/' || t[e] == '='))
+        e++;
+    if (e - end < 4 || (e < cx->len && lx_is_word(t[e])))
+        return e;
+    unsigned char dec[768];
+    long d = lx_b64url_decode(t + end, e - end, dec, sizeof dec);
+    if (d < 3)
+        return e;
+    const unsigned char *colon = memchr(dec, ':', (size_t)d);
+    if (!colon || colon == dec + d - 1)
+        return e; /* no password after the user name */
+    for (long k = 0; k < d; k++)
+        if (dec[k] < 0x20 || dec[k] == 0x7f)
+            return e; /* not text: not user:password */
+    size_t pw = (size_t)(dec + d - colon - 1);
+    if (!pw_placeholder(colon + 1, pw))
+        lx_emit(cx, T(PASSWORD), end, e);
+    return e;
 }
 
 size_t lx_m_url_password(lx_scan_ctx *cx, int arg, size_t end)

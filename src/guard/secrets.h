@@ -16,6 +16,8 @@ size_t lx_m_label(lx_scan_ctx *cx, int arg, size_t end);
 size_t lx_m_pem(lx_scan_ctx *cx, int arg, size_t end);
 size_t lx_m_jwt(lx_scan_ctx *cx, int arg, size_t end);
 size_t lx_m_url_password(lx_scan_ctx *cx, int arg, size_t end);
+/* "Authorization: Basic base64(user:password)": the token is a PASSWORD */
+size_t lx_m_basic_auth(lx_scan_ctx *cx, int arg, size_t end);
 size_t lx_m_pw_label(lx_scan_ctx *cx, int arg, size_t end);
 
 #endif
