@@ -3,7 +3,8 @@
  * and shapes), generic high-entropy tokens after a key label, AWS secret
  * keys, PEM private-key blocks, JWTs and passwords (URL userinfo, password
  * labels, and "Authorization: Basic" tokens whose base64 decodes to
- * user:password — the whole token is the PASSWORD). The trigger table that calls them is in patterns.c.
+ * user:password — the whole token is the PASSWORD). The trigger table
+ * that calls them is in patterns.c.
  *
  * A generic token must follow a label (api_key, token, secret, client_secret,
  * Authorization: Bearer, ...) and an assignment (':' '=' '=>' ':='; a bearer
