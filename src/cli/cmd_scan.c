@@ -11,6 +11,7 @@
  * followed by one summary line per type. Exit 0 whether or not anything was
  * found, 2 on usage / configuration errors, 1 on I/O errors.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,14 +171,14 @@ int lx_cmd_scan(int argc, char **argv)
         lx_config_free(c);
     }
     if (lx_scanner_new(&cfg, &sc, &err) != LX_OK) {
-        fprintf(stderr, "llmux scan: %s\n", err.message);
+        fprintf(stderr, "llmux %s\n", err.message); /* "scan: ..." */
         rc = err.code == LX_ERR_CONFIG ? LX_EXIT_USAGE : LX_EXIT_RUNTIME;
         goto done;
     }
     rc = LX_EXIT_RUNTIME;
     FILE *f = stdin;
     if (path && strcmp(path, "-") != 0 && !(f = fopen(path, "rb"))) {
-        perror(path);
+        fprintf(stderr, "llmux scan: %s: %s\n", path, strerror(errno));
         goto done;
     }
     int r = read_all(f, &in);
@@ -190,7 +191,7 @@ int lx_cmd_scan(int argc, char **argv)
     }
     if (lx_scan_scratch_new(sc, &scratch, &err) != LX_OK ||
         lx_scan(sc, scratch, in.data ? in.data : "", in.len, &found, &err) != LX_OK) {
-        fprintf(stderr, "llmux scan: %s\n", err.message);
+        fprintf(stderr, "llmux %s\n", err.message);
         goto done;
     }
     if (json) {
