@@ -12,7 +12,10 @@
 # $MODEL_DIR (default /tmp/llmux-bench-models). Prints a side-by-side table;
 # "bw" is decode speed as a fraction of the bandwidth bound
 # (triad GB/s / weight bytes per token).
-# Knobs: SHAPES, TYPES, THREADS, PROMPT (128), GEN (64).
+# Knobs: SHAPES, TYPES, THREADS, PROMPT (128), GEN (64), REPEAT (1): with
+# REPEAT=N each configuration runs N times, llmux and llama.cpp alternating,
+# and the table shows the median of the N figures (each figure already being
+# the median of 3 rounds) -- on a shared machine, use 3 or more.
 set -u
 BUILD=${BUILD:-build}
 LLMUX=${LLMUX:-$BUILD/llmux}
@@ -24,6 +27,7 @@ TYPES=${TYPES:-"q8_0 q4_0"}
 THREADS=${THREADS:-"1 2"}
 PROMPT=${PROMPT:-128}
 GEN=${GEN:-64}
+REPEAT=${REPEAT:-1}
 LLAMA_BENCH=${LLAMA_BENCH:-}
 
 for b in "$LLMUX" "$MKMODEL" "$TRIAD"; do
@@ -37,6 +41,10 @@ mkdir -p "$MODEL_DIR"
 
 field() { # field NAME JSON -> value
   sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$2"
+}
+median() { # median of the arguments ("-" when none)
+  [ $# -gt 0 ] || { echo -; return; }
+  printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
 }
 
 declare -A TRIAD_GBS
@@ -54,18 +62,23 @@ for shape in $SHAPES; do
       "$MKMODEL" --preset "$shape" --type "$type" -o "$model" || exit 1
     fi
     for th in $THREADS; do
-      j=$("$LLMUX" bench-engine --model "$model" --threads "$th" --prompt-tokens "$PROMPT" \
-            --gen-tokens "$GEN") || { echo "llmux bench-engine failed on $model" >&2; continue; }
-      echo "llmux: $j" >&2
-      lp=$(field prefill_tok_s "$j"); ld=$(field decode_tok_s "$j")
-      bytes=$(field weight_bytes_per_token "$j"); kern=$(field kernels "$j")
-      pp=-; pd=-
-      if [ -n "$LLAMA_BENCH" ]; then
-        pj=$("$LLAMA_BENCH" "$model" "$th" "$PROMPT" "$GEN" 2>/dev/null) || pj=
-        echo "llama.cpp: $pj" >&2
-        pp=$(field prefill_tok_s "$pj"); pd=$(field decode_tok_s "$pj")
-        [ -n "$pp" ] || { pp=-; pd=-; }
-      fi
+      lps=(); lds=(); pps=(); pds=(); bytes=0; kern=-
+      for ((rep = 0; rep < REPEAT; rep++)); do
+        j=$("$LLMUX" bench-engine --model "$model" --threads "$th" --prompt-tokens "$PROMPT" \
+              --gen-tokens "$GEN") || { echo "llmux bench-engine failed on $model" >&2; continue; }
+        echo "llmux: $j" >&2
+        lps+=("$(field prefill_tok_s "$j")"); lds+=("$(field decode_tok_s "$j")")
+        bytes=$(field weight_bytes_per_token "$j"); kern=$(field kernels "$j")
+        if [ -n "$LLAMA_BENCH" ]; then
+          pj=$("$LLAMA_BENCH" "$model" "$th" "$PROMPT" "$GEN" 2>/dev/null) || pj=
+          echo "llama.cpp: $pj" >&2
+          v=$(field prefill_tok_s "$pj"); [ -n "$v" ] && pps+=("$v")
+          v=$(field decode_tok_s "$pj"); [ -n "$v" ] && pds+=("$v")
+        fi
+      done
+      [ ${#lps[@]} -gt 0 ] || continue
+      lp=$(median "${lps[@]}"); ld=$(median "${lds[@]}")
+      pp=$(median "${pps[@]}"); pd=$(median "${pds[@]}")
       rows+=("$shape $type $th $kern $lp $ld $pp $pd $bytes ${TRIAD_GBS[$th]}")
     done
   done
