@@ -6,166 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/codec_test.h"
 #include "proto/codec.h"
 #include "proto/json.h"
 
 static const lx_codec *C = &lx_codec_anthropic;
-
-/* ---- helpers ------------------------------------------------------------ */
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s (run from the repo root)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return s;
-}
-
-typedef struct {
-    lx_buf log;
-    int refuse_at; /* refuse the Nth event (1-based); 0 never */
-    int count;
-} rec;
-
-static lx_status rec_fn(void *ud, const lx_event *ev)
-{
-    rec *r = ud;
-    r->count++;
-    if (r->refuse_at && r->count >= r->refuse_at)
-        return LX_ERR_CANCELLED;
-    lx_buf *b = &r->log;
-    switch (ev->kind) {
-    case LX_EV_START:
-        lx_buf_printf(b, "start %s %s\n", ev->id ? ev->id : "-", ev->model ? ev->model : "-");
-        break;
-    case LX_EV_TEXT:
-        lx_buf_printf(b, "text [%.*s]\n", (int)ev->len, ev->text);
-        break;
-    case LX_EV_THINKING:
-        lx_buf_printf(b, "thinking [%.*s] sig=%s\n", (int)ev->len, ev->text ? ev->text : "",
-                      ev->signature ? ev->signature : "-");
-        break;
-    case LX_EV_TOOL_START:
-        lx_buf_printf(b, "tool_start %d %s %s\n", ev->index, ev->id ? ev->id : "-", ev->name);
-        break;
-    case LX_EV_TOOL_ARGS:
-        lx_buf_printf(b, "tool_args %d [%.*s]\n", ev->index, (int)ev->len, ev->text);
-        break;
-    case LX_EV_TOOL_END:
-        lx_buf_printf(b, "tool_end %d\n", ev->index);
-        break;
-    case LX_EV_USAGE:
-        lx_buf_printf(b, "usage in=%lld cr=%lld cw=%lld out=%lld rs=%lld\n",
-                      (long long)ev->usage.input, (long long)ev->usage.cache_read,
-                      (long long)ev->usage.cache_write, (long long)ev->usage.output,
-                      (long long)ev->usage.reasoning);
-        break;
-    case LX_EV_FINISH:
-        lx_buf_printf(b, "finish %s %s\n", lx_finish_name(ev->finish), ev->text ? ev->text : "-");
-        break;
-    case LX_EV_ERROR:
-        lx_buf_printf(b, "error\n");
-        break;
-    }
-    return LX_OK;
-}
-
-/* Feeds data in pieces of `step` bytes (0: random pieces from `seed`);
- * returns the first non-OK status of feed or finish's status. */
-static lx_status run_stream(const char *data, size_t n, size_t step, unsigned seed, rec *r,
-                            lx_error *err)
-{
-    lx_buf_init(&r->log, 0);
-    lx_stream_decoder *d = C->stream_decoder_new(rec_fn, r);
-    cr_assert_not_null(d);
-    lx_status st = LX_OK;
-    size_t i = 0;
-    while (i < n && st == LX_OK) {
-        size_t k = step;
-        if (!step) {
-            seed = seed * 1103515245u + 12345u;
-            k = 1 + (seed >> 16) % 64;
-        }
-        if (k > n - i)
-            k = n - i;
-        st = d->feed(d, data + i, k, err);
-        i += k;
-    }
-    if (st == LX_OK)
-        st = d->finish(d, err);
-    d->free(d);
-    return st;
-}
-
-static const char *log_of(rec *r)
-{
-    return r->log.data ? r->log.data : "";
-}
-
-/* Runs a fixture whole, then at every split size and in random pieces:
- * every run must give the same log and status. */
-static void check_stream(const char *path, lx_status want_st, const char *want_log,
-                         const char *want_msg)
-{
-    size_t n;
-    char *s = slurp(path, &n);
-    rec ref = {0};
-    lx_error err = {0};
-    lx_status st = run_stream(s, n, n, 0, &ref, &err);
-    cr_assert_eq(st, want_st, "%s: status %s: %s", path, lx_status_name(st), err.message);
-    cr_assert_str_eq(log_of(&ref), want_log, "%s:\n%s", path, log_of(&ref));
-    if (want_msg)
-        cr_assert(strstr(err.message, want_msg), "%s: message [%s]", path, err.message);
-    for (size_t step = 1; step < n; step++) {
-        rec r = {0};
-        lx_error e2 = {0};
-        cr_assert_eq(run_stream(s, n, step, 0, &r, &e2), want_st, "%s step %zu", path, step);
-        cr_assert_str_eq(log_of(&r), want_log, "%s step %zu", path, step);
-        cr_assert_str_eq(e2.message, err.message);
-        lx_buf_free(&r.log);
-    }
-    for (unsigned seed = 1; seed <= 50; seed++) {
-        rec r = {0};
-        lx_error e2 = {0};
-        cr_assert_eq(run_stream(s, n, 0, seed, &r, &e2), want_st);
-        cr_assert_str_eq(log_of(&r), want_log, "%s seed %u", path, seed);
-        lx_buf_free(&r.log);
-    }
-    lx_buf_free(&ref.log);
-    free(s);
-}
-
-static json_t *parse(const lx_buf *b)
-{
-    json_error_t je;
-    json_t *v = json_loadb(b->data, b->len, 0, &je);
-    cr_assert_not_null(v, "encoder output is not JSON: %s\n%s", je.text, b->data);
-    return v;
-}
-
-static lx_request *decode_fixture(const char *path)
-{
-    size_t n;
-    char *s = slurp(path, &n);
-    lx_request *r = NULL;
-    lx_error err = {0};
-    cr_assert_eq(C->request_decode(s, n, &r, &err), LX_OK, "%s", err.message);
-    free(s);
-    return r;
-}
+static const lx_test_codec T = {&lx_codec_anthropic, LX_TEST_LOG_LINES};
 
 /* ---- request decode ------------------------------------------------------ */
 
 Test(anthropic_request, decodes_full_fixture)
 {
-    lx_request *r = decode_fixture("tests/fixtures/anthropic/request_full.json");
+    lx_request *r = lx_test_decode_request_file(C, "tests/fixtures/anthropic/request_full.json");
     cr_assert_str_eq(r->model, "claude-sonnet-4-5");
     lx_role roles[] = {LX_ROLE_SYSTEM, LX_ROLE_SYSTEM, LX_ROLE_USER,      LX_ROLE_ASSISTANT,
                        LX_ROLE_TOOL,   LX_ROLE_USER,   LX_ROLE_ASSISTANT, LX_ROLE_USER};
@@ -315,13 +167,13 @@ Test(anthropic_request, bad_input_names_the_field)
 
 Test(anthropic_request, encode_matches_wire_shape)
 {
-    lx_request *r = decode_fixture("tests/fixtures/anthropic/request_full.json");
+    lx_request *r = lx_test_decode_request_file(C, "tests/fixtures/anthropic/request_full.json");
     lx_codec_opts o = {.model = "claude-x", .stream = true};
     lx_buf b;
     lx_buf_init(&b, 0);
     lx_error err = {0};
     cr_assert_eq(C->request_encode(r, &o, &b, &err), LX_OK, "%s", err.message);
-    json_t *v = parse(&b);
+    json_t *v = lx_test_parse_json(&b);
     cr_assert_str_eq(json_string_value(json_object_get(v, "model")), "claude-x");
     cr_assert_eq(json_integer_value(json_object_get(v, "max_tokens")), 2048);
     cr_assert(json_is_true(json_object_get(v, "stream")));
@@ -372,17 +224,6 @@ Test(anthropic_request, encode_matches_wire_shape)
     lx_request_free(r);
 }
 
-static json_t *encode_req(lx_request *r, const lx_codec_opts *o)
-{
-    lx_buf b;
-    lx_buf_init(&b, 0);
-    lx_error err = {0};
-    cr_assert_eq(C->request_encode(r, o, &b, &err), LX_OK, "%s", err.message);
-    json_t *v = parse(&b);
-    lx_buf_free(&b);
-    return v;
-}
-
 Test(anthropic_request, defaults_json_format_and_generated_ids)
 {
     lx_request *r = lx_request_new();
@@ -400,7 +241,7 @@ Test(anthropic_request, defaults_json_format_and_generated_ids)
     res->text = "done";
     r->format.kind = LX_FORMAT_JSON_SCHEMA;
     r->format.schema = "{\"type\":\"object\"}";
-    json_t *v = encode_req(r, &(lx_codec_opts){.default_max_tokens = 777});
+    json_t *v = lx_test_encode_json(C, r, &(lx_codec_opts){.default_max_tokens = 777});
     cr_assert_eq(json_integer_value(json_object_get(v, "max_tokens")), 777);
     const char *sys = json_string_value(json_object_get(v, "system"));
     cr_assert(sys && strstr(sys, "JSON") && strstr(sys, "{\"type\":\"object\"}"), "%s", sys);
@@ -411,11 +252,11 @@ Test(anthropic_request, defaults_json_format_and_generated_ids)
     json_t *tr = json_array_get(json_object_get(json_array_get(m, 2), "content"), 0);
     cr_assert_str_eq(json_string_value(json_object_get(tr, "tool_use_id")), id);
     json_decref(v);
-    v = encode_req(r, NULL);
+    v = lx_test_encode_json(C, r, NULL);
     cr_assert_eq(json_integer_value(json_object_get(v, "max_tokens")), 4096);
     json_decref(v);
     r->thinking_budget = 8000;
-    v = encode_req(r, NULL);
+    v = lx_test_encode_json(C, r, NULL);
     cr_assert(json_integer_value(json_object_get(v, "max_tokens")) > 8000);
     json_decref(v);
     /* an assistant turn left empty (only unsigned thinking) is not sent */
@@ -423,7 +264,7 @@ Test(anthropic_request, defaults_json_format_and_generated_ids)
     lx_part *th2 = lx_message_add_part(r, a2, LX_PART_THINKING);
     th2->text = "unsigned";
     lx_request_add_text(r, LX_ROLE_USER, "next");
-    v = encode_req(r, NULL);
+    v = lx_test_encode_json(C, r, NULL);
     m = json_object_get(v, "messages");
     cr_assert_eq(json_array_size(m), 4);
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(m, 3), "content")), "next");
@@ -441,20 +282,10 @@ Test(anthropic_request, defaults_json_format_and_generated_ids)
 
 /* ---- responses ----------------------------------------------------------- */
 
-static lx_response *decode_response(const char *path)
-{
-    size_t n;
-    char *s = slurp(path, &n);
-    lx_response *r = NULL;
-    lx_error err = {0};
-    cr_assert_eq(C->response_decode(s, n, &r, &err), LX_OK, "%s", err.message);
-    free(s);
-    return r;
-}
-
 Test(anthropic_response, tool_use_thinking_and_usage)
 {
-    lx_response *r = decode_response("tests/fixtures/anthropic/response_tool_use.json");
+    lx_response *r = lx_test_decode_response_file(
+        C, "tests/fixtures/anthropic/response_tool_use.json", LX_OK, NULL);
     cr_assert_str_eq(r->id, "msg_01Aq9w938a90dw8q");
     cr_assert_eq(r->n_parts, 3, "server tool blocks are skipped");
     cr_assert_eq(r->parts[0].kind, LX_PART_THINKING);
@@ -474,7 +305,7 @@ Test(anthropic_response, stop_sequence_and_identity)
     const char *paths[] = {"tests/fixtures/anthropic/response_stop_sequence.json",
                            "tests/fixtures/anthropic/response_tool_use.json"};
     for (int k = 0; k < 2; k++) {
-        lx_response *r = decode_response(paths[k]);
+        lx_response *r = lx_test_decode_response_file(C, paths[k], LX_OK, NULL);
         if (k == 0) {
             cr_assert_eq(r->finish, LX_FINISH_STOP);
             cr_assert_str_eq(r->stop_sequence, "THE END");
@@ -482,7 +313,7 @@ Test(anthropic_response, stop_sequence_and_identity)
         lx_buf b;
         lx_buf_init(&b, 0);
         cr_assert_eq(C->response_encode(r, NULL, &b, NULL), LX_OK);
-        json_t *v = parse(&b);
+        json_t *v = lx_test_parse_json(&b);
         cr_assert_str_eq(json_string_value(json_object_get(v, "type")), "message");
         cr_assert_str_eq(json_string_value(json_object_get(v, "stop_reason")),
                          k == 0 ? "stop_sequence" : "tool_use");
@@ -532,56 +363,56 @@ Test(anthropic_response, malformed_is_a_protocol_error)
 
 Test(anthropic_stream, text_ping_citations_and_usage_replacement)
 {
-    check_stream("tests/fixtures/anthropic/stream_text.sse", LX_OK,
-                 "start msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY claude-opus-4-1\n"
-                 "text [Hello]\n"
-                 "text [! Ünïcode ✓]\n"
-                 "usage in=30 cr=100 cw=0 out=15 rs=0\n"
-                 "finish stop -\n",
-                 NULL);
+    lx_test_check_stream(&T, "tests/fixtures/anthropic/stream_text.sse", LX_OK,
+                         "start msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY claude-opus-4-1\n"
+                         "text [Hello]\n"
+                         "text [! Ünïcode ✓]\n"
+                         "usage in=30 cr=100 cw=0 out=15 rs=0\n"
+                         "finish stop -\n",
+                         NULL, NULL);
 }
 
 Test(anthropic_stream, tool_use_blocks)
 {
-    check_stream("tests/fixtures/anthropic/stream_tools.sse", LX_OK,
-                 "start msg_014p7gG3wDgGV9EUtLvnow3U claude-sonnet-4-5\n"
-                 "text [Checking.]\n"
-                 "tool_start 0 toolu_01T1 get_weather\n"
-                 "tool_args 0 [{\"city\": \"Par]\n"
-                 "tool_args 0 [is\"}]\n"
-                 "tool_end 0\n"
-                 "tool_start 1 toolu_01T2 get_time\n"
-                 "tool_args 1 [{\"tz\":\"CET\"}]\n"
-                 "tool_end 1\n"
-                 "usage in=472 cr=0 cw=0 out=89 rs=0\n"
-                 "finish tool_calls -\n",
-                 NULL);
+    lx_test_check_stream(&T, "tests/fixtures/anthropic/stream_tools.sse", LX_OK,
+                         "start msg_014p7gG3wDgGV9EUtLvnow3U claude-sonnet-4-5\n"
+                         "text [Checking.]\n"
+                         "tool_start 0 toolu_01T1 get_weather\n"
+                         "tool_args 0 [{\"city\": \"Par]\n"
+                         "tool_args 0 [is\"}]\n"
+                         "tool_end 0\n"
+                         "tool_start 1 toolu_01T2 get_time\n"
+                         "tool_args 1 [{\"tz\":\"CET\"}]\n"
+                         "tool_end 1\n"
+                         "usage in=472 cr=0 cw=0 out=89 rs=0\n"
+                         "finish tool_calls -\n",
+                         NULL, NULL);
 }
 
 Test(anthropic_stream, thinking_with_signature)
 {
-    check_stream("tests/fixtures/anthropic/stream_thinking.sse", LX_OK,
-                 "start msg_th claude-sonnet-4-5\n"
-                 "thinking [Let me think] sig=-\n"
-                 "thinking [ step by step.] sig=-\n"
-                 "thinking [] sig=EqQBCgIYAhIM1gbcDa9GJwZA\n"
-                 "text [42]\n"
-                 "usage in=50 cr=0 cw=20 out=120 rs=0\n"
-                 "finish length -\n",
-                 NULL);
+    lx_test_check_stream(&T, "tests/fixtures/anthropic/stream_thinking.sse", LX_OK,
+                         "start msg_th claude-sonnet-4-5\n"
+                         "thinking [Let me think] sig=-\n"
+                         "thinking [ step by step.] sig=-\n"
+                         "thinking [] sig=EqQBCgIYAhIM1gbcDa9GJwZA\n"
+                         "text [42]\n"
+                         "usage in=50 cr=0 cw=20 out=120 rs=0\n"
+                         "finish length -\n",
+                         NULL, NULL);
 }
 
 Test(anthropic_stream, error_event_after_200)
 {
-    check_stream("tests/fixtures/anthropic/stream_error.sse", LX_ERR_UPSTREAM,
-                 "start msg_err claude-opus-4-1\n"
-                 "text [Par]\n",
-                 "Overloaded");
+    lx_test_check_stream(&T, "tests/fixtures/anthropic/stream_error.sse", LX_ERR_UPSTREAM,
+                         "start msg_err claude-opus-4-1\n"
+                         "text [Par]\n",
+                         "Overloaded", NULL);
     size_t n;
-    char *s = slurp("tests/fixtures/anthropic/stream_error.sse", &n);
-    rec r = {0};
+    char *s = lx_test_load("tests/fixtures/anthropic/stream_error.sse", &n);
+    lx_test_rec r = {0};
     lx_error err = {0};
-    run_stream(s, n, 3, 0, &r, &err);
+    lx_test_run_stream(&T, s, n, 3, 0, &r, &err);
     cr_assert_str_eq(err.type, "overloaded_error");
     lx_buf_free(&r.log);
     free(s);
@@ -589,18 +420,18 @@ Test(anthropic_stream, error_event_after_200)
 
 Test(anthropic_stream, cut_before_message_stop)
 {
-    check_stream("tests/fixtures/anthropic/stream_cut.sse", LX_ERR_PROTO,
-                 "start msg_cut claude-opus-4-1\n"
-                 "text [Hi]\n"
-                 "text [ there]\n"
-                 "usage in=11 cr=0 cw=0 out=3 rs=0\n",
-                 "stream ended before message_stop");
+    lx_test_check_stream(&T, "tests/fixtures/anthropic/stream_cut.sse", LX_ERR_PROTO,
+                         "start msg_cut claude-opus-4-1\n"
+                         "text [Hi]\n"
+                         "text [ there]\n"
+                         "usage in=11 cr=0 cw=0 out=3 rs=0\n",
+                         "stream ended before message_stop", NULL);
 }
 
 Test(anthropic_stream, malformed_event)
 {
-    check_stream("tests/fixtures/anthropic/stream_malformed.sse", LX_ERR_PROTO,
-                 "start msg_m claude\n", "malformed content_block_delta event");
+    lx_test_check_stream(&T, "tests/fixtures/anthropic/stream_malformed.sse", LX_ERR_PROTO,
+                         "start msg_m claude\n", "malformed content_block_delta event", NULL);
 }
 
 Test(anthropic_stream, protocol_violations)
@@ -633,10 +464,10 @@ Test(anthropic_stream, protocol_violations)
         if (i >= 2)
             lx_buf_puts(&in, ms);
         lx_buf_puts(&in, cases[i][0]);
-        rec r = {0};
+        lx_test_rec r = {0};
         lx_error err = {0};
-        cr_assert_eq(run_stream(in.data, in.len, 2, 0, &r, &err), LX_ERR_PROTO, "case %zu: %s", i,
-                     err.message);
+        cr_assert_eq(lx_test_run_stream(&T, in.data, in.len, 2, 0, &r, &err), LX_ERR_PROTO,
+                     "case %zu: %s", i, err.message);
         cr_assert(strstr(err.message, cases[i][1]), "case %zu: %s", i, err.message);
         lx_buf_free(&r.log);
         lx_buf_free(&in);
@@ -644,15 +475,6 @@ Test(anthropic_stream, protocol_violations)
 }
 
 /* ---- stream encoder -------------------------------------------------------- */
-
-static void encode_events(const lx_codec_opts *o, const lx_event *evs, size_t n, lx_buf *out)
-{
-    lx_stream_encoder *e = C->stream_encoder_new(o);
-    cr_assert_not_null(e);
-    for (size_t i = 0; i < n; i++)
-        cr_assert_eq(e->event(e, &evs[i], out), LX_OK, "event %zu", i);
-    e->free(e);
-}
 
 Test(anthropic_stream, encoder_output_decodes_to_the_same_events)
 {
@@ -676,29 +498,31 @@ Test(anthropic_stream, encoder_output_decodes_to_the_same_events)
     };
     lx_buf out;
     lx_buf_init(&out, 0);
-    encode_events(&(lx_codec_opts){.id = "msg_fixed"}, evs, sizeof evs / sizeof evs[0], &out);
+    lx_test_encode_events(C, &(lx_codec_opts){.id = "msg_fixed"}, evs, sizeof evs / sizeof evs[0],
+                          &out);
     cr_assert(strncmp(out.data, "event: message_start\ndata: {\"type\":\"message_start\"", 50) == 0,
               "%s", out.data);
     cr_assert(strstr(out.data, "\"stop_reason\":\"stop_sequence\",\"stop_sequence\":\"STOP!\""));
     cr_assert(strstr(out.data, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
-    rec r = {0};
+    lx_test_rec r = {0};
     lx_error err = {0};
-    cr_assert_eq(run_stream(out.data, out.len, 7, 0, &r, &err), LX_OK, "%s", err.message);
-    cr_assert_str_eq(log_of(&r), "start msg_fixed from-start\n"
-                                 "thinking [plan] sig=-\n"
-                                 "thinking [] sig=SIG\n"
-                                 "text [Hi]\n"
-                                 "text [ you]\n"
-                                 "tool_start 0 toolu_a f\n"
-                                 "tool_args 0 [{\"x\":]\n"
-                                 "tool_start 1 toolu_b g\n"
-                                 "tool_args 0 [1}]\n"
-                                 "tool_args 1 [{}]\n"
-                                 "tool_end 0\n"
-                                 "text [after]\n"
-                                 "tool_end 1\n"
-                                 "usage in=12 cr=3 cw=4 out=50 rs=0\n"
-                                 "finish stop STOP!\n");
+    cr_assert_eq(lx_test_run_stream(&T, out.data, out.len, 7, 0, &r, &err), LX_OK, "%s",
+                 err.message);
+    cr_assert_str_eq(lx_test_log(&r), "start msg_fixed from-start\n"
+                                      "thinking [plan] sig=-\n"
+                                      "thinking [] sig=SIG\n"
+                                      "text [Hi]\n"
+                                      "text [ you]\n"
+                                      "tool_start 0 toolu_a f\n"
+                                      "tool_args 0 [{\"x\":]\n"
+                                      "tool_start 1 toolu_b g\n"
+                                      "tool_args 0 [1}]\n"
+                                      "tool_args 1 [{}]\n"
+                                      "tool_end 0\n"
+                                      "text [after]\n"
+                                      "tool_end 1\n"
+                                      "usage in=12 cr=3 cw=4 out=50 rs=0\n"
+                                      "finish stop STOP!\n");
     lx_buf_free(&r.log);
     lx_buf_free(&out);
 }
@@ -712,7 +536,7 @@ Test(anthropic_stream, encoder_error_event)
                       {.kind = LX_EV_TEXT, .text = "late", .len = 4}};
     lx_buf out;
     lx_buf_init(&out, 0);
-    encode_events(&(lx_codec_opts){.model = "m"}, evs, 3, &out);
+    lx_test_encode_events(C, &(lx_codec_opts){.model = "m"}, evs, 3, &out);
     cr_assert(strstr(out.data, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
                                "\"api_error\",\"message\":\"upstream timed out\"}}\n\n"),
               "%s", out.data);
@@ -726,7 +550,7 @@ Test(anthropic_stream, encoder_error_event)
 Test(anthropic_error, decode_and_encode)
 {
     size_t n;
-    char *s = slurp("tests/fixtures/anthropic/error_overloaded.json", &n);
+    char *s = lx_test_load("tests/fixtures/anthropic/error_overloaded.json", &n);
     lx_error e;
     C->error_decode(529, s, n, &e);
     cr_assert_eq(e.code, LX_ERR_UPSTREAM);
@@ -812,11 +636,13 @@ Test(anthropic_stream, encoder_rejoins_split_utf8_and_replaces_bad_bytes)
     };
     lx_buf out;
     lx_buf_init(&out, 0);
-    encode_events(&(lx_codec_opts){.id = "msg_u"}, evs, sizeof evs / sizeof evs[0], &out);
-    rec r = {0};
+    lx_test_encode_events(C, &(lx_codec_opts){.id = "msg_u"}, evs, sizeof evs / sizeof evs[0],
+                          &out);
+    lx_test_rec r = {0};
     lx_error err = {0};
-    cr_assert_eq(run_stream(out.data, out.len, 1, 0, &r, &err), LX_OK, "%s", err.message);
-    cr_assert_str_eq(log_of(&r),
+    cr_assert_eq(lx_test_run_stream(&T, out.data, out.len, 1, 0, &r, &err), LX_OK, "%s",
+                 err.message);
+    cr_assert_str_eq(lx_test_log(&r),
                      "start msg_u m\n"
                      "text [\xE2\x9C\x93 ok]\n"
                      "text [a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD]\n"
@@ -824,7 +650,7 @@ Test(anthropic_stream, encoder_rejoins_split_utf8_and_replaces_bad_bytes)
                      "text [\xEF\xBF\xBD]\n"
                      "usage in=0 cr=0 cw=0 out=0 rs=0\n"
                      "finish stop -\n",
-                     "%s", log_of(&r));
+                     "%s", lx_test_log(&r));
     lx_buf_free(&r.log);
     lx_buf_free(&out);
 }
@@ -840,13 +666,13 @@ Test(anthropic_stream, thinking_block_start_may_carry_text_and_signature)
         "\"content_block\":{\"type\":\"redacted_thinking\",\"data\":\"xyz\"}}\n\n"
         "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
-    rec r = {0};
+    lx_test_rec r = {0};
     lx_error err = {0};
-    cr_assert_eq(run_stream(in, strlen(in), 1, 0, &r, &err), LX_OK, "%s", err.message);
-    cr_assert_str_eq(log_of(&r), "start m -\n"
-                                 "thinking [t] sig=-\n"
-                                 "thinking [] sig=S\n"
-                                 "finish stop -\n");
+    cr_assert_eq(lx_test_run_stream(&T, in, strlen(in), 1, 0, &r, &err), LX_OK, "%s", err.message);
+    cr_assert_str_eq(lx_test_log(&r), "start m -\n"
+                                      "thinking [t] sig=-\n"
+                                      "thinking [] sig=S\n"
+                                      "finish stop -\n");
     lx_buf_free(&r.log);
 }
 

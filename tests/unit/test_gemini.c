@@ -9,255 +9,21 @@
 #include <string.h>
 
 #include "core/types.h"
+#include "helpers/codec_test.h"
 #include "proto/codec.h"
 #include "proto/gemini.h"
 
 static const lx_codec *C = &lx_codec_gemini;
-
-/* ---- helpers ------------------------------------------------------------ */
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s (run from the repo root)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return b;
-}
+static const lx_test_codec T = {&lx_codec_gemini, LX_TEST_LOG_CALLS};
 
 #define FIX(name) "tests/fixtures/gemini/" name
-
-typedef struct {
-    lx_buf log;
-    int refuse_after; /* refuse the event with this ordinal (1-based); 0 never */
-    int n;
-} rec;
-
-static lx_status rec_fn(void *ud, const lx_event *ev)
-{
-    rec *r = ud;
-    lx_buf *b = &r->log;
-    r->n++;
-    switch (ev->kind) {
-    case LX_EV_START:
-        lx_buf_printf(b, "start(%s,%s) ", ev->id ? ev->id : "-", ev->model ? ev->model : "-");
-        break;
-    case LX_EV_TEXT:
-        lx_buf_printf(b, "text(%.*s) ", (int)ev->len, ev->text);
-        break;
-    case LX_EV_THINKING:
-        lx_buf_printf(b, "thinking(%.*s|%s) ", ev->text ? (int)ev->len : 0,
-                      ev->text ? ev->text : "", ev->signature ? ev->signature : "-");
-        break;
-    case LX_EV_TOOL_START:
-        lx_buf_printf(b, "tool_start(%d,%s,%s) ", ev->index, ev->id ? ev->id : "-", ev->name);
-        break;
-    case LX_EV_TOOL_ARGS:
-        lx_buf_printf(b, "tool_args(%d,%.*s) ", ev->index, (int)ev->len, ev->text);
-        break;
-    case LX_EV_TOOL_END:
-        lx_buf_printf(b, "tool_end(%d) ", ev->index);
-        break;
-    case LX_EV_USAGE:
-        lx_buf_printf(b, "usage(in=%lld,cr=%lld,cw=%lld,out=%lld,rs=%lld) ",
-                      (long long)ev->usage.input, (long long)ev->usage.cache_read,
-                      (long long)ev->usage.cache_write, (long long)ev->usage.output,
-                      (long long)ev->usage.reasoning);
-        break;
-    case LX_EV_FINISH:
-        lx_buf_printf(b, "finish(%s) ", lx_finish_name(ev->finish));
-        break;
-    case LX_EV_ERROR:
-        lx_buf_printf(b, "error(%s) ", ev->error ? ev->error->message : "");
-        break;
-    }
-    if (r->refuse_after && r->n >= r->refuse_after)
-        return LX_ERR_CANCELLED;
-    return LX_OK;
-}
-
-/* Feeds `data` in pieces given by `cut` (piece sizes cycle; 0 = whole) and
- * returns the final status; log and err filled. */
-static lx_status run_stream(const char *data, size_t len, const size_t *cuts, size_t n_cuts, rec *r,
-                            lx_error *err)
-{
-    lx_buf_init(&r->log, 0);
-    lx_stream_decoder *d = C->stream_decoder_new(rec_fn, r);
-    cr_assert_not_null(d);
-    lx_status s = LX_OK;
-    size_t off = 0, k = 0;
-    while (off < len && s == LX_OK) {
-        size_t piece = n_cuts ? cuts[k++ % n_cuts] : len;
-        if (piece == 0 || piece > len - off)
-            piece = len - off;
-        s = d->feed(d, data + off, piece, err);
-        off += piece;
-    }
-    if (s == LX_OK)
-        s = d->finish(d, err);
-    d->free(d);
-    return s;
-}
-
-/* Runs the whole stream at once, then at every fixed step and in random
- * pieces, and checks all runs agree; returns the log (caller frees). */
-static char *stream_all_splits(const char *path, lx_status want, const char *want_log,
-                               lx_error *err_out)
-{
-    size_t len;
-    char *data = slurp(path, &len);
-    rec r = {0};
-    lx_error err;
-    lx_status s = run_stream(data, len, NULL, 0, &r, &err);
-    cr_assert_eq(s, want, "%s: status %s, want %s (%s)", path, lx_status_name(s),
-                 lx_status_name(want), s == LX_OK ? "" : err.message);
-    char *log = lx_buf_steal(&r.log, NULL);
-    if (want_log)
-        cr_assert_str_eq(log, want_log, "%s:\n got %s\nwant %s", path, log, want_log);
-    if (err_out)
-        *err_out = err;
-    for (size_t step = 1; step <= len; step += (step < 16 ? 1 : 7)) {
-        rec r2 = {0};
-        lx_error e2;
-        lx_status s2 = run_stream(data, len, &step, 1, &r2, &e2);
-        cr_assert_eq(s2, s, "%s step %zu: status %s", path, step, lx_status_name(s2));
-        cr_assert_str_eq(r2.log.data ? r2.log.data : "", log, "%s step %zu", path, step);
-        if (s != LX_OK)
-            cr_assert_str_eq(e2.message, err.message);
-        lx_buf_free(&r2.log);
-    }
-    srand(42);
-    for (int t = 0; t < 50; t++) {
-        size_t cuts[16];
-        for (int i = 0; i < 16; i++)
-            cuts[i] = 1 + (size_t)rand() % 40;
-        rec r2 = {0};
-        lx_error e2;
-        lx_status s2 = run_stream(data, len, cuts, 16, &r2, &e2);
-        cr_assert_eq(s2, s);
-        cr_assert_str_eq(r2.log.data ? r2.log.data : "", log, "%s random run %d", path, t);
-        lx_buf_free(&r2.log);
-    }
-    free(data);
-    return log;
-}
-
-static bool streq(const char *a, const char *b)
-{
-    if (!a || !*a)
-        return !b || !*b;
-    return b && strcmp(a, b) == 0;
-}
-
-static void assert_parts_eq(const lx_part *a, size_t na, const lx_part *b, size_t nb,
-                            const char *what)
-{
-    cr_assert_eq(na, nb, "%s: %zu parts vs %zu", what, na, nb);
-    for (size_t i = 0; i < na; i++) {
-        cr_assert_eq(a[i].kind, b[i].kind, "%s part %zu kind", what, i);
-        cr_assert(streq(a[i].text, b[i].text), "%s part %zu text '%s' vs '%s'", what, i, a[i].text,
-                  b[i].text);
-        cr_assert(streq(a[i].id, b[i].id), "%s part %zu id", what, i);
-        cr_assert(streq(a[i].name, b[i].name), "%s part %zu name", what, i);
-        cr_assert(streq(a[i].arguments, b[i].arguments), "%s part %zu args '%s' vs '%s'", what, i,
-                  a[i].arguments, b[i].arguments);
-        cr_assert(streq(a[i].signature, b[i].signature), "%s part %zu signature", what, i);
-        cr_assert(streq(a[i].data, b[i].data), "%s part %zu data", what, i);
-        cr_assert(streq(a[i].url, b[i].url), "%s part %zu url", what, i);
-        cr_assert(streq(a[i].media_type, b[i].media_type), "%s part %zu media_type", what, i);
-        cr_assert_eq(a[i].is_error, b[i].is_error, "%s part %zu is_error", what, i);
-    }
-}
-
-static void assert_requests_eq(const lx_request *a, const lx_request *b)
-{
-    cr_assert_eq(a->n_messages, b->n_messages, "messages %zu vs %zu", a->n_messages, b->n_messages);
-    for (size_t i = 0; i < a->n_messages; i++) {
-        char what[32];
-        snprintf(what, sizeof what, "messages[%zu]", i);
-        cr_assert_eq(a->messages[i].role, b->messages[i].role, "%s role", what);
-        assert_parts_eq(a->messages[i].parts, a->messages[i].n_parts, b->messages[i].parts,
-                        b->messages[i].n_parts, what);
-    }
-    cr_assert_eq(a->n_tools, b->n_tools);
-    for (size_t i = 0; i < a->n_tools; i++) {
-        cr_assert_str_eq(a->tools[i].name, b->tools[i].name);
-        cr_assert(streq(a->tools[i].description, b->tools[i].description));
-        cr_assert(streq(a->tools[i].parameters, b->tools[i].parameters), "%s vs %s",
-                  a->tools[i].parameters, b->tools[i].parameters);
-    }
-    cr_assert_eq(a->tool_choice.kind, b->tool_choice.kind);
-    cr_assert(streq(a->tool_choice.name, b->tool_choice.name));
-    const lx_sampling *x = &a->sampling, *y = &b->sampling;
-    cr_assert_eq(x->has_temperature, y->has_temperature);
-    cr_assert_float_eq(x->temperature, y->temperature, 1e-9);
-    cr_assert_eq(x->has_top_p, y->has_top_p);
-    cr_assert_float_eq(x->top_p, y->top_p, 1e-9);
-    cr_assert_eq(x->has_top_k, y->has_top_k);
-    cr_assert_eq(x->top_k, y->top_k);
-    cr_assert_eq(x->has_seed, y->has_seed);
-    cr_assert_eq(x->seed, y->seed);
-    cr_assert_eq(x->max_tokens, y->max_tokens);
-    cr_assert_eq(x->n_stop, y->n_stop);
-    for (size_t i = 0; i < x->n_stop; i++)
-        cr_assert_str_eq(x->stop[i], y->stop[i]);
-    cr_assert_eq(a->format.kind, b->format.kind);
-    cr_assert(streq(a->format.schema, b->format.schema));
-    cr_assert_eq(a->thinking_budget, b->thinking_budget);
-}
-
-static void assert_responses_eq(const lx_response *a, const lx_response *b)
-{
-    cr_assert(streq(a->id, b->id), "id %s vs %s", a->id, b->id);
-    cr_assert(streq(a->model, b->model), "model %s vs %s", a->model, b->model);
-    assert_parts_eq(a->parts, a->n_parts, b->parts, b->n_parts, "response");
-    cr_assert_eq(a->finish, b->finish, "finish %s vs %s", lx_finish_name(a->finish),
-                 lx_finish_name(b->finish));
-    cr_assert_eq(a->has_usage, b->has_usage);
-    cr_assert_eq(memcmp(&a->usage, &b->usage, sizeof a->usage), 0, "usage differs");
-}
-
-static json_t *encode_json(const lx_request *r, const lx_codec_opts *o)
-{
-    lx_buf out;
-    lx_buf_init(&out, 0);
-    lx_error err;
-    lx_status s = C->request_encode(r, o, &out, &err);
-    cr_assert_eq(s, LX_OK, "encode: %s", err.message);
-    json_error_t je;
-    json_t *v = json_loadb(out.data, out.len, 0, &je);
-    cr_assert_not_null(v, "encoder wrote invalid JSON: %s", je.text);
-    lx_buf_free(&out);
-    return v;
-}
-
-static lx_request *decode_str(const char *body, lx_status want, const char *want_msg)
-{
-    lx_request *r = NULL;
-    lx_error err = {0};
-    lx_status s = C->request_decode(body, strlen(body), &r, &err);
-    cr_assert_eq(s, want, "status %s want %s (%s)", lx_status_name(s), lx_status_name(want),
-                 err.message);
-    if (want_msg)
-        cr_assert(strstr(err.message, want_msg), "message '%s' lacks '%s'", err.message, want_msg);
-    if (s != LX_OK)
-        cr_assert_null(r);
-    return r;
-}
 
 /* ---- requests ----------------------------------------------------------- */
 
 Test(gemini_request, decode_full_fixture)
 {
     size_t len;
-    char *body = slurp(FIX("request_full.json"), &len);
+    char *body = lx_test_load(FIX("request_full.json"), &len);
     lx_request *r = NULL;
     lx_error err;
     cr_assert_eq(C->request_decode(body, len, &r, &err), LX_OK, "%s", err.message);
@@ -311,10 +77,10 @@ Test(gemini_request, decode_full_fixture)
 Test(gemini_request, encode_of_decoded_fixture_is_the_fixture)
 {
     size_t len;
-    char *body = slurp(FIX("request_full.json"), &len);
+    char *body = lx_test_load(FIX("request_full.json"), &len);
     lx_request *r = NULL;
     cr_assert_eq(C->request_decode(body, len, &r, NULL), LX_OK);
-    json_t *got = encode_json(r, &(lx_codec_opts){.model = "gemini-2.5-flash"});
+    json_t *got = lx_test_encode_json(C, r, &(lx_codec_opts){.model = "gemini-2.5-flash"});
     json_error_t je;
     json_t *want = json_loadb(body, len, 0, &je);
     char *g = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
@@ -324,7 +90,7 @@ Test(gemini_request, encode_of_decoded_fixture_is_the_fixture)
     char *wire = json_dumps(got, JSON_COMPACT);
     lx_request *r2 = NULL;
     cr_assert_eq(C->request_decode(wire, strlen(wire), &r2, NULL), LX_OK);
-    assert_requests_eq(r, r2);
+    lx_test_assert_requests_eq(r, r2);
     free(wire);
     free(g);
     free(w);
@@ -335,13 +101,6 @@ Test(gemini_request, encode_of_decoded_fixture_is_the_fixture)
     free(body);
 }
 
-static lx_part *add(lx_request *r, lx_message *m, lx_part_kind k, const char *text)
-{
-    lx_part *p = lx_message_add_part(r, m, k);
-    p->text = text ? lx_arena_strdup(r->arena, text) : NULL;
-    return p;
-}
-
 /* A conversation with calls answered by id, by order and by name. */
 static lx_request *tool_conversation(void)
 {
@@ -349,18 +108,18 @@ static lx_request *tool_conversation(void)
     lx_request_add_text(r, LX_ROLE_SYSTEM, "Be terse.");
     lx_request_add_text(r, LX_ROLE_USER, "Weather and time?");
     lx_message *a = lx_request_add_message(r, LX_ROLE_ASSISTANT);
-    lx_part *c1 = add(r, a, LX_PART_TOOL_CALL, NULL);
+    lx_part *c1 = lx_test_add_part(r, a, LX_PART_TOOL_CALL, NULL);
     c1->id = "call_A";
     c1->name = "get_weather";
     c1->arguments = "{\"city\":\"Oslo\"}";
-    lx_part *c2 = add(r, a, LX_PART_TOOL_CALL, NULL);
+    lx_part *c2 = lx_test_add_part(r, a, LX_PART_TOOL_CALL, NULL);
     c2->id = "call_B";
     c2->name = "get_time";
     c2->arguments = "";
     lx_message *t = lx_request_add_message(r, LX_ROLE_TOOL);
-    lx_part *r2 = add(r, t, LX_PART_TOOL_RESULT, "12:00");
+    lx_part *r2 = lx_test_add_part(r, t, LX_PART_TOOL_RESULT, "12:00");
     r2->id = "call_B"; /* answered out of order, by id */
-    lx_part *r1 = add(r, t, LX_PART_TOOL_RESULT, "{\"temp\": -3}");
+    lx_part *r1 = lx_test_add_part(r, t, LX_PART_TOOL_RESULT, "{\"temp\": -3}");
     r1->id = "call_A";
     return r;
 }
@@ -368,7 +127,7 @@ static lx_request *tool_conversation(void)
 Test(gemini_request, function_response_names_come_from_ids)
 {
     lx_request *r = tool_conversation();
-    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *v = lx_test_encode_json(C, r, &(lx_codec_opts){.model = "m"});
     json_t *contents = json_object_get(v, "contents");
     cr_assert_eq(json_array_size(contents), 3);
     json_t *c2 = json_array_get(contents, 2);
@@ -420,7 +179,7 @@ Test(gemini_request, function_response_names_by_order_and_errors)
     r->messages[3].parts[0].id = NULL;
     r->messages[3].parts[1].id = NULL;
     r->messages[3].parts[1].is_error = true;
-    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *v = lx_test_encode_json(C, r, &(lx_codec_opts){.model = "m"});
     json_t *parts = json_object_get(json_array_get(json_object_get(v, "contents"), 2), "parts");
     json_t *fr0 = json_object_get(json_array_get(parts, 0), "functionResponse");
     json_t *fr1 = json_object_get(json_array_get(parts, 1), "functionResponse");
@@ -441,7 +200,7 @@ Test(gemini_request, function_response_names_by_order_and_errors)
     cr_assert(strstr(err.message, "call_Z"), "%s", err.message);
     /* more results than calls */
     r->messages[3].parts[0].id = NULL;
-    lx_part *extra = add(r, &r->messages[3], LX_PART_TOOL_RESULT, "x");
+    lx_part *extra = lx_test_add_part(r, &r->messages[3], LX_PART_TOOL_RESULT, "x");
     (void)extra;
     cr_assert_eq(C->request_encode(r, &(lx_codec_opts){.model = "m"}, &out, &err), LX_ERR_INVALID);
     cr_assert(strstr(err.message, "messages[3].parts[2]"), "%s", err.message);
@@ -460,12 +219,13 @@ Test(gemini_request, thought_signatures_go_on_the_next_part)
     lx_request *r = lx_request_new();
     lx_request_add_text(r, LX_ROLE_USER, "hi");
     lx_message *a = lx_request_add_message(r, LX_ROLE_ASSISTANT);
-    add(r, a, LX_PART_THINKING, "think 1")->signature = "S1";
-    add(r, a, LX_PART_THINKING, "think 2")->signature = "S2";
-    add(r, a, LX_PART_TEXT, "answer");
-    add(r, a, LX_PART_THINKING, "")->signature = "S3"; /* signature at the end of the turn */
+    lx_test_add_part(r, a, LX_PART_THINKING, "think 1")->signature = "S1";
+    lx_test_add_part(r, a, LX_PART_THINKING, "think 2")->signature = "S2";
+    lx_test_add_part(r, a, LX_PART_TEXT, "answer");
+    /* a signature at the end of the turn */
+    lx_test_add_part(r, a, LX_PART_THINKING, "")->signature = "S3";
     lx_request_add_text(r, LX_ROLE_USER, "more");
-    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *v = lx_test_encode_json(C, r, &(lx_codec_opts){.model = "m"});
     json_t *parts = json_object_get(json_array_get(json_object_get(v, "contents"), 1), "parts");
     char *got = json_dumps(parts, JSON_COMPACT);
     cr_assert_str_eq(got, "[{\"text\":\"think 1\",\"thought\":true},"
@@ -478,7 +238,7 @@ Test(gemini_request, thought_signatures_go_on_the_next_part)
     lx_request *r2 = NULL;
     cr_assert_eq(C->request_decode(body, strlen(body), &r2, NULL), LX_OK);
     r->messages[1].parts[3].text = NULL; /* "" and NULL compare equal anyway */
-    assert_requests_eq(r, r2);
+    lx_test_assert_requests_eq(r, r2);
     free(got);
     free(body);
     json_decref(v);
@@ -508,7 +268,7 @@ Test(gemini_request, schemas_are_cleaned_for_gemini)
                        "\"additionalProperties\":false}";
     r->thinking_budget = 512;
     r->tool_choice.kind = LX_TOOL_CHOICE_REQUIRED;
-    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *v = lx_test_encode_json(C, r, &(lx_codec_opts){.model = "m"});
     json_t *decls =
         json_object_get(json_array_get(json_object_get(v, "tools"), 0), "functionDeclarations");
     char *p0 = json_dumps(json_object_get(json_array_get(decls, 0), "parameters"),
@@ -544,7 +304,7 @@ Test(gemini_request, merges_same_role_and_checks_input)
     lx_message *m = lx_request_add_message(r, LX_ROLE_USER);
     lx_part *img = lx_message_add_part(r, m, LX_PART_IMAGE);
     img->url = "data:image/jpeg;base64,/9j/4AAQ";
-    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *v = lx_test_encode_json(C, r, &(lx_codec_opts){.model = "m"});
     json_t *contents = json_object_get(v, "contents");
     cr_assert_eq(json_array_size(contents), 1);
     json_t *parts = json_object_get(json_array_get(contents, 0), "parts");
@@ -572,7 +332,8 @@ Test(gemini_request, merges_same_role_and_checks_input)
 Test(gemini_request, sdk_schemas_become_json_schema)
 {
     /* as @google/genai sends them: upper-case types, nullable, propertyOrdering */
-    lx_request *r = decode_str(
+    lx_request *r = lx_test_decode_request(
+        C,
         "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"x\"}]}],"
         "\"tools\":[{\"functionDeclarations\":[{\"name\":\"f\",\"parameters\":{\"type\":"
         "\"OBJECT\",\"properties\":{\"a\":{\"type\":\"STRING\",\"nullable\":true},\"b\":{"
@@ -590,7 +351,7 @@ Test(gemini_request, sdk_schemas_become_json_schema)
     cr_assert_str_eq(r->format.schema, "{\"type\":\"object\",\"properties\":{\"n\":{\"anyOf\":"
                                        "[{\"type\":\"number\"}]}}}");
     /* and back to Gemini: nullable again */
-    json_t *v = encode_json(r, &(lx_codec_opts){.model = "m"});
+    json_t *v = lx_test_encode_json(C, r, &(lx_codec_opts){.model = "m"});
     json_t *a = json_object_get(
         json_object_get(
             json_object_get(
@@ -608,46 +369,54 @@ Test(gemini_request, sdk_schemas_become_json_schema)
 
 Test(gemini_request, decode_errors_name_the_field)
 {
-    decode_str("{\"contents\": [", LX_ERR_INVALID, "invalid JSON");
-    decode_str("[1]", LX_ERR_INVALID, "object");
-    decode_str("{}", LX_ERR_INVALID, "contents: expected an array");
-    decode_str(
-        "{\"contents\": [{\"parts\":[{\"text\":\"a\"}]}, {\"role\":\"model\",\"parts\":[7]}]}",
+    lx_test_decode_request(C, "{\"contents\": [", LX_ERR_INVALID, "invalid JSON");
+    lx_test_decode_request(C, "[1]", LX_ERR_INVALID, "object");
+    lx_test_decode_request(C, "{}", LX_ERR_INVALID, "contents: expected an array");
+    lx_test_decode_request(
+        C, "{\"contents\": [{\"parts\":[{\"text\":\"a\"}]}, {\"role\":\"model\",\"parts\":[7]}]}",
         LX_ERR_INVALID, "contents[1].parts[0]: expected an object");
-    decode_str("{\"contents\": [{\"role\":\"bot\",\"parts\":[]}]}", LX_ERR_INVALID,
-               "contents[0].role");
-    decode_str("{\"contents\": [{\"role\":\"user\"}]}", LX_ERR_INVALID, "contents[0].parts");
-    decode_str("{\"contents\": [{\"role\":\"user\",\"parts\":[{\"text\":5}]}]}", LX_ERR_INVALID,
-               "contents[0].parts[0].text");
-    decode_str("{\"contents\": [{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"name\":\"f\","
-               "\"args\":[1]}}]}]}",
-               LX_ERR_INVALID, "contents[0].parts[0].functionCall.args: expected an object");
-    decode_str(
-        "{\"contents\": [{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"args\":{}}}]}]}",
+    lx_test_decode_request(C, "{\"contents\": [{\"role\":\"bot\",\"parts\":[]}]}", LX_ERR_INVALID,
+                           "contents[0].role");
+    lx_test_decode_request(C, "{\"contents\": [{\"role\":\"user\"}]}", LX_ERR_INVALID,
+                           "contents[0].parts");
+    lx_test_decode_request(C, "{\"contents\": [{\"role\":\"user\",\"parts\":[{\"text\":5}]}]}",
+                           LX_ERR_INVALID, "contents[0].parts[0].text");
+    lx_test_decode_request(
+        C,
+        "{\"contents\": [{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"name\":\"f\","
+        "\"args\":[1]}}]}]}",
+        LX_ERR_INVALID, "contents[0].parts[0].functionCall.args: expected an object");
+    lx_test_decode_request(
+        C, "{\"contents\": [{\"role\":\"model\",\"parts\":[{\"functionCall\":{\"args\":{}}}]}]}",
         LX_ERR_INVALID, "contents[0].parts[0].functionCall.name: required");
-    decode_str(
-        "{\"contents\": [{\"role\":\"user\",\"parts\":[{\"functionCall\":{\"name\":\"f\"}}]}]}",
+    lx_test_decode_request(
+        C, "{\"contents\": [{\"role\":\"user\",\"parts\":[{\"functionCall\":{\"name\":\"f\"}}]}]}",
         LX_ERR_INVALID, "contents[0].parts[0]: functionCall in a user turn");
-    decode_str(
-        "{\"contents\": [{\"role\":\"user\",\"parts\":[{\"inlineData\":{\"data\":\"x\"}}]}]}",
+    lx_test_decode_request(
+        C, "{\"contents\": [{\"role\":\"user\",\"parts\":[{\"inlineData\":{\"data\":\"x\"}}]}]}",
         LX_ERR_INVALID, "contents[0].parts[0].inlineData.mimeType: required");
-    decode_str("{\"contents\": [{\"role\":\"user\",\"parts\":[{\"executableCode\":{}}]}]}",
-               LX_ERR_UNSUPPORTED, "contents[0].parts[0]: unsupported part");
-    decode_str("{\"contents\": [], \"generationConfig\": {\"temperature\": \"hot\"}}",
-               LX_ERR_INVALID, "generationConfig.temperature");
-    decode_str("{\"contents\": [], \"generationConfig\": {\"stopSequences\": [\"a\", 1]}}",
-               LX_ERR_INVALID, "generationConfig.stopSequences[1]");
-    decode_str(
-        "{\"contents\": [], \"tools\": [{\"functionDeclarations\": [{\"description\":\"d\"}]}]}",
+    lx_test_decode_request(
+        C, "{\"contents\": [{\"role\":\"user\",\"parts\":[{\"executableCode\":{}}]}]}",
+        LX_ERR_UNSUPPORTED, "contents[0].parts[0]: unsupported part");
+    lx_test_decode_request(C,
+                           "{\"contents\": [], \"generationConfig\": {\"temperature\": \"hot\"}}",
+                           LX_ERR_INVALID, "generationConfig.temperature");
+    lx_test_decode_request(
+        C, "{\"contents\": [], \"generationConfig\": {\"stopSequences\": [\"a\", 1]}}",
+        LX_ERR_INVALID, "generationConfig.stopSequences[1]");
+    lx_test_decode_request(
+        C, "{\"contents\": [], \"tools\": [{\"functionDeclarations\": [{\"description\":\"d\"}]}]}",
         LX_ERR_INVALID, "tools[0].functionDeclarations[0].name: required");
-    decode_str("{\"contents\": [], \"tools\": [{\"googleSearch\": {}}]}", LX_ERR_UNSUPPORTED,
-               "tools[0]");
-    decode_str(
-        "{\"contents\": [], \"toolConfig\": {\"functionCallingConfig\": {\"mode\": \"SOME\"}}}",
+    lx_test_decode_request(C, "{\"contents\": [], \"tools\": [{\"googleSearch\": {}}]}",
+                           LX_ERR_UNSUPPORTED, "tools[0]");
+    lx_test_decode_request(
+        C, "{\"contents\": [], \"toolConfig\": {\"functionCallingConfig\": {\"mode\": \"SOME\"}}}",
         LX_ERR_INVALID, "toolConfig.functionCallingConfig.mode");
-    decode_str("{\"contents\": [], \"systemInstruction\": {\"parts\": [{\"text\": 1}]}}",
-               LX_ERR_INVALID, "systemInstruction.parts[0].text");
-    lx_request *r = decode_str(
+    lx_test_decode_request(
+        C, "{\"contents\": [], \"systemInstruction\": {\"parts\": [{\"text\": 1}]}}",
+        LX_ERR_INVALID, "systemInstruction.parts[0].text");
+    lx_request *r = lx_test_decode_request(
+        C,
         "{\"contents\": [{\"role\":\"user\",\"parts\":[{\"text\":\"q\"},{\"functionResponse\":"
         "{\"name\":\"f\",\"response\":{\"error\":\"boom\"},\"id\":\"i1\"}}]}],"
         "\"generationConfig\":{\"thinkingConfig\":{\"thinkingBudget\":-1},"
@@ -703,21 +472,10 @@ Test(gemini_http, urls_headers_and_model_names)
 
 /* ---- responses ---------------------------------------------------------- */
 
-static lx_response *decode_resp_file(const char *path, lx_status want, lx_error *err)
-{
-    size_t len;
-    char *body = slurp(path, &len);
-    lx_response *r = NULL;
-    lx_status s = C->response_decode(body, len, &r, err);
-    cr_assert_eq(s, want, "%s: %s (%s)", path, lx_status_name(s), err->message);
-    free(body);
-    return r;
-}
-
 Test(gemini_response, text_with_cached_usage)
 {
     lx_error err;
-    lx_response *r = decode_resp_file(FIX("response_text.json"), LX_OK, &err);
+    lx_response *r = lx_test_decode_response_file(C, FIX("response_text.json"), LX_OK, &err);
     cr_assert_str_eq(r->id, "mbXbaIyBE5G5nvgPy8KryQs");
     cr_assert_str_eq(r->model, "gemini-2.5-flash");
     cr_assert_eq(r->n_parts, 1);
@@ -735,7 +493,7 @@ Test(gemini_response, text_with_cached_usage)
 Test(gemini_response, thoughts_calls_signatures_and_usage)
 {
     lx_error err;
-    lx_response *r = decode_resp_file(FIX("response_tools.json"), LX_OK, &err);
+    lx_response *r = lx_test_decode_response_file(C, FIX("response_tools.json"), LX_OK, &err);
     cr_assert_eq(r->n_parts, 3);
     cr_assert_eq(r->parts[0].kind, LX_PART_THINKING);
     cr_assert_str_eq(r->parts[0].signature, "Q2lZQ0FkeXlTLzJNUT09");
@@ -755,7 +513,7 @@ Test(gemini_response, thoughts_calls_signatures_and_usage)
     cr_assert_eq(C->response_encode(r, &(lx_codec_opts){0}, &out, &err), LX_OK);
     lx_response *r2 = NULL;
     cr_assert_eq(C->response_decode(out.data, out.len, &r2, &err), LX_OK, "%s", err.message);
-    assert_responses_eq(r, r2);
+    lx_test_assert_responses_eq(r, r2);
     json_error_t je;
     json_t *v = json_loadb(out.data, out.len, 0, &je);
     json_t *um = json_object_get(v, "usageMetadata");
@@ -773,10 +531,11 @@ Test(gemini_response, thoughts_calls_signatures_and_usage)
 Test(gemini_response, blocked_length_and_garbage)
 {
     lx_error err;
-    cr_assert_null(decode_resp_file(FIX("response_blocked.json"), LX_ERR_UPSTREAM, &err));
+    cr_assert_null(
+        lx_test_decode_response_file(C, FIX("response_blocked.json"), LX_ERR_UPSTREAM, &err));
     cr_assert_str_eq(err.type, "blocked");
     cr_assert(strstr(err.message, "PROHIBITED_CONTENT"));
-    lx_response *r = decode_resp_file(FIX("response_max_tokens.json"), LX_OK, &err);
+    lx_response *r = lx_test_decode_response_file(C, FIX("response_max_tokens.json"), LX_OK, &err);
     cr_assert_eq(r->finish, LX_FINISH_LENGTH);
     cr_assert_eq(r->usage.reasoning, 20);
     lx_response_free(r);
@@ -817,54 +576,50 @@ Test(gemini_response, blocked_length_and_garbage)
 
 Test(gemini_stream, text)
 {
-    char *log = stream_all_splits(
-        FIX("stream_text.sse"), LX_OK,
+    lx_test_check_stream(
+        &T, FIX("stream_text.sse"), LX_OK,
         "start(sse-text-1,gemini-2.5-flash) text(Hel) text(lo, wörld! ✓) text( Bye.) "
         "usage(in=8,cr=0,cw=0,out=6,rs=0) finish(stop) ",
-        NULL);
-    free(log);
+        NULL, NULL);
 }
 
 Test(gemini_stream, function_calls)
 {
-    char *log = stream_all_splits(
-        FIX("stream_tools.sse"), LX_OK,
+    lx_test_check_stream(
+        &T, FIX("stream_tools.sse"), LX_OK,
         "start(sse-tools-1,gemini-2.5-flash) thinking(|U0lHLXBhcmlz) "
         "tool_start(0,-,get_weather) tool_args(0,{\"city\":\"Paris\"}) tool_end(0) "
         "tool_start(1,t-9,get_time) tool_args(1,{}) tool_end(1) "
         "tool_start(2,-,get_weather) tool_args(2,{\"city\":\"Rome\",\"days\":[1,2]}) tool_end(2) "
         "usage(in=18,cr=32,cw=0,out=20,rs=11) finish(tool_calls) ",
-        NULL);
-    free(log);
+        NULL, NULL);
 }
 
 Test(gemini_stream, thoughts)
 {
-    char *log = stream_all_splits(FIX("stream_thoughts.sse"), LX_OK,
-                                  "start(sse-think-1,gemini-2.5-pro) "
-                                  "thinking(**Planning** I need to add.|-) "
-                                  "thinking( Two plus two.|-) text(4) thinking(|RklOQUwtU0lH) "
-                                  "usage(in=10,cr=0,cw=0,out=1,rs=30) finish(stop) ",
-                                  NULL);
-    free(log);
+    lx_test_check_stream(&T, FIX("stream_thoughts.sse"), LX_OK,
+                         "start(sse-think-1,gemini-2.5-pro) "
+                         "thinking(**Planning** I need to add.|-) "
+                         "thinking( Two plus two.|-) text(4) thinking(|RklOQUwtU0lH) "
+                         "usage(in=10,cr=0,cw=0,out=1,rs=30) finish(stop) ",
+                         NULL, NULL);
 }
 
 Test(gemini_stream, error_chunk)
 {
     lx_error err;
-    char *log = stream_all_splits(FIX("stream_error.sse"), LX_ERR_UPSTREAM,
-                                  "start(sse-err-1,gemini-2.5-flash) text(Partial) ", &err);
+    lx_test_check_stream(&T, FIX("stream_error.sse"), LX_ERR_UPSTREAM,
+                         "start(sse-err-1,gemini-2.5-flash) text(Partial) ", NULL, &err);
     cr_assert_str_eq(err.type, "UNAVAILABLE");
     cr_assert_eq(err.http_status, 503);
     cr_assert_str_eq(err.provider, "gemini");
     cr_assert(strstr(err.message, "overloaded"));
-    free(log);
 }
 
 Test(gemini_stream, blocked_prompt)
 {
     lx_error err;
-    free(stream_all_splits(FIX("stream_blocked.sse"), LX_ERR_UPSTREAM, "", &err));
+    lx_test_check_stream(&T, FIX("stream_blocked.sse"), LX_ERR_UPSTREAM, "", NULL, &err);
     cr_assert_str_eq(err.type, "blocked");
     cr_assert_str_eq(err.provider, "gemini");
     cr_assert(strstr(err.message, "SAFETY"), "%s", err.message);
@@ -873,22 +628,20 @@ Test(gemini_stream, blocked_prompt)
 Test(gemini_stream, cut_stream_reports_usage_then_fails)
 {
     lx_error err;
-    char *log = stream_all_splits(FIX("stream_cut.sse"), LX_ERR_PROTO,
-                                  "start(sse-cut-1,gemini-2.5-flash) text(Cut ) text(off) "
-                                  "usage(in=4,cr=0,cw=0,out=2,rs=0) ",
-                                  &err);
+    lx_test_check_stream(&T, FIX("stream_cut.sse"), LX_ERR_PROTO,
+                         "start(sse-cut-1,gemini-2.5-flash) text(Cut ) text(off) "
+                         "usage(in=4,cr=0,cw=0,out=2,rs=0) ",
+                         NULL, &err);
     cr_assert_str_eq(err.message,
                      "stream ended without finishReason (ended before the last chunk)");
-    free(log);
 }
 
 Test(gemini_stream, malformed_chunk)
 {
     lx_error err;
-    char *log = stream_all_splits(FIX("stream_malformed.sse"), LX_ERR_PROTO,
-                                  "start(sse-bad-1,gemini-2.5-flash) text(ok) ", &err);
+    lx_test_check_stream(&T, FIX("stream_malformed.sse"), LX_ERR_PROTO,
+                         "start(sse-bad-1,gemini-2.5-flash) text(ok) ", NULL, &err);
     cr_assert(strstr(err.message, "invalid JSON"), "%s", err.message);
-    free(log);
 }
 
 Test(gemini_stream, garbage_and_refusal)
@@ -905,68 +658,37 @@ Test(gemini_stream, garbage_and_refusal)
         {"data: {}\n\n", "candidates"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        rec r = {0};
+        lx_test_rec r = {0};
         lx_error err;
-        lx_status s = run_stream(cases[i][0], strlen(cases[i][0]), NULL, 0, &r, &err);
+        lx_status s = lx_test_run_stream(&T, cases[i][0], strlen(cases[i][0]), 0, 0, &r, &err);
         cr_assert_eq(s, LX_ERR_PROTO, "%s: %s", cases[i][0], lx_status_name(s));
         cr_assert(strstr(err.message, cases[i][1]), "%s: %s", cases[i][0], err.message);
         lx_buf_free(&r.log);
     }
     /* a sink that refuses stops the decoder with its status */
     size_t len;
-    char *data = slurp(FIX("stream_text.sse"), &len);
-    rec r = {.refuse_after = 2};
+    char *data = lx_test_load(FIX("stream_text.sse"), &len);
+    lx_test_rec r = {.refuse_at = 2};
     lx_error err;
-    cr_assert_eq(run_stream(data, len, NULL, 0, &r, &err), LX_ERR_CANCELLED);
-    cr_assert_eq(r.n, 2);
+    cr_assert_eq(lx_test_run_stream(&T, data, len, 0, 0, &r, &err), LX_ERR_CANCELLED);
+    cr_assert_eq(r.count, 2);
     lx_buf_free(&r.log);
     /* empty body */
-    rec e = {0};
-    cr_assert_eq(run_stream("", 0, NULL, 0, &e, &err), LX_ERR_PROTO);
+    lx_test_rec e = {0};
+    cr_assert_eq(lx_test_run_stream(&T, "", 0, 0, 0, &e, &err), LX_ERR_PROTO);
     cr_assert_str_eq(e.log.data ? e.log.data : "", "");
     lx_buf_free(&e.log);
     free(data);
 }
 
-static lx_status enc_sink(void *ud, const lx_event *ev)
-{
-    void **pp = ud;
-    lx_stream_encoder *e = pp[0];
-    return e->event(e, ev, pp[1]);
-}
-
-/* Encodes a response as a stream, decodes it (3-byte pieces) and collects
- * it again. */
-static lx_response *roundtrip_stream(const lx_response *r, const lx_codec_opts *o, lx_buf *wire)
-{
-    lx_stream_encoder *enc = C->stream_encoder_new(o);
-    void *pp[2] = {enc, wire};
-    cr_assert_eq(lx_response_replay(r, enc_sink, pp), LX_OK);
-    enc->free(enc);
-    lx_collector col;
-    cr_assert_eq(lx_collector_init(&col), LX_OK);
-    lx_stream_decoder *d = C->stream_decoder_new(lx_collector_event, &col);
-    lx_error err;
-    for (size_t i = 0; i < wire->len; i += 3) {
-        size_t n = wire->len - i < 3 ? wire->len - i : 3;
-        cr_assert_eq(d->feed(d, wire->data + i, n, &err), LX_OK, "%s", err.message);
-    }
-    cr_assert_eq(d->finish(d, &err), LX_OK, "%s", err.message);
-    d->free(d);
-    lx_response *out = lx_collector_take(&col);
-    cr_assert_not_null(out);
-    lx_collector_free(&col);
-    return out;
-}
-
 Test(gemini_stream, encode_decode_identity)
 {
     lx_error err;
-    lx_response *r = decode_resp_file(FIX("response_tools.json"), LX_OK, &err);
+    lx_response *r = lx_test_decode_response_file(C, FIX("response_tools.json"), LX_OK, &err);
     lx_buf wire;
     lx_buf_init(&wire, 0);
-    lx_response *back = roundtrip_stream(r, &(lx_codec_opts){.model = "asked"}, &wire);
-    assert_responses_eq(r, back);
+    lx_response *back = lx_test_stream_roundtrip(C, r, &(lx_codec_opts){.model = "asked"}, &wire);
+    lx_test_assert_responses_eq(r, back);
     cr_assert(strncmp(wire.data, "data: {", 7) == 0);
     lx_response_free(back);
     lx_response_free(r);
@@ -981,11 +703,12 @@ Test(gemini_stream, encode_decode_identity)
     r->has_usage = true;
     r->usage = (lx_usage){.input = 5, .cache_read = 2, .output = 7, .reasoning = 3};
     lx_buf_reset(&wire);
-    back = roundtrip_stream(r, &(lx_codec_opts){.model = "gemini-x", .id = "fixed-id"}, &wire);
+    back = lx_test_stream_roundtrip(C, r, &(lx_codec_opts){.model = "gemini-x", .id = "fixed-id"},
+                                    &wire);
     cr_assert_str_eq(back->id, "fixed-id");
     cr_assert_str_eq(back->model, "gemini-x");
     back->id = back->model = NULL;
-    assert_responses_eq(r, back);
+    lx_test_assert_responses_eq(r, back);
     lx_response_free(back);
     lx_response_free(r);
     lx_buf_free(&wire);
@@ -1041,9 +764,9 @@ Test(gemini_stream, encoder_error_event)
     cr_assert_eq(e->event(e, &(lx_event){.kind = LX_EV_ERROR, .error = &er}, &out), LX_OK);
     cr_assert_neq(e->event(e, &(lx_event){.kind = LX_EV_TEXT, .text = "b", .len = 1}, &out), LX_OK);
     e->free(e);
-    rec r = {0};
+    lx_test_rec r = {0};
     lx_error err;
-    cr_assert_eq(run_stream(out.data, out.len, NULL, 0, &r, &err), LX_ERR_UPSTREAM);
+    cr_assert_eq(lx_test_run_stream(&T, out.data, out.len, 0, 0, &r, &err), LX_ERR_UPSTREAM);
     cr_assert_str_eq(err.type, "RESOURCE_EXHAUSTED");
     cr_assert_str_eq(err.message, "quota gone");
     cr_assert(strstr(r.log.data, "text(a)"));
@@ -1056,7 +779,7 @@ Test(gemini_stream, encoder_error_event)
 Test(gemini_error, decode_and_encode)
 {
     size_t len;
-    char *body = slurp(FIX("error_400.json"), &len);
+    char *body = lx_test_load(FIX("error_400.json"), &len);
     lx_error err;
     C->error_decode(400, body, len, &err);
     cr_assert_eq(err.code, LX_ERR_UPSTREAM);
@@ -1065,7 +788,7 @@ Test(gemini_error, decode_and_encode)
     cr_assert_str_eq(err.type, "INVALID_ARGUMENT");
     cr_assert_str_eq(err.message, "API key not valid. Please pass a valid API key.");
     free(body);
-    body = slurp(FIX("error_array.json"), &len);
+    body = lx_test_load(FIX("error_array.json"), &len);
     C->error_decode(429, body, len, &err);
     cr_assert_str_eq(err.type, "RESOURCE_EXHAUSTED");
     cr_assert_eq(err.http_status, 429);
@@ -1132,11 +855,11 @@ static const lx_message *find_role(const lx_request *r, lx_role role, size_t fro
 Test(gemini_cross, openai_conversation_to_gemini_and_back)
 {
     size_t len;
-    char *body = slurp("tests/fixtures/openai/request_full.json", &len);
+    char *body = lx_test_load("tests/fixtures/openai/request_full.json", &len);
     lx_request *oa = NULL;
     lx_error err;
     cr_assert_eq(lx_codec_openai.request_decode(body, len, &oa, &err), LX_OK, "%s", err.message);
-    json_t *v = encode_json(oa, &(lx_codec_opts){.model = "gemini-2.5-flash"});
+    json_t *v = lx_test_encode_json(C, oa, &(lx_codec_opts){.model = "gemini-2.5-flash"});
     char *wire = json_dumps(v, JSON_COMPACT);
     /* the data: URL became inline data, the https URL a file reference */
     cr_assert(strstr(wire, "\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"iVBORw0KGgo=\"}"),
@@ -1174,11 +897,11 @@ Test(gemini_cross, openai_conversation_to_gemini_and_back)
 Test(gemini_cross, anthropic_conversation_to_gemini)
 {
     size_t len;
-    char *body = slurp("tests/fixtures/anthropic/request_full.json", &len);
+    char *body = lx_test_load("tests/fixtures/anthropic/request_full.json", &len);
     lx_request *an = NULL;
     lx_error err;
     cr_assert_eq(lx_codec_anthropic.request_decode(body, len, &an, &err), LX_OK, "%s", err.message);
-    json_t *v = encode_json(an, &(lx_codec_opts){.model = "gemini-2.5-pro"});
+    json_t *v = lx_test_encode_json(C, an, &(lx_codec_opts){.model = "gemini-2.5-pro"});
     char *wire = json_dumps(v, JSON_COMPACT);
     lx_request *g = NULL;
     cr_assert_eq(C->request_decode(wire, strlen(wire), &g, &err), LX_OK, "%s", err.message);

@@ -6,166 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/codec_test.h"
 #include "proto/codec.h"
 #include "proto/json.h"
 
 static const lx_codec *C = &lx_codec_openai;
-
-/* ---- helpers ------------------------------------------------------------ */
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s (run from the repo root)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return s;
-}
-
-typedef struct {
-    lx_buf log;
-    int refuse_at; /* refuse the Nth event (1-based); 0 never */
-    int count;
-} rec;
-
-static lx_status rec_fn(void *ud, const lx_event *ev)
-{
-    rec *r = ud;
-    r->count++;
-    if (r->refuse_at && r->count >= r->refuse_at)
-        return LX_ERR_CANCELLED;
-    lx_buf *b = &r->log;
-    switch (ev->kind) {
-    case LX_EV_START:
-        lx_buf_printf(b, "start %s %s\n", ev->id ? ev->id : "-", ev->model ? ev->model : "-");
-        break;
-    case LX_EV_TEXT:
-        lx_buf_printf(b, "text [%.*s]\n", (int)ev->len, ev->text);
-        break;
-    case LX_EV_THINKING:
-        lx_buf_printf(b, "thinking [%.*s] sig=%s\n", (int)ev->len, ev->text ? ev->text : "",
-                      ev->signature ? ev->signature : "-");
-        break;
-    case LX_EV_TOOL_START:
-        lx_buf_printf(b, "tool_start %d %s %s\n", ev->index, ev->id ? ev->id : "-", ev->name);
-        break;
-    case LX_EV_TOOL_ARGS:
-        lx_buf_printf(b, "tool_args %d [%.*s]\n", ev->index, (int)ev->len, ev->text);
-        break;
-    case LX_EV_TOOL_END:
-        lx_buf_printf(b, "tool_end %d\n", ev->index);
-        break;
-    case LX_EV_USAGE:
-        lx_buf_printf(b, "usage in=%lld cr=%lld cw=%lld out=%lld rs=%lld\n",
-                      (long long)ev->usage.input, (long long)ev->usage.cache_read,
-                      (long long)ev->usage.cache_write, (long long)ev->usage.output,
-                      (long long)ev->usage.reasoning);
-        break;
-    case LX_EV_FINISH:
-        lx_buf_printf(b, "finish %s %s\n", lx_finish_name(ev->finish), ev->text ? ev->text : "-");
-        break;
-    case LX_EV_ERROR:
-        lx_buf_printf(b, "error\n");
-        break;
-    }
-    return LX_OK;
-}
-
-/* Feeds data in pieces of `step` bytes (0: random pieces from `seed`);
- * returns the first non-OK status of feed or finish's status. */
-static lx_status run_stream(const char *data, size_t n, size_t step, unsigned seed, rec *r,
-                            lx_error *err)
-{
-    lx_buf_init(&r->log, 0);
-    lx_stream_decoder *d = C->stream_decoder_new(rec_fn, r);
-    cr_assert_not_null(d);
-    lx_status st = LX_OK;
-    size_t i = 0;
-    while (i < n && st == LX_OK) {
-        size_t k = step;
-        if (!step) {
-            seed = seed * 1103515245u + 12345u;
-            k = 1 + (seed >> 16) % 64;
-        }
-        if (k > n - i)
-            k = n - i;
-        st = d->feed(d, data + i, k, err);
-        i += k;
-    }
-    if (st == LX_OK)
-        st = d->finish(d, err);
-    d->free(d);
-    return st;
-}
-
-static const char *log_of(rec *r)
-{
-    return r->log.data ? r->log.data : "";
-}
-
-/* Runs a fixture whole, then at every split size and in random pieces:
- * every run must give the same log and status. */
-static void check_stream(const char *path, lx_status want_st, const char *want_log,
-                         const char *want_msg)
-{
-    size_t n;
-    char *s = slurp(path, &n);
-    rec ref = {0};
-    lx_error err = {0};
-    lx_status st = run_stream(s, n, n, 0, &ref, &err);
-    cr_assert_eq(st, want_st, "%s: status %s: %s", path, lx_status_name(st), err.message);
-    cr_assert_str_eq(log_of(&ref), want_log, "%s:\n%s", path, log_of(&ref));
-    if (want_msg)
-        cr_assert(strstr(err.message, want_msg), "%s: message [%s]", path, err.message);
-    for (size_t step = 1; step < n; step++) {
-        rec r = {0};
-        lx_error e2 = {0};
-        cr_assert_eq(run_stream(s, n, step, 0, &r, &e2), want_st, "%s step %zu", path, step);
-        cr_assert_str_eq(log_of(&r), want_log, "%s step %zu", path, step);
-        cr_assert_str_eq(e2.message, err.message);
-        lx_buf_free(&r.log);
-    }
-    for (unsigned seed = 1; seed <= 50; seed++) {
-        rec r = {0};
-        lx_error e2 = {0};
-        cr_assert_eq(run_stream(s, n, 0, seed, &r, &e2), want_st);
-        cr_assert_str_eq(log_of(&r), want_log, "%s seed %u", path, seed);
-        lx_buf_free(&r.log);
-    }
-    lx_buf_free(&ref.log);
-    free(s);
-}
-
-static json_t *parse(const lx_buf *b)
-{
-    json_error_t je;
-    json_t *v = json_loadb(b->data, b->len, 0, &je);
-    cr_assert_not_null(v, "encoder output is not JSON: %s\n%s", je.text, b->data);
-    return v;
-}
-
-static lx_request *decode_fixture(const char *path)
-{
-    size_t n;
-    char *s = slurp(path, &n);
-    lx_request *r = NULL;
-    lx_error err = {0};
-    cr_assert_eq(C->request_decode(s, n, &r, &err), LX_OK, "%s", err.message);
-    free(s);
-    return r;
-}
+static const lx_test_codec T = {&lx_codec_openai, LX_TEST_LOG_LINES};
 
 /* ---- request decode ------------------------------------------------------ */
 
 Test(openai_request, decodes_full_fixture)
 {
-    lx_request *r = decode_fixture("tests/fixtures/openai/request_full.json");
+    lx_request *r = lx_test_decode_request_file(C, "tests/fixtures/openai/request_full.json");
     cr_assert_str_eq(r->model, "gpt-4.1-mini");
     cr_assert_eq(r->n_messages, 7);
     lx_role roles[] = {LX_ROLE_SYSTEM, LX_ROLE_SYSTEM,    LX_ROLE_USER, LX_ROLE_ASSISTANT,
@@ -320,13 +172,13 @@ Test(openai_request, bad_input_names_the_field)
 
 Test(openai_request, encode_matches_wire_shape)
 {
-    lx_request *r = decode_fixture("tests/fixtures/openai/request_full.json");
+    lx_request *r = lx_test_decode_request_file(C, "tests/fixtures/openai/request_full.json");
     lx_codec_opts o = {.model = "gpt-x", .stream = true};
     lx_buf b;
     lx_buf_init(&b, 0);
     lx_error err = {0};
     cr_assert_eq(C->request_encode(r, &o, &b, &err), LX_OK, "%s", err.message);
-    json_t *v = parse(&b);
+    json_t *v = lx_test_parse_json(&b);
     cr_assert_str_eq(json_string_value(json_object_get(v, "model")), "gpt-x");
     cr_assert(json_is_true(json_object_get(v, "stream")));
     cr_assert(json_is_true(json_object_get(json_object_get(v, "stream_options"), "include_usage")));
@@ -398,7 +250,7 @@ Test(openai_request, generates_matching_ids_for_idless_calls)
     lx_buf b;
     lx_buf_init(&b, 0);
     cr_assert_eq(C->request_encode(r, NULL, &b, NULL), LX_OK);
-    json_t *v = parse(&b);
+    json_t *v = lx_test_parse_json(&b);
     json_t *m = json_object_get(v, "messages");
     json_t *calls = json_object_get(json_array_get(m, 1), "tool_calls");
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(calls, 0), "id")), "call_1");
@@ -435,20 +287,10 @@ Test(openai_request, encode_refuses_missing_model_and_bad_schema)
 
 /* ---- responses ----------------------------------------------------------- */
 
-static lx_response *decode_response(const char *path)
-{
-    size_t n;
-    char *s = slurp(path, &n);
-    lx_response *r = NULL;
-    lx_error err = {0};
-    cr_assert_eq(C->response_decode(s, n, &r, &err), LX_OK, "%s", err.message);
-    free(s);
-    return r;
-}
-
 Test(openai_response, tool_calls_and_usage_arithmetic)
 {
-    lx_response *r = decode_response("tests/fixtures/openai/response_tool_calls.json");
+    lx_response *r = lx_test_decode_response_file(
+        C, "tests/fixtures/openai/response_tool_calls.json", LX_OK, NULL);
     cr_assert_str_eq(r->id, "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG");
     cr_assert_str_eq(r->model, "gpt-4o-2024-08-06");
     cr_assert_eq(r->created, 1741570283);
@@ -470,7 +312,8 @@ Test(openai_response, tool_calls_and_usage_arithmetic)
 
 Test(openai_response, reasoning_content_is_thinking)
 {
-    lx_response *r = decode_response("tests/fixtures/openai/response_text.json");
+    lx_response *r =
+        lx_test_decode_response_file(C, "tests/fixtures/openai/response_text.json", LX_OK, NULL);
     cr_assert_eq(r->n_parts, 2);
     cr_assert_eq(r->parts[0].kind, LX_PART_THINKING);
     cr_assert_str_eq(r->parts[0].text, "The user greets me.");
@@ -486,11 +329,11 @@ Test(openai_response, encode_then_decode_is_identity)
     const char *paths[] = {"tests/fixtures/openai/response_tool_calls.json",
                            "tests/fixtures/openai/response_text.json"};
     for (int k = 0; k < 2; k++) {
-        lx_response *r = decode_response(paths[k]);
+        lx_response *r = lx_test_decode_response_file(C, paths[k], LX_OK, NULL);
         lx_buf b;
         lx_buf_init(&b, 0);
         cr_assert_eq(C->response_encode(r, NULL, &b, NULL), LX_OK);
-        json_t *v = parse(&b);
+        json_t *v = lx_test_parse_json(&b);
         cr_assert_str_eq(json_string_value(json_object_get(v, "object")), "chat.completion");
         json_t *u = json_object_get(v, "usage");
         if (k == 0) {
@@ -546,54 +389,54 @@ Test(openai_response, malformed_is_a_protocol_error)
 
 Test(openai_stream, text_with_usage_chunk)
 {
-    check_stream("tests/fixtures/openai/stream_text.sse", LX_OK,
-                 "start chatcmpl-123 gpt-4o-mini\n"
-                 "text [Hello]\n"
-                 "text [ wörld ✓]\n"
-                 "usage in=20 cr=10 cw=0 out=5 rs=0\n"
-                 "finish stop -\n",
-                 NULL);
+    lx_test_check_stream(&T, "tests/fixtures/openai/stream_text.sse", LX_OK,
+                         "start chatcmpl-123 gpt-4o-mini\n"
+                         "text [Hello]\n"
+                         "text [ wörld ✓]\n"
+                         "usage in=20 cr=10 cw=0 out=5 rs=0\n"
+                         "finish stop -\n",
+                         NULL, NULL);
 }
 
 Test(openai_stream, parallel_tool_calls_interleaved)
 {
-    check_stream("tests/fixtures/openai/stream_tools.sse", LX_OK,
-                 "start chatcmpl-t gpt-4.1\n"
-                 "tool_start 0 call_A get_weather\n"
-                 "tool_args 0 [{\"ci]\n"
-                 "tool_start 1 call_B get_time\n"
-                 "tool_args 1 [{\"tz\":]\n"
-                 "tool_args 0 [ty\":\"Paris\"}]\n"
-                 "tool_args 1 [\"CET\"}]\n"
-                 "tool_end 0\n"
-                 "tool_end 1\n"
-                 "usage in=36 cr=64 cw=0 out=32 rs=8\n"
-                 "finish tool_calls -\n",
-                 NULL);
+    lx_test_check_stream(&T, "tests/fixtures/openai/stream_tools.sse", LX_OK,
+                         "start chatcmpl-t gpt-4.1\n"
+                         "tool_start 0 call_A get_weather\n"
+                         "tool_args 0 [{\"ci]\n"
+                         "tool_start 1 call_B get_time\n"
+                         "tool_args 1 [{\"tz\":]\n"
+                         "tool_args 0 [ty\":\"Paris\"}]\n"
+                         "tool_args 1 [\"CET\"}]\n"
+                         "tool_end 0\n"
+                         "tool_end 1\n"
+                         "usage in=36 cr=64 cw=0 out=32 rs=8\n"
+                         "finish tool_calls -\n",
+                         NULL, NULL);
 }
 
 Test(openai_stream, vllm_null_choices_and_reasoning)
 {
-    check_stream("tests/fixtures/openai/stream_vllm_null.sse", LX_OK,
-                 "start cmpl-v1 Qwen/Qwen3-8B\n"
-                 "thinking [Think briefly.] sig=-\n"
-                 "text [Done.]\n"
-                 "usage in=7 cr=0 cw=0 out=12 rs=0\n"
-                 "finish length -\n",
-                 NULL);
+    lx_test_check_stream(&T, "tests/fixtures/openai/stream_vllm_null.sse", LX_OK,
+                         "start cmpl-v1 Qwen/Qwen3-8B\n"
+                         "thinking [Think briefly.] sig=-\n"
+                         "text [Done.]\n"
+                         "usage in=7 cr=0 cw=0 out=12 rs=0\n"
+                         "finish length -\n",
+                         NULL, NULL);
 }
 
 Test(openai_stream, midstream_error_is_upstream)
 {
-    check_stream("tests/fixtures/openai/stream_error.sse", LX_ERR_UPSTREAM,
-                 "start chatcmpl-e gpt-4o\n"
-                 "text [Partial]\n",
-                 "The server had an error");
+    lx_test_check_stream(&T, "tests/fixtures/openai/stream_error.sse", LX_ERR_UPSTREAM,
+                         "start chatcmpl-e gpt-4o\n"
+                         "text [Partial]\n",
+                         "The server had an error", NULL);
     size_t n;
-    char *s = slurp("tests/fixtures/openai/stream_error.sse", &n);
-    rec r = {0};
+    char *s = lx_test_load("tests/fixtures/openai/stream_error.sse", &n);
+    lx_test_rec r = {0};
     lx_error err = {0};
-    run_stream(s, n, 7, 0, &r, &err);
+    lx_test_run_stream(&T, s, n, 7, 0, &r, &err);
     cr_assert_str_eq(err.type, "server_error");
     cr_assert_eq(err.code, LX_ERR_UPSTREAM);
     lx_buf_free(&r.log);
@@ -602,24 +445,24 @@ Test(openai_stream, midstream_error_is_upstream)
 
 Test(openai_stream, cut_stream_reports_usage_then_fails)
 {
-    check_stream("tests/fixtures/openai/stream_cut.sse", LX_ERR_PROTO,
-                 "start chatcmpl-c gpt-4o\n"
-                 "text [Cut]\n"
-                 "usage in=5 cr=0 cw=0 out=1 rs=0\n",
-                 "stream ended before [DONE]");
+    lx_test_check_stream(&T, "tests/fixtures/openai/stream_cut.sse", LX_ERR_PROTO,
+                         "start chatcmpl-c gpt-4o\n"
+                         "text [Cut]\n"
+                         "usage in=5 cr=0 cw=0 out=1 rs=0\n",
+                         "stream ended before [DONE]", NULL);
 }
 
 Test(openai_stream, malformed_chunk_is_quoted)
 {
-    check_stream("tests/fixtures/openai/stream_malformed.sse", LX_ERR_PROTO,
-                 "start chatcmpl-m gpt-4o\n"
-                 "text [ok]\n",
-                 "malformed chunk");
+    lx_test_check_stream(&T, "tests/fixtures/openai/stream_malformed.sse", LX_ERR_PROTO,
+                         "start chatcmpl-m gpt-4o\n"
+                         "text [ok]\n",
+                         "malformed chunk", NULL);
     size_t n;
-    char *s = slurp("tests/fixtures/openai/stream_malformed.sse", &n);
-    rec r = {0};
+    char *s = lx_test_load("tests/fixtures/openai/stream_malformed.sse", &n);
+    lx_test_rec r = {0};
     lx_error err = {0};
-    run_stream(s, n, n, 0, &r, &err);
+    lx_test_run_stream(&T, s, n, n, 0, &r, &err);
     cr_assert(strstr(err.message, "\"{\"id\":\"chatcmpl-m\",\"choices\""), "%s", err.message);
     lx_buf_free(&r.log);
     free(s);
@@ -644,10 +487,10 @@ Test(openai_stream, wrong_types_in_chunks)
          "tool call 0 continued after finish_reason"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        rec r = {0};
+        lx_test_rec r = {0};
         lx_error err = {0};
-        cr_assert_eq(run_stream(cases[i][0], strlen(cases[i][0]), 3, 0, &r, &err), LX_ERR_PROTO,
-                     "case %zu", i);
+        cr_assert_eq(lx_test_run_stream(&T, cases[i][0], strlen(cases[i][0]), 3, 0, &r, &err),
+                     LX_ERR_PROTO, "case %zu", i);
         cr_assert(strstr(err.message, cases[i][1]), "case %zu: %s", i, err.message);
         lx_buf_free(&r.log);
     }
@@ -656,10 +499,10 @@ Test(openai_stream, wrong_types_in_chunks)
 Test(openai_stream, sink_refusal_stops_the_decoder)
 {
     size_t n;
-    char *s = slurp("tests/fixtures/openai/stream_text.sse", &n);
-    rec r = {.refuse_at = 2};
+    char *s = lx_test_load("tests/fixtures/openai/stream_text.sse", &n);
+    lx_test_rec r = {.refuse_at = 2};
     lx_error err = {0};
-    cr_assert_eq(run_stream(s, n, 1, 0, &r, &err), LX_ERR_CANCELLED);
+    cr_assert_eq(lx_test_run_stream(&T, s, n, 1, 0, &r, &err), LX_ERR_CANCELLED);
     cr_assert_eq(r.count, 2);
     lx_buf_free(&r.log);
     free(s);
@@ -668,15 +511,6 @@ Test(openai_stream, sink_refusal_stops_the_decoder)
 /* ---- stream encoder -------------------------------------------------------- */
 
 static const lx_usage U = {.input = 20, .cache_read = 5, .output = 9, .reasoning = 3};
-
-static void encode_events(const lx_codec_opts *o, const lx_event *evs, size_t n, lx_buf *out)
-{
-    lx_stream_encoder *e = C->stream_encoder_new(o);
-    cr_assert_not_null(e);
-    for (size_t i = 0; i < n; i++)
-        cr_assert_eq(e->event(e, &evs[i], out), LX_OK, "event %zu", i);
-    e->free(e);
-}
 
 Test(openai_stream, encoder_output_decodes_to_the_same_events)
 {
@@ -698,7 +532,7 @@ Test(openai_stream, encoder_output_decodes_to_the_same_events)
     lx_codec_opts o = {.id = "chatcmpl-fixed", .include_usage = true};
     lx_buf out;
     lx_buf_init(&out, 0);
-    encode_events(&o, evs, sizeof evs / sizeof evs[0], &out);
+    lx_test_encode_events(C, &o, evs, sizeof evs / sizeof evs[0], &out);
     cr_assert(strncmp(out.data,
                       "data: {\"id\":\"chatcmpl-fixed\",\"object\":\"chat.completion.chunk\"",
                       61) == 0,
@@ -708,21 +542,22 @@ Test(openai_stream, encoder_output_decodes_to_the_same_events)
     cr_assert(strstr(out.data, "\"model\":\"m-from-start\""));
     size_t len = out.len;
     cr_assert(len > 14 && strcmp(out.data + len - 14, "data: [DONE]\n\n") == 0);
-    rec r = {0};
+    lx_test_rec r = {0};
     lx_error err = {0};
-    cr_assert_eq(run_stream(out.data, out.len, 5, 0, &r, &err), LX_OK, "%s", err.message);
-    cr_assert_str_eq(log_of(&r), "start chatcmpl-fixed m-from-start\n"
-                                 "thinking [hmm] sig=-\n"
-                                 "text [Hi \"there\"\n]\n"
-                                 "tool_start 0 call_1 f\n"
-                                 "tool_args 0 [{\"a\":]\n"
-                                 "tool_start 1 call_2 g\n"
-                                 "tool_args 1 [{}]\n"
-                                 "tool_args 0 [1}]\n"
-                                 "tool_end 0\n"
-                                 "tool_end 1\n"
-                                 "usage in=20 cr=5 cw=0 out=9 rs=3\n"
-                                 "finish tool_calls -\n");
+    cr_assert_eq(lx_test_run_stream(&T, out.data, out.len, 5, 0, &r, &err), LX_OK, "%s",
+                 err.message);
+    cr_assert_str_eq(lx_test_log(&r), "start chatcmpl-fixed m-from-start\n"
+                                      "thinking [hmm] sig=-\n"
+                                      "text [Hi \"there\"\n]\n"
+                                      "tool_start 0 call_1 f\n"
+                                      "tool_args 0 [{\"a\":]\n"
+                                      "tool_start 1 call_2 g\n"
+                                      "tool_args 1 [{}]\n"
+                                      "tool_args 0 [1}]\n"
+                                      "tool_end 0\n"
+                                      "tool_end 1\n"
+                                      "usage in=20 cr=5 cw=0 out=9 rs=3\n"
+                                      "finish tool_calls -\n");
     lx_buf_free(&r.log);
     lx_buf_free(&out);
 }
@@ -736,14 +571,14 @@ Test(openai_stream, encoder_error_event_has_no_done)
                       {.kind = LX_EV_ERROR, .error = &e}};
     lx_buf out;
     lx_buf_init(&out, 0);
-    encode_events(&(lx_codec_opts){.model = "m"}, evs, 3, &out);
+    lx_test_encode_events(C, &(lx_codec_opts){.model = "m"}, evs, 3, &out);
     cr_assert(
         strstr(out.data, "data: {\"error\":{\"message\":\"busy\",\"type\":\"overloaded_error\""),
         "%s", out.data);
     cr_assert_null(strstr(out.data, "[DONE]"));
-    rec r = {0};
+    lx_test_rec r = {0};
     lx_error err = {0};
-    cr_assert_eq(run_stream(out.data, out.len, 1, 0, &r, &err), LX_ERR_UPSTREAM);
+    cr_assert_eq(lx_test_run_stream(&T, out.data, out.len, 1, 0, &r, &err), LX_ERR_UPSTREAM);
     cr_assert_str_eq(err.type, "overloaded_error");
     lx_buf_free(&r.log);
     lx_buf_free(&out);
@@ -757,7 +592,7 @@ Test(openai_stream, encoder_without_usage_chunk)
                       {.kind = LX_EV_FINISH, .finish = LX_FINISH_LENGTH}};
     lx_buf out;
     lx_buf_init(&out, 0);
-    encode_events(&(lx_codec_opts){.model = "m"}, evs, 4, &out);
+    lx_test_encode_events(C, &(lx_codec_opts){.model = "m"}, evs, 4, &out);
     cr_assert_null(strstr(out.data, "\"usage\""));
     cr_assert(strstr(out.data, "\"finish_reason\":\"length\""));
     cr_assert(strstr(out.data, "\"id\":\"chatcmpl-"));
@@ -769,7 +604,7 @@ Test(openai_stream, encoder_without_usage_chunk)
 Test(openai_error, decode_fixture_and_garbage)
 {
     size_t n;
-    char *s = slurp("tests/fixtures/openai/error_429.json", &n);
+    char *s = lx_test_load("tests/fixtures/openai/error_429.json", &n);
     lx_error e;
     C->error_decode(429, s, n, &e);
     cr_assert_eq(e.code, LX_ERR_UPSTREAM);
@@ -818,7 +653,7 @@ Test(openai_error, encode_status_and_type)
         int hs = 0;
         cr_assert_eq(C->error_encode(&e, &hs, &b), LX_OK);
         cr_assert_eq(hs, cases[i].want, "case %zu", i);
-        json_t *v = parse(&b);
+        json_t *v = lx_test_parse_json(&b);
         json_t *eo = json_object_get(v, "error");
         cr_assert_str_eq(json_string_value(json_object_get(eo, "type")), cases[i].type, "case %zu",
                          i);
@@ -871,12 +706,13 @@ Test(openai_stream, encoder_rejoins_split_utf8_and_replaces_bad_bytes)
     };
     lx_buf out;
     lx_buf_init(&out, 0);
-    encode_events(&(lx_codec_opts){.model = "m", .id = "chatcmpl-u"}, evs,
-                  sizeof evs / sizeof evs[0], &out);
-    rec r = {0};
+    lx_test_encode_events(C, &(lx_codec_opts){.model = "m", .id = "chatcmpl-u"}, evs,
+                          sizeof evs / sizeof evs[0], &out);
+    lx_test_rec r = {0};
     lx_error err = {0};
-    cr_assert_eq(run_stream(out.data, out.len, 1, 0, &r, &err), LX_OK, "%s", err.message);
-    cr_assert_str_eq(log_of(&r),
+    cr_assert_eq(lx_test_run_stream(&T, out.data, out.len, 1, 0, &r, &err), LX_OK, "%s",
+                 err.message);
+    cr_assert_str_eq(lx_test_log(&r),
                      "start chatcmpl-u m\n"
                      "text [\xE2\x9C\x93 ok]\n"
                      "text [\xEF\xBF\xBD]\n"
@@ -886,7 +722,7 @@ Test(openai_stream, encoder_rejoins_split_utf8_and_replaces_bad_bytes)
                      "tool_args 0 [{\"a\":\"\xEF\xBF\xBD\"}]\n"
                      "tool_end 0\n"
                      "finish stop -\n",
-                     "%s", log_of(&r));
+                     "%s", lx_test_log(&r));
     lx_buf_free(&r.log);
     lx_buf_free(&out);
 }
@@ -924,26 +760,26 @@ Test(openai_utf8, responses_are_repaired_requests_refused)
 
 Test(openai_stream, calls_without_index_and_x_groq_usage)
 {
-    check_stream("tests/fixtures/openai/stream_noindex.sse", LX_OK,
-                 "start gem-1 gemini-2.5-flash\n"
-                 "tool_start 0 function-call-1 get_weather\n"
-                 "tool_args 0 [{\"city\":\"Paris\"}]\n"
-                 "tool_start 1 function-call-2 get_weather\n"
-                 "tool_args 1 [{\"city\":\"Oslo\"}]\n"
-                 "tool_end 0\n"
-                 "tool_end 1\n"
-                 "usage in=9 cr=0 cw=0 out=4 rs=0\n"
-                 "finish tool_calls -\n",
-                 NULL);
+    lx_test_check_stream(&T, "tests/fixtures/openai/stream_noindex.sse", LX_OK,
+                         "start gem-1 gemini-2.5-flash\n"
+                         "tool_start 0 function-call-1 get_weather\n"
+                         "tool_args 0 [{\"city\":\"Paris\"}]\n"
+                         "tool_start 1 function-call-2 get_weather\n"
+                         "tool_args 1 [{\"city\":\"Oslo\"}]\n"
+                         "tool_end 0\n"
+                         "tool_end 1\n"
+                         "usage in=9 cr=0 cw=0 out=4 rs=0\n"
+                         "finish tool_calls -\n",
+                         NULL, NULL);
 }
 
 Test(openai_stream, named_error_event)
 {
     const char *in = "data: {\"id\":\"x\",\"choices\":[]}\n\n"
                      "event: error\ndata: {\"message\":\"engine died\",\"type\":\"internal\"}\n\n";
-    rec r = {0};
+    lx_test_rec r = {0};
     lx_error err = {0};
-    cr_assert_eq(run_stream(in, strlen(in), 4, 0, &r, &err), LX_ERR_UPSTREAM);
+    cr_assert_eq(lx_test_run_stream(&T, in, strlen(in), 4, 0, &r, &err), LX_ERR_UPSTREAM);
     cr_assert_str_eq(err.message, "stream error: engine died");
     cr_assert_str_eq(err.type, "internal");
     lx_buf_free(&r.log);

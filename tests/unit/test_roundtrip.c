@@ -8,32 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/codec_test.h"
 #include "proto/codec.h"
 
 static const lx_codec *OA = &lx_codec_openai, *AN = &lx_codec_anthropic;
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s (run from the repo root)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return s;
-}
-
-static lx_request *decode_req(const lx_codec *c, const char *body, size_t n)
-{
-    lx_request *r = NULL;
-    lx_error err = {0};
-    cr_assert_eq(c->request_decode(body, n, &r, &err), LX_OK, "%s: %s", c->name, err.message);
-    return r;
-}
 
 /* encode with c, decode with c */
 static lx_request *through(const lx_codec *c, const lx_request *r)
@@ -43,21 +21,9 @@ static lx_request *through(const lx_codec *c, const lx_request *r)
     lx_error err = {0};
     lx_codec_opts o = {.model = r->model};
     cr_assert_eq(c->request_encode(r, &o, &b, &err), LX_OK, "%s: %s", c->name, err.message);
-    lx_request *out = decode_req(c, b.data, b.len);
+    lx_request *out = lx_test_decode_request(c, b.data, LX_OK, NULL);
     lx_buf_free(&b);
     return out;
-}
-
-static json_t *encode_json(const lx_codec *c, const lx_request *r)
-{
-    lx_buf b;
-    lx_buf_init(&b, 0);
-    lx_codec_opts o = {.model = "m"};
-    cr_assert_eq(c->request_encode(r, &o, &b, NULL), LX_OK);
-    json_t *v = json_loadb(b.data, b.len, 0, NULL);
-    cr_assert_not_null(v);
-    lx_buf_free(&b);
-    return v;
 }
 
 static void json_text_eq(const char *a, const char *b, const char *what)
@@ -138,18 +104,19 @@ static void same_meaning(const lx_request *a, const lx_request *b, int flags)
 Test(roundtrip, openai_anthropic_openai)
 {
     size_t n;
-    char *s = slurp("tests/fixtures/openai/request_full.json", &n);
+    char *s = lx_test_load("tests/fixtures/openai/request_full.json", &n);
     json_t *v = json_loadb(s, n, 0, NULL);
     /* what Anthropic cannot carry: a seed and a native JSON mode */
     json_object_del(v, "seed");
     json_object_del(v, "response_format");
     char *body = json_dumps(v, JSON_COMPACT);
-    lx_request *a = decode_req(OA, body, strlen(body));
+    lx_request *a = lx_test_decode_request(OA, body, LX_OK, NULL);
     lx_request *mid = through(AN, a);
     same_meaning(a, mid, 0);
     lx_request *back = through(OA, mid);
     same_meaning(a, back, 0);
-    json_t *ja = encode_json(OA, a), *jb = encode_json(OA, back);
+    lx_codec_opts o = {.model = "m"};
+    json_t *ja = lx_test_encode_json(OA, a, &o), *jb = lx_test_encode_json(OA, back, &o);
     json_object_del(ja, "parallel_tool_calls"); /* Anthropic only says "disable" */
     char *ta = json_dumps(ja, JSON_COMPACT | JSON_SORT_KEYS),
          *tb = json_dumps(jb, JSON_COMPACT | JSON_SORT_KEYS);
@@ -169,8 +136,8 @@ Test(roundtrip, openai_anthropic_openai)
 Test(roundtrip, anthropic_openai_anthropic)
 {
     size_t n;
-    char *s = slurp("tests/fixtures/anthropic/request_full.json", &n);
-    lx_request *a = decode_req(AN, s, n);
+    char *s = lx_test_load("tests/fixtures/anthropic/request_full.json", &n);
+    lx_request *a = lx_test_decode_request(AN, s, LX_OK, NULL);
     /* OpenAI carries neither thinking blocks nor is_error */
     lx_request *mid = through(OA, a);
     same_meaning(a, mid, SKIP_THINKING | SKIP_IS_ERROR);
@@ -228,7 +195,7 @@ Test(roundtrip, idless_calls_get_consistent_ids_across_dialects)
 Test(roundtrip, response_usage_totals_survive)
 {
     size_t n;
-    char *s = slurp("tests/fixtures/anthropic/response_tool_use.json", &n);
+    char *s = lx_test_load("tests/fixtures/anthropic/response_tool_use.json", &n);
     lx_response *a = NULL, *b = NULL, *c = NULL;
     cr_assert_eq(AN->response_decode(s, n, &a, NULL), LX_OK);
     lx_buf buf;
@@ -258,46 +225,20 @@ Test(roundtrip, response_usage_totals_survive)
 
 /* ---- streams: decoder(X) -> encoder(Y) -> decoder(Y) -> collector ---------- */
 
-typedef struct {
-    lx_stream_encoder *enc;
-    lx_buf out;
-} bridge;
-
-static lx_status bridge_fn(void *ud, const lx_event *ev)
-{
-    bridge *b = ud;
-    return b->enc->event(b->enc, ev, &b->out);
-}
-
-static lx_response *collect(const lx_codec *c, const char *data, size_t n)
-{
-    lx_collector col;
-    cr_assert_eq(lx_collector_init(&col), LX_OK);
-    lx_stream_decoder *d = c->stream_decoder_new(lx_collector_event, &col);
-    lx_error err = {0};
-    cr_assert_eq(d->feed(d, data, n, &err), LX_OK, "%s", err.message);
-    cr_assert_eq(d->finish(d, &err), LX_OK, "%s", err.message);
-    d->free(d);
-    lx_response *r = lx_collector_take(&col);
-    cr_assert_not_null(r);
-    lx_collector_free(&col);
-    return r;
-}
-
 static void bridge_stream(const char *path, const lx_codec *from, const lx_codec *to)
 {
     size_t n;
-    char *s = slurp(path, &n);
-    lx_response *direct = collect(from, s, n);
-    bridge b = {.enc = to->stream_encoder_new(&(lx_codec_opts){.include_usage = true})};
-    lx_buf_init(&b.out, 0);
-    lx_stream_decoder *d = from->stream_decoder_new(bridge_fn, &b);
-    for (size_t i = 0; i < n; i += 13)
-        cr_assert_eq(d->feed(d, s + i, n - i < 13 ? n - i : 13, NULL), LX_OK);
-    cr_assert_eq(d->finish(d, NULL), LX_OK);
+    char *s = lx_test_load(path, &n);
+    lx_response *direct = lx_test_collect(from, s, n, 0);
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    lx_test_bridge b = {.enc = to->stream_encoder_new(&(lx_codec_opts){.include_usage = true}),
+                        .out = &out};
+    lx_stream_decoder *d = from->stream_decoder_new(lx_test_bridge_event, &b);
+    cr_assert_eq(lx_test_feed(d, s, n, 13, 0, NULL), LX_OK);
     d->free(d);
     b.enc->free(b.enc);
-    lx_response *via = collect(to, b.out.data, b.out.len);
+    lx_response *via = lx_test_collect(to, out.data, out.len, 0);
     cr_assert_str_eq(lx_response_text(via), lx_response_text(direct));
     cr_assert_eq(via->finish, direct->finish);
     cr_assert_eq(lx_usage_total_input(&via->usage), lx_usage_total_input(&direct->usage));
@@ -317,7 +258,7 @@ static void bridge_stream(const char *path, const lx_codec *from, const lx_codec
     }
     lx_response_free(direct);
     lx_response_free(via);
-    lx_buf_free(&b.out);
+    lx_buf_free(&out);
     free(s);
 }
 
