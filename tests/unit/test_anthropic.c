@@ -67,11 +67,7 @@ Test(anthropic_request, decodes_full_fixture)
     lx_request_free(r);
 }
 
-static const struct {
-    const char *body;
-    lx_status st;
-    const char *msg;
-} bad_requests[] = {
+static const lx_test_bad_input bad_requests[] = {
     {"{", LX_ERR_INVALID, "invalid JSON"},
     {"{\"model\":\"c\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", LX_ERR_INVALID,
      "max_tokens: required"},
@@ -150,17 +146,7 @@ static const struct {
 
 Test(anthropic_request, bad_input_names_the_field)
 {
-    for (size_t i = 0; i < sizeof bad_requests / sizeof bad_requests[0]; i++) {
-        lx_request *r = (lx_request *)1;
-        lx_error err = {0};
-        lx_status st =
-            C->request_decode(bad_requests[i].body, strlen(bad_requests[i].body), &r, &err);
-        cr_assert_eq(st, bad_requests[i].st, "case %zu: %s (%s)", i, lx_status_name(st),
-                     err.message);
-        cr_assert_null(r, "case %zu", i);
-        cr_assert(strstr(err.message, bad_requests[i].msg), "case %zu: [%s] lacks [%s]", i,
-                  err.message, bad_requests[i].msg);
-    }
+    lx_test_check_bad_requests(C, bad_requests, sizeof bad_requests / sizeof bad_requests[0]);
 }
 
 /* ---- request encode ------------------------------------------------------ */
@@ -320,16 +306,7 @@ Test(anthropic_response, stop_sequence_and_identity)
         json_decref(v);
         lx_response *r2 = NULL;
         cr_assert_eq(C->response_decode(b.data, b.len, &r2, NULL), LX_OK);
-        cr_assert_eq(r2->n_parts, r->n_parts);
-        for (size_t i = 0; i < r->n_parts; i++) {
-            cr_assert_eq(r2->parts[i].kind, r->parts[i].kind);
-            if (r->parts[i].text)
-                cr_assert_str_eq(r2->parts[i].text, r->parts[i].text);
-            if (r->parts[i].arguments)
-                cr_assert_str_eq(r2->parts[i].arguments, r->parts[i].arguments);
-        }
-        cr_assert_eq(r2->finish, r->finish);
-        cr_assert_eq(memcmp(&r2->usage, &r->usage, sizeof r->usage), 0);
+        lx_test_assert_responses_eq(r, r2);
         if (r->stop_sequence)
             cr_assert_str_eq(r2->stop_sequence, r->stop_sequence);
         lx_buf_free(&b);
@@ -349,14 +326,7 @@ Test(anthropic_response, malformed_is_a_protocol_error)
         {"{\"content\":[{\"type\":\"text\"}]}", "content[0].text: required"},
         {"{\"content\":[],\"usage\":{\"output_tokens\":\"9\"}}", "usage.output_tokens"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lx_response *r = NULL;
-        lx_error err = {0};
-        cr_assert_eq(C->response_decode(cases[i][0], strlen(cases[i][0]), &r, &err), LX_ERR_PROTO,
-                     "case %zu: %s", i, err.message);
-        cr_assert_null(r);
-        cr_assert(strstr(err.message, cases[i][1]), "case %zu: %s", i, err.message);
-    }
+    lx_test_check_bad_responses(C, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* ---- stream decoder ------------------------------------------------------- */

@@ -550,13 +550,7 @@ Test(gemini_response, blocked_length_and_garbage)
         {"{\"candidates\": []}", "candidates"},
         {"not json", "invalid JSON"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        lx_response *x = NULL;
-        lx_status s = C->response_decode(bad[i][0], strlen(bad[i][0]), &x, &err);
-        cr_assert_eq(s, LX_ERR_PROTO, "%s: %s", bad[i][0], lx_status_name(s));
-        cr_assert_null(x);
-        cr_assert(strstr(err.message, bad[i][1]), "%s: %s", bad[i][0], err.message);
-    }
+    lx_test_check_bad_responses(C, bad, sizeof bad / sizeof bad[0]);
     const char *filtered[] = {"SAFETY", "RECITATION",  "BLOCKLIST", "PROHIBITED_CONTENT",
                               "SPII",   "IMAGE_SAFETY"};
     for (size_t i = 0; i < 6; i++) {
@@ -657,14 +651,7 @@ Test(gemini_stream, garbage_and_refusal)
         {"data: {\"candidates\": \"x\"}\n\n", "candidates"},
         {"data: {}\n\n", "candidates"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lx_test_rec r = {0};
-        lx_error err;
-        lx_status s = lx_test_run_stream(&T, cases[i][0], strlen(cases[i][0]), 0, 0, &r, &err);
-        cr_assert_eq(s, LX_ERR_PROTO, "%s: %s", cases[i][0], lx_status_name(s));
-        cr_assert(strstr(err.message, cases[i][1]), "%s: %s", cases[i][0], err.message);
-        lx_buf_free(&r.log);
-    }
+    lx_test_check_bad_streams(&T, cases, sizeof cases / sizeof cases[0], 0);
     /* a sink that refuses stops the decoder with its status */
     size_t len;
     char *data = lx_test_load(FIX("stream_text.sse"), &len);
@@ -716,7 +703,6 @@ Test(gemini_stream, encode_decode_identity)
 
 Test(gemini_stream, encoder_wire_shape)
 {
-    lx_stream_encoder *e = C->stream_encoder_new(&(lx_codec_opts){.model = "asked"});
     lx_buf out;
     lx_buf_init(&out, 0);
     lx_usage u = {.input = 3, .cache_read = 4, .output = 5, .reasoning = 6};
@@ -732,9 +718,8 @@ Test(gemini_stream, encoder_wire_shape)
         {.kind = LX_EV_USAGE, .usage = u},
         {.kind = LX_EV_FINISH, .finish = LX_FINISH_TOOL_CALLS},
     };
-    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
-        cr_assert_eq(e->event(e, &evs[i], &out), LX_OK, "event %zu", i);
-    e->free(e);
+    lx_test_encode_events(C, &(lx_codec_opts){.model = "asked"}, evs, sizeof evs / sizeof evs[0],
+                          &out);
 #define HEAD "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":["
 #define TAIL "]},\"index\":0}],\"modelVersion\":\"gm\",\"responseId\":\"r1\"}\n\n"
     cr_assert_str_eq(

@@ -479,13 +479,7 @@ Test(ollama_response, generate_error_and_garbage)
         {"{\"created_at\":5}", "created_at"},
         {"", "invalid JSON"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        lx_response *x = NULL;
-        lx_status s = C->response_decode(bad[i][0], strlen(bad[i][0]), &x, &err);
-        cr_assert_eq(s, LX_ERR_PROTO, "%s: %s", bad[i][0], lx_status_name(s));
-        cr_assert_null(x);
-        cr_assert(strstr(err.message, bad[i][1]), "%s: %s", bad[i][0], err.message);
-    }
+    lx_test_check_bad_responses(C, bad, sizeof bad / sizeof bad[0]);
 }
 
 /* ---- streams ------------------------------------------------------------ */
@@ -566,14 +560,7 @@ Test(ollama_stream, garbage_and_refusal)
         {"{\"done\":true,\"done_reason\":5}\n", "done_reason"},
         {"{\"done\":true,\"eval_count\":1.5}\n", "eval_count"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lx_test_rec r = {0};
-        lx_error err;
-        lx_status s = lx_test_run_stream(&T, cases[i][0], strlen(cases[i][0]), 0, 0, &r, &err);
-        cr_assert_eq(s, LX_ERR_PROTO, "%s: %s", cases[i][0], lx_status_name(s));
-        cr_assert(strstr(err.message, cases[i][1]), "%s: %s", cases[i][0], err.message);
-        lx_buf_free(&r.log);
-    }
+    lx_test_check_bad_streams(&T, cases, sizeof cases / sizeof cases[0], 0);
     /* lines after done are ignored; FINISH stays last */
     const char *after = "{\"done\":true}\n{\"message\":{\"content\":\"late\"}}\n";
     lx_test_rec r = {0};
@@ -658,7 +645,6 @@ static char *normalised_lines(const lx_buf *wire)
 
 Test(ollama_stream, encoder_wire_shape)
 {
-    lx_stream_encoder *e = C->stream_encoder_new(&(lx_codec_opts){.model = "asked"});
     lx_buf out;
     lx_buf_init(&out, 0);
     lx_usage u = {.input = 3, .cache_read = 4, .output = 5, .reasoning = 6};
@@ -673,9 +659,8 @@ Test(ollama_stream, encoder_wire_shape)
         {.kind = LX_EV_USAGE, .usage = u},
         {.kind = LX_EV_FINISH, .finish = LX_FINISH_TOOL_CALLS},
     };
-    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
-        cr_assert_eq(e->event(e, &evs[i], &out), LX_OK, "event %zu", i);
-    e->free(e);
+    lx_test_encode_events(C, &(lx_codec_opts){.model = "asked"}, evs, sizeof evs / sizeof evs[0],
+                          &out);
     char *got = normalised_lines(&out);
 #define PRE "{\"model\":\"llama3.2\",\"created_at\":\"*\",\"message\":{\"role\":\"assistant\","
     cr_assert_str_eq(

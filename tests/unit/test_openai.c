@@ -86,11 +86,7 @@ Test(openai_request, legacy_fields_and_named_choice)
     lx_request_free(r);
 }
 
-static const struct {
-    const char *body;
-    lx_status st;
-    const char *msg;
-} bad_requests[] = {
+static const lx_test_bad_input bad_requests[] = {
     {"not json", LX_ERR_INVALID, "invalid JSON"},
     {"[1,2]", LX_ERR_INVALID, "expected a JSON object"},
     {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", LX_ERR_INVALID, "model: required"},
@@ -155,17 +151,7 @@ static const struct {
 
 Test(openai_request, bad_input_names_the_field)
 {
-    for (size_t i = 0; i < sizeof bad_requests / sizeof bad_requests[0]; i++) {
-        lx_request *r = (lx_request *)1;
-        lx_error err = {0};
-        lx_status st =
-            C->request_decode(bad_requests[i].body, strlen(bad_requests[i].body), &r, &err);
-        cr_assert_eq(st, bad_requests[i].st, "case %zu: %s (%s)", i, lx_status_name(st),
-                     err.message);
-        cr_assert_null(r, "case %zu", i);
-        cr_assert(strstr(err.message, bad_requests[i].msg), "case %zu: [%s] lacks [%s]", i,
-                  err.message, bad_requests[i].msg);
-    }
+    lx_test_check_bad_requests(C, bad_requests, sizeof bad_requests / sizeof bad_requests[0]);
 }
 
 /* ---- request encode ------------------------------------------------------ */
@@ -347,16 +333,7 @@ Test(openai_response, encode_then_decode_is_identity)
         lx_response *r2 = NULL;
         cr_assert_eq(C->response_decode(b.data, b.len, &r2, NULL), LX_OK);
         cr_assert_str_eq(r2->id, r->id);
-        cr_assert_eq(r2->n_parts, r->n_parts);
-        for (size_t i = 0; i < r->n_parts; i++) {
-            cr_assert_eq(r2->parts[i].kind, r->parts[i].kind);
-            if (r->parts[i].text)
-                cr_assert_str_eq(r2->parts[i].text, r->parts[i].text);
-            if (r->parts[i].arguments)
-                cr_assert_str_eq(r2->parts[i].arguments, r->parts[i].arguments);
-        }
-        cr_assert_eq(r2->finish, r->finish);
-        cr_assert_eq(memcmp(&r2->usage, &r->usage, sizeof r->usage), 0);
+        lx_test_assert_responses_eq(r, r2);
         lx_buf_free(&b);
         lx_response_free(r2);
         lx_response_free(r);
@@ -375,14 +352,7 @@ Test(openai_response, malformed_is_a_protocol_error)
         {"{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":1}]}}]}",
          "choices[0].message.tool_calls[0].function: expected an object"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lx_response *r = NULL;
-        lx_error err = {0};
-        cr_assert_eq(C->response_decode(cases[i][0], strlen(cases[i][0]), &r, &err), LX_ERR_PROTO,
-                     "case %zu", i);
-        cr_assert_null(r);
-        cr_assert(strstr(err.message, cases[i][1]), "case %zu: %s", i, err.message);
-    }
+    lx_test_check_bad_responses(C, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* ---- stream decoder ------------------------------------------------------- */
@@ -486,14 +456,7 @@ Test(openai_stream, wrong_types_in_chunks)
          "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]}}]}\n\n",
          "tool call 0 continued after finish_reason"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        lx_test_rec r = {0};
-        lx_error err = {0};
-        cr_assert_eq(lx_test_run_stream(&T, cases[i][0], strlen(cases[i][0]), 3, 0, &r, &err),
-                     LX_ERR_PROTO, "case %zu", i);
-        cr_assert(strstr(err.message, cases[i][1]), "case %zu: %s", i, err.message);
-        lx_buf_free(&r.log);
-    }
+    lx_test_check_bad_streams(&T, cases, sizeof cases / sizeof cases[0], 3);
 }
 
 Test(openai_stream, sink_refusal_stops_the_decoder)

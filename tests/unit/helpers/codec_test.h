@@ -237,6 +237,63 @@ static inline lx_response *lx_test_decode_response_file(const lx_codec *c, const
     return r;
 }
 
+/* A malformed request body, the status it must give and a part of the
+ * message. */
+typedef struct {
+    const char *body;
+    lx_status st;
+    const char *msg;
+} lx_test_bad_input;
+
+/* Each body must fail to decode as a request with its status and message,
+ * leaving *out NULL. */
+static inline void lx_test_check_bad_requests(const lx_codec *c, const lx_test_bad_input *cases,
+                                              size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        lx_request *r = (lx_request *)1;
+        lx_error err = {0};
+        lx_status st = c->request_decode(cases[i].body, strlen(cases[i].body), &r, &err);
+        cr_assert_eq(st, cases[i].st, "case %zu: %s (%s)", i, lx_status_name(st), err.message);
+        cr_assert_null(r, "case %zu", i);
+        cr_assert(strstr(err.message, cases[i].msg), "case %zu: [%s] lacks [%s]", i, err.message,
+                  cases[i].msg);
+    }
+}
+
+/* Each cases[i][0], decoded as a whole response, must fail with
+ * LX_ERR_PROTO, give no response and a message containing cases[i][1]. */
+static inline void lx_test_check_bad_responses(const lx_codec *c, const char *(*cases)[2], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        lx_response *r = NULL;
+        lx_error err = {0};
+        lx_status st = c->response_decode(cases[i][0], strlen(cases[i][0]), &r, &err);
+        cr_assert_eq(st, LX_ERR_PROTO, "case %zu (%s): %s: %s", i, cases[i][0], lx_status_name(st),
+                     err.message);
+        cr_assert_null(r, "case %zu", i);
+        cr_assert(strstr(err.message, cases[i][1]), "case %zu (%s): [%s] lacks [%s]", i,
+                  cases[i][0], err.message, cases[i][1]);
+    }
+}
+
+/* Each cases[i][0], decoded as a stream in pieces of `step` bytes (0:
+ * whole), must fail with LX_ERR_PROTO and a message containing cases[i][1]. */
+static inline void lx_test_check_bad_streams(const lx_test_codec *t, const char *(*cases)[2],
+                                             size_t n, size_t step)
+{
+    for (size_t i = 0; i < n; i++) {
+        lx_test_rec r = {0};
+        lx_error err = {0};
+        lx_status st = lx_test_run_stream(t, cases[i][0], strlen(cases[i][0]), step, 0, &r, &err);
+        cr_assert_eq(st, LX_ERR_PROTO, "case %zu (%s): %s: %s", i, cases[i][0], lx_status_name(st),
+                     err.message);
+        cr_assert(strstr(err.message, cases[i][1]), "case %zu (%s): [%s] lacks [%s]", i,
+                  cases[i][0], err.message, cases[i][1]);
+        lx_buf_free(&r.log);
+    }
+}
+
 /* Pushes `n` events through a new stream encoder of `c`; each must be taken. */
 static inline void lx_test_encode_events(const lx_codec *c, const lx_codec_opts *o,
                                          const lx_event *evs, size_t n, lx_buf *out)
