@@ -31,8 +31,8 @@ typedef struct {
 static const preset presets[] = {
     {"smollm2-135m", "llama", "SmolLM2 135M (random weights)", 576, 30, 9, 3, 1536, 49152, 8192,
      100000.0f, 1e-5f, 0},
-    {"qwen2.5-0.5b", "qwen2", "Qwen2.5 0.5B (random weights)", 896, 24, 14, 2, 4864, 151936,
-     32768, 1000000.0f, 1e-6f, 1},
+    {"qwen2.5-0.5b", "qwen2", "Qwen2.5 0.5B (random weights)", 896, 24, 14, 2, 4864, 151936, 32768,
+     1000000.0f, 1e-6f, 1},
 };
 
 /* ---- little writer ---- */

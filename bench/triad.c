@@ -90,8 +90,14 @@ int main(int argc, char **argv)
     pthread_barrier_t bar;
     pthread_barrier_init(&bar, NULL, (unsigned)threads);
     for (int t = 0; t < threads; t++) {
-        jobs[t] = (job){a, b, c, n * (size_t)t / (size_t)threads,
-                        n * (size_t)(t + 1) / (size_t)threads, &bar, reps, t == 0 ? times : NULL};
+        jobs[t] = (job){a,
+                        b,
+                        c,
+                        n * (size_t)t / (size_t)threads,
+                        n * (size_t)(t + 1) / (size_t)threads,
+                        &bar,
+                        reps,
+                        t == 0 ? times : NULL};
         if (t > 0)
             pthread_create(&th[t], NULL, run, &jobs[t]);
     }

@@ -57,8 +57,8 @@ static void quant(const float *x, int8_t *q, float *d, int16_t *s, int n, int ab
             __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xb + i), vid));
             __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xb + i + 8), vid));
             __m256i p16 = _mm256_packs_epi32(a, c); /* lanes: a0-3 c0-3 | a4-7 c4-7 */
-            __m128i p8 = _mm_packs_epi16(_mm256_castsi256_si128(p16),
-                                         _mm256_extracti128_si256(p16, 1));
+            __m128i p8 =
+                _mm_packs_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1));
             /* p8 order: a0-3 c0-3 a4-7 c4-7 -> a0-7 c0-7 */
             p8 = _mm_shuffle_epi32(p8, _MM_SHUFFLE(3, 1, 2, 0));
             _mm_storeu_si128((__m128i *)(q + (size_t)b * ablk + i), p8);
@@ -267,7 +267,8 @@ static void axpy_f32(float *y, float a, const float *x, int n)
     __m256 va = _mm256_set1_ps(a);
     int i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++)
         y[i] += a * x[i];
 }

@@ -65,9 +65,9 @@ AI __m512i load_w_q8_0(const lx_blk_q8_0 *w)
 /* Q4_0: nibbles of blocks b, b+1 in element order (unsigned n = w + 8) */
 AI __m512i load_w_q4_0(const lx_blk_q4_0 *w)
 {
-    __m256i v = _mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)w[0].qs)),
-        _mm_loadu_si128((const __m128i *)w[1].qs), 1);
+    __m256i v =
+        _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)w[0].qs)),
+                                _mm_loadu_si128((const __m128i *)w[1].qs), 1);
     /* 128-bit lanes: [lo b | lo b+1 | hi b | hi b+1] -> [lo b | hi b | lo b+1 | hi b+1] */
     __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
     z = _mm512_and_si512(z, _mm512_set1_epi8(15));
@@ -148,8 +148,8 @@ AI void tile_q(const lx_mm *m, int r, int t, const int RB, const int TB, const i
             _Pragma("GCC unroll 4") for (int i = 0; i < RB; i++)
             {
                 __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv[i], xv);
-                acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[i], dx),
-                                            acc[i][j]);
+                acc[i][j] =
+                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[i], dx), acc[i][j]);
             }
         }
     }

@@ -80,8 +80,7 @@ static float dot_q8_0(const uint8_t *row, const int8_t *q, const float *d, int n
     return acc;
 }
 
-static float dot_q4_0(const uint8_t *row, const int8_t *q, const float *d, const int16_t *s,
-                      int nb)
+static float dot_q4_0(const uint8_t *row, const int8_t *q, const float *d, const int16_t *s, int nb)
 {
     const lx_blk_q4_0 *w = (const lx_blk_q4_0 *)row;
     float acc = 0;
@@ -95,8 +94,7 @@ static float dot_q4_0(const uint8_t *row, const int8_t *q, const float *d, const
     return acc;
 }
 
-static float dot_q4_k(const uint8_t *row, const int8_t *q, const float *d, const int16_t *s,
-                      int nb)
+static float dot_q4_k(const uint8_t *row, const int8_t *q, const float *d, const int16_t *s, int nb)
 {
     const lx_blk_q4_k *w = (const lx_blk_q4_k *)row;
     float acc = 0;
@@ -123,8 +121,7 @@ static float dot_q4_k(const uint8_t *row, const int8_t *q, const float *d, const
     return acc;
 }
 
-static float dot_q6_k(const uint8_t *row, const int8_t *q, const float *d, const int16_t *s,
-                      int nb)
+static float dot_q6_k(const uint8_t *row, const int8_t *q, const float *d, const int16_t *s, int nb)
 {
     const lx_blk_q6_k *w = (const lx_blk_q6_k *)row;
     float acc = 0;

@@ -32,17 +32,19 @@
 #define cpu_relax() ((void)0)
 #endif
 
-/* Waiting: SPIN_ROUNDS checks of the flag, a pause between checks and a
- * sched_yield every YIELD_EVERY checks (when another process wants this CPU
- * -- other work on a shared machine, or our own caller -- it gets it at
- * once; on an idle CPU sched_yield returns immediately), then a futex sleep.
+/* Waiting: SPIN_ROUNDS checks of the flag with a pause between checks;
+ * after the first PURE_SPIN checks (some 25 µs, about the gap
+ * between two matmuls of a decode step) a sched_yield every YIELD_EVERY
+ * checks, so that a thread that lost its CPU (other work on a shared
+ * machine, more threads than cores) gets it back; then a futex sleep.
  * About a millisecond of polling in all. */
 #define SPIN_ROUNDS 20000
-#define YIELD_EVERY 256
+#define PURE_SPIN 500
+#define YIELD_EVERY 128
 
 static inline void spin_wait_step(int spins)
 {
-    if (spins % YIELD_EVERY == YIELD_EVERY - 1)
+    if (spins > PURE_SPIN && spins % YIELD_EVERY == 0)
         sched_yield();
     else
         cpu_relax();

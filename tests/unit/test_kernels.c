@@ -183,13 +183,11 @@ typedef struct {
     double *ref, *bound, *close;
 } refset;
 
-static refset make_ref(lx_ttype t, const uint8_t *w, const float *X, int rows, int cols,
-                       int n_tok)
+static refset make_ref(lx_ttype t, const uint8_t *w, const float *X, int rows, int cols, int n_tok)
 {
     size_t rs = lx_type_row_size(t, (size_t)cols);
     size_t n = (size_t)rows * n_tok;
-    refset R = {malloc(n * sizeof(double)), malloc(n * sizeof(double)),
-                malloc(n * sizeof(double))};
+    refset R = {malloc(n * sizeof(double)), malloc(n * sizeof(double)), malloc(n * sizeof(double))};
     double *wd = malloc(sizeof(double) * (size_t)cols);
     int ab = ablk_of(t);
     for (int r = 0; r < rows; r++) {
@@ -227,8 +225,8 @@ static void free_ref(refset *R)
 
 /* Y (n_tok x rows) against the reference, and against the scalar result
  * Ys when given. */
-static void check(lx_ttype t, const refset *R, const float *Y, const float *Ys, int rows,
-                  int cols, int n_tok, const char *what, int threads)
+static void check(lx_ttype t, const refset *R, const float *Y, const float *Ys, int rows, int cols,
+                  int n_tok, const char *what, int threads)
 {
     for (int k = 0; k < n_tok; k++)
         for (int r = 0; r < rows; r++) {
@@ -301,13 +299,34 @@ static void run_matrix(lx_ttype t)
     free(Ys);
 }
 
-Test(matmul, f32) { run_matrix(LX_T_F32); }
-Test(matmul, f16) { run_matrix(LX_T_F16); }
-Test(matmul, bf16) { run_matrix(LX_T_BF16); }
-Test(matmul, q8_0) { run_matrix(LX_T_Q8_0); }
-Test(matmul, q4_0) { run_matrix(LX_T_Q4_0); }
-Test(matmul, q4_k) { run_matrix(LX_T_Q4_K); }
-Test(matmul, q6_k) { run_matrix(LX_T_Q6_K); }
+Test(matmul, f32)
+{
+    run_matrix(LX_T_F32);
+}
+Test(matmul, f16)
+{
+    run_matrix(LX_T_F16);
+}
+Test(matmul, bf16)
+{
+    run_matrix(LX_T_BF16);
+}
+Test(matmul, q8_0)
+{
+    run_matrix(LX_T_Q8_0);
+}
+Test(matmul, q4_0)
+{
+    run_matrix(LX_T_Q4_0);
+}
+Test(matmul, q4_k)
+{
+    run_matrix(LX_T_Q4_K);
+}
+Test(matmul, q6_k)
+{
+    run_matrix(LX_T_Q6_K);
+}
 
 Test(matmul, larger_shapes_all_paths)
 {
@@ -368,8 +387,8 @@ Test(dequant, every_type_matches_reference)
         lx_dequant_row(t, w, out, (size_t)n);
         for (int i = 0; i < n; i++) {
             double ref = ref_elem(t, w, i);
-            cr_assert(fabs(out[i] - ref) <= 1e-6 * fabs(ref) + 1e-12,
-                      "%s element %d: %.9g vs %.9g", lx_type_name(t), i, (double)out[i], ref);
+            cr_assert(fabs(out[i] - ref) <= 1e-6 * fabs(ref) + 1e-12, "%s element %d: %.9g vs %.9g",
+                      lx_type_name(t), i, (double)out[i], ref);
         }
         free(w);
     }
@@ -415,8 +434,8 @@ Test(convert, f16_edge_cases)
     cr_assert_eq(lx_f32_to_f16(1.0f), 0x3c00);
     cr_assert_eq(lx_f32_to_f16(-2.0f), 0xc000);
     cr_assert_eq(lx_f32_to_f16(65504.0f), 0x7bff);
-    cr_assert_eq(lx_f32_to_f16(65519.0f), 0x7bff);   /* rounds down */
-    cr_assert_eq(lx_f32_to_f16(65520.0f), 0x7c00);   /* ties to even: overflow */
+    cr_assert_eq(lx_f32_to_f16(65519.0f), 0x7bff); /* rounds down */
+    cr_assert_eq(lx_f32_to_f16(65520.0f), 0x7c00); /* ties to even: overflow */
     cr_assert_eq(lx_f32_to_f16(1e10f), 0x7c00);
     cr_assert_eq(lx_f32_to_f16(INFINITY), 0x7c00);
     cr_assert_eq(lx_f32_to_f16(-INFINITY), 0xfc00);
@@ -427,11 +446,11 @@ Test(convert, f16_edge_cases)
     cr_assert((hn & 0x7c00) == 0x7c00 && (hn & 0x3ff) != 0);
     /* subnormals: smallest 2^-24, largest 1023 * 2^-24 */
     cr_assert_eq(lx_f32_to_f16(0x1p-24f), 0x0001);
-    cr_assert_eq(lx_f32_to_f16(0x1p-25f), 0x0000);         /* tie to even: 0 */
-    cr_assert_eq(lx_f32_to_f16(0x1.8p-24f), 0x0002);       /* 1.5 ulp: tie to even 2 */
+    cr_assert_eq(lx_f32_to_f16(0x1p-25f), 0x0000);   /* tie to even: 0 */
+    cr_assert_eq(lx_f32_to_f16(0x1.8p-24f), 0x0002); /* 1.5 ulp: tie to even 2 */
     cr_assert_eq(lx_f32_to_f16(1023 * 0x1p-24f), 0x03ff);
-    cr_assert_eq(lx_f32_to_f16(0x1p-14f), 0x0400);          /* smallest normal */
-    cr_assert_eq(lx_f32_to_f16(0x1.ffcp-15f), 0x0400);      /* rounds up into normal */
+    cr_assert_eq(lx_f32_to_f16(0x1p-14f), 0x0400);     /* smallest normal */
+    cr_assert_eq(lx_f32_to_f16(0x1.ffcp-15f), 0x0400); /* rounds up into normal */
     /* normal rounding: 1 + 2^-11 is a tie -> 1.0; 1 + 3*2^-11 tie -> up */
     cr_assert_eq(lx_f32_to_f16(1.0f + 0x1p-11f), 0x3c00);
     cr_assert_eq(lx_f32_to_f16(1.0f + 3 * 0x1p-11f), 0x3c02);
@@ -541,8 +560,8 @@ Test(elementwise, dot_axpy_all_paths)
                 ref += (double)a[i] * b[i];
                 mag += fabs((double)a[i] * b[i]);
             }
-            cr_assert(fabs(lx_dot_f32(a, b, n) - ref) <= 1e-6 * mag + 1e-9, "%s dot n=%d",
-                      paths[p], n);
+            cr_assert(fabs(lx_dot_f32(a, b, n) - ref) <= 1e-6 * mag + 1e-9, "%s dot n=%d", paths[p],
+                      n);
             memcpy(y, y0, sizeof y);
             lx_axpy_f32(y, 0.75f, b, n);
             for (int i = 0; i < 100; i++) {
