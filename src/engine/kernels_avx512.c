@@ -48,12 +48,6 @@ static void quant(const float *x, int8_t *q, float *d, int16_t *s, int n, int ab
 
 /* ---- quantized tiles ---- */
 
-/* lanes [a x8 | b x8] */
-AI __m512 pair_scale(float a, float b)
-{
-    return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
-}
-
 /* Q8_0: 32 weight bytes of blocks b and b+1, sign bit flipped (unsigned w+128) */
 AI __m512i load_w_q8_0(const lx_blk_q8_0 *w)
 {
