@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "core/utf8.h"
+#include "proto/callids.h"
 #include "proto/json.h"
 
 #define CTX_MAX 128
@@ -434,58 +435,6 @@ fail:
 
 /* ---- request encode ------------------------------------------------------ */
 
-/* Tool ids: kept when present; generated (toolu_lx<n>) when missing; a
- * result without id answers the first unanswered call of its name, else
- * the first unanswered call. */
-typedef struct {
-    const char *name;
-    const char *id;
-    bool answered;
-} call_slot;
-
-typedef struct {
-    lx_arena *a;
-    call_slot *v;
-    size_t n;
-    int next;
-} call_ids;
-
-static const char *gen_id(call_ids *c)
-{
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "toolu_lx%d", ++c->next);
-    return lx_arena_strdup(c->a, tmp);
-}
-
-static const char *id_for_call(call_ids *c, const lx_part *p)
-{
-    const char *id = p->id ? p->id : gen_id(c);
-    call_slot *nv = id ? lx_arena_grow(c->a, c->v, c->n, c->n + 1, sizeof *nv) : NULL;
-    if (!nv)
-        return NULL;
-    c->v = nv;
-    c->v[c->n++] = (call_slot){p->name, id, false};
-    return id;
-}
-
-static const char *id_for_result(call_ids *c, const lx_part *p)
-{
-    call_slot *hit = NULL;
-    for (size_t i = 0; i < c->n && !hit; i++)
-        if (!c->v[i].answered &&
-            (p->id ? !strcmp(c->v[i].id, p->id)
-                   : p->name && c->v[i].name && !strcmp(c->v[i].name, p->name)))
-            hit = &c->v[i];
-    for (size_t i = 0; i < c->n && !hit && !p->id; i++)
-        if (!c->v[i].answered)
-            hit = &c->v[i];
-    if (hit) {
-        hit->answered = true;
-        return hit->id;
-    }
-    return p->id ? p->id : gen_id(c);
-}
-
 static json_t *user_block(const lx_part *p)
 {
     if (p->kind == LX_PART_TEXT)
@@ -500,7 +449,7 @@ static json_t *user_block(const lx_part *p)
                      p->url ? p->url : "");
 }
 
-static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, lx_error *err)
+static lx_status messages_out(const lx_request *r, json_t *arr, lx_call_ids *ids, lx_error *err)
 {
     char ctx[CTX_MAX];
     bool ok = true;
@@ -521,7 +470,7 @@ static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, l
             for (size_t j = 0; j < m->n_parts && ok; j++) {
                 copy[j] = m->parts[j];
                 if (copy[j].kind == LX_PART_TOOL_CALL)
-                    ok = (copy[j].id = (char *)id_for_call(ids, &m->parts[j])) != NULL;
+                    ok = (copy[j].id = (char *)lx_call_ids_for_call(ids, &m->parts[j])) != NULL;
             }
             snprintf(ctx, sizeof ctx, "messages[%zu]", i);
             lx_status st =
@@ -539,7 +488,7 @@ static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, l
                 const lx_part *p = &r->messages[i].parts[j];
                 if (p->kind != LX_PART_TOOL_RESULT)
                     continue;
-                const char *id = id_for_result(ids, p);
+                const char *id = lx_call_ids_for_result(ids, p);
                 json_t *b = id ? json_pack("{s:s,s:s,s:s}", "type", "tool_result", "tool_use_id",
                                            id, "content", p->text ? p->text : "")
                                : NULL;
@@ -656,9 +605,10 @@ static lx_status request_encode(const lx_request *r, const lx_codec_opts *o, lx_
     json_t *msgs = json_array();
     json_t *root = json_pack("{s:s,s:I,s:O}", "model", model, "max_tokens", (json_int_t)max_tokens,
                              "messages", msgs);
-    call_ids ids = {.a = lx_arena_new()};
+    lx_call_ids ids;
+    bool ids_ok = lx_call_ids_init(&ids, "toolu_lx") == LX_OK;
     lx_status st = LX_ERR_NOMEM;
-    if (!root || !msgs || !ids.a)
+    if (!root || !msgs || !ids_ok)
         goto done;
     if ((st = system_out(r, root, err)) != LX_OK ||
         (st = messages_out(r, msgs, &ids, err)) != LX_OK || (st = tools_out(r, root, err)) != LX_OK)
@@ -694,7 +644,7 @@ done:
         lx_fail(err, st, "out of memory encoding the request");
     json_decref(msgs);
     json_decref(root);
-    lx_arena_free(ids.a);
+    lx_call_ids_free(&ids);
     return st;
 }
 

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "core/utf8.h"
+#include "proto/callids.h"
 #include "proto/json.h"
 
 #define CTX_MAX 128
@@ -479,61 +480,6 @@ fail:
 
 /* ---- request encode ------------------------------------------------------ */
 
-/* Gives every tool call and result an id: missing ones (Gemini/Ollama
- * origin) become call_<n>; a result without id answers the first unanswered
- * call of the same name, else the first unanswered call. */
-typedef struct {
-    const char *name;
-    const char *id;
-    bool answered;
-} call_slot;
-
-typedef struct {
-    lx_arena *a;
-    call_slot *v;
-    size_t n;
-    int next;
-} call_ids;
-
-static const char *call_id_for_call(call_ids *c, const lx_part *p)
-{
-    const char *id = p->id;
-    if (!id) {
-        char tmp[32];
-        snprintf(tmp, sizeof tmp, "call_%d", ++c->next);
-        if (!(id = lx_arena_strdup(c->a, tmp)))
-            return NULL;
-    }
-    call_slot *nv = lx_arena_grow(c->a, c->v, c->n, c->n + 1, sizeof *nv);
-    if (!nv)
-        return NULL;
-    c->v = nv;
-    c->v[c->n++] = (call_slot){p->name, id, false};
-    return id;
-}
-
-static const char *call_id_for_result(call_ids *c, const lx_part *p)
-{
-    call_slot *hit = NULL;
-    for (size_t i = 0; i < c->n && !hit; i++)
-        if (!c->v[i].answered &&
-            (p->id ? !strcmp(c->v[i].id, p->id)
-                   : p->name && c->v[i].name && !strcmp(c->v[i].name, p->name)))
-            hit = &c->v[i];
-    for (size_t i = 0; i < c->n && !hit && !p->id; i++)
-        if (!c->v[i].answered)
-            hit = &c->v[i];
-    if (hit) {
-        hit->answered = true;
-        return hit->id;
-    }
-    if (p->id)
-        return p->id;
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "call_%d", ++c->next);
-    return lx_arena_strdup(c->a, tmp);
-}
-
 static bool put(json_t *o, const char *k, json_t *v)
 {
     return json_object_set_new(o, k, v) == 0;
@@ -583,7 +529,7 @@ static lx_status joined_text(const lx_message *m, lx_part_kind kind, lx_buf *b)
     return LX_OK;
 }
 
-static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, lx_error *err)
+static lx_status messages_out(const lx_request *r, json_t *arr, lx_call_ids *ids, lx_error *err)
 {
     lx_buf b;
     lx_buf_init(&b, 0);
@@ -595,7 +541,7 @@ static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, l
                 const lx_part *p = &m->parts[j];
                 if (p->kind != LX_PART_TOOL_RESULT)
                     continue;
-                const char *id = call_id_for_result(ids, p);
+                const char *id = lx_call_ids_for_result(ids, p);
                 ok = id && json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "role", "tool",
                                                                 "tool_call_id", id, "content",
                                                                 p->text ? p->text : "")) == 0;
@@ -622,7 +568,7 @@ static lx_status messages_out(const lx_request *r, json_t *arr, call_ids *ids, l
                 const lx_part *p = &m->parts[j];
                 if (p->kind != LX_PART_TOOL_CALL)
                     continue;
-                const char *id = call_id_for_call(ids, p);
+                const char *id = lx_call_ids_for_call(ids, p);
                 ok = id &&
                      json_array_append_new(
                          calls, json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", id, "type", "function",
@@ -652,9 +598,10 @@ static lx_status request_encode(const lx_request *r, const lx_codec_opts *o, lx_
     if (cst != LX_OK)
         return cst;
     json_t *root = json_object(), *msgs = json_array();
-    call_ids ids = {.a = lx_arena_new()};
+    lx_call_ids ids;
+    bool ids_ok = lx_call_ids_init(&ids, "call_") == LX_OK;
     lx_status st = LX_ERR_NOMEM;
-    bool ok = root && ids.a && put(root, "model", json_string(model));
+    bool ok = root && ids_ok && put(root, "model", json_string(model));
     if (!ok || !msgs)
         goto done;
     json_incref(msgs);
@@ -739,7 +686,7 @@ done:
         lx_fail(err, st, "out of memory encoding the request");
     json_decref(msgs);
     json_decref(root);
-    lx_arena_free(ids.a);
+    lx_call_ids_free(&ids);
     return st;
 }
 

@@ -283,3 +283,26 @@ Test(request, find_call_by_id_and_by_order)
     cr_assert_null(lx_request_find_call(r, 1, 0, res));
     lx_request_free(r);
 }
+
+#include "proto/callids.h"
+
+Test(callids, keeps_generates_and_matches_by_id_name_then_order)
+{
+    lx_call_ids c;
+    cr_assert_eq(lx_call_ids_init(&c, "call_"), LX_OK);
+    lx_part a = {.kind = LX_PART_TOOL_CALL, .name = "f"};             /* no id */
+    lx_part b = {.kind = LX_PART_TOOL_CALL, .name = "g", .id = "x9"}; /* kept */
+    lx_part d = {.kind = LX_PART_TOOL_CALL, .name = "h"};
+    cr_assert_str_eq(lx_call_ids_for_call(&c, &a), "call_1");
+    cr_assert_str_eq(lx_call_ids_for_call(&c, &b), "x9");
+    cr_assert_str_eq(lx_call_ids_for_call(&c, &d), "call_2");
+    lx_part rg = {.kind = LX_PART_TOOL_RESULT, .name = "g"};  /* by name */
+    lx_part rx = {.kind = LX_PART_TOOL_RESULT};               /* first unanswered */
+    lx_part rid = {.kind = LX_PART_TOOL_RESULT, .id = "zz"};  /* unknown id: kept */
+    cr_assert_str_eq(lx_call_ids_for_result(&c, &rg), "x9");
+    cr_assert_str_eq(lx_call_ids_for_result(&c, &rx), "call_1");
+    cr_assert_str_eq(lx_call_ids_for_result(&c, &rx), "call_2");
+    cr_assert_str_eq(lx_call_ids_for_result(&c, &rid), "zz");
+    cr_assert_str_eq(lx_call_ids_for_result(&c, &rx), "call_3"); /* nothing left: a new id */
+    lx_call_ids_free(&c);
+}
