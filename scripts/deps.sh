@@ -16,8 +16,6 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-# Node.js may come from another packaging (nodesource ships npm inside nodejs).
-command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=
