@@ -346,6 +346,32 @@ assert_match ask_help_text "$OUT" '(-m|--model)'
 run_llmux ask --config "$CFG" -m mockopenai/echo
 assert_rc ask_no_prompt 2
 
+# Ctrl-C in the middle of a stream: exit 130 at once, and the upstream
+# connection is dropped (the mock sees the client go away, well before the
+# answer's 12 chunks are all written).
+mock_reset
+timeout 20 "$LLMUX_BIN" ask --config "$CFG" -m mockopenai/slow-400 \
+    "one two three four five six seven eight nine ten" </dev/null >/dev/null 2>"$E2E_TMP/int.err" &
+ask_pid=$!
+if mock_wait stream.chunks_written 2 5; then
+    kill -INT "$ask_pid"
+    wait "$ask_pid"
+    RC=$?
+    OUT=""
+    ERR=$(cat "$E2E_TMP/int.err")
+    assert_rc ask_sigint_exit 130
+    if mock_wait stream.client_disconnected true 3; then
+        ok ask_sigint_cancels_upstream
+    else
+        fail ask_sigint_cancels_upstream "mock did not see the client go away: $(mock_last)"
+    fi
+    chunks=$(jget "$(mock_last)" stream.chunks_written)
+    [ "${chunks:-99}" -lt 8 ] && ok ask_sigint_stops_early || fail ask_sigint_stops_early "$chunks chunks written"
+else
+    kill "$ask_pid" 2>/dev/null
+    fail ask_sigint_exit "stream never started: $(mock_last)"
+fi
+
 # The key was never printed, whatever happened above.
 if grep -qF -- "$MOCK_KEY" "$ALL_OUTPUT"; then
     fail ask_key_never_printed "$MOCK_KEY appears in llmux output"
