@@ -175,6 +175,7 @@ lx_request *lx_request_clone(const lx_request *s)
     r->stream = s->stream;
     r->include_usage = s->include_usage;
     r->thinking_budget = s->thinking_budget;
+    r->num_ctx = s->num_ctx;
     return r;
 fail:
     lx_request_free(r);

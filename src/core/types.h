@@ -115,6 +115,8 @@ typedef struct lx_request {
     bool stream;
     bool include_usage;      /* OpenAI stream_options.include_usage */
     int64_t thinking_budget; /* reasoning tokens allowed; 0 = off */
+    int64_t num_ctx;         /* context window the caller asked for (Ollama
+                                options.num_ctx); 0 = not set */
     char *user;              /* end-user id, may be NULL */
 } lx_request;
 

@@ -27,9 +27,10 @@
  *     part's name, else by the earlier call with its id, else by the call at
  *     the same position in the last assistant turn. An error result's text
  *     is prefixed "error: " (Ollama has no error flag).
- *   - options.num_ctx is always sent when the caller gives one, so that
- *     Ollama never silently truncates the front of a long prompt; decoding
- *     drops it (the neutral request has no such field).
+ *   - options.num_ctx is always sent (the larger of the request's num_ctx
+ *     and the provider's sizing in opts), so that Ollama never silently
+ *     truncates the front of a long prompt; decoding keeps it in
+ *     lx_request.num_ctx.
  *   - stream is always explicit on the wire.
  *   - tool_choice NONE sends no tools, NAMED sends only the named one;
  *     Ollama has no way to force a call, so REQUIRED is sent like AUTO.
@@ -231,8 +232,11 @@ static lx_status encode_options(const lx_request *r, const lx_codec_opts *o, jso
     if (!set_new(body, "options", opt))
         return LX_ERR_NOMEM;
     bool ok = true;
-    if (o && o->num_ctx > 0)
-        ok = set_new(opt, "num_ctx", json_integer(o->num_ctx));
+    /* the larger of what the caller asked for and what the provider sizes
+     * for this request: never a smaller window than the caller wanted */
+    int64_t num_ctx = o && o->num_ctx > r->num_ctx ? o->num_ctx : r->num_ctx;
+    if (num_ctx > 0)
+        ok = set_new(opt, "num_ctx", json_integer(num_ctx));
     if (ok && s->max_tokens > 0)
         ok = set_new(opt, "num_predict", json_integer(s->max_tokens));
     if (ok && s->has_temperature)
@@ -513,8 +517,8 @@ static lx_status decode_common(lx_request *r, const json_t *root, lx_error *err)
     json_t *opt = json_object_get(root, "options");
     if (opt && !json_is_null(opt)) {
         lx_sampling *sp = &r->sampling;
-        int64_t topk = 0, np = 0;
-        bool has_k = false, has_np = false;
+        int64_t topk = 0, np = 0, nctx = 0;
+        bool has_k = false, has_np = false, has_ctx = false;
         if ((s = need_obj(opt, "options", err)) != LX_OK ||
             (s = lx_json_opt_num(opt, "temperature", "options", &sp->temperature,
                                  &sp->has_temperature, err)) != LX_OK ||
@@ -522,8 +526,14 @@ static lx_status decode_common(lx_request *r, const json_t *root, lx_error *err)
                 LX_OK ||
             (s = lx_json_opt_int(opt, "top_k", "options", &topk, &has_k, err)) != LX_OK ||
             (s = lx_json_opt_int(opt, "seed", "options", &sp->seed, &sp->has_seed, err)) != LX_OK ||
-            (s = lx_json_opt_int(opt, "num_predict", "options", &np, &has_np, err)) != LX_OK)
+            (s = lx_json_opt_int(opt, "num_predict", "options", &np, &has_np, err)) != LX_OK ||
+            (s = lx_json_opt_int(opt, "num_ctx", "options", &nctx, &has_ctx, err)) != LX_OK)
             return s;
+        if (has_ctx) {
+            if (nctx <= 0 || nctx > (int64_t)1 << 30)
+                return lx_fail(err, LX_ERR_INVALID, "options.num_ctx: expected a positive integer");
+            r->num_ctx = nctx;
+        }
         if (has_k) {
             if (topk < 0 || topk > 1000000)
                 return lx_fail(err, LX_ERR_INVALID, "options.top_k: out of range");

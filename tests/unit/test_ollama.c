@@ -811,3 +811,29 @@ Test(ollama_cross, openai_conversation_to_ollama)
     lx_request_free(oa);
     free(body);
 }
+
+Test(ollama_num_ctx, caller_window_is_kept_and_never_shrunk)
+{
+    const char *body = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                       "\"options\":{\"num_ctx\":16384}}";
+    lx_request *r = NULL;
+    lx_error e;
+    cr_assert_eq(lx_codec_ollama.request_decode(body, strlen(body), &r, &e), LX_OK, "%s", e.message);
+    cr_assert_eq(r->num_ctx, 16384);
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    lx_codec_opts o = {.model = "m", .num_ctx = 4096};
+    cr_assert_eq(lx_codec_ollama.request_encode(r, &o, &out, &e), LX_OK, "%s", e.message);
+    cr_assert(strstr(out.data, "\"num_ctx\":16384") != NULL, "%s", out.data);
+    lx_buf_reset(&out);
+    o.num_ctx = 32768; /* the provider sizes it larger: the larger wins */
+    cr_assert_eq(lx_codec_ollama.request_encode(r, &o, &out, &e), LX_OK, "%s", e.message);
+    cr_assert(strstr(out.data, "\"num_ctx\":32768") != NULL, "%s", out.data);
+    lx_buf_free(&out);
+    lx_request_free(r);
+
+    const char *bad = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                      "\"options\":{\"num_ctx\":-5}}";
+    cr_assert_eq(lx_codec_ollama.request_decode(bad, strlen(bad), &r, &e), LX_ERR_INVALID);
+    cr_assert(strstr(e.message, "options.num_ctx") != NULL, "%s", e.message);
+}
