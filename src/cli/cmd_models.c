@@ -20,6 +20,7 @@
 
 #include "cli/cliutil.h"
 #include "cli/commands.h"
+#include "engine/gguf.h"
 
 static void help(FILE *f)
 {
@@ -81,6 +82,32 @@ static void fmt_features(char *buf, size_t cap, unsigned feats)
         snprintf(buf, cap, "-");
 }
 
+/* Context window of an embedded-engine model, read from its GGUF metadata
+ * ("{general.architecture}.context_length"); 0 when the file cannot tell. */
+static int64_t local_context(const lx_provider_cfg *p)
+{
+    if (p->type != LX_PROV_LOCAL || !p->model_path)
+        return 0;
+    lx_gguf *g = NULL;
+    if (lx_gguf_open(p->model_path, &g, NULL) != LX_OK)
+        return 0;
+    uint64_t n = 0;
+    lx_gguf_str arch;
+    char key[96];
+    if (lx_gguf_get_str(g, "general.architecture", &arch) && arch.n < 64) {
+        snprintf(key, sizeof key, "%.*s.context_length", (int)arch.n, arch.p);
+        if (!lx_gguf_get_u64(g, key, &n) || n > INT64_MAX)
+            n = 0;
+    }
+    lx_gguf_close(g);
+    return (int64_t)n;
+}
+
+static int64_t context_of(const lx_provider_cfg *p, const lx_model_info *m)
+{
+    return m && m->context ? m->context : local_context(p);
+}
+
 static json_t *model_json(const lx_provider_cfg *p, const char *model, const lx_model_info *m)
 {
     char id[512];
@@ -89,6 +116,7 @@ static json_t *model_json(const lx_provider_cfg *p, const char *model, const lx_
     for (unsigned f = 1; m && lx_feature_name(f); f <<= 1)
         if (m->features & f)
             json_array_append_new(feats, json_string(lx_feature_name(f)));
+    int64_t ctx = context_of(p, m);
     static const lx_model_info free_info = {0};
     const lx_model_info *pm = m ? m : (p->type == LX_PROV_LOCAL ? &free_info : NULL);
     json_t *price =
@@ -98,7 +126,7 @@ static json_t *model_json(const lx_provider_cfg *p, const char *model, const lx_
     json_t *o =
         json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "id", id, "provider", p->name, "type",
                   lx_provider_type_name(p->type), "locality", p->local ? "local" : "remote",
-                  "context", m && m->context ? json_integer(m->context) : json_null(), "max_output",
+                  "context", ctx ? json_integer(ctx) : json_null(), "max_output",
                   m && m->max_output ? json_integer(m->max_output) : json_null(), "features", feats,
                   "price", price);
     if (o && !model)
@@ -150,7 +178,7 @@ static int print_table(const lx_config *cfg)
                 snprintf(name, sizeof name, "%s/%s", p->name, model);
             else
                 snprintf(name, sizeof name, "%s/* (any model)", p->name);
-            fmt_context(ctx, sizeof ctx, m ? m->context : 0);
+            fmt_context(ctx, sizeof ctx, context_of(p, m));
             fmt_features(feats, sizeof feats, m ? m->features : 0);
             if (m) {
                 fmt_price(in, sizeof in, m->price_input);

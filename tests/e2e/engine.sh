@@ -113,6 +113,11 @@ run_llmux ask --config "$E2E_TMP/local.yaml" -m local/stories --max-tokens 10000
 assert_rc local_provider_too_long 1
 assert_contains local_provider_too_long_msg "$ERR" "context is 512 tokens"
 
+# `models` reads an uncatalogued local model's context window from its GGUF
+run_llmux models --config "$E2E_TMP/local.yaml" --json
+assert_rc local_models_exit 0
+assert_eq local_models_context 512 "$(jget "$OUT" models.0.context)"
+
 # corrupt files: exit 1 and a message naming the field
 head -c 5000 "$ST/stories260K.gguf" >"$E2E_TMP/trunc.gguf"
 run_llmux complete -m "$E2E_TMP/trunc.gguf"
