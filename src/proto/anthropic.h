@@ -45,10 +45,6 @@ lx_status lx_anthropic_error_encode(const lx_error *e, int *http_status, lx_buf 
 lx_status lx_anthropic_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers,
                                     lx_error *err);
 
-/* Writes a fresh id "PREFIX<24 chars>" into buf. */
-void lx_anthropic_new_id(char *buf, size_t cap, const char *prefix);
-
-
 /* Stream halves (anthropic_stream.c); NULL on out of memory. */
 lx_stream_decoder *lx_anthropic_stream_decoder_new(lx_event_fn sink, void *ud);
 lx_stream_encoder *lx_anthropic_stream_encoder_new(const lx_codec_opts *o);

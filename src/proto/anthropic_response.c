@@ -16,7 +16,6 @@
  * HTTP: POST {base}/v1/messages (base already ending in /v1: + /messages),
  *   x-api-key, anthropic-version: 2023-06-01.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 
 #include "proto/anthropic.h"
 #include "core/utf8.h"
+#include "proto/callids.h"
 #include "proto/json.h"
 
 #define CTX_MAX 128
@@ -90,26 +90,6 @@ json_t *lx_anthropic_usage_to(const lx_usage *u)
                      (json_int_t)(u->output + u->reasoning));
 }
 
-void lx_anthropic_new_id(char *buf, size_t cap, const char *prefix)
-{
-    static atomic_uint_fast64_t counter;
-    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^
-                 ((atomic_fetch_add(&counter, 1) + 1) * 0xD6E8FEB86659FD93ull);
-    char tail[25];
-    for (int i = 0; i < 24; i++) {
-        x ^= x >> 31; /* mixing for uniqueness, not secrecy */
-        x *= 0xbf58476d1ce4e5b9ull;
-        x ^= x >> 27;
-        tail[i] = alnum[x % (sizeof alnum - 1)];
-        x += 0x9E3779B97F4A7C15ull;
-    }
-    tail[24] = '\0';
-    snprintf(buf, cap, "%s%s", prefix, tail);
-}
-
 lx_status lx_anthropic_blocks_out(const lx_part *parts, size_t n, const char *ctx, json_t *arr,
                                   lx_error *err)
 {
@@ -148,7 +128,7 @@ lx_status lx_anthropic_blocks_out(const lx_part *parts, size_t n, const char *ct
                 return LX_ERR_INVALID;
             }
             if (!p->id)
-                lx_anthropic_new_id(gen, sizeof gen, "toolu_");
+                lx_wire_id(gen, sizeof gen, "toolu_");
             b = json_pack("{s:s,s:s,s:s,s:o}", "type", "tool_use", "id", p->id ? p->id : gen,
                           "name", p->name ? p->name : "", "input", input);
             ok = b != NULL;
@@ -274,7 +254,7 @@ lx_status lx_anthropic_response_encode(const lx_response *r, const lx_codec_opts
     char idbuf[64];
     const char *id = o && o->id ? o->id : r->id;
     if (!id) {
-        lx_anthropic_new_id(idbuf, sizeof idbuf, "msg_");
+        lx_wire_id(idbuf, sizeof idbuf, "msg_");
         id = idbuf;
     }
     const char *model = o && o->model ? o->model : r->model ? r->model : "";

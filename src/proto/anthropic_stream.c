@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "proto/anthropic.h"
+#include "proto/callids.h"
 #include "proto/json.h"
 #include "core/utf8.h"
 #include "proto/sse.h"
@@ -572,7 +573,7 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
             return st;
         *slot = e->next_block++;
         if (!ev->id)
-            lx_anthropic_new_id(gen, sizeof gen, "toolu_");
+            lx_wire_id(gen, sizeof gen, "toolu_");
         return write_ev(e, "content_block_start",
                         json_pack("{s:s,s:i,s:{s:s,s:s,s:s,s:{}}}", "type", "content_block_start",
                                   "index", *slot, "content_block", "type", "tool_use", "id",
@@ -632,7 +633,7 @@ lx_stream_encoder *lx_anthropic_stream_encoder_new(const lx_codec_opts *o)
     if (o && o->id)
         lx_strlcpy(e->id, o->id, sizeof e->id);
     else
-        lx_anthropic_new_id(e->id, sizeof e->id, "msg_");
+        lx_wire_id(e->id, sizeof e->id, "msg_");
     if (o && o->model && !(e->model = strdup(o->model))) {
         free(e);
         return NULL;

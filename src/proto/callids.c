@@ -1,7 +1,10 @@
 #include "proto/callids.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 struct lx_call_slot {
     const char *name;
@@ -57,4 +60,24 @@ const char *lx_call_ids_for_result(lx_call_ids *c, const lx_part *p)
         return hit->id;
     }
     return p->id ? p->id : generate(c);
+}
+
+void lx_wire_id(char *buf, size_t cap, const char *prefix)
+{
+    static atomic_uint_fast64_t counter;
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^
+                 ((atomic_fetch_add(&counter, 1) + 1) * 0x9E3779B97F4A7C15ull);
+    char tail[25];
+    for (int i = 0; i < 24; i++) {
+        x ^= x >> 33; /* splitmix-style mixing: unique, not secret */
+        x *= 0xff51afd7ed558ccdull;
+        x ^= x >> 29;
+        tail[i] = alnum[x % (sizeof alnum - 1)];
+        x += 0x9E3779B97F4A7C15ull;
+    }
+    tail[24] = '\0';
+    snprintf(buf, cap, "%s%s", prefix, tail);
 }

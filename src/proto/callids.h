@@ -39,4 +39,9 @@ const char *lx_call_ids_for_call(lx_call_ids *c, const lx_part *call);
 /* Id for a TOOL_RESULT part; NULL on out of memory. */
 const char *lx_call_ids_for_result(lx_call_ids *c, const lx_part *result);
 
+/* A fresh id for the wire, PREFIX + 24 alphanumerics ("chatcmpl-…",
+ * "msg_…", "toolu_…"): unique per process and time, not secret.
+ * Thread-safe. */
+void lx_wire_id(char *buf, size_t cap, const char *prefix);
+
 #endif

@@ -26,9 +26,6 @@ lx_status lx_openai_usage_from(const json_t *usage, const char *ctx, lx_usage *o
 /* New reference to the wire `usage` object for u; NULL on out of memory. */
 json_t *lx_openai_usage_to(const lx_usage *u);
 
-/* Writes a fresh id "PREFIX<24 chars>" into buf. */
-void lx_openai_new_id(char *buf, size_t cap, const char *prefix);
-
 /* Text of a `content` value given as a string, null or an array of text
  * parts, joined into the arena; LX_ERR_INVALID naming `ctx`.content. */
 lx_status lx_openai_text_content(lx_arena *a, const json_t *c, const char *ctx, char **out,
@@ -42,7 +39,6 @@ void lx_openai_error_decode(int http_status, const char *body, size_t len, lx_er
 lx_status lx_openai_error_encode(const lx_error *e, int *http_status, lx_buf *out);
 lx_status lx_openai_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers,
                                  lx_error *err);
-
 
 /* Stream halves (openai_stream.c); NULL on out of memory. */
 lx_stream_decoder *lx_openai_stream_decoder_new(lx_event_fn sink, void *ud);

@@ -14,13 +14,13 @@
  *   send {"error":"text"} (llama.cpp) are read too.
  * HTTP: POST {base_url}/chat/completions, Authorization: Bearer KEY.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/utf8.h"
+#include "proto/callids.h"
 #include "proto/json.h"
 #include "proto/openai.h"
 
@@ -139,26 +139,6 @@ json_t *lx_openai_usage_to(const lx_usage *u)
                      (json_int_t)u->reasoning);
 }
 
-void lx_openai_new_id(char *buf, size_t cap, const char *prefix)
-{
-    static atomic_uint_fast64_t counter;
-    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^
-                 (atomic_fetch_add(&counter, 1) * 0x9E3779B97F4A7C15ull) ^ (uintptr_t)buf;
-    char tail[25];
-    for (int i = 0; i < 24; i++) {
-        x ^= x >> 33; /* splitmix-style scrambling, not cryptographic */
-        x *= 0xff51afd7ed558ccdull;
-        x ^= x >> 29;
-        tail[i] = alnum[x % (sizeof alnum - 1)];
-        x += 0x9E3779B97F4A7C15ull;
-    }
-    tail[24] = '\0';
-    snprintf(buf, cap, "%s%s", prefix, tail);
-}
-
 /* ---- response ------------------------------------------------------------- */
 
 lx_status lx_openai_response_decode(const char *body, size_t len, lx_response **out, lx_error *err)
@@ -265,7 +245,7 @@ lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o
     char idbuf[64];
     const char *id = o && o->id ? o->id : r->id;
     if (!id) {
-        lx_openai_new_id(idbuf, sizeof idbuf, "chatcmpl-");
+        lx_wire_id(idbuf, sizeof idbuf, "chatcmpl-");
         id = idbuf;
     }
     const char *model = o && o->model ? o->model : r->model ? r->model : "";

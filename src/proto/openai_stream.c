@@ -37,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "proto/callids.h"
 #include "proto/json.h"
 #include "proto/openai.h"
 #include "core/utf8.h"
@@ -441,7 +442,7 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
     case LX_EV_TOOL_START: {
         char gen[64];
         if (!ev->id)
-            lx_openai_new_id(gen, sizeof gen, "call_");
+            lx_wire_id(gen, sizeof gen, "call_");
         return write_chunk(e,
                            json_pack("{s:[{s:i,s:s,s:s,s:{s:s,s:s}}]}", "tool_calls", "index",
                                      ev->index, "id", ev->id ? ev->id : gen, "type", "function",
@@ -513,7 +514,7 @@ lx_stream_encoder *lx_openai_stream_encoder_new(const lx_codec_opts *o)
     if (o && o->id)
         lx_strlcpy(e->id, o->id, sizeof e->id);
     else
-        lx_openai_new_id(e->id, sizeof e->id, "chatcmpl-");
+        lx_wire_id(e->id, sizeof e->id, "chatcmpl-");
     if (o && o->model && !(e->model = strdup(o->model))) {
         free(e);
         return NULL;

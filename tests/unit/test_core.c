@@ -306,3 +306,13 @@ Test(callids, keeps_generates_and_matches_by_id_name_then_order)
     cr_assert_str_eq(lx_call_ids_for_result(&c, &rx), "call_3"); /* nothing left: a new id */
     lx_call_ids_free(&c);
 }
+
+Test(callids, wire_ids_are_prefixed_and_distinct)
+{
+    char a[64], b[64];
+    lx_wire_id(a, sizeof a, "msg_");
+    lx_wire_id(b, sizeof b, "msg_");
+    cr_assert_eq(strlen(a), 4 + 24);
+    cr_assert_eq(strncmp(a, "msg_", 4), 0);
+    cr_assert_str_neq(a, b);
+}
