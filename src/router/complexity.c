@@ -37,9 +37,9 @@ typedef enum {
 } family;
 
 static const char *const fam_name[N_FAM] = {
-    "cue:simple_task", "cue:factual", "cue:short_output", "cue:reasoning",
+    "cue:simple_task", "cue:factual",   "cue:short_output", "cue:reasoning",
     "cue:design",      "cue:debugging", "cue:optimization", "cue:build",
-    "cue:long_output", "cue:analysis", "constraints",
+    "cue:long_output", "cue:analysis",  "constraints",
 };
 
 typedef enum {
@@ -65,9 +65,9 @@ typedef enum {
 } task;
 
 static const char *const task_name[N_TASK] = {
-    "general",   "classification", "sentiment", "summarization", "extraction", "reformatting",
-    "translation", "factual",      "tests_docs", "math",         "proof",      "planning",
-    "design",    "debugging",      "optimization", "coding",     "writing",    "analysis",
+    "general",     "classification", "sentiment",    "summarization", "extraction", "reformatting",
+    "translation", "factual",        "tests_docs",   "math",          "proof",      "planning",
+    "design",      "debugging",      "optimization", "coding",        "writing",    "analysis",
 };
 
 typedef struct {
@@ -88,7 +88,7 @@ static const cue cues[] = {
     {"summary", F_SIMPLE, T_SUMM, -0.8f}, {"tldr", F_SIMPLE, T_SUMM, -1.2f},
     {"gist", F_SIMPLE, T_SUMM, -0.9f}, {"key points", F_SIMPLE, T_SUMM, -0.5f},
     {"extract", F_SIMPLE, T_EXTR, -1.4f}, {"pull out", F_SIMPLE, T_EXTR, -0.9f},
-    {"list all", F_SIMPLE, T_EXTR, -0.7f}, {"find all", F_SIMPLE, T_EXTR, -0.6f},
+    {"list all", F_SIMPLE, T_EXTR, -0.7f}, {"find all", F_SIMPLE, T_EXTR, -0.4f},
     {"email address*", F_SIMPLE, T_EXTR, -0.3f}, {"regex", F_SIMPLE, T_EXTR, -0.6f},
     {"translate", F_SIMPLE, T_TRANS, -1.5f}, {"translation", F_SIMPLE, T_TRANS, -1.2f},
     {"french", F_SIMPLE, T_TRANS, -0.3f}, {"spanish", F_SIMPLE, T_TRANS, -0.3f},
@@ -148,7 +148,8 @@ static const cue cues[] = {
     {"minimi*", F_REASON, T_MATH, 0.6f}, {"maximi*", F_REASON, T_MATH, 0.6f},
     {"converge*", F_REASON, T_MATH, 0.9f}, {"bayes*", F_REASON, T_MATH, 0.9f},
     {"posterior", F_REASON, T_MATH, 0.9f}, {"reason through", F_REASON, T_MATH, 1.0f},
-    {"reasoning", F_REASON, T_MATH, 0.5f}, {"why", F_REASON, T_ANALYSIS, 0.4f},
+    {"reasoning", F_REASON, T_MATH, 0.5f}, {"extrema", F_REASON, T_MATH, 1.0f},
+    {"verify", F_REASON, T_MATH, 0.5f}, {"why", F_REASON, T_ANALYSIS, 0.4f},
     /* architecture, planning, trade-offs: up */
     {"design", F_DESIGN, T_DESIGN, 1.2f}, {"architecture", F_DESIGN, T_DESIGN, 1.6f},
     {"architect", F_DESIGN, T_DESIGN, 1.3f}, {"trade-off*", F_DESIGN, T_DESIGN, 1.6f},
@@ -189,7 +190,9 @@ static const cue cues[] = {
     {"root cause*", F_DEBUG, T_DEBUG, 1.3f}, {"why does", F_DEBUG, T_DEBUG, 0.6f},
     {"debug*", F_DEBUG, T_DEBUG, 0.6f}, {"crash*", F_DEBUG, T_DEBUG, 0.6f},
     {"hangs", F_DEBUG, T_DEBUG, 0.9f}, {"regression", F_DEBUG, T_DEBUG, 0.6f},
-    {"bug", F_DEBUG, T_DEBUG, 0.3f},
+    {"bug", F_DEBUG, T_DEBUG, 0.3f}, {"leak", F_DEBUG, T_DEBUG, 1.0f},
+    {"heap", F_DEBUG, T_DEBUG, 0.5f}, {"possible causes", F_DEBUG, T_DEBUG, 0.9f},
+    {"possible explanations", F_DEBUG, T_DEBUG, 0.9f}, {"failures", F_DEBUG, T_DEBUG, 0.5f},
     /* optimisation: up */
     {"optimi*", F_OPT, T_OPT, 1.3f}, {"performance", F_OPT, T_OPT, 0.8f},
     {"latency", F_OPT, T_OPT, 0.8f}, {"throughput", F_OPT, T_OPT, 0.9f},
@@ -215,6 +218,8 @@ static const cue cues[] = {
     {"raft", F_BUILD, T_CODING, 1.3f}, {"paxos", F_BUILD, T_CODING, 1.4f},
     {"garbage collector", F_BUILD, T_CODING, 1.4f}, {"allocator", F_BUILD, T_CODING, 1.0f},
     {"scheduler", F_BUILD, T_CODING, 1.0f}, {"b-tree", F_BUILD, T_CODING, 1.0f},
+    {"server", F_BUILD, T_CODING, 0.5f}, {"websocket*", F_BUILD, T_CODING, 0.5f},
+    {"persistence", F_BUILD, T_CODING, 0.5f}, {"reconnect*", F_BUILD, T_CODING, 0.5f},
     /* long or constrained writing: up */
     {"detailed", F_LONG, T_WRITING, 1.0f}, {"in detail", F_LONG, T_WRITING, 1.0f},
     {"in depth", F_LONG, T_WRITING, 1.0f}, {"in-depth", F_LONG, T_WRITING, 1.0f},
@@ -244,54 +249,63 @@ static const cue cues[] = {
 
 /* ---- weights of the structural features (see docs/complexity.md) -------- */
 #define W_BIAS (-0.30)
-#define W_FAMILY_CAP 3.0      /* |sum| of one cue family */
-#define W_LENGTH 0.40         /* per doubling of the word count past 25 */
+#define W_FAMILY_CAP 3.0 /* |sum| of one cue family */
+#define W_LENGTH 0.40    /* per doubling of the word count past 25 */
 #define W_LENGTH_MIN (-1.2)
 #define W_LENGTH_MAX 1.5
-#define W_CONSTRAINT 0.18     /* per constraint word or bullet line */
+#define W_CONSTRAINT 0.18 /* per constraint word or bullet line */
 #define W_CONSTRAINT_N 15
-#define W_CODE 0.30           /* per doubling of the code line count, minus W_CODE */
+#define W_CODE 0.30 /* per doubling of the code line count, minus W_CODE */
 #define W_CODE_MAX 2.0
-#define W_MATH 0.35           /* per doubling of the math symbol count (>= 2) */
+#define W_MATH 0.35 /* per doubling of the math symbol count (>= 2) */
 #define W_MATH_MAX 1.5
-#define W_QUESTIONS 0.25      /* per question mark past the first */
+#define W_QUESTIONS 0.25 /* per question mark past the first */
 #define W_QUESTIONS_N 8
-#define W_MULTIPART 0.20      /* per numbered item (>= 2) */
+#define W_MULTIPART 0.20 /* per numbered item (>= 2) */
 #define W_MULTIPART_N 10
-#define W_LONG_WORDS 1.6      /* "in 2000 words", "5 pages" */
-#define W_SHORT_WORDS (-0.8)  /* "in 50 words", "2 sentences" */
-#define W_SYSTEM 0.15         /* per doubling of system words past 50 */
+#define W_LONG_WORDS 1.6     /* "in 2000 words", "5 pages" */
+#define W_SHORT_WORDS (-0.8) /* "in 50 words", "2 sentences" */
+#define W_SYSTEM 0.15        /* per doubling of system words past 50 */
 #define W_SYSTEM_MAX 0.8
-#define W_TURNS 0.10          /* per earlier turn */
+#define W_TURNS 0.10 /* per earlier turn */
 #define W_TURNS_MAX 1.0
 
-/* ---- bucket index over the last word of each cue ------------------------ */
+/* ---- bucket index over the last word of each cue ------------------------
+ * Key: the first two bytes of the cue's last word (a..z, or 26 for anything
+ * else or for a one-letter word). Built once; read-only afterwards. */
 
-static uint16_t bucket_start[28], bucket_items[N_CUES];
-static uint8_t last_off[N_CUES];
+#define NB (27 * 27)
+static uint16_t bucket_start[NB + 1], bucket_items[N_CUES];
+static uint8_t last_off[N_CUES], pat_len[N_CUES];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
 
-static int bucket_of(unsigned char c)
+static int letter(unsigned char c)
 {
     return c >= 'a' && c <= 'z' ? c - 'a' : 26;
 }
 
+static int bucket_of(const char *w, size_t n)
+{
+    return letter((unsigned char)w[0]) * 27 + (n > 1 ? letter((unsigned char)w[1]) : 26);
+}
+
 static void build_index(void)
 {
-    uint16_t count[27] = {0};
+    static uint16_t count[NB], fill[NB];
     for (size_t i = 0; i < N_CUES; i++) {
         const char *sp = strrchr(cues[i].pat, ' ');
         last_off[i] = (uint8_t)(sp ? sp - cues[i].pat + 1 : 0);
-        count[bucket_of((unsigned char)cues[i].pat[last_off[i]])]++;
+        pat_len[i] = (uint8_t)strlen(cues[i].pat);
+        const char *lw = cues[i].pat + last_off[i];
+        count[bucket_of(lw, strlen(lw))]++;
     }
     bucket_start[0] = 0;
-    for (int b = 0; b < 27; b++)
+    for (int b = 0; b < NB; b++)
         bucket_start[b + 1] = (uint16_t)(bucket_start[b] + count[b]);
-    uint16_t fill[27];
     memcpy(fill, bucket_start, sizeof fill);
     for (size_t i = 0; i < N_CUES; i++) {
-        int b = bucket_of((unsigned char)cues[i].pat[last_off[i]]);
-        bucket_items[fill[b]++] = (uint16_t)i;
+        const char *lw = cues[i].pat + last_off[i];
+        bucket_items[fill[bucket_of(lw, strlen(lw))]++] = (uint16_t)i;
     }
 }
 
@@ -345,7 +359,7 @@ static bool word_eq(const char *pat, size_t plen, const char *w, size_t wlen)
 static bool cue_matches(const scan *s, size_t i)
 {
     const char *pat = cues[i].pat;
-    size_t end = strlen(pat);
+    size_t end = pat_len[i];
     size_t start = last_off[i];
     for (int k = 0;; k++) {
         if (k >= s->nring)
@@ -410,7 +424,7 @@ static void end_word(scan *s)
     const char *w = s->ring[(s->rpos + RING - 1) % RING];
     size_cue(s, w, n);
     s->prev_num = num;
-    int b = bucket_of((unsigned char)w[0]);
+    int b = bucket_of(w, n);
     for (unsigned j = bucket_start[b]; j < bucket_start[b + 1]; j++) {
         size_t i = bucket_items[j];
         if (cue_matches(s, i)) {
@@ -466,9 +480,9 @@ static void end_line(scan *s)
         return;
     }
     static const char *const kw[] = {
-        "def ",   "class ",  "import ", "#include", "return ", "for (",   "while (", "if (",
-        "fn ",    "func ",   "function ", "public ", "private ", "const ", "let ",   "var ",
-        "int ",   "void ",   "static ", "SELECT ", "print(",  "#!/",     "} ",      "from ",
+        "def ", "class ", "import ",   "#include", "return ",  "for (",  "while (", "if (",
+        "fn ",  "func ",  "function ", "public ",  "private ", "const ", "let ",    "var ",
+        "int ", "void ",  "static ",   "SELECT ",  "print(",   "#!/",    "} ",      "from ",
     };
     bool code = indent >= 4 || last == ';' || last == '{' || last == '}';
     for (size_t k = 0; !code && k < sizeof kw / sizeof kw[0]; k++)

@@ -49,8 +49,8 @@ typedef struct {
     const char *task; /* "classification", "math", "planning", "debugging", ... (static) */
     int n_features;
     struct {
-        const char *name; /* static string */
-        double weight;    /* signed contribution to the logit */
+        const char *name;                   /* static string */
+        double weight;                      /* signed contribution to the logit */
     } features[LX_COMPLEXITY_MAX_FEATURES]; /* the features that fired */
 } lx_complexity;
 

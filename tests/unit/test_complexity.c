@@ -84,8 +84,8 @@ static int eval_set(confusion *train, confusion *test, confusion *all, int verbo
                 cs[k]->tn++;
         }
         if (verbose && pred != cloud)
-            fprintf(stderr, "  miss %-5s %-5s %.3f %-14s %.70s\n", fld[0], fld[1], c.score,
-                    c.task, fld[3]);
+            fprintf(stderr, "  miss %-5s %-5s %.3f %-14s %.70s\n", fld[0], fld[1], c.score, c.task,
+                    fld[3]);
         rows++;
     }
     fclose(f);
