@@ -269,6 +269,16 @@ static const cue cues[] = {
 #define W_SYSTEM_MAX 0.8
 #define W_TURNS 0.10 /* per earlier turn */
 #define W_TURNS_MAX 1.0
+/* A simple-task instruction followed by material (an article to summarize,
+ * notes to extract from): the material's size and cue words say little about
+ * the task. When the instruction's simple-task cues sum to <= W_GATE_SIMPLE
+ * and no upward family in it exceeds W_GATE_UP, upward cues in the material
+ * count W_BODY_UP of their weight and the structural features W_BODY_STRUCT. */
+#define W_GATE_SIMPLE (-1.0)
+#define W_GATE_UP 0.8
+#define W_BODY_UP 0.3
+#define W_BODY_STRUCT 0.4
+#define W_BODY_TASK 0.3 /* weight of material cues when naming the task */
 
 /* ---- bucket index over the last word of each cue ------------------------
  * Key: the first two bytes of the cue's last word (a..z, or 26 for anything
@@ -334,7 +344,9 @@ typedef struct {
     bool fence;
     uint64_t code_lines, bullets, numbered, math, questions;
     /* cues */
-    double fam[N_FAM];
+    bool in_body;       /* past the instruction: a blank line, a line ending in ':', a list */
+    double fam[N_FAM];  /* cue sums in the instruction */
+    double body[N_FAM]; /* cue sums in the material after it */
     double task_w[N_TASK];
     double size_req; /* from "in N words" */
     size_t scanned;
@@ -428,8 +440,8 @@ static void end_word(scan *s)
     for (unsigned j = bucket_start[b]; j < bucket_start[b + 1]; j++) {
         size_t i = bucket_items[j];
         if (cue_matches(s, i)) {
-            s->fam[cues[i].fam] += cues[i].w;
-            s->task_w[cues[i].task] += fabs(cues[i].w);
+            (s->in_body ? s->body : s->fam)[cues[i].fam] += cues[i].w;
+            s->task_w[cues[i].task] += fabs(cues[i].w) * (s->in_body ? W_BODY_TASK : 1.0);
         }
     }
 }
@@ -452,6 +464,8 @@ static void end_line(scan *s)
     s->headlen = 0;
     unsigned char last = s->last;
     s->last = 0;
+    if ((hl == 0 || last == ':') && s->words > 0)
+        s->in_body = true;
     if (hl == 0)
         return;
     if (starts(h, hl, "```")) {
@@ -513,8 +527,11 @@ static void feed(scan *s, const char *text, size_t len)
                 s->indent++;
             else if (c == '\t')
                 s->indent += 4;
-            else if (c != '\r')
+            else if (c != '\r') {
                 s->line_lead = false;
+                if (s->words > 0 && (c == '-' || c == '*' || c == '+' || (c >= '0' && c <= '9')))
+                    s->in_body = true; /* a list starts the material */
+            }
         }
         if (!s->line_lead && s->headlen < (int)sizeof s->head)
             s->head[s->headlen++] = (char)c;
@@ -591,10 +608,16 @@ static void finish(scan *s, size_t total_len, double extra, lx_complexity *out)
     end_word(s);
     end_line(s);
     double z = W_BIAS + extra;
+    bool gate = s->fam[F_SIMPLE] <= W_GATE_SIMPLE;
+    for (int f = F_REASON; f < F_CONSTR; f++)
+        gate = gate && s->fam[f] <= W_GATE_UP;
+    double st = gate ? W_BODY_STRUCT : 1.0;
     for (int f = 0; f < N_FAM; f++) {
-        if (f == F_CONSTR || s->fam[f] == 0)
+        bool up = f >= F_REASON && f < F_CONSTR;
+        double sum = s->fam[f] + s->body[f] * (gate && up ? W_BODY_UP : 1.0);
+        if (f == F_CONSTR || sum == 0)
             continue;
-        double w = clampd(s->fam[f], -W_FAMILY_CAP, W_FAMILY_CAP);
+        double w = clampd(sum, -W_FAMILY_CAP, W_FAMILY_CAP);
         add_feature(out, fam_name[f], w);
         z += w;
     }
@@ -607,16 +630,18 @@ static void finish(scan *s, size_t total_len, double extra, lx_complexity *out)
     if (s->scanned > 0 && total_len > s->scanned)
         words *= (double)total_len / (double)s->scanned;
     double lw = clampd(W_LENGTH * (log2(1 + words) - log2(26)), W_LENGTH_MIN, W_LENGTH_MAX);
+    if (lw > 0)
+        lw *= st;
     add_feature(out, "length", lw);
     z += lw;
-    double nc = s->fam[F_CONSTR] + (double)s->bullets;
+    double nc = s->fam[F_CONSTR] + s->body[F_CONSTR] + (double)s->bullets;
     if (nc > 0) {
-        double w = W_CONSTRAINT * (nc > W_CONSTRAINT_N ? W_CONSTRAINT_N : nc);
+        double w = st * W_CONSTRAINT * (nc > W_CONSTRAINT_N ? W_CONSTRAINT_N : nc);
         add_feature(out, "constraints", w);
         z += w;
     }
     if (s->code_lines > 0) {
-        double w = clampd(W_CODE * log2(1 + (double)s->code_lines) - W_CODE, 0, W_CODE_MAX);
+        double w = st * clampd(W_CODE * log2(1 + (double)s->code_lines) - W_CODE, 0, W_CODE_MAX);
         add_feature(out, "code", w);
         z += w;
     }
@@ -627,13 +652,13 @@ static void finish(scan *s, size_t total_len, double extra, lx_complexity *out)
     }
     if (s->questions >= 2) {
         double q = (double)(s->questions > W_QUESTIONS_N ? W_QUESTIONS_N : s->questions);
-        add_feature(out, "questions", W_QUESTIONS * (q - 1));
-        z += W_QUESTIONS * (q - 1);
+        add_feature(out, "questions", st * W_QUESTIONS * (q - 1));
+        z += st * W_QUESTIONS * (q - 1);
     }
     if (s->numbered >= 2) {
         double n = (double)(s->numbered > W_MULTIPART_N ? W_MULTIPART_N : s->numbered);
-        add_feature(out, "multi_part", W_MULTIPART * n);
-        z += W_MULTIPART * n;
+        add_feature(out, "multi_part", st * W_MULTIPART * n);
+        z += st * W_MULTIPART * n;
     }
     out->score = 1.0 / (1.0 + exp(-z));
     int best = T_NONE;
