@@ -19,6 +19,9 @@
  *     bullet lines), code (lines that look like code, log of their count),
  *     math notation, question count, multi-part structure (numbered items);
  *   - for a whole request: system prompt length and conversation length.
+ * When the prompt opens with a simple-task instruction and then pastes
+ * material (after a blank line, a line ending in ':', or a list), the
+ * material's upward cues and its size/structure features are discounted.
  *
  * Each feature's signed contribution to the logit is reported in `features`
  * (the bias is not listed), so a routing decision can be explained. `task`
