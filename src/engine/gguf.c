@@ -51,6 +51,14 @@ typedef struct gguf_kv {
     lx_gguf_str *strs;   /* string array index (owned) */
 } gguf_kv;
 
+/* Open-addressing hash index over names (metadata keys, tensor names):
+ * slots hold entry index + 1, 0 = empty; capacity a power of two, at least
+ * twice the entry count, so probes stay short and always end. */
+typedef struct name_index {
+    size_t *slots;
+    size_t cap;
+} name_index;
+
 struct lx_gguf {
     const uint8_t *base;
     size_t size;
@@ -62,10 +70,8 @@ struct lx_gguf {
     size_t n_kv;
     lx_gguf_tensor *tensors;
     size_t n_tensors;
-    size_t *tindex; /* open addressing: tensor index + 1, 0 = empty */
-    size_t tindex_cap;
-    size_t *kindex; /* the same for metadata keys */
-    size_t kindex_cap;
+    name_index tindex; /* tensor names */
+    name_index kindex; /* metadata keys */
 };
 
 /* ---- ggml type table: block size and bytes per block ------------------- */
@@ -203,12 +209,6 @@ static size_t scalar_size(lx_gguf_type t)
     }
 }
 
-static bool str_eq(lx_gguf_str s, const char *z)
-{
-    size_t n = strlen(z);
-    return s.n == n && memcmp(s.p, z, n) == 0;
-}
-
 /* Prints at most 64 bytes of a file string, non-printables as '?'. */
 static const char *show(lx_gguf_str s, char *buf, size_t cap)
 {
@@ -233,21 +233,58 @@ static uint64_t hash_name(const char *p, size_t n)
     return h;
 }
 
-/* Inserts metadata entry i; false if its key is already there. */
-static bool kindex_put(lx_gguf *g, size_t i)
+typedef lx_gguf_str (*name_at_fn)(const lx_gguf *g, size_t i);
+
+static lx_gguf_str key_at(const lx_gguf *g, size_t i)
 {
-    lx_gguf_str k = g->kv[i].key;
-    size_t mask = g->kindex_cap - 1;
-    for (size_t h = hash_name(k.p, k.n) & mask;; h = (h + 1) & mask) {
-        size_t slot = g->kindex[h];
-        if (slot == 0) {
-            g->kindex[h] = i + 1;
-            return true;
-        }
-        lx_gguf_str o = g->kv[slot - 1].key;
-        if (o.n == k.n && !memcmp(o.p, k.p, k.n))
-            return false;
+    return g->kv[i].key;
+}
+
+static lx_gguf_str tensor_name_at(const lx_gguf *g, size_t i)
+{
+    return g->tensors[i].name;
+}
+
+static bool index_init(name_index *ix, uint64_t n)
+{
+    ix->cap = 16;
+    while (ix->cap < 2 * n)
+        ix->cap *= 2;
+    ix->slots = calloc(ix->cap, sizeof *ix->slots);
+    return ix->slots != NULL;
+}
+
+/* The slot holding the name p[0..n), or the empty slot where it would go. */
+static size_t *index_slot(const lx_gguf *g, const name_index *ix, name_at_fn at, const char *p,
+                          size_t n)
+{
+    size_t mask = ix->cap - 1;
+    for (size_t h = hash_name(p, n) & mask;; h = (h + 1) & mask) {
+        size_t *slot = &ix->slots[h];
+        if (*slot == 0)
+            return slot;
+        lx_gguf_str o = at(g, *slot - 1);
+        if (o.n == n && !memcmp(o.p, p, n))
+            return slot;
     }
+}
+
+/* Inserts entry i; false if its name is already there. */
+static bool index_put(lx_gguf *g, name_index *ix, name_at_fn at, size_t i)
+{
+    lx_gguf_str nm = at(g, i);
+    size_t *slot = index_slot(g, ix, at, nm.p, nm.n);
+    if (*slot)
+        return false;
+    *slot = i + 1;
+    return true;
+}
+
+/* Entry index of a NUL-terminated name, or -1. */
+static long index_find(const lx_gguf *g, const name_index *ix, name_at_fn at, const char *name)
+{
+    size_t slot = *index_slot(g, ix, at, name, strlen(name));
+    return slot ? (long)(slot - 1) : -1;
 }
 
 /* ---- metadata ----------------------------------------------------------- */
@@ -262,7 +299,7 @@ static lx_status read_kv(cursor *c, lx_gguf *g, size_t i)
     if (kv->key.n == 0)
         return lx_fail(c->err, LX_ERR_INVALID, "GGUF: metadata entry %zu: empty key", i);
     show(kv->key, name, sizeof name);
-    if (!kindex_put(g, i))
+    if (!index_put(g, &g->kindex, key_at, i))
         return lx_fail(c->err, LX_ERR_INVALID, "GGUF: metadata key '%s' appears twice", name);
     uint32_t type;
     snprintf(what, sizeof what, "metadata '%s': value type", name);
@@ -335,23 +372,6 @@ static lx_status read_kv(cursor *c, lx_gguf *g, size_t i)
 
 /* ---- tensors ------------------------------------------------------------ */
 
-/* Inserts tensor i; false if the name is already there. */
-static bool tindex_put(lx_gguf *g, size_t i)
-{
-    lx_gguf_str nm = g->tensors[i].name;
-    size_t mask = g->tindex_cap - 1;
-    for (size_t h = hash_name(nm.p, nm.n) & mask;; h = (h + 1) & mask) {
-        size_t slot = g->tindex[h];
-        if (slot == 0) {
-            g->tindex[h] = i + 1;
-            return true;
-        }
-        lx_gguf_str o = g->tensors[slot - 1].name;
-        if (o.n == nm.n && !memcmp(o.p, nm.p, nm.n))
-            return false;
-    }
-}
-
 static lx_status read_tensor_info(cursor *c, lx_gguf *g, size_t i)
 {
     lx_gguf_tensor *t = &g->tensors[i];
@@ -404,7 +424,7 @@ static lx_status read_tensor_info(cursor *c, lx_gguf *g, size_t i)
     snprintf(what, sizeof what, "tensor '%s': offset", name);
     if (rd_u64(c, &t->offset, what) != LX_OK)
         return LX_ERR_INVALID;
-    if (!tindex_put(g, i))
+    if (!index_put(g, &g->tindex, tensor_name_at, i))
         return lx_fail(c->err, LX_ERR_INVALID, "GGUF: tensor name '%s' appears twice", name);
     return LX_OK;
 }
@@ -447,15 +467,8 @@ static lx_status parse(lx_gguf *g, lx_error *err)
                        (unsigned long long)n_tensors, g->size);
     g->kv = calloc(n_kv ? (size_t)n_kv : 1, sizeof *g->kv);
     g->tensors = calloc(n_tensors ? (size_t)n_tensors : 1, sizeof *g->tensors);
-    g->tindex_cap = 16;
-    while (g->tindex_cap < 2 * n_tensors)
-        g->tindex_cap *= 2;
-    g->tindex = calloc(g->tindex_cap, sizeof *g->tindex);
-    g->kindex_cap = 16;
-    while (g->kindex_cap < 2 * n_kv)
-        g->kindex_cap *= 2;
-    g->kindex = calloc(g->kindex_cap, sizeof *g->kindex);
-    if (!g->kv || !g->tensors || !g->tindex || !g->kindex)
+    bool indexed = index_init(&g->tindex, n_tensors) && index_init(&g->kindex, n_kv);
+    if (!g->kv || !g->tensors || !indexed)
         return lx_fail(err, LX_ERR_NOMEM, "GGUF: out of memory for the metadata table");
     for (size_t i = 0; i < n_kv; i++) {
         g->n_kv = i + 1; /* so close() frees a partial string index */
@@ -587,8 +600,8 @@ void lx_gguf_close(lx_gguf *g)
         free(g->kv[i].strs);
     free(g->kv);
     free(g->tensors);
-    free(g->tindex);
-    free(g->kindex);
+    free(g->tindex.slots);
+    free(g->kindex.slots);
     if (g->mapped)
         munmap((void *)g->base, g->size);
     free(g);
@@ -624,14 +637,7 @@ lx_gguf_type lx_gguf_kv_type(const lx_gguf *g, size_t i)
 
 long lx_gguf_find(const lx_gguf *g, const char *key)
 {
-    size_t n = strlen(key), mask = g->kindex_cap - 1;
-    for (size_t h = hash_name(key, n) & mask;; h = (h + 1) & mask) {
-        size_t slot = g->kindex[h];
-        if (slot == 0)
-            return -1;
-        if (str_eq(g->kv[slot - 1].key, key))
-            return (long)(slot - 1);
-    }
+    return index_find(g, &g->kindex, key_at, key);
 }
 
 static const gguf_kv *find_kv(const lx_gguf *g, const char *key)
@@ -802,13 +808,6 @@ const lx_gguf_tensor *lx_gguf_tensor_at(const lx_gguf *g, size_t i)
 
 const lx_gguf_tensor *lx_gguf_tensor_find(const lx_gguf *g, const char *name)
 {
-    size_t n = strlen(name), mask = g->tindex_cap - 1;
-    for (size_t h = hash_name(name, n) & mask;; h = (h + 1) & mask) {
-        size_t slot = g->tindex[h];
-        if (slot == 0)
-            return NULL;
-        lx_gguf_str o = g->tensors[slot - 1].name;
-        if (o.n == n && !memcmp(o.p, name, n))
-            return &g->tensors[slot - 1];
-    }
+    long i = index_find(g, &g->tindex, tensor_name_at, name);
+    return i < 0 ? NULL : &g->tensors[i];
 }
