@@ -16,6 +16,9 @@ int lx_cmd_tokenize(int argc, char **argv);
 int lx_cmd_bench_engine(int argc, char **argv);
 int lx_cmd_pull(int argc, char **argv);
 int lx_cmd_scan(int argc, char **argv);
+int lx_cmd_route(int argc, char **argv);
+int lx_cmd_usage(int argc, char **argv);
+int lx_cmd_serve(int argc, char **argv);
 
 #define LX_EXIT_OK 0
 #define LX_EXIT_RUNTIME 1

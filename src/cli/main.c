@@ -22,6 +22,9 @@ static const command commands[] = {
     {"bench-engine", lx_cmd_bench_engine, "measure prefill and decode speed of a GGUF model"},
     {"pull", lx_cmd_pull, "download a GGUF model into ~/.cache/llmux/models"},
     {"scan", lx_cmd_scan, "find sensitive data (keys, cards, emails, ...) in text"},
+    {"route", lx_cmd_route, "explain where a request would run and why, without sending it"},
+    {"serve", lx_cmd_serve, "run the HTTP gateway (OpenAI, Anthropic and Ollama APIs)"},
+    {"usage", lx_cmd_usage, "requests, tokens, cost and savings from the ledger"},
 };
 
 static void usage(FILE *f)

@@ -242,9 +242,11 @@ lx_status lx_config_new_base(const char *source, lx_config **out, lx_error *err)
         st = lx_fail(err, LX_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    memset(cfg, 0, sizeof *cfg);
     cfg->arena = a;
     cfg->source = lx_arena_strdup(a, source ? source : "(environment)");
     cfg->timeouts = lx_timeouts_default();
+    lx_section_defaults(cfg);
     tmp = lx_arena_new();
     if (!cfg->source || !tmp) {
         st = lx_fail(err, LX_ERR_NOMEM, "out of memory");

@@ -397,6 +397,22 @@ static lx_status f_catalogue(lx_yctx *y, const lx_ynode *v, void *o)
     return lx_catalogue_read(y, v, ((cfg_parse *)o)->cfg, true);
 }
 
+#define SECTION(fn)                                                                                \
+    static lx_status f_##fn(lx_yctx *y, const lx_ynode *v, void *o)                                \
+    {                                                                                              \
+        return lx_parse_##fn(y, v, ((cfg_parse *)o)->cfg);                                         \
+    }
+SECTION(aliases)
+SECTION(routing)
+SECTION(guard)
+SECTION(reliability)
+SECTION(server)
+SECTION(keys)
+SECTION(ledger)
+SECTION(budgets)
+SECTION(cache)
+#undef SECTION
+
 /* The sections of a config file. */
 // clang-format off
 static const lx_yfield top_fields[] = {
@@ -404,6 +420,15 @@ static const lx_yfield top_fields[] = {
     {"timeouts", f_timeouts},
     {"providers", f_providers},
     {"catalogue", f_catalogue},
+    {"aliases", f_aliases},
+    {"routing", f_routing},
+    {"guard", f_guard},
+    {"reliability", f_reliability},
+    {"server", f_server},
+    {"keys", f_keys},
+    {"ledger", f_ledger},
+    {"budgets", f_budgets},
+    {"cache", f_cache},
 };
 // clang-format on
 
@@ -534,6 +559,9 @@ lx_status lx_config_parse(const char *yaml, size_t len, const char *name, lx_con
         st = lx_fail(&e, LX_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    st = lx_sections_check(cfg, &y);
+    if (st != LX_OK)
+        goto fail;
     lx_arena_free(tmp);
     *out = cfg;
     return LX_OK;

@@ -56,8 +56,10 @@
  *   - default_model must resolve (lx_config_resolve); when absent it is the
  *     first provider's first model.
  *
- * The top-level keys are a table in config.c: a new section (routing,
- * server, keys, budgets, ledger, cache) is one row and one parser.
+ * The top-level keys are a table in config.c: each further section
+ * (aliases, routing, guard, reliability, server, keys, ledger, budgets,
+ * cache) is one row and one parser; its schema is stated at its struct
+ * below.
  *
  * Errors: "FILE:LINE:COL: message" with LX_ERR_CONFIG (the CLI exits 2).
  * Ownership: lx_config_load returns a config the caller frees with
@@ -123,6 +125,205 @@ typedef struct lx_model_info {
     bool from_config; /* added or changed by the user's `catalogue:` */
 } lx_model_info;
 
+/* ---- sections beyond providers ------------------------------------------
+ * Each section is parsed by its own file (named after the section) through
+ * one row of the table in config.c. A section that is absent gets the
+ * defaults stated here. Numbers in *_ms are milliseconds, must be > 0 unless
+ * said otherwise. */
+
+/* `aliases:` (config/routing.c) — a map of name -> "provider/model" or
+ * "auto":   aliases: {fast: local/smollm2, smart: openai/gpt-4o}
+ * Names follow the provider-name rule; lx_config_resolve() accepts them. */
+typedef struct lx_alias {
+    char *name;
+    char *target;
+} lx_alias;
+
+typedef enum {
+    LX_PRIVACY_ROUTE_LOCAL = 0, /* sensitive requests run on a local target only */
+    LX_PRIVACY_REDACT,          /* placeholders go out, values are restored on the way back */
+    LX_PRIVACY_BLOCK,           /* sensitive requests are refused */
+    LX_PRIVACY_OFF,             /* findings are reported, nothing else */
+} lx_privacy_mode;
+
+typedef enum {
+    LX_RULE_TARGET = 0, /* send to `target` (a spec, alias or "local"/"cloud") */
+    LX_RULE_BLOCK,      /* refuse, naming the rule */
+    LX_RULE_REDACT,     /* privacy action redact for this request */
+    LX_RULE_LOCAL,      /* keep it local: `target` if given, else routing.default */
+    LX_RULE_CLOUD,      /* send to routing.escalate (or `target`) unless privacy forbids */
+    LX_RULE_CASCADE,    /* local first, validate, escalate */
+} lx_rule_action;
+
+/* One rule of `routing.rules`. Every condition given must hold (AND); a
+ * rule with no condition always matches. YAML:
+ *   - when: {privacy: [API_KEY, any], task: [planning, math],
+ *            header: x-llmux-target, equals: local,        # equals optional
+ *            complexity_above: 0.8, complexity_below: 0.2,
+ *            tokens_above: 6000, tokens_below: 100,
+ *            features: [tools, vision, json],
+ *            model: auto, key: team-a}
+ *     action: target | block | redact | local | cloud | cascade   # default
+ *                                  # target when `target` is given
+ *     target: claude/claude-sonnet-4-5
+ *     reason: "planning goes to Claude"                 # optional
+ * Header names compare case-insensitively, values exactly. "any" in
+ * privacy matches any finding. */
+typedef struct lx_route_rule {
+    char **privacy;
+    size_t n_privacy;
+    char **tasks;
+    size_t n_tasks;
+    char *header; /* lower case */
+    char *equals; /* NULL: the header being present is enough */
+    bool has_complexity_above, has_complexity_below;
+    double complexity_above, complexity_below; /* score > above, score < below */
+    int64_t tokens_above, tokens_below;        /* 0 = not set */
+    unsigned features;                          /* LX_FEAT_* all required */
+    char *model;                                /* requested model equals */
+    char *key;                                  /* virtual key id equals */
+    lx_rule_action action;
+    char *target;
+    char *reason;
+    int line, col;
+} lx_route_rule;
+
+/* `routing:` (config/routing.c). */
+typedef struct lx_routing_cfg {
+    lx_privacy_mode privacy;     /* default route_local */
+    char *default_target;        /* `default:`; NULL = first local model, else default_model */
+    char *escalate;              /* NULL = default_model when remote, else first remote model */
+    double complexity_threshold; /* default 0.55 */
+    bool cascade;                /* default false: cascade for every auto-routed simple request */
+    double cascade_min_logprob;  /* mean token log-prob below this escalates; default -1.5 */
+    bool sticky;                 /* default true: sensitive conversations stay local */
+    lx_route_rule *rules;
+    size_t n_rules;
+} lx_routing_cfg;
+
+/* `guard:` (config/routing.c) — the privacy scanner's configuration:
+ *   guard:
+ *     disable: [PERSON, ADDRESS]
+ *     terms: [{type: CODENAME, words: [Bluebird, Nightjar]}]
+ *     regexes: [{type: TICKET, pattern: 'ACME-[0-9]{4}', caseless: true}]
+ */
+typedef struct lx_guard_term {
+    char *type;
+    char *word;
+} lx_guard_term;
+typedef struct lx_guard_regex {
+    char *type;
+    char *pattern;
+    bool caseless;
+} lx_guard_regex;
+typedef struct lx_guard_cfg {
+    char **disabled; /* built-in type names turned off */
+    size_t n_disabled;
+    lx_guard_term *terms;
+    size_t n_terms;
+    lx_guard_regex *regexes;
+    size_t n_regexes;
+} lx_guard_cfg;
+
+/* `reliability:` (config/reliability.c).
+ *   reliability:
+ *     retry: {max_attempts: 3, base_ms: 250, max_ms: 8000, deadline_ms: 120000,
+ *             max_retry_after_ms: 30000}
+ *     breaker: {failures: 5, window_ms: 30000, open_ms: 15000, half_open_probes: 1}
+ *     fallbacks: {openai/gpt-4o: [anthropic/claude-sonnet-4-5, local/auto]}
+ *     midstream: error | continue        # default error
+ *     offline_probe_ms: 5000
+ */
+typedef struct lx_retry_cfg {
+    int max_attempts;           /* per target, first try included; default 3 */
+    int64_t base_ms, max_ms;    /* backoff: full jitter in [0, min(max, base*2^n)] */
+    int64_t deadline_ms;        /* across all attempts and fallbacks; default 120000 */
+    int64_t max_retry_after_ms; /* a longer Retry-After fails over instead; default 30000 */
+} lx_retry_cfg;
+typedef struct lx_breaker_cfg {
+    int failures;         /* failures within window_ms that open it; default 5 */
+    int64_t window_ms;    /* default 30000 */
+    int64_t open_ms;      /* how long it stays open before half-open; default 15000 */
+    int half_open_probes; /* concurrent probes allowed half-open; default 1 */
+} lx_breaker_cfg;
+typedef struct lx_fallback {
+    char *from; /* spec, "local" or "cloud" */
+    char **to;
+    size_t n_to;
+} lx_fallback;
+typedef enum { LX_MIDSTREAM_ERROR = 0, LX_MIDSTREAM_CONTINUE } lx_midstream_mode;
+typedef struct lx_reliability_cfg {
+    lx_retry_cfg retry;
+    lx_breaker_cfg breaker;
+    lx_fallback *fallbacks;
+    size_t n_fallbacks;
+    lx_midstream_mode midstream;
+    int64_t offline_probe_ms; /* how long an "unreachable" verdict lasts; default 5000 */
+} lx_reliability_cfg;
+
+/* `server:` (config/server.c). */
+typedef struct lx_server_cfg {
+    char *listen;              /* default "127.0.0.1:8080" */
+    int workers;               /* 0 = one per CPU (at most 8) */
+    int64_t max_body;          /* bytes; default 8 MiB */
+    int64_t header_timeout_ms; /* whole request must arrive in this; default 10000 */
+    int max_streams;           /* concurrent requests in flight; default 1024 */
+    int64_t drain_ms;          /* SIGTERM drain deadline; default 30000 */
+    char *access_log;          /* path, "-" for stderr (default), "off" */
+    bool log_prompts;          /* access log carries prompt text; default false */
+} lx_server_cfg;
+
+/* `keys:` (config/server.c) — virtual API keys.
+ *   keys:
+ *     - id: team-a
+ *       sha256: 5e88...        # hex digest of the key, or
+ *       key_env: TEAM_A_KEY    # hashed at load (the variable must be set)
+ *       models: [local/<star>, openai/gpt-4o-mini, auto]   # absent = all
+ *       privacy: redact        # overrides routing.privacy for this key
+ *       budget: {day_usd: 5, month_usd: 50}
+ *       limits: {rpm: 60, tpm: 100000, concurrency: 4}
+ */
+typedef struct lx_key_cfg {
+    char *id;
+    unsigned char sha256[32];
+    char **models; /* "provider/<star>" (a literal asterisk) = every model of it; NULL = all */
+    size_t n_models;
+    bool has_privacy;
+    lx_privacy_mode privacy;
+    double day_usd, month_usd; /* 0 = none */
+    int64_t rpm, tpm;          /* 0 = none */
+    int concurrency;           /* 0 = none */
+} lx_key_cfg;
+
+/* `ledger:` (config/account.c). */
+typedef struct lx_ledger_cfg {
+    bool enabled;         /* default true */
+    char *path;           /* default $XDG_DATA_HOME/llmux/llmux.db (~/.local/share/...);
+                             ":memory:" allowed */
+    int64_t retention_days; /* raw rows; daily rollups kept forever; default 30 */
+    bool store_prompts;   /* default false */
+    double energy_usd_per_mtok; /* price of local tokens; default 0 */
+    int64_t flush_ms;     /* batching interval; default 200 */
+} lx_ledger_cfg;
+
+/* `budgets:` (config/account.c) — global budget and limits. */
+typedef enum { LX_AT_LIMIT_REJECT = 0, LX_AT_LIMIT_LOCAL } lx_at_limit;
+typedef struct lx_budget_cfg {
+    double day_usd, month_usd; /* 0 = none */
+    int64_t rpm, tpm;          /* 0 = none */
+    lx_at_limit at_limit;      /* default local */
+} lx_budget_cfg;
+
+/* `cache:` (config/account.c). */
+typedef enum { LX_CACHE_AUTO = 0, LX_CACHE_ON, LX_CACHE_OFF } lx_cache_mode;
+typedef struct lx_cache_cfg {
+    lx_cache_mode mode; /* auto: only temperature 0 requests; default auto */
+    int64_t ttl_s;      /* default 86400 */
+    int64_t max_mb;     /* default 256 */
+    char **routes;      /* targets ("provider/model", "provider/<star>") opted in; NULL = all */
+    size_t n_routes;
+} lx_cache_cfg;
+
 typedef struct lx_config {
     lx_arena *arena;
     char *source; /* file path, or "(environment)" */
@@ -132,6 +333,17 @@ typedef struct lx_config {
     size_t n_providers;
     lx_model_info *catalogue;
     size_t n_catalogue;
+    lx_alias *aliases;
+    size_t n_aliases;
+    lx_routing_cfg routing;
+    lx_guard_cfg guard;
+    lx_reliability_cfg reliability;
+    lx_server_cfg server;
+    lx_key_cfg *keys;
+    size_t n_keys;
+    lx_ledger_cfg ledger;
+    lx_budget_cfg budgets;
+    lx_cache_cfg cache;
 } lx_config;
 
 /* Loads from `path`, or searches the default places when path is NULL, or

@@ -44,4 +44,33 @@ bool lx_url_ok(const char *s);
  * model (the local provider first when `prefer_local`). */
 lx_status lx_config_pick_default(lx_config *cfg, bool prefer_local);
 
+/* Section parsers (one file each) and their defaults. Each sets its
+ * defaults in lx_section_defaults(), which runs before parsing for file and
+ * environment configs alike; a parser fills cfg from the node (a mapping or
+ * null) and reports errors through y with line:col. */
+void lx_section_defaults(lx_config *cfg);
+lx_status lx_parse_aliases(lx_yctx *y, const lx_ynode *v, lx_config *cfg);     /* routing.c */
+lx_status lx_parse_routing(lx_yctx *y, const lx_ynode *v, lx_config *cfg);     /* routing.c */
+lx_status lx_parse_guard(lx_yctx *y, const lx_ynode *v, lx_config *cfg);       /* routing.c */
+lx_status lx_parse_reliability(lx_yctx *y, const lx_ynode *v, lx_config *cfg); /* reliability.c */
+lx_status lx_parse_server(lx_yctx *y, const lx_ynode *v, lx_config *cfg);      /* server.c */
+lx_status lx_parse_keys(lx_yctx *y, const lx_ynode *v, lx_config *cfg);        /* server.c */
+lx_status lx_parse_ledger(lx_yctx *y, const lx_ynode *v, lx_config *cfg);      /* account.c */
+lx_status lx_parse_budgets(lx_yctx *y, const lx_ynode *v, lx_config *cfg);     /* account.c */
+lx_status lx_parse_cache(lx_yctx *y, const lx_ynode *v, lx_config *cfg);       /* account.c */
+void lx_routing_defaults(lx_config *cfg);     /* routing.c: routing + guard */
+void lx_reliability_defaults(lx_config *cfg); /* reliability.c */
+void lx_server_defaults(lx_config *cfg);      /* server.c: server + keys */
+void lx_account_defaults(lx_config *cfg);     /* account.c: ledger, budgets, cache */
+
+/* Checks that need the whole config (targets that must resolve, names that
+ * must exist), run after providers are complete. Each section file has one;
+ * errors carry the line:col of the offending node (keep the node pointers
+ * in the section struct's parse state, or re-find them through y). */
+lx_status lx_sections_check(lx_config *cfg, lx_yctx *y);
+lx_status lx_routing_check(lx_config *cfg, lx_yctx *y);     /* routing.c */
+lx_status lx_reliability_check(lx_config *cfg, lx_yctx *y); /* reliability.c */
+lx_status lx_server_check(lx_config *cfg, lx_yctx *y);      /* server.c */
+lx_status lx_account_check(lx_config *cfg, lx_yctx *y);     /* account.c */
+
 #endif

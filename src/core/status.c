@@ -23,6 +23,10 @@ const char *lx_status_name(lx_status s)
     case LX_ERR_CANCELLED: return "cancelled";
     case LX_ERR_UNSUPPORTED: return "unsupported";
     case LX_ERR_INTERNAL: return "internal";
+    case LX_ERR_BLOCKED: return "blocked";
+    case LX_ERR_LIMIT: return "limit";
+    case LX_ERR_AUTH: return "auth";
+    case LX_ERR_UNAVAILABLE: return "unavailable";
     }
     return "unknown";
 }
@@ -37,6 +41,31 @@ lx_status lx_fail(lx_error *err, lx_status code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
+}
+
+int lx_error_http_status(const lx_error *e)
+{
+    if (e->http_status >= 400 && e->http_status < 600)
+        return e->http_status;
+    switch (e->code) {
+    case LX_ERR_INVALID:
+    case LX_ERR_USAGE:
+    case LX_ERR_UNSUPPORTED:
+        return 400;
+    case LX_ERR_AUTH: return 401;
+    case LX_ERR_BLOCKED: return 403;
+    case LX_ERR_NOTFOUND: return 404;
+    case LX_ERR_TOOBIG: return 413;
+    case LX_ERR_LIMIT: return 429;
+    case LX_ERR_CANCELLED: return 499;
+    case LX_ERR_UPSTREAM:
+    case LX_ERR_IO:
+    case LX_ERR_PROTO:
+        return 502;
+    case LX_ERR_UNAVAILABLE: return 503;
+    case LX_ERR_TIMEOUT: return 504;
+    default: return 500;
+    }
 }
 
 void lx_error_clear(lx_error *err)

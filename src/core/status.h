@@ -32,6 +32,10 @@ typedef enum {
     LX_ERR_CANCELLED,
     LX_ERR_UNSUPPORTED,
     LX_ERR_INTERNAL,
+    LX_ERR_BLOCKED,     /* policy refused the request (privacy guard, key scope) */
+    LX_ERR_LIMIT,       /* a budget or rate limit is reached (HTTP 429) */
+    LX_ERR_AUTH,        /* missing or bad credentials (HTTP 401) */
+    LX_ERR_UNAVAILABLE, /* no target can take the request now (all down, offline) */
 } lx_status;
 
 typedef struct lx_error {
@@ -49,6 +53,13 @@ const char *lx_status_name(lx_status s);
  * so that callers can write `return lx_fail(err, LX_ERR_INVALID, "...")`. */
 lx_status lx_fail(lx_error *err, lx_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The HTTP status an error answers with, the same in every dialect: the
+ * provider's own status when it gave one (400..599), else by code:
+ * invalid/usage/unsupported 400, auth 401, blocked 403, not_found 404,
+ * too_big 413, limit 429, cancelled 499, upstream/io/protocol 502,
+ * unavailable 503, timeout 504, anything else 500. */
+int lx_error_http_status(const lx_error *e);
 
 /* Clears err to "no error". */
 void lx_error_clear(lx_error *err);

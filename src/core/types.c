@@ -498,3 +498,11 @@ lx_status lx_response_replay(const lx_response *r, lx_event_fn fn, void *ud)
     ev.text = r->stop_sequence;
     return fn(ud, &ev);
 }
+
+const char *lx_header_get(const lx_header *h, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (h[i].name && !strcmp(h[i].name, name))
+            return h[i].value;
+    return NULL;
+}

@@ -161,7 +161,7 @@ typedef struct lx_response {
  * Every pointer in an event is borrowed: valid only during the callback. */
 typedef enum {
     LX_EV_START,     /* id, model (either may be NULL) */
-    LX_EV_TEXT,      /* text, len */
+    LX_EV_TEXT,      /* text, len; n_tokens/logprob when the producer knows them */
     LX_EV_THINKING,  /* text, len; or signature alone */
     LX_EV_TOOL_START,/* index, id (may be NULL), name */
     LX_EV_TOOL_ARGS, /* index, text, len: a fragment of the arguments JSON */
@@ -183,11 +183,25 @@ typedef struct lx_event {
     lx_usage usage;
     lx_finish finish;
     const lx_error *error;
+    /* TEXT from the embedded engine: how many tokens this chunk holds and the
+     * sum of their log-probabilities (natural log); n_tokens 0 = unknown. */
+    int n_tokens;
+    double logprob;
 } lx_event;
 
 /* Receives events. Returning anything but LX_OK asks the producer to stop
  * (the caller went away); the producer then emits nothing more. */
 typedef lx_status (*lx_event_fn)(void *ud, const lx_event *ev);
+
+/* An HTTP header (or a CLI --header) as seen by the router: name in lower
+ * case, both borrowed from the caller. */
+typedef struct lx_header {
+    const char *name;
+    const char *value;
+} lx_header;
+
+/* Value of header `name` (lower case), NULL when absent. */
+const char *lx_header_get(const lx_header *h, size_t n, const char *name);
 
 /* ---- construction ------------------------------------------------------- */
 

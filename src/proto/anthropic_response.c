@@ -314,14 +314,7 @@ static bool known_type(const char *t)
 
 lx_status lx_anthropic_error_encode(const lx_error *e, int *http_status, lx_buf *out)
 {
-    int hs = e->http_status >= 400                                  ? e->http_status
-             : e->code == LX_ERR_INVALID || e->code == LX_ERR_USAGE ? 400
-             : e->code == LX_ERR_NOTFOUND                           ? 404
-             : e->code == LX_ERR_TOOBIG                             ? 413
-             : e->code == LX_ERR_UPSTREAM                           ? 502
-             : e->code == LX_ERR_TIMEOUT                            ? 504
-             : e->code == LX_ERR_CANCELLED                          ? 499
-                                                                    : 500;
+    int hs = lx_error_http_status(e);
     const char *type = known_type(e->type)     ? e->type
                        : hs == 401             ? "authentication_error"
                        : hs == 403             ? "permission_error"

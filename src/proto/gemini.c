@@ -611,6 +611,7 @@ static const char *status_for_http(int http)
         return "CANCELLED";
     case 501:
         return "UNIMPLEMENTED";
+    case 502: /* a bad gateway: the service behind is unavailable */
     case 503:
         return "UNAVAILABLE";
     case 504:
@@ -667,32 +668,6 @@ static void error_decode(int http_status, const char *body, size_t len, lx_error
     json_decref(root);
 }
 
-static int http_for_error(const lx_error *e)
-{
-    if (e->http_status >= 400 && e->http_status < 600)
-        return e->http_status;
-    switch (e->code) {
-    case LX_ERR_INVALID:
-    case LX_ERR_USAGE:
-    case LX_ERR_TOOBIG:
-        return 400;
-    case LX_ERR_NOTFOUND:
-        return 404;
-    case LX_ERR_UNSUPPORTED:
-        return 501;
-    case LX_ERR_TIMEOUT:
-        return 504;
-    case LX_ERR_UPSTREAM:
-    case LX_ERR_IO:
-    case LX_ERR_PROTO:
-        return 503;
-    case LX_ERR_CANCELLED:
-        return 499;
-    default:
-        return 500;
-    }
-}
-
 static bool known_status(const char *t)
 {
     static const char *const all[] = {
@@ -709,7 +684,7 @@ static bool known_status(const char *t)
 
 static lx_status error_encode(const lx_error *e, int *http_status, lx_buf *out)
 {
-    int http = http_for_error(e);
+    int http = lx_error_http_status(e);
     const char *st = known_status(e->type) ? e->type : status_for_http(http);
     if (http_status)
         *http_status = http;

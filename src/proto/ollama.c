@@ -743,31 +743,7 @@ static void error_decode(int http_status, const char *body, size_t len, lx_error
 
 static lx_status error_encode(const lx_error *e, int *http_status, lx_buf *out)
 {
-    int http = e->http_status >= 400 && e->http_status < 600 ? e->http_status : 0;
-    if (!http) {
-        switch (e->code) {
-        case LX_ERR_INVALID:
-        case LX_ERR_USAGE:
-        case LX_ERR_TOOBIG:
-        case LX_ERR_UNSUPPORTED:
-            http = 400;
-            break;
-        case LX_ERR_NOTFOUND:
-            http = 404;
-            break;
-        case LX_ERR_TIMEOUT:
-            http = 504;
-            break;
-        case LX_ERR_UPSTREAM:
-        case LX_ERR_IO:
-        case LX_ERR_PROTO:
-            http = 502;
-            break;
-        default:
-            http = 500;
-            break;
-        }
-    }
+    int http = lx_error_http_status(e);
     if (http_status)
         *http_status = http;
     const char *msg = e->message[0] ? e->message : lx_status_name(e->code);

@@ -334,32 +334,9 @@ void lx_openai_error_decode(int http_status, const char *body, size_t len, lx_er
     json_decref(root);
 }
 
-static int status_for(const lx_error *e)
-{
-    if (e->http_status >= 400)
-        return e->http_status;
-    switch (e->code) {
-    case LX_ERR_INVALID:
-    case LX_ERR_USAGE:
-        return 400;
-    case LX_ERR_NOTFOUND:
-        return 404;
-    case LX_ERR_TOOBIG:
-        return 413;
-    case LX_ERR_UPSTREAM:
-        return 502;
-    case LX_ERR_TIMEOUT:
-        return 504;
-    case LX_ERR_CANCELLED:
-        return 499;
-    default:
-        return 500;
-    }
-}
-
 lx_status lx_openai_error_encode(const lx_error *e, int *http_status, lx_buf *out)
 {
-    int hs = status_for(e);
+    int hs = lx_error_http_status(e);
     const char *type = e->type[0]              ? e->type
                        : hs == 401             ? "authentication_error"
                        : hs == 403             ? "permission_error"

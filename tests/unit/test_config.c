@@ -208,7 +208,8 @@ Test(config_errors, unknown_keys)
     static const err_case cases[] = {
         {"defualt_model: x\n",
          "t.yaml:1:1: unknown key 'defualt_model' at the top level (did you mean "
-         "'default_model'?); expected one of: default_model, timeouts, providers, catalogue"},
+         "'default_model'?); expected one of: default_model, timeouts, providers, catalogue, aliases, routing, guard, "
+         "reliability, server, keys, ledger, budgets, cache"},
         {"providers:\n  - name: openai\n    type: openai\n    base_ulr: https://x\n",
          "t.yaml:4:5: unknown key 'base_ulr' in providers[0] (did you mean 'base_url'?); "
          "expected one of: name, type, base_url, api_key_env, api_key, models, locality, model, "

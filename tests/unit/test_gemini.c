@@ -805,7 +805,7 @@ Test(gemini_error, decode_and_encode)
     } map[] = {{LX_ERR_TIMEOUT, 504, "DEADLINE_EXCEEDED"},
                {LX_ERR_NOTFOUND, 404, "NOT_FOUND"},
                {LX_ERR_INTERNAL, 500, "INTERNAL"},
-               {LX_ERR_UPSTREAM, 503, "UNAVAILABLE"}};
+               {LX_ERR_UPSTREAM, 502, "UNAVAILABLE"}};
     for (size_t i = 0; i < 4; i++) {
         lx_buf_reset(&out);
         lx_error x = {0};
