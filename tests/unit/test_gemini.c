@@ -781,7 +781,7 @@ Test(gemini_error, decode_and_encode)
     C->error_decode(502, "<html>Bad Gateway</html>", 24, &err);
     cr_assert_eq(err.code, LX_ERR_UPSTREAM);
     cr_assert(strstr(err.message, "<html>Bad Gateway"), "%s", err.message);
-    cr_assert_str_eq(err.type, "INTERNAL");
+    cr_assert_str_eq(err.type, "UNAVAILABLE");
     C->error_decode(500, NULL, 0, &err);
     cr_assert_eq(err.code, LX_ERR_UPSTREAM);
 
