@@ -14,6 +14,7 @@
 #define LX_CORE_STATUS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     LX_OK = 0,
@@ -44,6 +45,7 @@ typedef struct lx_error {
     char provider[64];   /* "" when not from a provider */
     char type[64];       /* provider's error type, e.g. "rate_limit_error" */
     char message[512];
+    int64_t retry_after_ms; /* provider's Retry-After (or our own reset time); 0 = none */
 } lx_error;
 
 /* Short stable name of a status ("invalid", "timeout", ...). Never NULL. */
