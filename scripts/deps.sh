@@ -7,10 +7,16 @@ PKGS=(
   build-essential pkg-config clang libclang-rt-14-dev llvm
   libuv1-dev libcurl4-openssl-dev libjansson-dev libfyaml-dev libmicrohttpd-dev
   libsqlite3-dev libvectorscan-dev libedit-dev libcriterion-dev
-  python3 curl ca-certificates
+  python3 curl ca-certificates wrk
 )
+# Node.js and npm (client SDK tests, tests/clients) are handled below, not in
+# this list: a machine with NodeSource's nodejs already has npm, and Debian's
+# npm package conflicts with it.
 
 missing=()
+if ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
