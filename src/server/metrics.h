@@ -37,9 +37,38 @@ void lx_metrics_inflight(lx_metrics *m, int delta);
 void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const lx_outcome *o);
 
 /* Appends the exposition text. Extra gauges (ledger counters, breaker
- * states) are added through lx_metrics_gauge before rendering. */
+ * states) are added through lx_metrics_gauge before rendering.
+ *
+ * lx_metrics_gauge sets (creates or overwrites) one gauge sample; calling it
+ * again with the same name and labels replaces the value, so a caller may
+ * refresh its gauges before every render. name: [a-zA-Z_:][a-zA-Z0-9_:]*,
+ * not one of the built-in families; labels: NULL, "" or rendered label text
+ * `k="v",k2="v2"` with values escaped (lx_metrics_escape). Anything invalid
+ * is ignored, so the exposition stays parseable. At most 512 samples.
+ * Strings are copied. */
 void lx_metrics_gauge(lx_metrics *m, const char *name, const char *help, const char *labels,
                       double value);
+/* Appends to out (nothing is reset). LX_ERR_TOOBIG when out's cap is hit. */
 lx_status lx_metrics_render(lx_metrics *m, lx_buf *out);
+
+/* Appends value escaped for a Prometheus label value (backslash, double
+ * quote, newline), for callers building lx_metrics_gauge labels. */
+lx_status lx_metrics_escape(lx_buf *out, const char *value);
+
+/* Label values, so that dashboards can rely on them:
+ *   front     openai | anthropic | ollama | gemini | cli | other
+ *   provider  a configured provider's name; "none" when no provider was
+ *             involved (answered before dispatch, or blocked)
+ *   model     the name at the provider when the config (provider models:)
+ *             or the catalogue knows it, or the provider answered it
+ *             successfully (first 256 such pairs); else "other"
+ *   target    local | cloud | none (blocked or never dispatched)
+ *   status    the HTTP status sent ("200", "404", ...)
+ *   kind      lx_status_name() of the job's error, or for requests answered
+ *             before dispatch: invalid, auth, blocked, not_found, method,
+ *             too_big, media_type, limit, timeout, cancelled, upstream,
+ *             unavailable, internal
+ *   action    (privacy findings) blocked | redacted | local | sent | none
+ * docs/metrics.md lists every family and its buckets. */
 
 #endif

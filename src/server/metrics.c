@@ -1,0 +1,894 @@
+/*
+ * metrics.c — the counters and histograms behind GET /metrics.
+ *
+ * Layout. Every metric family (one name, one TYPE) is a small hash table of
+ * series keyed by their rendered label text, e.g.
+ *     provider="mockopenai",model="echo",target="cloud"
+ * so a lookup is one hash and one memcmp, and rendering copies the key as it
+ * is. A series is a counter (one double) or a histogram (a count per bucket,
+ * not cumulative; the running sum and count); rendering makes the buckets
+ * cumulative and adds +Inf, _sum and _count.
+ *
+ * Threads. One mutex guards the tables; a request takes it once, for a few
+ * hash lookups and additions (well under a microsecond). The in-flight gauge
+ * is an atomic and never takes it. Rendering holds the mutex while it
+ * formats (a few kilobytes).
+ *
+ * Bounded label sets. provider is the name of a configured provider (or
+ * "none" when no provider was involved). model is the name at the provider
+ * when the config or the catalogue knows it, or when that provider answered
+ * it successfully (a real model), up to LX_METRICS_MAX_MODELS distinct pairs;
+ * every other name (a typo, a hostile client's invention) is "other". front,
+ * target, status, kind and direction come from small fixed sets; finding
+ * types from the scanner (built-in types plus the config's). Each family
+ * also has a hard cap on series (LX_METRICS_MAX_SERIES); what does not fit
+ * is counted in llmux_metrics_dropped_total instead of growing memory.
+ */
+#include "server/metrics.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LX_METRICS_MAX_SERIES 2048 /* per family */
+#define LX_METRICS_MAX_MODELS 256  /* provider/model pairs accepted from answers */
+#define LX_METRICS_MAX_GAUGES 512  /* lx_metrics_gauge entries */
+#define LX_METRICS_MODEL_LEN 128   /* longer model names read as "other" */
+#define LX_METRICS_LABELS_CAP 1024 /* rendered label text of one series */
+#define N_BUCKETS_MAX 20
+#define HASH_SLOTS 256
+
+/* ---- bucket layouts ----------------------------------------------------- */
+
+/* Bounds are kept as text too, so `le` prints exactly as written here. */
+typedef struct buckets {
+    int n;
+    double le[N_BUCKETS_MAX];
+    const char *text[N_BUCKETS_MAX];
+} buckets;
+
+/* Whole requests: from a cached answer (milliseconds) to a long generation. */
+static const buckets B_DURATION = {
+    16,
+    {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300},
+    {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "20", "30",
+     "60", "120", "300"},
+};
+/* Time to first token: local engines answer in milliseconds, clouds in ~0.3-3 s. */
+static const buckets B_TTFT = {
+    15,
+    {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+    {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5",
+     "10", "30", "60"},
+};
+/* llmux's own time per request: the target is tens of microseconds. */
+static const buckets B_OVERHEAD = {
+    16,
+    {5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25, 1},
+    {"5e-06", "1e-05", "2e-05", "5e-05", "0.0001", "0.0002", "0.0005", "0.001", "0.002", "0.005",
+     "0.01", "0.025", "0.05", "0.1", "0.25", "1"},
+};
+
+/* ---- families ----------------------------------------------------------- */
+
+typedef enum { K_COUNTER, K_HISTOGRAM } fam_kind;
+
+typedef struct series {
+    struct series *next; /* hash chain */
+    uint32_t hash;
+    double value;        /* counter */
+    uint64_t *counts;    /* histogram: per bucket, +Inf last; not cumulative */
+    double sum;
+    uint64_t count;
+    size_t len;
+    char labels[];       /* NUL-terminated */
+} series;
+
+typedef struct family {
+    const char *name, *help;
+    fam_kind kind;
+    const buckets *b;
+    series *slot[HASH_SLOTS];
+    size_t n;
+} family;
+
+enum {
+    F_REQUESTS,
+    F_ERRORS,
+    F_TOKENS,
+    F_COST,
+    F_SAVED,
+    F_DURATION,
+    F_TTFT,
+    F_OVERHEAD,
+    F_PRIVACY,
+    F_ATTEMPTS,
+    F_CACHE,
+    F_REDACTED,
+    F_ESCALATED,
+    F_N
+};
+
+static const struct {
+    const char *name, *help;
+    fam_kind kind;
+    const buckets *b;
+} FAMILIES[F_N] = {
+    [F_REQUESTS] = {"llmux_requests_total",
+                    "Finished HTTP requests by front (dialect), provider, model, route target and "
+                    "HTTP status.",
+                    K_COUNTER, NULL},
+    [F_ERRORS] = {"llmux_errors_total",
+                  "Requests that ended in an error, by front, provider, model and error kind.",
+                  K_COUNTER, NULL},
+    [F_TOKENS] = {"llmux_tokens_total",
+                  "Tokens of answers that reached the caller, by provider, model and direction "
+                  "(in = prompt, out = completion including reasoning).",
+                  K_COUNTER, NULL},
+    [F_COST] = {"llmux_cost_usd_total", "Cost in US dollars by provider and model.", K_COUNTER,
+                NULL},
+    [F_SAVED] = {"llmux_saved_usd_total",
+                 "US dollars saved against the all-cloud price (local answers, cache hits), by "
+                 "provider and model.",
+                 K_COUNTER, NULL},
+    [F_DURATION] = {"llmux_request_duration_seconds",
+                    "Whole request latency by provider, model and route target.", K_HISTOGRAM,
+                    &B_DURATION},
+    [F_TTFT] = {"llmux_ttft_seconds",
+                "Time to the first content token by provider, model and route target.",
+                K_HISTOGRAM, &B_TTFT},
+    [F_OVERHEAD] = {"llmux_overhead_seconds",
+                    "llmux's own time per request (routing, guard, encoding; no waiting on "
+                    "providers), by front.",
+                    K_HISTOGRAM, &B_OVERHEAD},
+    [F_PRIVACY] = {"llmux_privacy_findings_total",
+                   "Sensitive values found in requests, by finding type and what was done "
+                   "(blocked, redacted, local, sent, none).",
+                   K_COUNTER, NULL},
+    [F_ATTEMPTS] = {"llmux_upstream_attempts_total",
+                    "Calls to providers (retries and failovers included) by provider, model and "
+                    "result (ok or the error kind).",
+                    K_COUNTER, NULL},
+    [F_CACHE] = {"llmux_cache_hits_total", "Requests answered from the response cache, by front.",
+                 K_COUNTER, NULL},
+    [F_REDACTED] = {"llmux_redacted_values_total",
+                    "Values replaced by placeholders before a request left, by provider and "
+                    "model.",
+                    K_COUNTER, NULL},
+    [F_ESCALATED] = {"llmux_cascade_escalations_total",
+                     "Local drafts the cascade validator rejected (escalated to the next target), "
+                     "by front.",
+                     K_COUNTER, NULL},
+};
+
+typedef struct gauge {
+    char *name, *help, *labels;
+    double value;
+} gauge;
+
+typedef struct known_model {
+    struct known_model *next;
+    uint32_t hash;
+    char key[]; /* provider '\x1f' model */
+} known_model;
+
+struct lx_metrics {
+    pthread_mutex_t mu;
+    family fam[F_N];
+    known_model *models[HASH_SLOTS];
+    size_t n_models;
+    gauge gauges[LX_METRICS_MAX_GAUGES];
+    size_t n_gauges;
+    uint64_t dropped; /* series that did not fit */
+    atomic_llong inflight;
+    double start_time; /* unix seconds */
+};
+
+static uint32_t fnv1a(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+lx_metrics *lx_metrics_new(void)
+{
+    lx_metrics *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    if (pthread_mutex_init(&m->mu, NULL) != 0) {
+        free(m);
+        return NULL;
+    }
+    for (int i = 0; i < F_N; i++) {
+        m->fam[i].name = FAMILIES[i].name;
+        m->fam[i].help = FAMILIES[i].help;
+        m->fam[i].kind = FAMILIES[i].kind;
+        m->fam[i].b = FAMILIES[i].b;
+    }
+    atomic_init(&m->inflight, 0);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->start_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return m;
+}
+
+void lx_metrics_free(lx_metrics *m)
+{
+    if (!m)
+        return;
+    for (int f = 0; f < F_N; f++) {
+        for (int i = 0; i < HASH_SLOTS; i++) {
+            series *s = m->fam[f].slot[i];
+            while (s) {
+                series *next = s->next;
+                free(s->counts);
+                free(s);
+                s = next;
+            }
+        }
+    }
+    for (int i = 0; i < HASH_SLOTS; i++) {
+        known_model *k = m->models[i];
+        while (k) {
+            known_model *next = k->next;
+            free(k);
+            k = next;
+        }
+    }
+    for (size_t i = 0; i < m->n_gauges; i++) {
+        free(m->gauges[i].name);
+        free(m->gauges[i].help);
+        free(m->gauges[i].labels);
+    }
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+void lx_metrics_inflight(lx_metrics *m, int delta)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->inflight, delta, memory_order_relaxed);
+}
+
+/* ---- labels ------------------------------------------------------------- */
+
+/* Appends v escaped for a label value (backslash, double quote, newline) to
+ * dst[*len..cap); false when it does not fit. */
+static bool esc_append(char *dst, size_t *len, size_t cap, const char *v)
+{
+    size_t n = *len;
+    for (const char *p = v; *p; p++) {
+        const char *rep = NULL;
+        if (*p == '\\')
+            rep = "\\\\";
+        else if (*p == '"')
+            rep = "\\\"";
+        else if (*p == '\n')
+            rep = "\\n";
+        size_t k = rep ? 2 : 1;
+        if (n + k >= cap)
+            return false;
+        if (rep) {
+            dst[n++] = rep[0];
+            dst[n++] = rep[1];
+        } else {
+            dst[n++] = *p;
+        }
+    }
+    dst[n] = '\0';
+    *len = n;
+    return true;
+}
+
+lx_status lx_metrics_escape(lx_buf *out, const char *value)
+{
+    for (const char *p = value ? value : ""; *p; p++) {
+        lx_status st;
+        if (*p == '\\')
+            st = lx_buf_puts(out, "\\\\");
+        else if (*p == '"')
+            st = lx_buf_puts(out, "\\\"");
+        else if (*p == '\n')
+            st = lx_buf_puts(out, "\\n");
+        else
+            st = lx_buf_putc(out, *p);
+        if (st != LX_OK)
+            return st;
+    }
+    return LX_OK;
+}
+
+/* Renders `k0="v0",k1="v1",...` into dst (NULL values print as ""). */
+static bool labels(char *dst, size_t cap, int n, const char *const *k, const char *const *v)
+{
+    size_t len = 0;
+    dst[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(dst + len, cap - len, "%s%s=\"", i ? "," : "", k[i]);
+        if (w < 0 || (size_t)w >= cap - len)
+            return false;
+        len += (size_t)w;
+        if (!esc_append(dst, &len, cap, v[i] ? v[i] : ""))
+            return false;
+        if (len + 2 >= cap)
+            return false;
+        dst[len++] = '"';
+        dst[len] = '\0';
+    }
+    return true;
+}
+
+/* ---- series ------------------------------------------------------------- */
+
+/* The series of family f with this label text, created when missing; NULL
+ * when the family is full or out of memory (counted as dropped). Caller
+ * holds m->mu. */
+static series *get_series(lx_metrics *m, int f, const char *lbl)
+{
+    family *fa = &m->fam[f];
+    size_t len = strlen(lbl);
+    uint32_t h = fnv1a(lbl, len);
+    for (series *s = fa->slot[h % HASH_SLOTS]; s; s = s->next) {
+        if (s->hash == h && s->len == len && memcmp(s->labels, lbl, len) == 0)
+            return s;
+    }
+    if (fa->n >= LX_METRICS_MAX_SERIES) {
+        m->dropped++;
+        return NULL;
+    }
+    series *s = calloc(1, sizeof *s + len + 1);
+    if (!s) {
+        m->dropped++;
+        return NULL;
+    }
+    if (fa->kind == K_HISTOGRAM) {
+        s->counts = calloc((size_t)fa->b->n + 1, sizeof *s->counts);
+        if (!s->counts) {
+            free(s);
+            m->dropped++;
+            return NULL;
+        }
+    }
+    s->hash = h;
+    s->len = len;
+    memcpy(s->labels, lbl, len + 1);
+    s->next = fa->slot[h % HASH_SLOTS];
+    fa->slot[h % HASH_SLOTS] = s;
+    fa->n++;
+    return s;
+}
+
+static void count_add(lx_metrics *m, int f, int n, const char *const *k, const char *const *v,
+                      double d)
+{
+    char lbl[LX_METRICS_LABELS_CAP];
+    if (!labels(lbl, sizeof lbl, n, k, v)) {
+        m->dropped++;
+        return;
+    }
+    series *s = get_series(m, f, lbl);
+    if (s && isfinite(d))
+        s->value += d;
+}
+
+static void hist_observe(lx_metrics *m, int f, int n, const char *const *k, const char *const *v,
+                         double x)
+{
+    if (!isfinite(x) || x < 0)
+        return;
+    char lbl[LX_METRICS_LABELS_CAP];
+    if (!labels(lbl, sizeof lbl, n, k, v)) {
+        m->dropped++;
+        return;
+    }
+    series *s = get_series(m, f, lbl);
+    if (!s)
+        return;
+    const buckets *b = m->fam[f].b;
+    int i = 0;
+    while (i < b->n && x > b->le[i])
+        i++;
+    s->counts[i]++;
+    s->sum += x;
+    s->count++;
+}
+
+/* ---- bounded label values ----------------------------------------------- */
+
+static const char *front_label(const char *front)
+{
+    static const char *const known[] = {"openai", "anthropic", "ollama", "gemini", "cli"};
+    if (front) {
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+            if (strcmp(front, known[i]) == 0)
+                return known[i];
+        }
+    }
+    return "other";
+}
+
+/* True when provider/model is in the accepted set; with add, puts it there
+ * while there is room. Caller holds m->mu. */
+static bool known_model_check(lx_metrics *m, const char *provider, const char *model, bool add)
+{
+    char key[256];
+    int n = snprintf(key, sizeof key, "%s\x1f%s", provider, model);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return false;
+    uint32_t h = fnv1a(key, (size_t)n);
+    for (known_model *k = m->models[h % HASH_SLOTS]; k; k = k->next) {
+        if (k->hash == h && strcmp(k->key, key) == 0)
+            return true;
+    }
+    if (!add || m->n_models >= LX_METRICS_MAX_MODELS)
+        return false;
+    known_model *k = malloc(sizeof *k + (size_t)n + 1);
+    if (!k)
+        return false;
+    k->hash = h;
+    memcpy(k->key, key, (size_t)n + 1);
+    k->next = m->models[h % HASH_SLOTS];
+    m->models[h % HASH_SLOTS] = k;
+    m->n_models++;
+    return true;
+}
+
+/* The model label of a target: see the file comment. answered: the provider
+ * served this model successfully. Caller holds m->mu. */
+static const char *model_label(lx_metrics *m, const lx_target *t, bool answered)
+{
+    const char *model = t->model;
+    if (!model || !*model || strlen(model) > LX_METRICS_MODEL_LEN)
+        return "other";
+    if (t->info)
+        return model;
+    const lx_provider_cfg *p = t->provider;
+    for (size_t i = 0; p && i < p->n_models; i++) {
+        if (p->models[i] && strcmp(p->models[i], model) == 0)
+            return model;
+    }
+    const char *pname = p && p->name ? p->name : "none";
+    return known_model_check(m, pname, model, answered) ? model : "other";
+}
+
+static const char *provider_label(const lx_target *t)
+{
+    return t && t->provider && t->provider->name ? t->provider->name : "none";
+}
+
+/* The error kind of a request answered before dispatch, from its status. */
+static const char *kind_from_http(int status)
+{
+    switch (status) {
+    case 400: return "invalid";
+    case 401: return "auth";
+    case 403: return "blocked";
+    case 404: return "not_found";
+    case 405: return "method";
+    case 408: return "timeout";
+    case 413: return "too_big";
+    case 415: return "media_type";
+    case 429: return "limit";
+    case 499: return "cancelled";
+    case 502: return "upstream";
+    case 503: return "unavailable";
+    case 504: return "timeout";
+    default: return status >= 500 ? "internal" : "invalid";
+    }
+}
+
+/* What happened to the sensitive values of a request. */
+static const char *privacy_action(const lx_outcome *o)
+{
+    if (o->plan && o->plan->action == LX_ACTION_BLOCK)
+        return "blocked";
+    if (o->redacted || (o->target && o->target->redact))
+        return "redacted";
+    if (!o->target)
+        return "none";
+    return o->target->local ? "local" : "sent";
+}
+
+/* ---- observe ------------------------------------------------------------ */
+
+void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const lx_outcome *o)
+{
+    if (!m)
+        return;
+    front = front_label(front);
+    char status[8];
+    if (http_status >= 100 && http_status <= 599)
+        snprintf(status, sizeof status, "%d", http_status);
+    else
+        strcpy(status, "other");
+
+    pthread_mutex_lock(&m->mu);
+
+    const lx_target *t = o ? o->target : NULL;
+    const char *provider = provider_label(t);
+    const char *model = t ? model_label(m, t, o->status == LX_OK) : "none";
+    const char *target = "none";
+    if (t && !(o->plan && o->plan->action == LX_ACTION_BLOCK))
+        target = t->local ? "local" : "cloud";
+
+    static const char *const k_req[] = {"front", "provider", "model", "target", "status"};
+    const char *v_req[] = {front, provider, model, target, status};
+    count_add(m, F_REQUESTS, 5, k_req, v_req, 1);
+
+    bool failed = http_status >= 400 || http_status < 100 ||
+                  (o && o->status != LX_OK && o->status != LX_DONE);
+    if (failed) {
+        const char *kind = (o && o->status != LX_OK && o->status != LX_DONE)
+                               ? lx_status_name(o->status)
+                               : kind_from_http(http_status);
+        static const char *const k_err[] = {"front", "provider", "model", "kind"};
+        const char *v_err[] = {front, provider, model, kind};
+        count_add(m, F_ERRORS, 4, k_err, v_err, 1);
+    }
+
+    if (o) {
+        static const char *const k_f[] = {"front"};
+        const char *v_f[] = {front};
+        hist_observe(m, F_OVERHEAD, 1, k_f, v_f, (double)o->overhead_us / 1e6);
+        if (o->cached)
+            count_add(m, F_CACHE, 1, k_f, v_f, 1);
+        if (o->escalated)
+            count_add(m, F_ESCALATED, 1, k_f, v_f, 1);
+    }
+
+    if (t) {
+        static const char *const k_tok[] = {"provider", "model", "direction"};
+        const char *v_in[] = {provider, model, "in"};
+        const char *v_out[] = {provider, model, "out"};
+        count_add(m, F_TOKENS, 3, k_tok, v_in, (double)lx_usage_total_input(&o->usage));
+        count_add(m, F_TOKENS, 3, k_tok, v_out, (double)lx_usage_total_output(&o->usage));
+
+        static const char *const k_pm[] = {"provider", "model"};
+        const char *v_pm[] = {provider, model};
+        count_add(m, F_COST, 2, k_pm, v_pm, o->cost_usd > 0 ? o->cost_usd : 0);
+        if (o->saved_usd > 0)
+            count_add(m, F_SAVED, 2, k_pm, v_pm, o->saved_usd);
+        if (o->redactions > 0)
+            count_add(m, F_REDACTED, 2, k_pm, v_pm, (double)o->redactions);
+
+        static const char *const k_pmt[] = {"provider", "model", "target"};
+        const char *v_pmt[] = {provider, model, target};
+        if (o->latency_ms >= 0)
+            hist_observe(m, F_DURATION, 3, k_pmt, v_pmt, (double)o->latency_ms / 1e3);
+        if (o->ttft_ms > 0 || (o->status == LX_OK && o->ttft_ms == 0))
+            hist_observe(m, F_TTFT, 3, k_pmt, v_pmt, (double)o->ttft_ms / 1e3);
+    }
+
+    if (o) {
+        int n = o->n_attempts < LX_MAX_ATTEMPTS ? o->n_attempts : LX_MAX_ATTEMPTS;
+        static const char *const k_att[] = {"provider", "model", "result"};
+        for (int i = 0; i < n; i++) {
+            const lx_attempt *a = &o->attempts[i];
+            if (!a->target)
+                continue;
+            const char *v_att[] = {provider_label(a->target),
+                                   model_label(m, a->target, a->status == LX_OK),
+                                   lx_status_name(a->status)};
+            count_add(m, F_ATTEMPTS, 3, k_att, v_att, 1);
+        }
+        if (o->plan) {
+            const char *action = privacy_action(o);
+            static const char *const k_priv[] = {"type", "action"};
+            for (size_t i = 0; i < o->plan->findings.n; i++) {
+                const char *type = o->plan->findings.items[i].type;
+                const char *v_priv[] = {type && strlen(type) <= 64 ? type : "other", action};
+                count_add(m, F_PRIVACY, 2, k_priv, v_priv, 1);
+            }
+        }
+    }
+
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* ---- extra gauges ------------------------------------------------------- */
+
+static bool valid_name(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (const char *p = s; *p; p++) {
+        bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+                     *p == ':';
+        bool digit = *p >= '0' && *p <= '9';
+        if (!alpha && !(digit && p != s))
+            return false;
+    }
+    return true;
+}
+
+/* `k="v",...` with valid names and escapes only (so the exposition stays
+ * parseable whatever a caller passes). Empty is valid. */
+static bool valid_labels(const char *s)
+{
+    const char *p = s;
+    while (*p) {
+        const char *k = p;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+               (p != k && *p >= '0' && *p <= '9'))
+            p++;
+        if (p == k || p[0] != '=' || p[1] != '"')
+            return false;
+        p += 2;
+        while (*p != '"') {
+            if (*p == '\0' || *p == '\n')
+                return false;
+            if (*p == '\\') {
+                if (p[1] != '\\' && p[1] != '"' && p[1] != 'n')
+                    return false;
+                p++;
+            }
+            p++;
+        }
+        p++;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return false;
+    }
+    return true;
+}
+
+static bool is_family_name(const char *name)
+{
+    for (int f = 0; f < F_N; f++) {
+        if (strcmp(FAMILIES[f].name, name) == 0)
+            return true;
+    }
+    return strcmp(name, "llmux_inflight_requests") == 0 ||
+           strcmp(name, "llmux_metrics_dropped_total") == 0 ||
+           strcmp(name, "process_start_time_seconds") == 0 ||
+           strcmp(name, "process_resident_memory_bytes") == 0;
+}
+
+void lx_metrics_gauge(lx_metrics *m, const char *name, const char *help, const char *labels_txt,
+                      double value)
+{
+    if (!m || !valid_name(name) || is_family_name(name))
+        return;
+    if (!labels_txt)
+        labels_txt = "";
+    if (!valid_labels(labels_txt))
+        return;
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->n_gauges; i++) {
+        gauge *g = &m->gauges[i];
+        if (strcmp(g->name, name) == 0 && strcmp(g->labels, labels_txt) == 0) {
+            g->value = value;
+            goto out;
+        }
+    }
+    if (m->n_gauges >= LX_METRICS_MAX_GAUGES) {
+        m->dropped++;
+        goto out;
+    }
+    gauge g = {strdup(name), strdup(help ? help : name), strdup(labels_txt), value};
+    if (!g.name || !g.help || !g.labels) {
+        free(g.name);
+        free(g.help);
+        free(g.labels);
+        m->dropped++;
+        goto out;
+    }
+    m->gauges[m->n_gauges++] = g;
+out:
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+/* Shortest text that reads back as the same double; NaN / Inf spelled the
+ * Prometheus way. */
+static lx_status put_num(lx_buf *out, double v)
+{
+    if (isnan(v))
+        return lx_buf_puts(out, "NaN");
+    if (isinf(v))
+        return lx_buf_puts(out, v > 0 ? "+Inf" : "-Inf");
+    if (v == floor(v) && fabs(v) < 9007199254740992.0)
+        return lx_buf_printf(out, "%.0f", v);
+    char tmp[40];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    return lx_buf_puts(out, tmp);
+}
+
+/* HELP text: backslash and newline escaped. */
+static lx_status put_help(lx_buf *out, const char *name, const char *help, const char *type)
+{
+    lx_status st = lx_buf_printf(out, "# HELP %s ", name);
+    for (const char *p = help; st == LX_OK && *p; p++) {
+        if (*p == '\\')
+            st = lx_buf_puts(out, "\\\\");
+        else if (*p == '\n')
+            st = lx_buf_puts(out, "\\n");
+        else
+            st = lx_buf_putc(out, *p);
+    }
+    if (st == LX_OK)
+        st = lx_buf_printf(out, "\n# TYPE %s %s\n", name, type);
+    return st;
+}
+
+static int cmp_series(const void *a, const void *b)
+{
+    const series *x = *(series *const *)a, *y = *(series *const *)b;
+    return strcmp(x->labels, y->labels);
+}
+
+static lx_status put_labels(lx_buf *out, const char *lbl, const char *extra)
+{
+    if (!*lbl && !extra)
+        return LX_OK;
+    return lx_buf_printf(out, "{%s%s%s}", lbl, *lbl && extra ? "," : "", extra ? extra : "");
+}
+
+static lx_status render_family(const family *fa, lx_buf *out)
+{
+    lx_status st = put_help(out, fa->name, fa->help,
+                            fa->kind == K_HISTOGRAM ? "histogram" : "counter");
+    if (st != LX_OK || fa->n == 0)
+        return st;
+    series **all = malloc(fa->n * sizeof *all);
+    if (!all)
+        return LX_ERR_NOMEM;
+    size_t n = 0;
+    for (int i = 0; i < HASH_SLOTS; i++) {
+        for (series *s = fa->slot[i]; s; s = s->next)
+            all[n++] = s;
+    }
+    qsort(all, n, sizeof *all, cmp_series);
+    for (size_t i = 0; st == LX_OK && i < n; i++) {
+        const series *s = all[i];
+        if (fa->kind == K_COUNTER) {
+            st = lx_buf_puts(out, fa->name);
+            if (st == LX_OK)
+                st = put_labels(out, s->labels, NULL);
+            if (st == LX_OK)
+                st = lx_buf_putc(out, ' ');
+            if (st == LX_OK)
+                st = put_num(out, s->value);
+            if (st == LX_OK)
+                st = lx_buf_putc(out, '\n');
+            continue;
+        }
+        uint64_t cum = 0;
+        char le[40];
+        for (int b = 0; st == LX_OK && b <= fa->b->n; b++) {
+            cum += s->counts[b];
+            snprintf(le, sizeof le, "le=\"%s\"", b < fa->b->n ? fa->b->text[b] : "+Inf");
+            st = lx_buf_printf(out, "%s_bucket", fa->name);
+            if (st == LX_OK)
+                st = put_labels(out, s->labels, le);
+            if (st == LX_OK)
+                st = lx_buf_printf(out, " %llu\n", (unsigned long long)cum);
+        }
+        if (st == LX_OK)
+            st = lx_buf_printf(out, "%s_sum", fa->name);
+        if (st == LX_OK)
+            st = put_labels(out, s->labels, NULL);
+        if (st == LX_OK)
+            st = lx_buf_putc(out, ' ');
+        if (st == LX_OK)
+            st = put_num(out, s->sum);
+        if (st == LX_OK)
+            st = lx_buf_printf(out, "\n%s_count", fa->name);
+        if (st == LX_OK)
+            st = put_labels(out, s->labels, NULL);
+        if (st == LX_OK)
+            st = lx_buf_printf(out, " %llu\n", (unsigned long long)s->count);
+    }
+    free(all);
+    return st;
+}
+
+static int cmp_gauge(const void *a, const void *b)
+{
+    const gauge *x = *(gauge *const *)a, *y = *(gauge *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->labels, y->labels);
+}
+
+static lx_status render_gauges(lx_metrics *m, lx_buf *out)
+{
+    if (m->n_gauges == 0)
+        return LX_OK;
+    gauge *sorted[LX_METRICS_MAX_GAUGES];
+    for (size_t i = 0; i < m->n_gauges; i++)
+        sorted[i] = &m->gauges[i];
+    qsort(sorted, m->n_gauges, sizeof *sorted, cmp_gauge);
+    lx_status st = LX_OK;
+    for (size_t i = 0; st == LX_OK && i < m->n_gauges; i++) {
+        const gauge *g = sorted[i];
+        if (i == 0 || strcmp(sorted[i - 1]->name, g->name) != 0)
+            st = put_help(out, g->name, g->help, "gauge");
+        if (st == LX_OK)
+            st = lx_buf_puts(out, g->name);
+        if (st == LX_OK)
+            st = put_labels(out, g->labels, NULL);
+        if (st == LX_OK)
+            st = lx_buf_putc(out, ' ');
+        if (st == LX_OK)
+            st = put_num(out, g->value);
+        if (st == LX_OK)
+            st = lx_buf_putc(out, '\n');
+    }
+    return st;
+}
+
+static double resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return -1;
+    unsigned long size = 0, rss = 0;
+    int n = fscanf(f, "%lu %lu", &size, &rss);
+    fclose(f);
+    return n == 2 ? (double)rss * (double)sysconf(_SC_PAGESIZE) : -1;
+}
+
+lx_status lx_metrics_render(lx_metrics *m, lx_buf *out)
+{
+    if (!m || !out)
+        return LX_ERR_INVALID;
+    double rss = resident_bytes();
+    pthread_mutex_lock(&m->mu);
+    lx_status st = LX_OK;
+    for (int f = 0; st == LX_OK && f < F_N; f++)
+        st = render_family(&m->fam[f], out);
+    if (st == LX_OK)
+        st = put_help(out, "llmux_inflight_requests", "Requests being served now.", "gauge");
+    if (st == LX_OK)
+        st = lx_buf_printf(out, "llmux_inflight_requests %lld\n",
+                           (long long)atomic_load_explicit(&m->inflight, memory_order_relaxed));
+    if (st == LX_OK)
+        st = put_help(out, "llmux_metrics_dropped_total",
+                      "Observations not recorded because a label set or series table was full.",
+                      "counter");
+    if (st == LX_OK)
+        st = lx_buf_printf(out, "llmux_metrics_dropped_total %llu\n",
+                           (unsigned long long)m->dropped);
+    if (st == LX_OK)
+        st = put_help(out, "process_start_time_seconds",
+                      "Start time of the process since the Unix epoch in seconds.", "gauge");
+    if (st == LX_OK)
+        st = lx_buf_puts(out, "process_start_time_seconds ");
+    if (st == LX_OK)
+        st = put_num(out, floor(m->start_time));
+    if (st == LX_OK)
+        st = lx_buf_putc(out, '\n');
+    if (st == LX_OK && rss >= 0) {
+        st = put_help(out, "process_resident_memory_bytes", "Resident memory size in bytes.",
+                      "gauge");
+        if (st == LX_OK)
+            st = lx_buf_puts(out, "process_resident_memory_bytes ");
+        if (st == LX_OK)
+            st = put_num(out, rss);
+        if (st == LX_OK)
+            st = lx_buf_putc(out, '\n');
+    }
+    if (st == LX_OK)
+        st = render_gauges(m, out);
+    pthread_mutex_unlock(&m->mu);
+    return st;
+}
