@@ -83,12 +83,12 @@ typedef enum { K_COUNTER, K_HISTOGRAM } fam_kind;
 typedef struct series {
     struct series *next; /* hash chain */
     uint32_t hash;
-    double value;        /* counter */
-    uint64_t *counts;    /* histogram: per bucket, +Inf last; not cumulative */
+    double value;     /* counter */
+    uint64_t *counts; /* histogram: per bucket, +Inf last; not cumulative */
     double sum;
     uint64_t count;
     size_t len;
-    char labels[];       /* NUL-terminated */
+    char labels[]; /* NUL-terminated */
 } series;
 
 typedef struct family {
@@ -142,8 +142,8 @@ static const struct {
                     "Whole request latency by provider, model and route target.", K_HISTOGRAM,
                     &B_DURATION},
     [F_TTFT] = {"llmux_ttft_seconds",
-                "Time to the first content token by provider, model and route target.",
-                K_HISTOGRAM, &B_TTFT},
+                "Time to the first content token by provider, model and route target.", K_HISTOGRAM,
+                &B_TTFT},
     [F_OVERHEAD] = {"llmux_overhead_seconds",
                     "llmux's own time per request (routing, guard, encoding; no waiting on "
                     "providers), by front.",
@@ -473,20 +473,34 @@ static const char *provider_label(const lx_target *t)
 static const char *kind_from_http(int status)
 {
     switch (status) {
-    case 400: return "invalid";
-    case 401: return "auth";
-    case 403: return "blocked";
-    case 404: return "not_found";
-    case 405: return "method";
-    case 408: return "timeout";
-    case 413: return "too_big";
-    case 415: return "media_type";
-    case 429: return "limit";
-    case 499: return "cancelled";
-    case 502: return "upstream";
-    case 503: return "unavailable";
-    case 504: return "timeout";
-    default: return status >= 500 ? "internal" : "invalid";
+    case 400:
+        return "invalid";
+    case 401:
+        return "auth";
+    case 403:
+        return "blocked";
+    case 404:
+        return "not_found";
+    case 405:
+        return "method";
+    case 408:
+        return "timeout";
+    case 413:
+        return "too_big";
+    case 415:
+        return "media_type";
+    case 429:
+        return "limit";
+    case 499:
+        return "cancelled";
+    case 502:
+        return "upstream";
+    case 503:
+        return "unavailable";
+    case 504:
+        return "timeout";
+    default:
+        return status >= 500 ? "internal" : "invalid";
     }
 }
 
@@ -605,8 +619,7 @@ static bool valid_name(const char *s)
     if (!s || !*s)
         return false;
     for (const char *p = s; *p; p++) {
-        bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-                     *p == ':';
+        bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' || *p == ':';
         bool digit = *p >= '0' && *p <= '9';
         if (!alpha && !(digit && p != s))
             return false;
@@ -745,8 +758,8 @@ static lx_status put_labels(lx_buf *out, const char *lbl, const char *extra)
 
 static lx_status render_family(const family *fa, lx_buf *out)
 {
-    lx_status st = put_help(out, fa->name, fa->help,
-                            fa->kind == K_HISTOGRAM ? "histogram" : "counter");
+    lx_status st =
+        put_help(out, fa->name, fa->help, fa->kind == K_HISTOGRAM ? "histogram" : "counter");
     if (st != LX_OK || fa->n == 0)
         return st;
     series **all = malloc(fa->n * sizeof *all);

@@ -292,10 +292,15 @@ Test(metrics, empty_exposition_is_valid_and_complete)
     expo e;
     lx_buf b;
     render_parse(m, &e, &b);
-    const char *fams[] = {"llmux_requests_total", "llmux_errors_total", "llmux_tokens_total",
-                          "llmux_cost_usd_total", "llmux_request_duration_seconds",
-                          "llmux_ttft_seconds", "llmux_overhead_seconds",
-                          "llmux_inflight_requests", "llmux_privacy_findings_total"};
+    const char *fams[] = {"llmux_requests_total",
+                          "llmux_errors_total",
+                          "llmux_tokens_total",
+                          "llmux_cost_usd_total",
+                          "llmux_request_duration_seconds",
+                          "llmux_ttft_seconds",
+                          "llmux_overhead_seconds",
+                          "llmux_inflight_requests",
+                          "llmux_privacy_findings_total"};
     for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
         char want[160];
         snprintf(want, sizeof want, "# TYPE %s ", fams[i]);
@@ -321,9 +326,9 @@ Test(metrics, counters_and_histograms_from_outcomes)
         o.usage.output = 5;
         o.usage.reasoning = 1;
         o.cost_usd = 0.25;
-        o.latency_ms = 300;  /* 0.3 s: bucket 0.5 */
-        o.ttft_ms = 40;      /* 0.04 s: bucket 0.05 */
-        o.overhead_us = 30;  /* bucket 5e-05 */
+        o.latency_ms = 300; /* 0.3 s: bucket 0.5 */
+        o.ttft_ms = 40;     /* 0.04 s: bucket 0.05 */
+        o.overhead_us = 30; /* bucket 5e-05 */
         o.n_attempts = 1;
         o.attempts[0].target = &t;
         o.attempts[0].status = LX_OK;
@@ -361,12 +366,11 @@ Test(metrics, counters_and_histograms_from_outcomes)
     cr_assert_eq(get(&e, "llmux_errors_total",
                      "front=anthropic;provider=openai;model=gpt-4o-mini;kind=timeout;", NULL),
                  1);
-    cr_assert_eq(get(&e, "llmux_errors_total", "front=ollama;provider=none;model=none;kind=auth;",
-                     NULL),
-                 1);
-    cr_assert_eq(get(&e, "llmux_errors_total",
-                     "front=other;provider=none;model=none;kind=not_found;", NULL),
-                 1);
+    cr_assert_eq(
+        get(&e, "llmux_errors_total", "front=ollama;provider=none;model=none;kind=auth;", NULL), 1);
+    cr_assert_eq(
+        get(&e, "llmux_errors_total", "front=other;provider=none;model=none;kind=not_found;", NULL),
+        1);
     char l[256];
     snprintf(l, sizeof l, "%sdirection=in;", pm);
     cr_assert_eq(get(&e, "llmux_tokens_total", l, NULL), 36);
@@ -423,8 +427,7 @@ Test(metrics, privacy_findings_by_type_and_action)
     cr_assert_eq(get(&e, "llmux_privacy_findings_total", "type=IBAN;action=local;", NULL), 1);
     cr_assert_eq(get(&e, "llmux_privacy_findings_total", "type=EMAIL;action=redacted;", NULL), 2);
     cr_assert_eq(get(&e, "llmux_privacy_findings_total", "type=EMAIL;action=blocked;", NULL), 2);
-    cr_assert_eq(get(&e, "llmux_redacted_values_total", "provider=openai;model=gpt-4o-mini;",
-                     NULL),
+    cr_assert_eq(get(&e, "llmux_redacted_values_total", "provider=openai;model=gpt-4o-mini;", NULL),
                  3);
     cr_assert_eq(get(&e, "llmux_requests_total",
                      "front=anthropic;provider=none;model=none;target=none;status=403;", NULL),
@@ -542,12 +545,13 @@ Test(metrics, extra_gauges)
     cr_assert_eq(count_name(&e, "llmux_breaker_open"), 2);
     cr_assert_eq(get(&e, "llmux_ledger_rows", "", NULL), 12345);
     cr_assert_eq(get(&e, "llmux_budget_usd", "", NULL), 0.125);
-    cr_assert_eq(count_name(&e, "llmux_x") + count_name(&e, "llmux_y") +
-                     count_name(&e, "llmux_z") + count_name(&e, "9bad"),
+    cr_assert_eq(count_name(&e, "llmux_x") + count_name(&e, "llmux_y") + count_name(&e, "llmux_z") +
+                     count_name(&e, "9bad"),
                  0);
     cr_assert_eq(count_name(&e, "llmux_requests_total"), 0);
     cr_assert_eq(get(&e, "llmux_inflight_requests", "", NULL), 1);
-    cr_assert_not_null(strstr(b.data, "# HELP llmux_ledger_rows Ledger rows.\\nSecond line \\\\ here\n"));
+    cr_assert_not_null(
+        strstr(b.data, "# HELP llmux_ledger_rows Ledger rows.\\nSecond line \\\\ here\n"));
     cr_assert_not_null(strstr(b.data, "# TYPE llmux_breaker_open gauge\n"));
     expo_free(&e, &b);
     lx_metrics_free(m);
