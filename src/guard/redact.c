@@ -1,0 +1,1153 @@
+/*
+ * redact.c — placeholders out (lx_redact_request), values back in
+ * (lx_restore_*). See redact.h for the contract.
+ *
+ * The map
+ *   One entry per distinct value: its type, the value's bytes (decoded: a
+ *   value found inside a JSON string of tool arguments is stored unescaped,
+ *   so "bob@corp.io" in text and in arguments is one value) and its
+ *   placeholder "[TYPE_n]". Values are found by a small open-addressing hash
+ *   while redacting; placeholders by binary search over a sorted index
+ *   while restoring. Placeholders are prefix-free (each ends with the only
+ *   ']' it contains), so at most one can match at a position.
+ *
+ *   A number is skipped when "[TYPE_n]" already occurs literally in the
+ *   request (a user pasting an earlier redacted text): the model's echo of
+ *   that literal must not be "restored" into a value it never was.
+ *
+ * Fields
+ *   text (text, thinking, tool result) and image URLs: the span's bytes are
+ *   replaced, spans widened to whole UTF-8 characters.
+ *   tool-call arguments (JSON text): a span is cut to the JSON strings it
+ *   touches and widened to whole escape sequences / UTF-8 characters inside
+ *   them; each piece is replaced by the placeholder (which needs no
+ *   escaping), its decoded text being the value. A span touching a JSON
+ *   number replaces the whole number with the placeholder as a JSON string.
+ *   Bytes between tokens (punctuation, whitespace, true/false/null) are
+ *   never touched, so valid JSON stays valid.
+ *   A THINKING part that carried a signature and had findings is dropped:
+ *   its signature signs the original text, a redacted copy would be
+ *   refused upstream, and sending it unredacted would leak.
+ *
+ * The stream filter
+ *   Channels: TEXT, THINKING, and one per tool-call index. Each channel
+ *   holds back a tail that starts with '[' and is a proper prefix of some
+ *   placeholder in the map (so never more than the longest placeholder
+ *   minus one byte, and never the middle of a UTF-8 character: '[' is
+ *   ASCII). A TEXT event flushes held THINKING and the other way round;
+ *   tool events flush both (a part boundary); TOOL_END(i) flushes channel
+ *   i; FINISH and ERROR flush everything, then pass. START and USAGE pass
+ *   at once (held text is only delayed past them). Token counts of a TEXT
+ *   event whose text is entirely held ride on the next TEXT emitted.
+ */
+#include "guard/redact.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+
+/* ---- the map ------------------------------------------------------------ */
+
+typedef struct rx_entry {
+    char *type;  /* heap */
+    char *value; /* heap, vlen bytes (+ NUL) */
+    size_t vlen;
+    char *ph; /* heap: "[TYPE_n]" */
+    size_t plen;
+} rx_entry;
+
+typedef struct rx_counter {
+    char *type; /* borrowed from an entry or the scanner: compared by content */
+    unsigned next;
+} rx_counter;
+
+struct lx_redaction {
+    rx_entry *e;
+    size_t n, cap;
+    size_t *slots; /* hash of value -> entry index + 1; 0 empty */
+    size_t n_slots;
+    size_t *sorted; /* entry indexes by placeholder (memcmp order) */
+    size_t maxlen;  /* longest placeholder */
+    rx_counter *ctr;
+    size_t n_ctr, cap_ctr;
+    char **taken; /* placeholder-shaped literals found in the request, sorted */
+    size_t n_taken, cap_taken;
+};
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+void lx_redaction_free(lx_redaction *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->e[i].type);
+        free(m->e[i].value);
+        free(m->e[i].ph);
+    }
+    for (size_t i = 0; i < m->n_taken; i++)
+        free(m->taken[i]);
+    free(m->taken);
+    free(m->e);
+    free(m->slots);
+    free(m->sorted);
+    free(m->ctr);
+    free(m);
+}
+
+size_t lx_redaction_count(const lx_redaction *m)
+{
+    return m ? m->n : 0;
+}
+
+static rx_entry *find_value(const lx_redaction *m, const char *v, size_t n)
+{
+    if (!m->n_slots)
+        return NULL;
+    size_t mask = m->n_slots - 1;
+    for (size_t i = hash_bytes(v, n) & mask;; i = (i + 1) & mask) {
+        size_t s = m->slots[i];
+        if (!s)
+            return NULL;
+        rx_entry *e = &m->e[s - 1];
+        if (e->vlen == n && !memcmp(e->value, v, n))
+            return e;
+    }
+}
+
+static lx_status rehash(lx_redaction *m)
+{
+    size_t ns = m->n_slots ? m->n_slots * 2 : 64;
+    size_t *slots = calloc(ns, sizeof *slots);
+    if (!slots)
+        return LX_ERR_NOMEM;
+    for (size_t k = 0; k < m->n; k++) {
+        size_t i = hash_bytes(m->e[k].value, m->e[k].vlen) & (ns - 1);
+        while (slots[i])
+            i = (i + 1) & (ns - 1);
+        slots[i] = k + 1;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->n_slots = ns;
+    return LX_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_taken(const lx_redaction *m, const char *ph)
+{
+    return m->n_taken && bsearch(&ph, m->taken, m->n_taken, sizeof *m->taken, cmp_str);
+}
+
+/* The entry for value v (found as `type`), created when new. */
+static lx_status intern(lx_redaction *m, const char *type, const char *v, size_t n, rx_entry **out)
+{
+    rx_entry *e = find_value(m, v, n);
+    if (e) {
+        *out = e;
+        return LX_OK;
+    }
+    rx_counter *c = NULL;
+    for (size_t i = 0; i < m->n_ctr && !c; i++)
+        if (!strcmp(m->ctr[i].type, type))
+            c = &m->ctr[i];
+    if (!c) {
+        if (m->n_ctr == m->cap_ctr) {
+            size_t nc = m->cap_ctr ? m->cap_ctr * 2 : 8;
+            rx_counter *g = realloc(m->ctr, nc * sizeof *g);
+            if (!g)
+                return LX_ERR_NOMEM;
+            m->ctr = g;
+            m->cap_ctr = nc;
+        }
+        c = &m->ctr[m->n_ctr++];
+        c->type = NULL; /* set below, from the entry's own copy */
+        c->next = 1;
+    }
+    if (m->n == m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 16;
+        rx_entry *g = realloc(m->e, nc * sizeof *g);
+        if (!g)
+            return LX_ERR_NOMEM;
+        m->e = g;
+        m->cap = nc;
+    }
+    if ((m->n + 1) * 2 > m->n_slots && rehash(m) != LX_OK)
+        return LX_ERR_NOMEM;
+    e = &m->e[m->n];
+    memset(e, 0, sizeof *e);
+    size_t tl = strlen(type);
+    e->type = malloc(tl + 1);
+    e->value = malloc(n + 1);
+    e->ph = malloc(tl + 24);
+    if (!e->type || !e->value || !e->ph) {
+        free(e->type);
+        free(e->value);
+        free(e->ph);
+        if (!c->type) /* the counter was new: forget it */
+            m->n_ctr--;
+        return LX_ERR_NOMEM;
+    }
+    memcpy(e->type, type, tl + 1);
+    memcpy(e->value, v, n);
+    e->value[n] = 0;
+    e->vlen = n;
+    do
+        e->plen = (size_t)snprintf(e->ph, tl + 24, "[%s_%u]", type, c->next++);
+    while (is_taken(m, e->ph));
+    if (!c->type)
+        c->type = e->type;
+    if (e->plen > m->maxlen)
+        m->maxlen = e->plen;
+    size_t mask = m->n_slots - 1;
+    size_t i = hash_bytes(v, n) & mask;
+    while (m->slots[i])
+        i = (i + 1) & mask;
+    m->slots[i] = m->n + 1;
+    m->n++;
+    *out = e;
+    return LX_OK;
+}
+
+/* Merge sort of entry indexes by placeholder (maps are small; no qsort
+ * because the comparison needs the map). */
+static void sort_index(lx_redaction *m, size_t *a, size_t *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    sort_index(m, a, tmp, h);
+    sort_index(m, a + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = strcmp(m->e[a[i]].ph, m->e[a[j]].ph) <= 0 ? a[i++] : a[j++];
+    while (i < h)
+        tmp[k++] = a[i++];
+    while (j < n)
+        tmp[k++] = a[j++];
+    memcpy(a, tmp, n * sizeof *a);
+}
+
+static lx_status build_index(lx_redaction *m)
+{
+    if (!m->n)
+        return LX_OK;
+    m->sorted = malloc(m->n * sizeof *m->sorted);
+    size_t *tmp = malloc(m->n * sizeof *tmp);
+    if (!m->sorted || !tmp) {
+        free(tmp);
+        return LX_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < m->n; i++)
+        m->sorted[i] = i;
+    sort_index(m, m->sorted, tmp, m->n);
+    free(tmp);
+    return LX_OK;
+}
+
+/* ---- placeholder matching ------------------------------------------------ */
+
+enum { M_NO, M_PREFIX, M_MATCH };
+
+/* Compares placeholder ph with key[0..n) as byte strings. */
+static int cmp_key(const rx_entry *e, const char *key, size_t n)
+{
+    size_t k = e->plen < n ? e->plen : n;
+    int c = memcmp(e->ph, key, k);
+    if (c)
+        return c;
+    return (e->plen > n) - (e->plen < n);
+}
+
+/* Index in m->sorted of the first placeholder >= key. */
+static size_t lower_bound(const lx_redaction *m, const char *key, size_t n)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_key(&m->e[m->sorted[mid]], key, n) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* s[0] == '['. M_MATCH: *hit is the placeholder at s; M_PREFIX: s[0..n)
+ * is a proper prefix of one (more bytes may complete it). */
+static int match_at(const lx_redaction *m, const char *s, size_t n, const rx_entry **hit)
+{
+    if (!m->n)
+        return M_NO;
+    size_t lim = n < m->maxlen ? n : m->maxlen;
+    const char *close = memchr(s + 1, ']', lim > 0 ? lim - 1 : 0);
+    if (close) {
+        size_t len = (size_t)(close - s) + 1;
+        size_t i = lower_bound(m, s, len);
+        if (i < m->n && cmp_key(&m->e[m->sorted[i]], s, len) == 0) {
+            *hit = &m->e[m->sorted[i]];
+            return M_MATCH;
+        }
+        return M_NO;
+    }
+    if (n >= m->maxlen)
+        return M_NO;
+    size_t i = lower_bound(m, s, n);
+    if (i < m->n) {
+        const rx_entry *e = &m->e[m->sorted[i]];
+        if (e->plen > n && !memcmp(e->ph, s, n))
+            return M_PREFIX;
+    }
+    return M_NO;
+}
+
+/* Appends v as the inside of a JSON string. */
+static lx_status put_json_escaped(lx_buf *out, const char *v, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t last = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (i > last && lx_buf_append(out, v + last, i - last) != LX_OK)
+            return LX_ERR_TOOBIG;
+        char esc[7] = {'\\', 0};
+        size_t k = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            k = 6;
+        }
+        if (lx_buf_append(out, esc, k) != LX_OK)
+            return LX_ERR_TOOBIG;
+        last = i + 1;
+    }
+    if (n > last && lx_buf_append(out, v + last, n - last) != LX_OK)
+        return LX_ERR_TOOBIG;
+    return LX_OK;
+}
+
+/* Restores s[0..n) into out. Unless final, a trailing possible placeholder
+ * prefix is not consumed: *used gets how many bytes were. */
+static lx_status restore_run(const lx_redaction *m, const char *s, size_t n, bool json, bool final,
+                             lx_buf *out, size_t *used)
+{
+    size_t i = 0, last = 0;
+    *used = n;
+    while (i < n) {
+        const char *p = memchr(s + i, '[', n - i);
+        if (!p)
+            break;
+        size_t k = (size_t)(p - s);
+        const rx_entry *e = NULL;
+        int r = match_at(m, s + k, n - k, &e);
+        if (r == M_MATCH) {
+            if (k > last && lx_buf_append(out, s + last, k - last) != LX_OK)
+                return LX_ERR_TOOBIG;
+            lx_status st = json ? put_json_escaped(out, e->value, e->vlen)
+                                : lx_buf_append(out, e->value, e->vlen);
+            if (st != LX_OK)
+                return LX_ERR_TOOBIG;
+            i = last = k + e->plen;
+        } else if (r == M_PREFIX && !final) {
+            *used = k;
+            n = k;
+            break;
+        } else {
+            i = k + 1;
+        }
+    }
+    if (n > last && lx_buf_append(out, s + last, n - last) != LX_OK)
+        return LX_ERR_TOOBIG;
+    return LX_OK;
+}
+
+/* ---- redaction ------------------------------------------------------------ */
+
+static bool is_cont(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+static bool ph_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Records every "[A-Z0-9_]+_[0-9]+]" literal of s. */
+static lx_status collect_taken(lx_redaction *m, const char *s)
+{
+    if (!s)
+        return LX_OK;
+    for (const char *p = strchr(s, '['); p; p = strchr(p + 1, '[')) {
+        const char *q = p + 1;
+        while (ph_char(*q) && q - p < 200)
+            q++;
+        if (*q != ']' || q - p < 4 || !(q[-1] >= '0' && q[-1] <= '9'))
+            continue;
+        const char *d = q - 1;
+        while (d > p + 1 && d[-1] >= '0' && d[-1] <= '9')
+            d--;
+        if (d[-1] != '_' || d - 1 == p + 1)
+            continue;
+        if (m->n_taken == m->cap_taken) {
+            size_t nc = m->cap_taken ? m->cap_taken * 2 : 8;
+            char **g = realloc(m->taken, nc * sizeof *g);
+            if (!g)
+                return LX_ERR_NOMEM;
+            m->taken = g;
+            m->cap_taken = nc;
+        }
+        char *t = strndup(p, (size_t)(q - p) + 1);
+        if (!t)
+            return LX_ERR_NOMEM;
+        m->taken[m->n_taken++] = t;
+    }
+    return LX_OK;
+}
+
+/* An edit of one field: replace [s, e) by the placeholder of `entry`,
+ * wrapped in quotes when `quote` (a JSON number became a string). */
+typedef struct rx_edit {
+    size_t s, e;
+    rx_entry *entry;
+    bool quote;
+} rx_edit;
+
+typedef struct rx_edits {
+    rx_edit *v;
+    size_t n, cap;
+} rx_edits;
+
+/* The end of the last edit (0 when none): spans are clipped to start there. */
+static size_t edits_end(const rx_edits *ed)
+{
+    return ed->n ? ed->v[ed->n - 1].e : 0;
+}
+
+static lx_status add_edit(rx_edits *ed, size_t s, size_t e, rx_entry *entry, bool quote)
+{
+    if (ed->n == ed->cap) {
+        size_t nc = ed->cap ? ed->cap * 2 : 16;
+        rx_edit *g = realloc(ed->v, nc * sizeof *g);
+        if (!g)
+            return LX_ERR_NOMEM;
+        ed->v = g;
+        ed->cap = nc;
+    }
+    ed->v[ed->n++] = (rx_edit){s, e, entry, quote};
+    return LX_OK;
+}
+
+/* JSON tokens of tool arguments that findings may touch. */
+typedef struct rx_tok {
+    size_t s, e; /* string: the characters between the quotes; number: the number */
+    bool is_str;
+} rx_tok;
+
+typedef struct rx_toks {
+    rx_tok *v;
+    size_t n, cap;
+} rx_toks;
+
+static lx_status lex_json(const char *t, size_t n, rx_toks *out)
+{
+    size_t i = 0;
+    while (i < n) {
+        char c = t[i];
+        rx_tok tk;
+        if (c == '"') {
+            size_t j = i + 1;
+            while (j < n && t[j] != '"')
+                j += t[j] == '\\' && j + 1 < n ? 2 : 1;
+            if (j > n)
+                j = n;
+            tk = (rx_tok){i + 1, j, true};
+            i = j + 1;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i;
+            while (j < n && (strchr("+-.eE", t[j]) || (t[j] >= '0' && t[j] <= '9')) && t[j])
+                j++;
+            tk = (rx_tok){i, j, false};
+            i = j;
+        } else {
+            i++;
+            continue;
+        }
+        if (out->n == out->cap) {
+            size_t nc = out->cap ? out->cap * 2 : 32;
+            rx_tok *g = realloc(out->v, nc * sizeof *g);
+            if (!g)
+                return LX_ERR_NOMEM;
+            out->v = g;
+            out->cap = nc;
+        }
+        out->v[out->n++] = tk;
+    }
+    return LX_OK;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* \uXXXX at t[i..n): the code unit, or -1. */
+static long u_escape(const char *t, size_t i, size_t n)
+{
+    if (i + 6 > n || t[i] != '\\' || t[i + 1] != 'u')
+        return -1;
+    long v = 0;
+    for (int k = 2; k < 6; k++) {
+        int h = hexval(t[i + (size_t)k]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* Length of the unit (escape sequence, surrogate pair, UTF-8 character or
+ * byte) starting at t[i] inside a JSON string ending at n. */
+static size_t unit_len(const char *t, size_t i, size_t n)
+{
+    if (t[i] == '\\') {
+        long u = u_escape(t, i, n);
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            long lo = u_escape(t, i + 6, n);
+            return lo >= 0xDC00 && lo <= 0xDFFF ? 12 : 6;
+        }
+        if (u >= 0)
+            return 6;
+        return i + 1 < n ? 2 : 1;
+    }
+    size_t k = 1;
+    while (i + k < n && k < 4 && is_cont((unsigned char)t[i + k]))
+        k++;
+    return k;
+}
+
+static lx_status put_utf8(lx_buf *b, unsigned long cp)
+{
+    char u[4];
+    size_t k;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        k = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        k = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        k = 3;
+    } else {
+        u[0] = (char)(0xF0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        k = 4;
+    }
+    return lx_buf_append(b, u, k);
+}
+
+/* Decodes the JSON string characters t[s..e) (whole units) into out. */
+static lx_status json_decode(const char *t, size_t s, size_t e, lx_buf *out)
+{
+    size_t i = s;
+    while (i < e) {
+        size_t k = unit_len(t, i, e);
+        lx_status st;
+        if (t[i] != '\\') {
+            st = lx_buf_append(out, t + i, k);
+        } else if (k >= 6) {
+            unsigned long u = (unsigned long)u_escape(t, i, e);
+            if (k == 12)
+                u = 0x10000 + ((u - 0xD800) << 10) +
+                    ((unsigned long)u_escape(t, i + 6, e) - 0xDC00);
+            else if (u >= 0xD800 && u <= 0xDFFF)
+                u = 0xFFFD; /* a lone surrogate has no UTF-8 form */
+            st = put_utf8(out, u);
+        } else if (k == 2) {
+            char c = t[i + 1];
+            static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+            const char *f = strchr(from, c);
+            st = lx_buf_putc(out, f && c ? to[f - from] : c);
+        } else {
+            st = lx_buf_putc(out, '\\');
+        }
+        if (st != LX_OK)
+            return st;
+        i += k;
+    }
+    return LX_OK;
+}
+
+/* Edits for one finding [fs, fe) in JSON arguments t[0..n). */
+static lx_status json_edits(lx_redaction *m, const char *type, const char *t, const rx_toks *tk,
+                            size_t *tpos, size_t fs, size_t fe, rx_edits *ed, lx_buf *scratch)
+{
+    size_t k = *tpos;
+    while (k < tk->n && tk->v[k].e <= fs)
+        k++;
+    *tpos = k;
+    for (; k < tk->n && tk->v[k].s < fe; k++) {
+        const rx_tok *x = &tk->v[k];
+        size_t s = fs > x->s ? fs : x->s, e = fe < x->e ? fe : x->e;
+        if (s >= e)
+            continue;
+        rx_entry *entry;
+        lx_status st;
+        if (!x->is_str) {
+            if (x->s < edits_end(ed))
+                continue; /* this number is replaced already */
+            if ((st = intern(m, type, t + x->s, x->e - x->s, &entry)) != LX_OK ||
+                (st = add_edit(ed, x->s, x->e, entry, true)) != LX_OK)
+                return st;
+            continue;
+        }
+        /* widen to whole units of the string */
+        size_t u = x->s, us = x->s;
+        while (u < x->e) {
+            size_t l = unit_len(t, u, x->e);
+            if (u <= s && s < u + l)
+                us = u;
+            if (u < e && e <= u + l) {
+                e = u + l;
+                break;
+            }
+            u += l;
+        }
+        s = us > edits_end(ed) ? us : edits_end(ed);
+        if (s >= e)
+            continue;
+        lx_buf_reset(scratch);
+        if ((st = json_decode(t, s, e, scratch)) != LX_OK)
+            return st;
+        if ((st = intern(m, type, scratch->data ? scratch->data : "", scratch->len, &entry)) !=
+                LX_OK ||
+            (st = add_edit(ed, s, e, entry, false)) != LX_OK)
+            return st;
+    }
+    return LX_OK;
+}
+
+/* Applies ed to t into a new arena string. */
+static char *apply_edits(lx_arena *a, const char *t, const rx_edits *ed)
+{
+    size_t n = strlen(t), len = n;
+    for (size_t i = 0; i < ed->n; i++)
+        len = len - (ed->v[i].e - ed->v[i].s) + ed->v[i].entry->plen + (ed->v[i].quote ? 2 : 0);
+    char *o = lx_arena_alloc(a, len + 1);
+    if (!o)
+        return NULL;
+    size_t w = 0, r = 0;
+    for (size_t i = 0; i < ed->n; i++) {
+        const rx_edit *x = &ed->v[i];
+        memcpy(o + w, t + r, x->s - r);
+        w += x->s - r;
+        if (x->quote)
+            o[w++] = '"';
+        memcpy(o + w, x->entry->ph, x->entry->plen);
+        w += x->entry->plen;
+        if (x->quote)
+            o[w++] = '"';
+        r = x->e;
+    }
+    memcpy(o + w, t + r, n - r);
+    w += n - r;
+    o[w] = 0;
+    return o;
+}
+
+static char **field_ptr(lx_part *p, lx_scan_field f)
+{
+    switch (f) {
+    case LX_SCAN_FIELD_TEXT:
+        return &p->text;
+    case LX_SCAN_FIELD_ARGUMENTS:
+        return &p->arguments;
+    case LX_SCAN_FIELD_URL:
+        return &p->url;
+    default:
+        return NULL;
+    }
+}
+
+/* Arguments that do not parse as JSON are redacted as plain text. */
+static bool is_json(const char *t, size_t n)
+{
+    json_t *v = json_loadb(t, n, JSON_DECODE_ANY, NULL);
+    json_decref(v);
+    return v != NULL;
+}
+
+/* Redacts one field from findings f[i0..i1) (same message, part, field). */
+static lx_status redact_field(lx_redaction *m, lx_request *out, const lx_finding *f, size_t i0,
+                              size_t i1, rx_edits *ed, rx_toks *tk, lx_buf *scratch, lx_error *err)
+{
+    const lx_finding *f0 = &f[i0];
+    lx_part *p = &out->messages[f0->message].parts[f0->part];
+    char **fp = field_ptr(p, f0->field);
+    if (!fp || !*fp)
+        return lx_fail(err, LX_ERR_INVALID, "redact: finding %zu names an empty field", i0);
+    const char *t = *fp;
+    size_t n = strlen(t);
+    bool json = f0->field == LX_SCAN_FIELD_ARGUMENTS && is_json(t, n);
+    ed->n = 0;
+    tk->n = 0;
+    size_t tpos = 0;
+    lx_status st;
+    if (json && (st = lex_json(t, n, tk)) != LX_OK)
+        return lx_fail(err, st, "redact: out of memory");
+    for (size_t i = i0; i < i1; i++) {
+        size_t s = f[i].start, e = f[i].end;
+        size_t first = i;
+        while (i + 1 < i1 && f[i + 1].start < e) { /* overlapping spans are united */
+            i++;
+            if (f[i].end > e)
+                e = f[i].end;
+        }
+        if (s >= e || e > n)
+            return lx_fail(err, LX_ERR_INVALID,
+                           "redact: finding %zu (%s %zu..%zu) lies outside its field of %zu bytes",
+                           first, f[first].type ? f[first].type : "?", s, e, n);
+        const char *type = f[first].type ? f[first].type : "SECRET";
+        if (json) {
+            st = json_edits(m, type, t, tk, &tpos, s, e, ed, scratch);
+        } else {
+            while (s > 0 && is_cont((unsigned char)t[s]))
+                s--;
+            while (e < n && is_cont((unsigned char)t[e]))
+                e++;
+            if (s < edits_end(ed))
+                s = edits_end(ed);
+            if (s >= e)
+                continue;
+            rx_entry *entry;
+            st = intern(m, type, t + s, e - s, &entry);
+            if (st == LX_OK)
+                st = add_edit(ed, s, e, entry, false);
+        }
+        if (st != LX_OK)
+            return lx_fail(err, st, "redact: out of memory");
+    }
+    if (!ed->n)
+        return LX_OK;
+    char *o = apply_edits(out->arena, t, ed);
+    if (!o)
+        return lx_fail(err, LX_ERR_NOMEM, "redact: out of memory");
+    *fp = o;
+    return LX_OK;
+}
+
+static lx_status collect_request_literals(lx_redaction *m, const lx_request *r)
+{
+    for (size_t i = 0; i < r->n_messages; i++)
+        for (size_t j = 0; j < r->messages[i].n_parts; j++) {
+            const lx_part *p = &r->messages[i].parts[j];
+            if (collect_taken(m, p->text) != LX_OK || collect_taken(m, p->arguments) != LX_OK ||
+                collect_taken(m, p->url) != LX_OK)
+                return LX_ERR_NOMEM;
+        }
+    if (m->n_taken)
+        qsort(m->taken, m->n_taken, sizeof *m->taken, cmp_str);
+    return LX_OK;
+}
+
+lx_status lx_redact_request(const lx_request *req, const lx_findings *f, lx_request **out,
+                            lx_redaction **map, lx_error *err)
+{
+    *out = NULL;
+    *map = NULL;
+    if (!req)
+        return lx_fail(err, LX_ERR_INVALID, "redact: no request");
+    lx_status st = LX_OK;
+    lx_redaction *m = calloc(1, sizeof *m);
+    lx_request *r = lx_request_clone(req);
+    rx_edits ed = {0};
+    rx_toks tk = {0};
+    lx_buf scratch;
+    lx_buf_init(&scratch, 0);
+    size_t *drop = NULL; /* (message, part) pairs of parts to remove */
+    size_t n_drop = 0;
+    if (!m || !r) {
+        st = lx_fail(err, LX_ERR_NOMEM, "redact: out of memory");
+        goto fail;
+    }
+    size_t nf = f ? f->n : 0;
+    if (nf && (st = collect_request_literals(m, req)) != LX_OK) {
+        st = lx_fail(err, st, "redact: out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < nf;) {
+        const lx_finding *x = &f->items[i];
+        if (x->message >= r->n_messages || x->part >= r->messages[x->message].n_parts ||
+            x->field == LX_SCAN_FIELD_NONE || x->field > LX_SCAN_FIELD_URL) {
+            st = lx_fail(err, LX_ERR_INVALID,
+                         "redact: finding %zu points at message %zu part %zu, not in the request",
+                         i, x->message, x->part);
+            goto fail;
+        }
+        size_t j = i + 1;
+        while (j < nf && f->items[j].message == x->message && f->items[j].part == x->part &&
+               f->items[j].field == x->field)
+            j++;
+        if ((st = redact_field(m, r, f->items, i, j, &ed, &tk, &scratch, err)) != LX_OK)
+            goto fail;
+        lx_part *p = &r->messages[x->message].parts[x->part];
+        if (p->kind == LX_PART_THINKING && p->signature && x->field == LX_SCAN_FIELD_TEXT) {
+            size_t *g = realloc(drop, (n_drop + 1) * 2 * sizeof *g);
+            if (!g) {
+                st = lx_fail(err, LX_ERR_NOMEM, "redact: out of memory");
+                goto fail;
+            }
+            drop = g;
+            drop[2 * n_drop] = x->message;
+            drop[2 * n_drop + 1] = x->part;
+            n_drop++;
+        }
+        i = j;
+    }
+    /* signed thinking with findings: remove the part (in reverse order, so
+     * earlier part indexes stay right; findings come sorted) */
+    for (size_t k = n_drop; k-- > 0;) {
+        lx_message *msg = &r->messages[drop[2 * k]];
+        size_t pi = drop[2 * k + 1];
+        memmove(&msg->parts[pi], &msg->parts[pi + 1], (msg->n_parts - pi - 1) * sizeof *msg->parts);
+        msg->n_parts--;
+    }
+    if (build_index(m) != LX_OK) {
+        st = lx_fail(err, LX_ERR_NOMEM, "redact: out of memory");
+        goto fail;
+    }
+    free(drop);
+    free(ed.v);
+    free(tk.v);
+    lx_buf_free(&scratch);
+    *out = r;
+    *map = m;
+    return LX_OK;
+fail:
+    free(drop);
+    free(ed.v);
+    free(tk.v);
+    lx_buf_free(&scratch);
+    lx_request_free(r);
+    lx_redaction_free(m);
+    return st;
+}
+
+/* ---- restore: whole responses ------------------------------------------ */
+
+static lx_status restore_string(const lx_redaction *m, lx_arena *a, char **sp, bool json, lx_buf *b)
+{
+    if (!*sp || !strchr(*sp, '['))
+        return LX_OK;
+    lx_buf_reset(b);
+    size_t used;
+    lx_status st = restore_run(m, *sp, strlen(*sp), json, true, b, &used);
+    if (st != LX_OK)
+        return st;
+    char *o = lx_arena_strndup(a, b->data ? b->data : "", b->len);
+    if (!o)
+        return LX_ERR_NOMEM;
+    *sp = o;
+    return LX_OK;
+}
+
+lx_status lx_restore_response(const lx_redaction *m, lx_response *r)
+{
+    if (!m || !r || !m->n)
+        return LX_OK;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    lx_status st = LX_OK;
+    for (size_t i = 0; i < r->n_parts && st == LX_OK; i++) {
+        lx_part *p = &r->parts[i];
+        st = restore_string(m, r->arena, &p->text, false, &b);
+        if (st == LX_OK)
+            st = restore_string(m, r->arena, &p->arguments, true, &b);
+    }
+    lx_buf_free(&b);
+    return st;
+}
+
+/* ---- restore: streams ----------------------------------------------------- */
+
+typedef struct rx_chan {
+    int index; /* tool call index; -1 for text / thinking */
+    lx_buf held;
+} rx_chan;
+
+struct lx_restore {
+    const lx_redaction *m;
+    lx_event_fn sink;
+    void *ud;
+    rx_chan text, think;
+    rx_chan *tools;
+    size_t n_tools, cap_tools;
+    lx_buf out;
+    int pend_tokens; /* of TEXT events whose text is still held */
+    double pend_logprob;
+    lx_status stopped; /* LX_OK while the sink accepts */
+};
+
+lx_status lx_restore_new(const lx_redaction *m, lx_event_fn sink, void *ud, lx_restore **out)
+{
+    *out = NULL;
+    if (!m || !sink)
+        return LX_ERR_INVALID;
+    lx_restore *r = calloc(1, sizeof *r);
+    if (!r)
+        return LX_ERR_NOMEM;
+    r->m = m;
+    r->sink = sink;
+    r->ud = ud;
+    r->text.index = r->think.index = -1;
+    lx_buf_init(&r->text.held, 0);
+    lx_buf_init(&r->think.held, 0);
+    lx_buf_init(&r->out, 0);
+    *out = r;
+    return LX_OK;
+}
+
+void lx_restore_free(lx_restore *r)
+{
+    if (!r)
+        return;
+    lx_buf_free(&r->text.held);
+    lx_buf_free(&r->think.held);
+    for (size_t i = 0; i < r->n_tools; i++)
+        lx_buf_free(&r->tools[i].held);
+    free(r->tools);
+    lx_buf_free(&r->out);
+    free(r);
+}
+
+static lx_status forward(lx_restore *r, const lx_event *ev)
+{
+    if (r->stopped != LX_OK)
+        return r->stopped;
+    lx_status st = r->sink(r->ud, ev);
+    if (st != LX_OK)
+        r->stopped = st;
+    return st;
+}
+
+/* Bytes at the end of s[0..n) that begin a UTF-8 character whose
+ * continuation bytes have not arrived yet (0 when none or invalid). */
+static size_t utf8_partial_tail(const char *s, size_t n)
+{
+    for (size_t k = 1; k <= 3 && k <= n; k++) {
+        unsigned char c = (unsigned char)s[n - k];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        size_t need = c >= 0xF0 && c < 0xF5   ? 4
+                      : c >= 0xE0 && c < 0xF0 ? 3
+                      : c >= 0xC2 && c < 0xE0 ? 2
+                                              : 1;
+        return need > k ? k : 0;
+    }
+    return 0;
+}
+
+/* Runs held + (p, n) of channel c through the map into r->out; keeps the
+ * undecided tail in c->held. */
+static lx_status chan_feed(lx_restore *r, rx_chan *c, const char *p, size_t n, bool json,
+                           bool final)
+{
+    lx_buf_reset(&r->out);
+    if (n && lx_buf_append(&c->held, p, n) != LX_OK)
+        return LX_ERR_TOOBIG;
+    if (!c->held.len)
+        return LX_OK;
+    size_t len = c->held.len;
+    if (!final)
+        len -= utf8_partial_tail(c->held.data, len);
+    size_t used;
+    lx_status st = restore_run(r->m, c->held.data, len, json, final, &r->out, &used);
+    if (st != LX_OK)
+        return st;
+    lx_buf_consume(&c->held, used);
+    return LX_OK;
+}
+
+static lx_status emit_text(lx_restore *r, lx_event_kind kind, int index, const char *sig)
+{
+    if (!r->out.len && !sig)
+        return LX_OK;
+    lx_event ev = {.kind = kind,
+                   .text = r->out.len ? r->out.data : NULL,
+                   .len = r->out.len,
+                   .index = index,
+                   .signature = sig};
+    if (kind == LX_EV_TEXT) {
+        ev.n_tokens = r->pend_tokens;
+        ev.logprob = r->pend_logprob;
+        r->pend_tokens = 0;
+        r->pend_logprob = 0;
+    }
+    return forward(r, &ev);
+}
+
+static lx_status flush_chan(lx_restore *r, rx_chan *c, lx_event_kind kind, bool json)
+{
+    if (!c->held.len)
+        return LX_OK;
+    lx_status st = chan_feed(r, c, NULL, 0, json, true);
+    if (st != LX_OK)
+        return st;
+    if (!r->out.len)
+        return LX_OK;
+    return emit_text(r, kind, c->index, NULL);
+}
+
+static rx_chan *tool_chan(lx_restore *r, int index)
+{
+    for (size_t i = 0; i < r->n_tools; i++)
+        if (r->tools[i].index == index)
+            return &r->tools[i];
+    if (r->n_tools == r->cap_tools) {
+        size_t nc = r->cap_tools ? r->cap_tools * 2 : 4;
+        rx_chan *g = realloc(r->tools, nc * sizeof *g);
+        if (!g)
+            return NULL;
+        r->tools = g;
+        r->cap_tools = nc;
+    }
+    rx_chan *c = &r->tools[r->n_tools++];
+    c->index = index;
+    lx_buf_init(&c->held, 0);
+    return c;
+}
+
+static lx_status flush_tools(lx_restore *r)
+{
+    for (size_t i = 0; i < r->n_tools; i++) {
+        lx_status st = flush_chan(r, &r->tools[i], LX_EV_TOOL_ARGS, true);
+        if (st != LX_OK)
+            return st;
+    }
+    return LX_OK;
+}
+
+lx_status lx_restore_event(void *restore, const lx_event *ev)
+{
+    lx_restore *r = restore;
+    if (r->stopped != LX_OK)
+        return r->stopped;
+    lx_status st = LX_OK;
+    switch (ev->kind) {
+    case LX_EV_TEXT:
+        if ((st = flush_chan(r, &r->think, LX_EV_THINKING, false)) != LX_OK)
+            break;
+        r->pend_tokens += ev->n_tokens;
+        r->pend_logprob += ev->logprob;
+        if ((st = chan_feed(r, &r->text, ev->text, ev->text ? ev->len : 0, false, false)) != LX_OK)
+            break;
+        st = emit_text(r, LX_EV_TEXT, -1, NULL);
+        break;
+    case LX_EV_THINKING:
+        if ((st = flush_chan(r, &r->text, LX_EV_TEXT, false)) != LX_OK)
+            break;
+        if ((st = chan_feed(r, &r->think, ev->text, ev->text ? ev->len : 0, false,
+                            ev->signature != NULL)) != LX_OK)
+            break;
+        st = emit_text(r, LX_EV_THINKING, -1, ev->signature);
+        break;
+    case LX_EV_TOOL_ARGS: {
+        if ((st = flush_chan(r, &r->text, LX_EV_TEXT, false)) != LX_OK ||
+            (st = flush_chan(r, &r->think, LX_EV_THINKING, false)) != LX_OK)
+            break;
+        rx_chan *c = tool_chan(r, ev->index);
+        if (!c) {
+            st = LX_ERR_NOMEM;
+            break;
+        }
+        if ((st = chan_feed(r, c, ev->text, ev->text ? ev->len : 0, true, false)) != LX_OK)
+            break;
+        st = emit_text(r, LX_EV_TOOL_ARGS, ev->index, NULL);
+        break;
+    }
+    case LX_EV_TOOL_START:
+    case LX_EV_TOOL_END:
+        if ((st = flush_chan(r, &r->text, LX_EV_TEXT, false)) != LX_OK ||
+            (st = flush_chan(r, &r->think, LX_EV_THINKING, false)) != LX_OK)
+            break;
+        if (ev->kind == LX_EV_TOOL_END) {
+            rx_chan *c = tool_chan(r, ev->index);
+            if (!c) {
+                st = LX_ERR_NOMEM;
+                break;
+            }
+            if ((st = flush_chan(r, c, LX_EV_TOOL_ARGS, true)) != LX_OK)
+                break;
+        }
+        st = forward(r, ev);
+        break;
+    case LX_EV_FINISH:
+    case LX_EV_ERROR:
+        if ((st = flush_chan(r, &r->text, LX_EV_TEXT, false)) != LX_OK ||
+            (st = flush_chan(r, &r->think, LX_EV_THINKING, false)) != LX_OK ||
+            (st = flush_tools(r)) != LX_OK)
+            break;
+        st = forward(r, ev);
+        break;
+    default: /* START, USAGE */
+        st = forward(r, ev);
+        break;
+    }
+    if (st != LX_OK && r->stopped == LX_OK)
+        r->stopped = st;
+    return st;
+}
