@@ -378,6 +378,134 @@ assert_eq mock_ollama_generate_stream "Hello from mock-ollama. You said: hi ther
 n=$(curl -sv "$U/api/version" "$U/api/version" 2>&1 | grep -c 'Re-using existing connection')
 [ "$n" -ge 1 ] && ok mock_keepalive || fail mock_keepalive "connection not reused"
 
+# ---- reliability scenarios (tests/e2e/faults.sh) ---------------------------
+# count-<n>: "t1 ... tn", output n; after an assistant prefill, what follows it
+post count "$U/v1/chat/completions" "{\"model\":\"count-5\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_count "t1 t2 t3 t4 t5 5" "$(jget "$BODY" choices.0.message.content) $(jget "$BODY" usage.completion_tokens)"
+post count-pre "$U/v1/messages" '{"model":"count-5","max_tokens":9,"stream":true,"messages":[{"role":"user","content":"go on"},{"role":"assistant","content":"t1 t2 t3"}]}' "${AN[@]}"
+P=$(parse anthropic "$E2E_TMP/count-pre.body")
+assert_eq mock_count_prefill_continues "| t4 t5|true|5 2" \
+    "|$(jget "$P" text)|$(jget "$P" terminated)|$(jget "$P" usage.input_tokens) $(jget "$P" usage.output_tokens)"
+assert_eq mock_prefill_logged "t1 t2 t3" "$(jget "$(mock_last)" prefill)"
+post count-ws "$U/v1/messages" '{"model":"count-5","max_tokens":9,"messages":[{"role":"user","content":"go on"},{"role":"assistant","content":"t1 "}]}' "${AN[@]}"
+assert_contains mock_anthropic_prefill_trailing_space "$CODE $(jget "$BODY" error.message)" "400 messages: final assistant content cannot end with trailing whitespace"
+for d in openai anthropic gemini ollama; do
+    # cut: 2 of 5 tokens, then the connection closes mid-body (curl 18)
+    req "$d" cut-2-of-5 true
+    post "$d-cut" "$URL" "$BODYJSON" "${HDRS[@]}"
+    P=$(parse "$d" "$E2E_TMP/$d-cut.body")
+    assert_eq "mock_${d}_cut_k_of_n" "18 t1 t2 false" "$CURL_RC $(jget "$P" text) $(jget "$P" terminated)"
+    # noterm: 2 of 5 tokens, then a clean end of the body without terminator
+    req "$d" noterm-2-of-5 true
+    post "$d-nt" "$URL" "$BODYJSON" "${HDRS[@]}"
+    P=$(parse "$d" "$E2E_TMP/$d-nt.body")
+    assert_eq "mock_${d}_noterm_k_of_n" "0 t1 t2 false" "$CURL_RC $(jget "$P" text) $(jget "$P" terminated)"
+    # malformed: one bad frame after token 2, then the rest
+    req "$d" malformed-2-of-5 true
+    post "$d-mf" "$URL" "$BODYJSON" "${HDRS[@]}"
+    P=$(parse "$d" "$E2E_TMP/$d-mf.body")
+    assert_eq "mock_${d}_malformed_k_of_n" "1 t1 t2 t3 t4 t5" "$(jget "$P" bad) $(jget "$P" text)"
+    # every dialect rejects a prefill on prefill-reject
+    case $d in
+    openai) b='{"model":"prefill-reject","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"t1"}]}' ;;
+    anthropic) b='{"model":"prefill-reject","max_tokens":9,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":"t1"}]}' ;;
+    gemini) b='{"contents":[{"role":"user","parts":[{"text":"x"}]},{"role":"model","parts":[{"text":"t1"}]}]}' ;;
+    ollama) b='{"model":"prefill-reject","stream":false,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":"t1"}]}' ;;
+    esac
+    url=$URL
+    [ "$d" = gemini ] && url="$U/v1beta/models/prefill-reject:generateContent"
+    post "$d-pr" "$url" "$b" "${HDRS[@]}"
+    assert_eq "mock_${d}_prefill_reject" "400" "$CODE"
+done
+post cut-plain "$U/v1/chat/completions" "{\"model\":\"cut-2-of-5\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_cut_whole_body "18 200" "$CURL_RC $CODE"
+post noterm-plain "$U/v1/chat/completions" "{\"model\":\"noterm-2-of-5\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_noterm_whole_body "0 200 no" "$CURL_RC $CODE $(jget "$BODY" id >/dev/null && echo yes || echo no)"
+post pr-ok "$U/v1/chat/completions" "{\"model\":\"prefill-reject-3\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_prefill_reject_without_prefill "200 t1 t2 t3" "$CODE $(jget "$BODY" choices.0.message.content)"
+
+# stall-<k>-of-<n>: k tokens, then silence until the client leaves
+req openai stall-2-of-5 true
+post stallk "$URL" "$BODYJSON" "${HDRS[@]}" --max-time 0.6
+mock_wait stream.client_disconnected true 5
+assert_eq mock_stall_k_of_n "28 3 true" "$CURL_RC $(jget "$(mock_last)" stream.chunks_written) $(jget "$(mock_last)" stream.client_disconnected)"
+
+# retry-after-<s>: 429 with Retry-After once, then success; -date-: HTTP date
+codes=""
+for i in 1 2; do
+    post ra "$U/v1/chat/completions" "{\"model\":\"retry-after-1\",\"messages\":$MSG}" "${OA[@]}"
+    codes+="$CODE:$(grep -i '^retry-after:' "$E2E_TMP/ra.hdr" | tr -d '\r' | cut -d' ' -f2) "
+done
+assert_eq mock_retry_after_seconds "429:1 200: " "$codes"
+post rad "$U/v1/chat/completions" "{\"model\":\"retry-after-date-2\",\"messages\":$MSG}" "${OA[@]}"
+ra=$(grep -i '^retry-after:' "$E2E_TMP/rad.hdr" | tr -d '\r' | cut -d' ' -f2-)
+delta=$(py -c 'import email.utils, sys, time; print(int(email.utils.parsedate_to_datetime(sys.argv[1]).timestamp() - time.time()))' "$ra" 2>/dev/null)
+assert_match mock_retry_after_date "$CODE $delta" '^429 [12]$'
+# times-<n>-<scenario>, err-<code>
+codes=""
+for i in 1 2 3; do
+    post t2 "$U/v1/chat/completions" "{\"model\":\"times-2-err-500\",\"messages\":$MSG}" "${OA[@]}"
+    codes+="$CODE "
+done
+assert_eq mock_times_n "500 500 200 " "$codes"
+post e429 "$U/v1/chat/completions" "{\"model\":\"err-429\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_err_429_no_retry_after "429 rate_limit_exceeded 0" \
+    "$CODE $(jget "$BODY" error.code) $(grep -ci '^retry-after:' "$E2E_TMP/e429.hdr")"
+post e503 "$U/v1/messages" "{\"model\":\"err-503\",\"max_tokens\":9,\"messages\":$MSG}" "${AN[@]}"
+assert_eq mock_err_503_anthropic "503 overloaded_error" "$CODE $(jget "$BODY" error.type)"
+post treset "$U/v1/chat/completions" "{\"model\":\"times-1-fault-reset-headers\",\"messages\":$MSG}" "${OA[@]}"
+r1="$CURL_RC"
+post treset "$U/v1/chat/completions" "{\"model\":\"times-1-fault-reset-headers\",\"messages\":$MSG}" "${OA[@]}"
+assert_match mock_times_reset "$r1 $CODE" '^(52|56) 200$'
+
+# slow-first-<ms>: headers at once, the first token after ms; no-response
+t0=$(now_ms)
+T=$(stream_timing "$E2E_TMP/sf.out" curl -sN --max-time 5 -H "Authorization: Bearer $K" \
+    -H 'Content-Type: application/json' --data-binary "{\"model\":\"slow-first-500\",\"stream\":true,\"messages\":$MSG}" "$U/v1/chat/completions")
+read -r first end rc <<<"$T"
+if [ "$rc" -eq 0 ] && [ "$first" -ge 450 ] && [ "$first" -lt 2500 ]; then ok mock_slow_first; else fail mock_slow_first "$T"; fi
+post sfcut "$U/v1/chat/completions" "{\"model\":\"slow-first-20000\",\"stream\":true,\"messages\":$MSG}" "${OA[@]}" --max-time 0.5
+mock_wait stream.client_disconnected true 5
+assert_eq mock_slow_first_abandoned "28 0 true" "$CURL_RC $(jget "$(mock_last)" stream.chunks_written) $(jget "$(mock_last)" stream.client_disconnected)"
+post nores "$U/v1/chat/completions" "{\"model\":\"no-response\",\"messages\":$MSG}" "${OA[@]}" --max-time 0.5
+assert_eq mock_no_response "28 000" "$CURL_RC $CODE"
+post cl "$U/v1/chat/completions" "{\"model\":\"context-length\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_context_length_alias "400 context_length_exceeded" "$CODE $(jget "$BODY" error.code)"
+post cp "$U/v1/messages" "{\"model\":\"content-policy\",\"max_tokens\":9,\"messages\":$MSG}" "${AN[@]}"
+assert_eq mock_content_policy_alias "400 Output blocked by content filtering policy" "$CODE $(jget "$BODY" error.message)"
+
+# outages: POST /_mock/down (scoped by dialect and model), down-until-<ms>
+mock_reset
+D=$(curl -s -X POST "$U/_mock/down" -d '{"seconds": 0.8, "dialects": ["openai"], "models": ["echo"]}')
+assert_eq mock_down_set "true" "$(jget "$D" down)"
+post dn1 "$U/v1/chat/completions" "{\"model\":\"echo\",\"messages\":$MSG}" "${OA[@]}"
+c1=$CODE
+post dn2 "$U/v1/chat/completions" "{\"model\":\"count-2\",\"messages\":$MSG}" "${OA[@]}"
+c2=$CODE
+post dn3 "$U/v1/messages" "{\"model\":\"echo\",\"max_tokens\":9,\"messages\":$MSG}" "${AN[@]}"
+assert_eq mock_down_scoped "503 200 200" "$c1 $c2 $CODE"
+sleep 0.9
+post dn4 "$U/v1/chat/completions" "{\"model\":\"echo\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_down_recovers "200 false" "$CODE $(jget "$(curl -s "$U/_mock/down")" down)"
+curl -s -X POST "$U/_mock/down" -d '{"seconds": 5, "status": "reset"}' >/dev/null
+post dn5 "$U/api/chat" "{\"model\":\"echo\",\"messages\":$MSG}"
+r5=$CURL_RC
+curl -s -X POST "$U/_mock/up" >/dev/null
+post dn6 "$U/api/chat" "{\"model\":\"echo\",\"stream\":false,\"messages\":$MSG}"
+assert_match mock_down_reset_then_up "$r5 $CODE" '^(52|56) 200$'
+assert_eq mock_down_bad_body "400" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$U/_mock/down" -d '{"seconds": "x"}')"
+until_ms=$(($(now_ms) + 600))
+post du1 "$U/v1/chat/completions" "{\"model\":\"down-until-$until_ms\",\"messages\":$MSG}" "${OA[@]}"
+c1=$CODE
+sleep 0.7
+post du2 "$U/v1/chat/completions" "{\"model\":\"down-until-$until_ms\",\"messages\":$MSG}" "${OA[@]}"
+assert_eq mock_down_until "503 200" "$c1 $CODE"
+# stats: per model, the statuses the attempts got
+S=$(mock_stats)
+assert_eq mock_stats_by_model "2 1 1" \
+    "$(jget "$S" by_model.down-until-$until_ms.n) $(jget "$S" by_model.down-until-$until_ms.status.503) $(jget "$S" by_model.down-until-$until_ms.status.200)"
+assert_eq mock_stats_by_model_none "1" "$(jget "$S" by_model.echo.status.none)"
+
 curl -s -X POST "$U/_mock/shutdown" >/dev/null
 sleep 0.5
 if kill -0 "$MOCK_PID" 2>/dev/null; then fail mock_shutdown "still running"; else ok mock_shutdown; fi

@@ -8,8 +8,13 @@ Design
     encoding (or are close-delimited with --close-delimited) and every event is
     flushed on its own.
   * The request's MODEL NAME picks the behaviour (see tests/mock/README.md):
-    echo, tools, think, slow-<ms>, cache-<n>, flaky-<n>, fault-*. Unknown names
-    behave like echo.
+    echo, tools, think, slow-<ms>, cache-<n>, flaky-<n>, fault-*, and the
+    reliability scenarios: count-<n>, cut|stall|malformed|noterm-<k>-of-<n>,
+    retry-after[-date]-<s>, err-<code>, slow-first-<ms>, no-response,
+    prefill-reject[-<n>], context-length, content-policy, down-until-<ms>,
+    any of them prefixed with times-<n>- (only the first n requests of that
+    model name misbehave). Unknown names behave like echo.
+  * POST /_mock/down takes matching models down for a while (an outage).
   * Every answer is a list of "events" (text / thinking / tool call pieces)
     built once, then rendered by one function per dialect, streamed or not.
   * Token counts are words (whitespace separated), so tests can compute them.
@@ -21,7 +26,9 @@ First stdout line: "PORT <n>".
 """
 
 import argparse
+import email.utils
 import json
+import math
 import os
 import re
 import select
@@ -81,7 +88,20 @@ FAULTS = {
 }
 
 
+# Short names of fault scenarios.
+ALIASES = {"no-response": "fault-stall-first", "context-length": "fault-context-length",
+           "content-policy": "fault-content-policy"}
+# Faults <k> text tokens into a <n>-token answer ("cut-40-of-60").
+KOFN = ("cut", "stall", "malformed", "noterm")
+MAX_COUNT = 100000
+
+
 class Scenario:
+    """kind: what to do; param: its number; count: >0 answers "t1 ... tn"
+    (continued after an assistant prefill); at: k of a k-of-n fault; times:
+    >0 when only the first `times` requests of this model name misbehave
+    (later ones get the healthy answer: count-n, else echo)."""
+
     def __init__(self, model):
         name = model or ""
         if name.startswith("models/"):
@@ -92,8 +112,50 @@ class Scenario:
         self.name = name
         self.kind = "echo"
         self.param = 0
+        self.count = 0
+        self.at = 0
+        self.times = 0
+        m = re.match(r"^times-(\d+)-(.+)$", name)
+        if m:
+            self.times = max(1, int(m.group(1)))
+            name = m.group(2)
+        name = ALIASES.get(name, name)
         if name in FAULTS:
             self.kind = name
+            return
+        m = re.match(r"^retry-after-(date-)?(\d+)", name)
+        if m:
+            self.kind = "retry-after-date" if m.group(1) else "retry-after"
+            self.param = int(m.group(2))
+            self.times = self.times or 1
+            return
+        m = re.match(r"^err-(\d{3})", name)
+        if m and 400 <= int(m.group(1)) <= 599:
+            self.kind, self.param = "err", int(m.group(1))
+            return
+        m = re.match(r"^slow-first-(\d+)", name)
+        if m:
+            self.kind, self.param = "slow-first", int(m.group(1))
+            return
+        m = re.match(r"^count-(\d+)", name)
+        if m:
+            self.kind, self.count = "count", min(max(1, int(m.group(1))), MAX_COUNT)
+            return
+        m = re.match(r"^(%s)-(\d+)-of-(\d+)" % "|".join(KOFN), name)
+        if m:
+            self.kind = m.group(1)
+            self.count = min(max(1, int(m.group(3))), MAX_COUNT)
+            self.at = min(int(m.group(2)), self.count)
+            return
+        m = re.match(r"^prefill-reject(?:-(\d+))?", name)
+        if m:
+            self.kind = "prefill-reject"
+            if m.group(1):
+                self.count = min(max(1, int(m.group(1))), MAX_COUNT)
+            return
+        m = re.match(r"^down-until-(\d+)", name)
+        if m:
+            self.kind, self.param = "down-until", int(m.group(1))
             return
         for prefix in ("slow", "flaky", "cache"):
             m = re.match(r"^%s-(\d+)" % prefix, name)
@@ -122,6 +184,8 @@ class State:
             self.models = {}
             self.dialects = {}
             self.connections = 0
+            self.hits = {}
+            self.down = None
 
     def record(self, entry):
         with self.lock:
@@ -141,15 +205,61 @@ class State:
             self.flaky[model] = self.flaky.get(model, 0) + 1
             return self.flaky[model]
 
+    def hit(self, model):
+        """Counts one request of a times-<n>- model; returns its 1-based number."""
+        with self.lock:
+            self.hits[model] = self.hits.get(model, 0) + 1
+            return self.hits[model]
+
+    def set_down(self, seconds, models=None, dialects=None, status=503):
+        with self.lock:
+            self.down = {"until": time.time() + seconds, "models": models,
+                         "dialects": dialects, "status": status}
+
+    def down_status(self, dialect, model):
+        """The outage answer (an HTTP status, or "reset") for this request, or
+        None when it is not affected."""
+        with self.lock:
+            d = self.down
+            if not d or time.time() >= d["until"]:
+                return None
+            if d["models"] is not None and model not in d["models"]:
+                return None
+            if d["dialects"] is not None and dialect not in d["dialects"]:
+                return None
+            return d["status"]
+
+    def down_info(self):
+        with self.lock:
+            d = self.down
+            if not d:
+                return {"down": False}
+            left = d["until"] - time.time()
+            return {"down": left > 0, "until": d["until"], "remaining_s": max(0.0, left),
+                    "models": d["models"], "dialects": d["dialects"], "status": d["status"]}
+
     def snapshot(self):
         with self.lock:
             return json.loads(json.dumps(self.log))
 
     def stats(self):
         with self.lock:
+            by_model = {}
+            for e in self.log:
+                if e.get("model") is None:
+                    continue
+                b = by_model.setdefault(e["model"], {"n": 0, "status": {}, "disconnected": 0,
+                                                     "prefill": 0, "times": []})
+                b["n"] += 1
+                k = str(e.get("status")) if e.get("status") is not None else "none"
+                b["status"][k] = b["status"].get(k, 0) + 1
+                b["disconnected"] += 1 if e["stream"]["client_disconnected"] else 0
+                b["prefill"] += 1 if e.get("prefill") is not None else 0
+                b["times"].append(e["time"])
             return {"total": len(self.log), "models": dict(self.models),
                     "dialects": dict(self.dialects), "connections": self.connections,
-                    "flaky": dict(self.flaky)}
+                    "flaky": dict(self.flaky), "hits": dict(self.hits),
+                    "by_model": by_model}
 
 
 # --------------------------------------------------------------------------
@@ -192,6 +302,7 @@ class Prompt:
         self.texts = []          # every prompt text (system + messages)
         self.last_user = ""      # text of the last user turn
         self.tool_results = None  # list of strings when the last turn is tool results
+        self.prefill = None       # text of a trailing assistant message (a prefill)
 
     @property
     def input_tokens(self):
@@ -218,6 +329,9 @@ def prompt_openai(body):
         if m.get("role") == "user":
             p.last_user = text_of(m.get("content"))
             break
+    last = msgs[-1]
+    if last.get("role") == "assistant" and not last.get("tool_calls"):
+        p.prefill = text_of(last.get("content"))
     return p
 
 
@@ -245,6 +359,8 @@ def prompt_anthropic(body):
             if t or p.tool_results is None:
                 p.last_user = t
                 break
+    if msgs[-1].get("role") == "assistant":
+        p.prefill = text_of(msgs[-1].get("content"))
     return p
 
 
@@ -273,6 +389,8 @@ def prompt_gemini(body):
             if t or p.tool_results is None:
                 p.last_user = t
                 break
+    if contents and contents[-1].get("role") == "model":
+        p.prefill = gemini_parts_text(contents[-1].get("parts"))
     return p
 
 
@@ -295,6 +413,8 @@ def prompt_ollama_chat(body):
         if m.get("role") == "user":
             p.last_user = text_of(m.get("content"))
             break
+    if msgs and msgs[-1].get("role") == "assistant" and not msgs[-1].get("tool_calls"):
+        p.prefill = text_of(msgs[-1].get("content"))
     return p
 
 
@@ -349,6 +469,11 @@ def validate_anthropic(b):
         need(isinstance(m, dict) and m.get("role") in ("user", "assistant"),
              "messages.%d.role: Input should be 'user' or 'assistant'" % i)
         need(isinstance(m.get("content"), (str, list)), "messages.%d.content: Field required" % i)
+    last = b["messages"][-1]
+    if last.get("role") == "assistant":
+        t = text_of(last.get("content"))
+        need(not t or not t[-1].isspace(),
+             "messages: final assistant content cannot end with trailing whitespace")
     need("system" not in b or isinstance(b["system"], (str, list)),
          "system: Input should be a valid string or list of blocks")
     if "tools" in b:
@@ -392,6 +517,19 @@ def validate_ollama(b, chat):
 #   ("think", piece) ("text", piece) ("tool", index, name, args_dict)
 # --------------------------------------------------------------------------
 
+def count_text(n, prefill):
+    """"t1 t2 ... tn"; after an assistant prefill of w words, what follows them
+    (" t<w+1> ... tn"), so prefill + answer is the whole text."""
+    toks = ["t%d" % i for i in range(1, n + 1)]
+    if prefill is None:
+        return " ".join(toks)
+    rest = toks[words(prefill):]
+    if not rest:
+        return ""
+    sep = "" if (not prefill or prefill[-1].isspace()) else " "
+    return sep + " ".join(rest)
+
+
 class Answer:
     def __init__(self, dialect, sc, prompt):
         self.events = []
@@ -400,7 +538,9 @@ class Answer:
         self.calls = []
         self.finish = "stop"
         hello = "Hello from mock-%s." % dialect
-        if sc.kind == "tools" and prompt.tool_results is None:
+        if sc.count:
+            self.text = count_text(sc.count, prompt.prefill)
+        elif sc.kind == "tools" and prompt.tool_results is None:
             self.calls = list(TOOL_CALLS)
             self.finish = "tool_calls"
         else:
@@ -461,6 +601,25 @@ FAULT_ERRORS = {
     "flaky": (503, "The service is overloaded, please try again later.", None),
 }
 
+# Messages of err-<code> and of outages (no Retry-After header with these).
+ERR_MSG = {
+    400: "mock error (HTTP 400)",
+    429: "Rate limit reached for requests.",
+    500: "The server had an error while processing your request.",
+    502: "Bad gateway.",
+    503: "The service is overloaded, please try again later.",
+    504: "Gateway timeout.",
+    529: "Overloaded",
+}
+PREFILL_MSG = {
+    "openai": "This model does not support assistant message prefill. The conversation "
+              "must end with a user message.",
+    "anthropic": "This model does not support assistant message prefill. The conversation "
+                 "must end with a user message.",
+    "gemini": "Please ensure that the conversation ends with a user turn.",
+    "ollama": "the last message must be from the user",
+}
+
 CONTEXT_MSG = {
     "openai": ("This model's maximum context length is 4096 tokens. However, your messages "
                "resulted in 5000 tokens. Please reduce the length of the messages.",
@@ -500,6 +659,16 @@ def split_args(s):
     n = len(s)
     a, b = n // 3, 2 * n // 3
     return [x for x in (s[:a], s[a:b], s[b:]) if x]
+
+
+# One stream frame that is not valid JSON, per dialect (argument: stream mode).
+BAD_FRAME = {
+    "openai": lambda mode: b'data: {"choices": [{"delta": {"content": "oops\n\n',
+    "anthropic": lambda mode: b'event: content_block_delta\ndata: {"type": "content_bl\n\n',
+    "gemini": lambda mode: (b'data: {"candidates": [oops\n\n' if mode == "sse"
+                            else b'{"candidates": [oops'),
+    "ollama": lambda mode: b'{"message": {"content": "oops\n',
+}
 
 
 class Renderer:
@@ -956,6 +1125,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(400, {"error": "bad request body"})
             return
         if path.startswith("/_mock/"):
+            self.raw_body = raw
             return self.control(method, path)
         hdrs = {}
         for k, v in self.headers.items():
@@ -969,7 +1139,8 @@ class Handler(BaseHTTPRequestHandler):
             parsed = False
         self.entry = {"method": method, "path": path, "query": self.query, "headers": hdrs,
                       "body": body, "time": time.time(), "dialect": None, "model": None,
-                      "scenario": None, "status": None, "num_ctx": None,
+                      "scenario": None, "applied": None, "prefill": None,
+                      "status": None, "num_ctx": None,
                       "stream": {"requested": False, "chunks_written": 0,
                                  "client_disconnected": False, "completed": False}}
         self.server.state.record(self.entry)
@@ -1111,12 +1282,59 @@ class Handler(BaseHTTPRequestHandler):
             mode = "sse"
         e["stream"]["requested"] = stream
 
+        if dialect == "gemini":
+            prompt = prompt_gemini(body)
+        elif dialect == "anthropic":
+            prompt = prompt_anthropic(body)
+        elif dialect == "openai":
+            prompt = prompt_openai(body)
+        elif ollama_chat:
+            prompt = prompt_ollama_chat(body)
+        else:
+            prompt = prompt_ollama_generate(body)
+        e["prefill"] = prompt.prefill
+
+        st = self.server.state
         kind = sc.kind
         if kind == "flaky":
-            if self.server.state.flaky_hit(model) <= sc.param:
+            if st.flaky_hit(model) <= sc.param:
                 kind = "fault-503"
             else:
                 kind = "echo"
+        if sc.times and st.hit(model) > sc.times:
+            kind = "count" if sc.count else "echo"
+        if kind == "down-until":
+            kind = "down" if time.time() * 1000 < sc.param else "echo"
+        down = st.down_status(dialect, model)
+        if down is not None:
+            kind = "down"
+        e["applied"] = kind
+        if kind == "down":
+            if down == "reset":
+                return self.reset_connection()
+            status = down if isinstance(down, int) else 503
+            msg = ERR_MSG.get(status, "mock outage (HTTP %d)" % status)
+            if status in (503, 529) and dialect == "anthropic":
+                msg = "Overloaded"
+            return self.send_error_json(status, msg)
+        if kind in ("retry-after", "retry-after-date"):
+            if kind == "retry-after":
+                ra = str(sc.param)
+            else:
+                ra = email.utils.formatdate(math.ceil(time.time() + sc.param), usegmt=True)
+            e["retry_after"] = ra
+            status, msg, code = FAULT_ERRORS["fault-429"]
+            return self.send_error_json(429, msg, code if dialect == "openai" else None,
+                                        {"Retry-After": ra})
+        if kind == "err":
+            status = sc.param
+            msg = ERR_MSG.get(status, "mock error (HTTP %d)" % status)
+            if status in (503, 529) and dialect == "anthropic":
+                msg = "Overloaded"
+            code = "rate_limit_exceeded" if status == 429 and dialect == "openai" else None
+            return self.send_error_json(status, msg, code)
+        if kind == "prefill-reject" and prompt.prefill is not None:
+            return self.send_error_json(400, PREFILL_MSG[dialect])
         if kind == "fault-reset-headers":
             return self.reset_connection()
         if kind == "fault-stall-first":
@@ -1140,16 +1358,6 @@ class Handler(BaseHTTPRequestHandler):
             status, msg, code = FAULT_ERRORS["fault-503"]
             return self.send_error_json(status, msg, None)
 
-        if dialect == "gemini":
-            prompt = prompt_gemini(body)
-        elif dialect == "anthropic":
-            prompt = prompt_anthropic(body)
-        elif dialect == "openai":
-            prompt = prompt_openai(body)
-        elif ollama_chat:
-            prompt = prompt_ollama_chat(body)
-        else:
-            prompt = prompt_ollama_generate(body)
         ans = Answer(dialect, sc, prompt)
         r = Renderer(dialect, model, ans, body, mode)
         extra = {"x-request-id": "req_" + r.rid} if dialect == "openai" else (
@@ -1165,6 +1373,29 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 obj = r.ollama_body(ollama_chat)
             data = (json.dumps(obj) + "\n").encode()
+            if kind == "slow-first":
+                if self.wait_for_disconnect(sc.param / 1000.0):
+                    self.close_connection = True
+                    return
+            if kind in KOFN:
+                # the body up to about where token k is, then the fault
+                part = data[:min(len(data) - 2, max(1, len(data) * sc.at // sc.count))]
+                if kind == "malformed":
+                    return self.send_json(200, part, extra)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if kind == "noterm":  # close-delimited, ends early
+                    self.send_header("Connection", "close")
+                else:
+                    self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(part)
+                self.wfile.flush()
+                e["status"] = 200
+                self.close_connection = True
+                if kind == "stall":
+                    self.wait_for_disconnect(STALL_LIMIT_S)
+                return
             if kind == "fault-malformed":
                 data = b'{"id": "broken", "choices": [{"message": {"content": "Hel'
                 return self.send_json(200, data, extra)
@@ -1202,12 +1433,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 frames = frames[:-nterm]
         elif kind == "fault-malformed":
-            bad = {"openai": b'data: {"choices": [{"delta": {"content": "oops\n\n',
-                   "anthropic": b'event: content_block_delta\ndata: {"type": "content_bl\n\n',
-                   "gemini": b'{"candidates": [oops' if mode != "sse"
-                   else b'data: {"candidates": [oops\n\n',
-                   "ollama": b'{"message": {"content": "oops\n'}[dialect]
-            frames = frames[:2] + [bad] + frames[2:]
+            frames = frames[:2] + [BAD_FRAME[dialect](mode)] + frames[2:]
         elif kind == "fault-midstream-error":
             errs = {"openai": sse({"error": {"message": "The server had an error while "
                                              "processing your request.",
@@ -1222,11 +1448,26 @@ class Handler(BaseHTTPRequestHandler):
             # keep the preamble (role chunk / message_start, block start, ping) + 2 text chunks
             head = {"openai": 3, "anthropic": 5, "gemini": 2, "ollama": 2}[dialect]
             frames = frames[:head] + [errs[dialect]]
+        # index of the frame that would carry text token k+1
+        at = {"openai": 1, "anthropic": 3, "gemini": 0, "ollama": 0}[dialect] + sc.at
+        if kind == "malformed":
+            frames = frames[:at] + [BAD_FRAME[dialect](mode)] + frames[at:]
         if dialect == "gemini":
             frames = r.wrap_gemini(frames)
+        stop = None
+        if kind == "noterm":
+            frames = frames[:at]
+        elif kind in ("cut", "stall"):
+            stop = at
         self.start_stream(ctype, extra)
+        if kind == "slow-first":
+            if self.wait_for_disconnect(sc.param / 1000.0):
+                self.close_connection = True
+                return
 
         for i, f in enumerate(frames):
+            if i == stop:
+                break
             if i > 0 and delay > 0:
                 time.sleep(delay)
             self.write_chunk(f)
@@ -1236,6 +1477,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.wait_for_disconnect(STALL_LIMIT_S)
                 self.close_connection = True
                 return
+        if stop is not None:
+            self.close_connection = True
+            if kind == "stall":
+                self.wait_for_disconnect(STALL_LIMIT_S)
+            return  # "cut": the connection closes without the end of the body
         self.end_stream()
         e["stream"]["completed"] = True
 
@@ -1251,6 +1497,27 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, st.stats())
         if path == "/_mock/health" and method == "GET":
             return self.send_json(200, {"ok": True, "port": self.server.server_address[1]})
+        if path == "/_mock/down" and method == "GET":
+            return self.send_json(200, st.down_info())
+        if path == "/_mock/down" and method == "POST":
+            try:
+                o = json.loads(self.raw_body or b"{}")
+                secs = float(o.get("seconds", 0))
+                models = o.get("models")
+                dialects = o.get("dialects")
+                status = o.get("status", 503)
+                if not (isinstance(models, list) or models is None) or not (
+                        isinstance(dialects, list) or dialects is None) or not (
+                        status == "reset" or isinstance(status, int)) or secs < 0:
+                    raise ValueError()
+            except (ValueError, TypeError, AttributeError):
+                return self.send_json(400, {"error": "expected {\"seconds\": S, \"models\": "
+                                            "[..], \"dialects\": [..], \"status\": 503|\"reset\"}"})
+            st.set_down(secs, models, dialects, status)
+            return self.send_json(200, st.down_info())
+        if path == "/_mock/up" and method == "POST":
+            st.set_down(0)
+            return self.send_json(200, st.down_info())
         if path == "/_mock/reset" and method == "POST":
             st.reset()
             return self.send_json(200, {"ok": True})

@@ -1,0 +1,591 @@
+#!/usr/bin/env bash
+# faults.sh — the reliability acceptance scenarios of issue 6, end to end:
+# the real `llmux ask` (and `llmux serve` for the circuit breaker, whose state
+# lives in one process) against the fault-injecting mock provider
+# (tests/mock/mock_provider.py, scenarios picked by model name).
+#
+# Every case asserts three things: the attempts the mock saw (count, HTTP
+# statuses, spacing, disconnects, the prefill a continuation carried), timing
+# bounds, and what the caller got (stdout, exit status, stderr, and with
+# --json the answering provider/model, attempts and usage).
+#
+# Timeouts and backoffs are scaled down in the config (first byte and idle
+# 400 ms, backoff base 20 ms) so the whole file runs in well under a minute:
+# the cases run in independent groups, in parallel, each group with its own
+# mock. Names: faults_<scenario>_<what>.
+#
+# Conventions of the cases: the primary is `mockopenai/<scenario>` and the
+# fallback an Anthropic-dialect model on the same mock, so stdout shows which
+# one answered ("Hello from mock-anthropic. ..."), and `count-<n>` answers
+# "t1 t2 ... tn" (after an assistant prefill of w words: what follows them).
+. "$(dirname "$0")/lib.sh"
+
+if ! have python3 || ! have curl; then
+    skip faults "python3 and curl are needed"
+    finish
+fi
+if [ ! -x "$LLMUX_BIN" ]; then
+    fail faults_binary "no llmux binary at $LLMUX_BIN"
+    finish
+fi
+
+P=mockopenai
+F=mockanthropic
+HELLO_P="Hello from mock-openai. You said: hello world"
+HELLO_F="Hello from mock-anthropic. You said: hello world"
+seq_text() { # N [FROM]: "tFROM ... tN"
+    local i out="" from=${2:-1}
+    for ((i = from; i <= $1; i++)); do out+="${out:+ }t$i"; done
+    printf '%s' "$out"
+}
+T40=$(seq_text 40)
+T60=$(seq_text 60)
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+# fcfg FILE: a config with the four mock providers and scaled-down
+# reliability settings. Overrides through variables:
+#   FB    flow-map body of reliability.fallbacks ("a/b: [c/d], e/f: [g/h]")
+#   MID   midstream mode (error)        RETRY  retry flow map
+#   TMO   timeouts flow map             BRK    breaker flow map
+#   EXTRA YAML appended at top level (catalogue: ...)
+fcfg() {
+    local tmo=${TMO:-"{connect_ms: 1000, first_byte_ms: 400, idle_ms: 400, total_ms: 15000}"}
+    local retry=${RETRY:-"{max_attempts: 3, base_ms: 20, max_ms: 200, deadline_ms: 10000, max_retry_after_ms: 3000}"}
+    local brk=${BRK:-"{failures: 50, window_ms: 30000, open_ms: 15000, half_open_probes: 1}"}
+    cat >"$1" <<EOF
+default_model: $P/echo
+timeouts: $tmo
+providers:
+  - name: mockopenai
+    type: openai
+    base_url: $MOCK_URL/v1
+    api_key_env: MOCK_KEY
+  - name: mockanthropic
+    type: anthropic
+    base_url: $MOCK_URL
+    api_key_env: MOCK_KEY
+  - name: mockgemini
+    type: gemini
+    base_url: $MOCK_URL/v1beta
+    api_key_env: MOCK_KEY
+  - name: mockollama
+    type: ollama
+    base_url: $MOCK_URL
+    num_ctx: 4096
+reliability:
+  retry: $retry
+  breaker: $brk
+  midstream: ${MID:-error}
+EOF
+    [ -z "${FB:-}" ] || printf '  fallbacks: {%s}\n' "$FB" >>"$1"
+    [ -z "${EXTRA:-}" ] || printf '%s\n' "$EXTRA" >>"$1"
+}
+
+# fask CFG ARGS...: clean mock log, one timed `llmux ask`; sets RC OUT ERR
+# ELAPSED (ms) and saves the mock's request log for rq.
+fask() {
+    local cfg=$1 t0
+    shift
+    mock_reset
+    t0=$(now_ms)
+    run_llmux ask --config "$cfg" "$@"
+    ELAPSED=$(($(now_ms) - t0))
+    mock_requests >"$E2E_TMP/reqs.json"
+}
+
+cat >"$E2E_TMP/rq.py" <<'PY'
+# rq.py REQS_FILE MODEL WHAT [DIALECT]: what the mock saw for one model.
+#   n        requests            status  their HTTP statuses (comma list)
+#   gaps     ms between them     span    ms first to last
+#   prefill  JSON list of the trailing assistant texts (null: none)
+#   disc     1/0 per request: the client went away before the end
+import json, sys
+reqs = json.load(open(sys.argv[1]))
+model, what = sys.argv[2], sys.argv[3]
+dialect = sys.argv[4] if len(sys.argv) > 4 else None
+sel = [r for r in reqs if r.get("model") == model and (dialect is None or r.get("dialect") == dialect)]
+t = [r["time"] for r in sel]
+if what == "n":
+    print(len(sel))
+elif what == "status":
+    print(",".join(str(r.get("status")) for r in sel))
+elif what == "gaps":
+    print(",".join(str(int((b - a) * 1000)) for a, b in zip(t, t[1:])))
+elif what == "span":
+    print(int((t[-1] - t[0]) * 1000) if t else 0)
+elif what == "prefill":
+    print(json.dumps([r.get("prefill") for r in sel]))
+elif what == "disc":
+    print(",".join("1" if r["stream"]["client_disconnected"] else "0" for r in sel))
+PY
+rq() { py "$E2E_TMP/rq.py" "$E2E_TMP/reqs.json" "$@"; }
+
+# rq_disc_wait MODEL: waits (2 s at most) until the mock has seen the client
+# leave every request of MODEL; prints the disc list.
+rq_disc_wait() {
+    local i d
+    for i in $(seq 20); do
+        mock_requests >"$E2E_TMP/reqs.json"
+        d=$(rq "$1" disc)
+        case ",$d," in *,0,*) sleep 0.1 ;; *) break ;; esac
+    done
+    rq "$1" disc
+}
+
+# jattempts: the number of attempts `ask --json` reports (an "attempts"
+# array or count anywhere in the object); "none" when absent.
+jattempts() {
+    py -c '
+import json, sys
+try:
+    o = json.loads(sys.stdin.read())
+except ValueError:
+    print("not-json"); sys.exit()
+todo = [o]
+while todo:
+    v = todo.pop(0)
+    if isinstance(v, dict):
+        a = v.get("attempts")
+        if isinstance(a, list):
+            print(len(a)); sys.exit()
+        if isinstance(a, int) and not isinstance(a, bool):
+            print(a); sys.exit()
+        todo += list(v.values())
+    elif isinstance(v, list):
+        todo += v
+print("none")' <<<"$OUT"
+}
+# jcost: "cost_usd" (or "cost") anywhere in the --json object; "none" when absent.
+jcost() {
+    py -c '
+import json, sys
+try:
+    o = json.loads(sys.stdin.read())
+except ValueError:
+    print("none"); sys.exit()
+todo = [o]
+while todo:
+    v = todo.pop(0)
+    if isinstance(v, dict):
+        for k in ("cost_usd", "cost"):
+            if isinstance(v.get(k), (int, float)) and not isinstance(v.get(k), bool):
+                print("%.9f" % v[k]); sys.exit()
+        todo += list(v.values())
+    elif isinstance(v, list):
+        todo += v
+print("none")' <<<"$OUT"
+}
+jf() { jget "$OUT" "$1"; }
+
+# check NAME COND_DESCRIPTION: ok when every "want|got" pair in the
+# remaining arguments matches; the failure lists all mismatches plus the
+# run's context (exit, stderr, stdout, attempts seen).
+check() {
+    local name=$1 why="" w g
+    shift
+    while [ $# -ge 2 ]; do
+        w=$1 g=$2
+        shift 2
+        [ "$w" == "$g" ] || why+="want '$w' got '$g'; "
+    done
+    if [ -z "$why" ]; then
+        ok "$name"
+    else
+        fail "$name" "${why}exit $RC, ${ELAPSED:-?} ms, stderr: $(printf '%s' "$ERR" | head -c 300) | stdout: $(printf '%s' "$OUT" | head -c 200)"
+    fi
+}
+# within NAME VALUE LO HI: LO <= VALUE <= HI (ms)
+within() {
+    if [[ "$2" =~ ^-?[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ]; then
+        ok "$1"
+    else
+        fail "$1" "$2 not in [$3, $4] (exit $RC; stderr: $(printf '%s' "$ERR" | head -c 200))"
+    fi
+}
+# is_err: exit 1 and a one-line "llmux: ..." message on stderr
+is_err() {
+    if [ "$RC" -eq 1 ] && [ "$(grep -c '' <<<"$ERR")" -ge 1 ] && [[ "$ERR" == llmux:* ]]; then
+        echo yes
+    else
+        echo "no (exit $RC)"
+    fi
+}
+lower() { tr 'A-Z' 'a-z' <<<"$1"; }
+
+# ---------------------------------------------------------------------------
+# groups (each runs in its own process with its own mock)
+# ---------------------------------------------------------------------------
+
+# 1. 429 with Retry-After (seconds, HTTP date) -> retried after that delay.
+group_retry_after() {
+    local C=$E2E_TMP/ra.yaml
+    FB="$P/retry-after-1: [$F/echo], $P/retry-after-date-1: [$F/echo], $P/retry-after-30: [$F/echo]" fcfg "$C"
+
+    fask "$C" -m "$P/retry-after-1" --json "hello world"
+    check faults_retry_after_seconds_answer "0|$P|retry-after-1|$HELLO_P" \
+        "$RC|$(jf provider)|$(jf model)|$(jf text)"
+    check faults_retry_after_seconds_attempts "2|429,200|0|2" \
+        "$(rq retry-after-1 n)|$(rq retry-after-1 status)|$(rq echo n)|$(jattempts)"
+    within faults_retry_after_seconds_delay "$(rq retry-after-1 gaps)" 950 2200
+
+    fask "$C" -m "$P/retry-after-date-1" "hello world"
+    check faults_retry_after_date_answer "0|$HELLO_P" "$RC|$OUT"
+    check faults_retry_after_date_attempts "2|429,200|0" \
+        "$(rq retry-after-date-1 n)|$(rq retry-after-date-1 status)|$(rq echo n)"
+    # an HTTP date has whole seconds: now+1 s rounded up is 1 to 2 s away
+    within faults_retry_after_date_delay "$(rq retry-after-date-1 gaps)" 900 2900
+
+    # longer than max_retry_after_ms (3 s): no waiting, fail over at once
+    fask "$C" -m "$P/retry-after-30" --json "hello world"
+    check faults_retry_after_too_long_fails_over "0|$F|$HELLO_F|1|1" \
+        "$RC|$(jf provider)|$(jf text)|$(rq retry-after-30 n)|$(rq echo n)"
+    within faults_retry_after_too_long_fast "$ELAPSED" 0 2500
+}
+
+# 2. persistent 429 without Retry-After -> bounded retries with backoff,
+#    then the fallback, or a clear error.
+group_ratelimit() {
+    local C=$E2E_TMP/rl.yaml C2=$E2E_TMP/rl_nofb.yaml
+    # full jitter: each wait is uniform in [0, min(max, base*2^n)]; with
+    # base 150 the three waits sum to >= 40 ms with probability > 0.999
+    local R="{max_attempts: 4, base_ms: 150, max_ms: 1000, deadline_ms: 10000, max_retry_after_ms: 3000}"
+    RETRY=$R FB="$P/err-429: [$F/echo]" fcfg "$C"
+    RETRY=$R fcfg "$C2"
+
+    fask "$C" -m "$P/err-429" --json "hello world"
+    check faults_429_persistent_fallback_answer "0|$F|echo|$HELLO_F" \
+        "$RC|$(jf provider)|$(jf model)|$(jf text)"
+    check faults_429_persistent_bounded "4|429,429,429,429|1|5" \
+        "$(rq err-429 n)|$(rq err-429 status)|$(rq echo n)|$(jattempts)"
+    # not a tight loop; and the backoff caps (150+300+600) bound it
+    within faults_429_persistent_backoff_span "$(rq err-429 span)" 40 1800
+
+    fask "$C2" -m "$P/err-429" "hello world"
+    check faults_429_persistent_no_fallback_error "yes|4|" \
+        "$(is_err)|$(rq err-429 n)|$OUT"
+    assert_match faults_429_persistent_no_fallback_says_429 "${ERR//$E2E_TMP/}" "429|[Rr]ate limit"
+    within faults_429_persistent_no_fallback_span "$(rq err-429 span)" 40 1800
+}
+
+# 3. 500 once -> one retry succeeds.  4./16. persistent 503 -> the fallback
+#    answers, and the answer is accounted to the fallback.
+group_5xx() {
+    local C=$E2E_TMP/5xx.yaml
+    FB="$P/times-1-err-500: [$F/echo], $P/err-503: [$F/count-9]" EXTRA="catalogue:
+  - {id: err-503, context: 128000, price: {input: 100, output: 100}}
+  - {id: count-9, context: 128000, price: {input: 3, output: 15}}" fcfg "$C"
+
+    fask "$C" -m "$P/times-1-err-500" --json "hello world"
+    check faults_500_once_answer "0|$P|times-1-err-500|$HELLO_P|2|7" \
+        "$RC|$(jf provider)|$(jf model)|$(jf text)|$(jf usage.input)|$(jf usage.output)"
+    check faults_500_once_attempts "2|500,200|0|2" \
+        "$(rq times-1-err-500 n)|$(rq times-1-err-500 status)|$(rq echo n)|$(jattempts)"
+    within faults_500_once_backoff "$(rq times-1-err-500 gaps)" 0 700
+
+    fask "$C" -m "$P/err-503" --json "hello world"
+    check faults_503_persistent_fallback_answer "0|$F|count-9|$(seq_text 9)|stop" \
+        "$RC|$(jf provider)|$(jf model)|$(jf text)|$(jf finish)"
+    check faults_503_persistent_attempts "3|503,503,503|1|4" \
+        "$(rq err-503 n)|$(rq err-503 status)|$(rq count-9 n)|$(jattempts)"
+    # fail-over accounting: the fallback's usage (input 2, output 9), priced
+    # at the fallback's rates: (2*3 + 9*15) / 1e6
+    check faults_failover_accounting_usage "2|9" "$(jf usage.input)|$(jf usage.output)"
+    local cost
+    cost=$(jcost)
+    if [ "$cost" = none ]; then
+        skip faults_failover_accounting_cost "ask --json has no cost field"
+    else
+        check faults_failover_accounting_cost "0.000141000" "$cost"
+    fi
+    within faults_503_persistent_time "$ELAPSED" 0 3000
+}
+
+# 5. TCP reset before headers -> retry, then failover.
+group_reset() {
+    local C=$E2E_TMP/rst.yaml
+    FB="$P/fault-reset-headers: [$F/echo], $P/times-1-fault-reset-headers: [$F/echo]" fcfg "$C"
+
+    fask "$C" -m "$P/times-1-fault-reset-headers" --json "hello world"
+    check faults_reset_once_retried "0|$P|$HELLO_P|2|None,200|0" \
+        "$RC|$(jf provider)|$(jf text)|$(rq times-1-fault-reset-headers n)|$(rq times-1-fault-reset-headers status)|$(rq echo n)"
+
+    fask "$C" -m "$P/fault-reset-headers" --json "hello world"
+    check faults_reset_persistent_fails_over "0|$F|$HELLO_F|3|1|4" \
+        "$RC|$(jf provider)|$(jf text)|$(rq fault-reset-headers n)|$(rq echo n)|$(jattempts)"
+    within faults_reset_persistent_time "$ELAPSED" 0 3000
+}
+
+# 6. no response at all / 7. slow first token -> abandoned after the first
+#    timeout (400 ms), never retried on the same route, fails over.
+group_silent() {
+    local C=$E2E_TMP/silent.yaml C2=$E2E_TMP/silent_nofb.yaml
+    FB="$P/no-response: [$F/echo], $P/slow-first-20000: [$F/echo]" fcfg "$C"
+    fcfg "$C2"
+
+    fask "$C" -m "$P/no-response" --json "hello world"
+    check faults_no_response_fails_over "0|$F|$HELLO_F|1|1|2" \
+        "$RC|$(jf provider)|$(jf text)|$(rq no-response n)|$(rq echo n)|$(jattempts)"
+    within faults_no_response_time "$ELAPSED" 380 2500
+    check faults_no_response_abandoned "1" "$(rq_disc_wait no-response)"
+
+    for mode in stream no-stream; do
+        local extra=()
+        [ "$mode" = no-stream ] && extra=(--no-stream)
+        local n=faults_slow_first_${mode//-/_}
+        fask "$C" -m "$P/slow-first-20000" "${extra[@]}" "hello world"
+        check "${n}_fails_over" "0|$HELLO_F|1|1" \
+            "$RC|$OUT|$(rq slow-first-20000 n)|$(rq echo n)"
+        within "${n}_time" "$ELAPSED" 380 2500
+        check "${n}_abandoned" "1" "$(rq_disc_wait slow-first-20000)"
+    done
+
+    # nowhere to go: a clear timeout error, still no retry of the silent route
+    fask "$C2" -m "$P/no-response" "hello world"
+    check faults_no_response_no_fallback_error "yes|1" "$(is_err)|$(rq no-response n)"
+    assert_match faults_no_response_no_fallback_says_timeout "$(lower "$ERR")" 'time(d)? ?out'
+    within faults_no_response_no_fallback_time "$ELAPSED" 380 2500
+}
+
+# 8.-11. mid-stream failures: cut, stall (idle timeout), malformed chunk,
+# missing terminator, each 40 tokens into a 60-token answer, under the three
+# rules: midstream error (streamed caller: explicit error, never complete),
+# a whole-answer caller (clean restart on the fallback), midstream continue
+# (continuation from a fallback that accepts the prefill).
+midstream_cases() { # FAULT
+    local f=$1 m="$1-40-of-60" CE=$E2E_TMP/mid_$1_err.yaml CC=$E2E_TMP/mid_$1_cont.yaml
+    local lo=0 hi=1500
+    [ "$f" = stall ] && lo=380 hi=2500
+    FB="$P/$m: [$F/count-60]" fcfg "$CE"
+    FB="$P/$m: [$F/count-60]" MID=continue fcfg "$CC"
+
+    # streamed caller, midstream error: the 40 tokens, then an explicit error
+    fask "$CE" -m "$P/$m" "hello world"
+    check "faults_${f}_midstream_error" "yes|$T40|1|0" \
+        "$(is_err)|$OUT|$(rq "$m" n)|$(rq count-60 n)"
+    within "faults_${f}_midstream_error_time" "$ELAPSED" "$lo" "$hi"
+
+    # whole-answer caller: nothing was sent yet, so a clean restart on the
+    # fallback (no prefill), accounted to the fallback alone
+    fask "$CE" -m "$P/$m" --no-stream --json "hello world"
+    check "faults_${f}_no_stream_restart" "0|$F|count-60|$T60|[null]" \
+        "$RC|$(jf provider)|$(jf model)|$(jf text)|$(rq count-60 prefill)"
+    check "faults_${f}_no_stream_accounting" "2|60" "$(jf usage.input)|$(jf usage.output)"
+    local np
+    np=$(rq "$m" n)
+    if [ "$np" -ge 1 ] && [ "$np" -le 3 ]; then ok "faults_${f}_no_stream_primary_tries"; else
+        fail "faults_${f}_no_stream_primary_tries" "$np attempts on the primary"; fi
+
+    # midstream continue: the fallback gets the 40 tokens as a prefill and
+    # the caller sees one seamless answer
+    fask "$CC" -m "$P/$m" "hello world"
+    check "faults_${f}_continue" "0|$T60|1|1|[\"$T40\"]" \
+        "$RC|$OUT|$(rq "$m" n)|$(rq count-60 n)|$(rq count-60 prefill)"
+    within "faults_${f}_continue_time" "$ELAPSED" "$lo" "$hi"
+}
+group_midstream_a() { midstream_cases cut; midstream_cases stall; }
+group_midstream_b() {
+    midstream_cases malformed
+    midstream_cases noterm
+
+    # nothing sent yet (the stream fails before its first token): transparent
+    local C=$E2E_TMP/mid0.yaml f
+    FB="$P/cut-0-of-60: [$F/count-60], $P/stall-0-of-60: [$F/count-60]" fcfg "$C"
+    for f in cut stall; do
+        fask "$C" -m "$P/$f-0-of-60" "hello world"
+        check "faults_${f}_before_content_transparent" "0|$T60|[null]" \
+            "$RC|$OUT|$(rq count-60 prefill)"
+    done
+
+    # 11. a stream that ends at the HTTP level without its terminator is
+    # finalised at once: with a 3 s idle timeout, still well under 1.5 s
+    C=$E2E_TMP/noterm_idle.yaml
+    TMO="{connect_ms: 1000, first_byte_ms: 3000, idle_ms: 3000, total_ms: 15000}" fcfg "$C"
+    fask "$C" -m "$P/noterm-40-of-60" "hello world"
+    check faults_noterm_incomplete "yes|$T40" "$(is_err)|$OUT"
+    within faults_noterm_finalised_at_once "$ELAPSED" 0 1500
+}
+
+# 14. midstream continue to a fallback that rejects an assistant prefill:
+# an explicit error, the partial answer never presented as complete.
+group_prefill() {
+    local C=$E2E_TMP/prefill.yaml
+    FB="$P/cut-40-of-60: [$F/prefill-reject-60]" MID=continue fcfg "$C"
+    fask "$C" -m "$P/cut-40-of-60" "hello world"
+    check faults_prefill_reject_error "yes|$T40|1" "$(is_err)|$OUT|$(rq cut-40-of-60 n)"
+    local n st
+    n=$(rq prefill-reject-60 n)
+    st=$(rq prefill-reject-60 status)
+    if [ "$n" = 0 ] || { [ "$n" = 1 ] && [ "$st" = 400 ]; }; then
+        ok faults_prefill_reject_not_retried
+    else
+        fail faults_prefill_reject_not_retried "$n attempts ($st)"
+    fi
+    within faults_prefill_reject_time "$ELAPSED" 0 1500
+}
+
+# 12. context length exceeded: no retry; a larger-context fallback if there
+# is one (smaller ones skipped), else a clear error.  13. content policy:
+# no retry, the provider's reason passed through (every dialect).
+group_4xx() {
+    local C=$E2E_TMP/ctx.yaml C2=$E2E_TMP/ctx_small.yaml
+    local CAT="catalogue:
+  - {id: context-length, context: 4096}
+  - {id: tiny-echo, context: 2048}
+  - {id: big-echo, context: 200000}"
+    FB="$P/context-length: [mockgemini/tiny-echo, $F/big-echo]" EXTRA=$CAT fcfg "$C"
+    FB="$P/context-length: [mockgemini/tiny-echo]" EXTRA=$CAT fcfg "$C2"
+
+    fask "$C" -m "$P/context-length" --json "hello world"
+    check faults_context_length_larger_model "0|$F|big-echo|$HELLO_F" \
+        "$RC|$(jf provider)|$(jf model)|$(jf text)"
+    check faults_context_length_attempts "1|400|0|1" \
+        "$(rq context-length n)|$(rq context-length status)|$(rq tiny-echo n)|$(rq big-echo n)"
+
+    fask "$C2" -m "$P/context-length" "hello world"
+    check faults_context_length_no_larger_error "yes|1|0" \
+        "$(is_err)|$(rq context-length n)|$(rq tiny-echo n)"
+    assert_contains faults_context_length_message "$ERR" "maximum context length"
+
+    local d want
+    for d in openai anthropic gemini ollama; do
+        case $d in
+        openai) want="Your request was rejected as a result of our safety system." ;;
+        anthropic) want="Output blocked by content filtering policy" ;;
+        gemini) want="The prompt was blocked for safety reasons" ;;
+        ollama) want="content policy violation" ;;
+        esac
+        FB="mock$d/content-policy: [$F/echo]" fcfg "$C"
+        [ "$d" = anthropic ] && FB="mock$d/content-policy: [$P/echo]" fcfg "$C"
+        fask "$C" -m "mock$d/content-policy" "hello world"
+        check "faults_content_policy_${d}" "yes|1|0" \
+            "$(is_err)|$(rq content-policy n)|$(rq echo n)"
+        assert_contains "faults_content_policy_${d}_reason" "$ERR" "$want"
+    done
+}
+
+# 15. a primary down for 3 s then recovering; requests every 100 ms through
+# `llmux serve` (breaker state lives in one process): during the outage the
+# primary sees only the attempts that open the breaker and the half-open
+# probes; after recovery traffic is back on the primary within ~open_ms.
+group_breaker() {
+    local C=$E2E_TMP/brk.yaml port log="$E2E_TMP/serve.err" spid i
+    local OPEN=500 DOWN=3 EVERY=100 N=45 ATT=2 FAILS=2
+    RETRY="{max_attempts: $ATT, base_ms: 20, max_ms: 100, deadline_ms: 5000, max_retry_after_ms: 3000}" \
+        BRK="{failures: $FAILS, window_ms: 5000, open_ms: $OPEN, half_open_probes: 1}" \
+        FB="$P/echo: [$F/echo]" fcfg "$C"
+    port=$(py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$LLMUX_BIN" serve --config "$C" --listen "127.0.0.1:$port" >"$E2E_TMP/serve.out" 2>"$log" &
+    spid=$!
+    trap 'kill "$spid" 2>/dev/null' EXIT # this group runs in its own subshell
+    local up=0
+    for i in $(seq 50); do
+        if curl -sf --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then up=1; break; fi
+        kill -0 "$spid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ "$up" -ne 1 ]; then
+        fail faults_breaker_serve "llmux serve did not come up: $(tail -3 "$log" | tr '\n' ' ')"
+        kill "$spid" 2>/dev/null
+        wait "$spid" 2>/dev/null
+        return
+    fi
+    mock_reset
+    local down
+    down=$(curl -s --max-time 2 -X POST "$MOCK_URL/_mock/down" \
+        -d "{\"seconds\": $DOWN, \"models\": [\"echo\"], \"dialects\": [\"openai\"]}")
+    py - "http://127.0.0.1:$port" "$N" "$EVERY" >"$E2E_TMP/brk_client.json" <<'PY'
+import json, sys, time, urllib.request, urllib.error
+url, n, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) / 1000.0
+body = json.dumps({"model": "mockopenai/echo",
+                   "messages": [{"role": "user", "content": "hello world"}]}).encode()
+out, t0 = [], time.time()
+for i in range(n):
+    d = t0 + i * every - time.time()
+    if d > 0:
+        time.sleep(d)
+    r = {"t": time.time()}
+    try:
+        req = urllib.request.Request(url + "/v1/chat/completions", data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            r["status"] = resp.status
+            r["text"] = json.load(resp)["choices"][0]["message"]["content"]
+    except urllib.error.HTTPError as e:
+        r["status"], r["text"] = e.code, e.read().decode("utf-8", "replace")[:200]
+    except Exception as e:
+        r["status"], r["text"] = 0, str(e)[:200]
+    out.append(r)
+print(json.dumps(out))
+PY
+    kill "$spid" 2>/dev/null
+    wait "$spid" 2>/dev/null
+    mock_requests >"$E2E_TMP/reqs.json"
+    local res
+    res=$(py - "$E2E_TMP/brk_client.json" "$E2E_TMP/reqs.json" "$down" <<'PY'
+import json, sys
+client = json.load(open(sys.argv[1]))
+reqs = json.load(open(sys.argv[2]))
+until = json.loads(sys.argv[3])["until"]
+prim = [r for r in reqs if r.get("dialect") == "openai" and r.get("model") == "echo"]
+fb = [r for r in reqs if r.get("dialect") == "anthropic"]
+bad = [c for c in client if c["status"] != 200]
+out_client = [c for c in client if c["t"] < until]
+prim_out = [r for r in prim if r["time"] < until]
+rec = [r for r in prim if r["time"] >= until and r.get("status") == 200]
+rec_ms = int((rec[0]["time"] - until) * 1000) if rec else -1
+late_fb = [r for r in fb if rec and r["time"] > rec[0]["time"] + 0.5]
+print(json.dumps({"failed": len(bad), "first_failure": bad[0] if bad else None,
+                  "outage_requests": len(out_client), "primary_during_outage": len(prim_out),
+                  "fallback_total": len(fb), "recovery_ms": rec_ms,
+                  "fallback_after_recovery": len(late_fb), "primary_total": len(prim)}))
+PY
+)
+    echo "# breaker: $res"
+    check faults_breaker_all_answered "0" "$(jget "$res" failed)"
+    # without a breaker: every outage request would try the primary $ATT
+    # times (~60 attempts); with it: the opening failures plus one probe
+    # per open period (and its retry)
+    local cap=$((FAILS * ATT + ATT * (DOWN * 1000 / OPEN + 2)))
+    within faults_breaker_outage_primary_attempts "$(jget "$res" primary_during_outage)" 1 "$cap"
+    within faults_breaker_outage_on_fallback "$(jget "$res" fallback_total)" 20 "$N"
+    within faults_breaker_recovery_ms "$(jget "$res" recovery_ms)" 0 $((OPEN + EVERY + 700))
+    check faults_breaker_back_on_primary "0" "$(jget "$res" fallback_after_recovery)"
+}
+
+# ---------------------------------------------------------------------------
+# run the groups in parallel, each with its own mock
+# ---------------------------------------------------------------------------
+FAULT_GROUPS_ALL="retry_after ratelimit 5xx reset silent midstream_a midstream_b prefill 4xx breaker"
+RUN_GROUPS=${FAULTS_GROUPS:-$FAULT_GROUPS_ALL}
+declare -A GPID
+for g in $RUN_GROUPS; do
+    if ! start_mock; then
+        fail "faults_${g}_mock" "the mock provider did not start"
+        continue
+    fi
+    (
+        E2E_TMP="$E2E_TMP/g_$g"
+        mkdir -p "$E2E_TMP"
+        cp "$(dirname "$E2E_TMP")/rq.py" "$E2E_TMP/rq.py"
+        "group_$g"
+        echo "# group $g done"
+    ) >"$E2E_TMP/group_$g.out" 2>&1 &
+    GPID[$g]=$!
+done
+for g in $RUN_GROUPS; do
+    [ -n "${GPID[$g]:-}" ] || continue
+    wait "${GPID[$g]}"
+    out="$E2E_TMP/group_$g.out"
+    grep -E '^(ok|not ok|skip) ' "$out"
+    grep -E '^# ' "$out" | grep -v '^# group' >&2
+    E2E_PASSED=$((E2E_PASSED + $(grep -c '^ok ' "$out")))
+    E2E_FAILED=$((E2E_FAILED + $(grep -c '^not ok ' "$out")))
+    E2E_SKIPPED=$((E2E_SKIPPED + $(grep -c '^skip ' "$out")))
+    if ! grep -q "^# group $g done" "$out"; then
+        fail "faults_group_$g" "stopped before its end: $(grep -Ev '^(ok|not ok|skip) ' "$out" | tail -3)"
+    fi
+done
+finish
