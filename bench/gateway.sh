@@ -1,0 +1,418 @@
+#!/usr/bin/env bash
+# bench/gateway.sh — llmux serve next to its peer (the Portkey gateway) and
+# next to no gateway at all, in one run, on one machine.
+#
+#   bash bench/gateway.sh setup          # once: Portkey into bench/peers/ (npm)
+#   make BUILD=build bench build/llmux
+#   BUILD=build bash bench/gateway.sh    # full run (~12 min), prints the table
+#   GATEWAY_SECONDS=2 REPEAT=1 TTFT_N=50 BUILD=build bash bench/gateway.sh   # quick check
+#
+# Three targets answer the same OpenAI chat request (~400-byte body, wrk
+# scripts in bench/gateway/):
+#   direct   bench/mock_upstream itself (the upper bound),
+#   llmux    `llmux serve` with one openai provider pointed at the mock,
+#   portkey  @portkey-ai/gateway (node) with x-portkey-provider: openai and
+#            x-portkey-custom-host pointed at the mock.
+# For each mode (plain, stream) x concurrency (1 16 64) x repeat, every target
+# gets one wrk run of GATEWAY_SECONDS, targets taking turns so that all see the
+# same neighbours; the table shows medians over REPEAT. Then bench/ttft (one
+# connection, one request at a time) measures the time to the first streamed
+# token on a paced stream (the mock sends event 1 at once, then one every
+# TTFT_GAP_US), REPEAT times per target. RSS: VmRSS sampled in the middle of
+# every streamed concurrency-64 run (the maximum is shown) and VmHWM at the end.
+#
+# Pinning (PIN=1, default when the machine has 2+ CPUs): load generators (wrk,
+# ttft) on CPU $LOAD_CPU, mock and gateways on CPU $SERVER_CPU, for every
+# target alike: a request crosses between the two CPUs twice whichever target
+# serves it, and the gateway shares its CPU with the mock.
+#
+# Knobs: BUILD, LLMUX, GATEWAY_SECONDS (10), REPEAT (3), CONC ("1 16 64"),
+# MODES ("plain stream"), TARGETS ("direct llmux portkey"), WRK_THREADS (1),
+# TTFT_N (400), TTFT_GAP_US (1000), PIN, LOAD_CPU (0), SERVER_CPU (1),
+# LLMUX_WORKERS (1), PEERS_DIR (bench/peers), KEEP_TMP=1 (keep logs).
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+PEERS_DIR=${PEERS_DIR:-$HERE/peers}
+PORTKEY_VERSION=1.15.2
+HONO_NODE_SERVER=1.13.5
+
+# ---- setup: the peer gateway ---------------------------------------------------
+write_peers() {
+    mkdir -p "$PEERS_DIR"
+    # @hono/node-server as npm resolves it today breaks Portkey's streaming;
+    # 1.13.5 works, so it is pinned through an override.
+    cat >"$PEERS_DIR/package.json" <<EOF
+{
+  "name": "llmux-bench-peers",
+  "private": true,
+  "description": "peer gateways for bench/gateway.sh (git-ignored; written by the script)",
+  "dependencies": { "@portkey-ai/gateway": "$PORTKEY_VERSION" },
+  "overrides": { "@hono/node-server": "$HONO_NODE_SERVER" }
+}
+EOF
+    # Portkey has no option to bind one address: this preload makes every
+    # listening socket of the process bind 127.0.0.1.
+    cat >"$PEERS_DIR/loopback.cjs" <<'EOF'
+// Preload for peer gateways (node -r): every listening socket binds 127.0.0.1
+// whatever host the program asked for (Portkey has no bind option).
+const net = require("net");
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+  if (typeof args[0] === "object" && args[0] !== null) {
+    args[0] = { ...args[0], host: "127.0.0.1" };
+  } else if (typeof args[0] === "number" || typeof args[0] === "string") {
+    if (typeof args[1] === "string") args[1] = "127.0.0.1";
+    else args.splice(1, 0, "127.0.0.1");
+  }
+  return listen.apply(this, args);
+};
+EOF
+}
+if [ "${1:-}" = "setup" ]; then
+    command -v npm >/dev/null || { echo "setup: npm is missing (scripts/deps.sh installs it)" >&2; exit 2; }
+    write_peers
+    (cd "$PEERS_DIR" && npm install --no-audit --no-fund --loglevel=error) || exit 1
+    echo "setup: Portkey $PORTKEY_VERSION in $PEERS_DIR ($(node -p "require('$PEERS_DIR/node_modules/@hono/node-server/package.json').version" 2>/dev/null | sed 's/^/@hono\/node-server /'))"
+    exit 0
+fi
+[ $# -eq 0 ] || { echo "usage: bash bench/gateway.sh [setup]   (knobs in the header)" >&2; exit 2; }
+
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+LLMUX=${LLMUX:-$BUILD/llmux}
+MOCK=$BUILD/bench/mock_upstream
+TTFT=$BUILD/bench/ttft
+SECS=${GATEWAY_SECONDS:-10}
+REPEAT=${REPEAT:-3}
+CONC=${CONC:-"1 16 64"}
+MODES=${MODES:-"plain stream"}
+TARGETS=${TARGETS:-"direct llmux portkey"}
+WRK_THREADS=${WRK_THREADS:-1}
+TTFT_N=${TTFT_N:-400}
+TTFT_GAP_US=${TTFT_GAP_US:-1000}
+LLMUX_WORKERS=${LLMUX_WORKERS:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+SERVER_CPU=${SERVER_CPU:-1}
+if [ -z "${PIN:-}" ]; then
+    if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then PIN=1; else PIN=0; fi
+fi
+PORTKEY_JS=$PEERS_DIR/node_modules/@portkey-ai/gateway/build/start-server.js
+
+for b in "$MOCK" "$TTFT"; do
+    [ -x "$b" ] || { echo "missing $b: run 'make BUILD=${BUILD#$ROOT/} bench' first" >&2; exit 2; }
+done
+command -v wrk >/dev/null || { echo "wrk is missing (scripts/deps.sh installs it)" >&2; exit 2; }
+command -v curl >/dev/null || { echo "curl is missing" >&2; exit 2; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/llmux-gateway.XXXXXX")
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    if [ "${KEEP_TMP:-0}" = 1 ]; then echo "logs kept in $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Command prefixes (not functions: a backgrounded simple command keeps its pid
+# through the exec chain, so $! is the server's own pid for /proc).
+SRV=(env)
+LOAD=(env)
+if [ "$PIN" = 1 ]; then
+    SRV=(taskset -c "$SERVER_CPU")
+    LOAD=(taskset -c "$LOAD_CPU")
+fi
+free_port() {
+    python3 -S -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+median() { # median of the arguments ("-" when none)
+    [ $# -gt 0 ] || { echo -; return; }
+    printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
+field() { # field NAME "k=v k=v" or JSON -> value
+    sed -n "s/.*[\" ]$1\"\{0,1\}[=:]\([^ ,}]*\).*/\1/p" <<<" $2"
+}
+proc_kb() { # proc_kb PID VmRSS|VmHWM
+    awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null
+}
+mb() { [ -n "$1" ] && awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}' || echo -; }
+
+# ---- the targets ---------------------------------------------------------------
+declare -A URL PID_OF NOTE
+declare -a HDR_portkey=() HDR_llmux=() HDR_direct=()
+MODEL_direct=gpt-4o-mini
+MODEL_portkey=gpt-4o-mini
+MODEL_llmux=mock/gpt-4o-mini
+
+# wait_ready NAME SECONDS: a plain request answers 200
+wait_ready() {
+    local name=$1 deadline=$((SECONDS + $2)) hdr_var="HDR_$1[@]" model_var="MODEL_$1" code
+    while [ $SECONDS -lt $deadline ]; do
+        if [ -n "${PID_OF[$name]:-}" ] && ! kill -0 "${PID_OF[$name]}" 2>/dev/null; then
+            return 1
+        fi
+        code=$(curl -s -o "$TMP/$name.probe" -w '%{http_code}' --max-time 2 "${!hdr_var}" \
+            -H 'Content-Type: application/json' \
+            -d "{\"model\":\"${!model_var}\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" \
+            "${URL[$name]}" 2>/dev/null)
+        [ "$code" = 200 ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
+# check_stream NAME: a streamed request ends with [DONE] and carries usage
+check_stream() {
+    local name=$1 hdr_var="HDR_$1[@]" model_var="MODEL_$1" out
+    out=$(curl -s -N --max-time 5 "${!hdr_var}" -H 'Content-Type: application/json' \
+        -d "{\"model\":\"${!model_var}\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" \
+        "${URL[$name]}")
+    grep -q 'data: \[DONE\]' <<<"$out" && grep -q '"usage"' <<<"$out" && grep -q '"content":"The"' <<<"$out"
+}
+
+"${SRV[@]}" "$MOCK" --port-file "$TMP/mock.port" >"$TMP/mock.log" 2>&1 &
+PIDS+=($!)
+PID_OF[direct]=$!
+for _ in $(seq 50); do [ -s "$TMP/mock.port" ] && break; sleep 0.1; done
+MOCK_PORT=$(cat "$TMP/mock.port" 2>/dev/null)
+[ -n "$MOCK_PORT" ] || { echo "mock_upstream did not start: $(cat "$TMP/mock.log")" >&2; exit 1; }
+URL[direct]=http://127.0.0.1:$MOCK_PORT/v1/chat/completions
+wait_ready direct 5 || { echo "mock_upstream does not answer" >&2; exit 1; }
+
+ACTIVE=()
+for t in $TARGETS; do
+    case $t in
+    direct) ACTIVE+=(direct) ;;
+    llmux)
+        if [ ! -x "$LLMUX" ]; then
+            NOTE[llmux]="no binary $LLMUX"
+            continue
+        fi
+        port=$(free_port)
+        mkdir -p "$TMP/home"
+        cat >"$TMP/llmux.yaml" <<EOF
+providers:
+  - name: mock
+    type: openai
+    base_url: http://127.0.0.1:$MOCK_PORT/v1
+    api_key_env: BENCH_MOCK_KEY
+server:
+  listen: 127.0.0.1:$port
+  workers: $LLMUX_WORKERS
+  access_log: "off"
+EOF
+        env HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config" \
+            XDG_DATA_HOME="$TMP/home/.local/share" XDG_CACHE_HOME="$TMP/home/.cache" \
+            XDG_STATE_HOME="$TMP/home/.local/state" BENCH_MOCK_KEY=sk-bench-not-secret \
+            "${SRV[@]}" "$LLMUX" serve --config "$TMP/llmux.yaml" --listen "127.0.0.1:$port" \
+            --workers "$LLMUX_WORKERS" >"$TMP/llmux.log" 2>&1 &
+        PIDS+=($!)
+        PID_OF[llmux]=$!
+        URL[llmux]=http://127.0.0.1:$port/v1/chat/completions
+        if wait_ready llmux 10 && check_stream llmux; then
+            ACTIVE+=(llmux)
+        else
+            NOTE[llmux]="llmux serve not usable: $(tail -c 300 "$TMP/llmux.log" | tr '\n' ' ') $(head -c 200 "$TMP/llmux.probe" 2>/dev/null)"
+            kill "${PID_OF[llmux]}" 2>/dev/null
+            PID_OF[llmux]=
+        fi
+        ;;
+    portkey)
+        if [ ! -f "$PORTKEY_JS" ] || ! command -v node >/dev/null; then
+            NOTE[portkey]="Portkey not installed: run 'bash bench/gateway.sh setup'"
+            continue
+        fi
+        [ -f "$PEERS_DIR/loopback.cjs" ] || write_peers
+        port=$(free_port)
+        env NODE_ENV=production "${SRV[@]}" node -r "$PEERS_DIR/loopback.cjs" "$PORTKEY_JS" \
+            --port="$port" --headless >"$TMP/portkey.log" 2>&1 &
+        PIDS+=($!)
+        PID_OF[portkey]=$!
+        URL[portkey]=http://127.0.0.1:$port/v1/chat/completions
+        HDR_portkey=(-H "x-portkey-provider: openai"
+            -H "x-portkey-custom-host: http://127.0.0.1:$MOCK_PORT/v1"
+            -H "Authorization: Bearer sk-bench-not-secret")
+        if wait_ready portkey 20 && check_stream portkey; then
+            ACTIVE+=(portkey)
+        else
+            NOTE[portkey]="Portkey not usable: $(tail -c 300 "$TMP/portkey.log" | tr '\n' ' ')"
+            kill "${PID_OF[portkey]}" 2>/dev/null
+            PID_OF[portkey]=
+        fi
+        ;;
+    *) echo "unknown target $t" >&2; exit 2 ;;
+    esac
+done
+for t in "${!NOTE[@]}"; do echo "note: ${NOTE[$t]}" >&2; done
+
+# ---- measuring -------------------------------------------------------------------
+declare -A RES      # RES[target/mode/conc] = "rps p50 p99 rps p50 p99 ..." over repeats
+declare -A ERRS     # failed or non-2xx responses summed over the repeats
+declare -A RSS_MAX  # VmRSS (kB) at mid-run of streamed c=64 runs, maximum
+
+run_wrk() { # run_wrk TARGET MODE CONC SECONDS -> WRK_RESULT line
+    local t=$1 mode=$2 c=$3 s=$4 hdr_var="HDR_$1[@]" model_var="MODEL_$1" script=chat.lua
+    [ "$mode" = stream ] && script=chat_stream.lua
+    local th=$WRK_THREADS
+    [ "$th" -gt "$c" ] && th=$c
+    BENCH_MODEL=${!model_var} "${LOAD[@]}" wrk -t"$th" -c"$c" -d"${s}s" --timeout 10s "${!hdr_var}" \
+        -s "$HERE/gateway/$script" "${URL[$t]}" 2>&1 | grep '^WRK_RESULT' || echo "WRK_RESULT failed"
+}
+
+# Warm-up: a short run per target and mode (node's JIT, connection pools).
+for t in "${ACTIVE[@]}"; do
+    for mode in $MODES; do run_wrk "$t" "$mode" 64 1 >/dev/null; done
+done
+
+total_runs=$((REPEAT * $(wc -w <<<"$MODES") * $(wc -w <<<"$CONC") * ${#ACTIVE[@]}))
+echo "gateway bench: ${ACTIVE[*]}; $total_runs wrk runs of ${SECS}s; pinning=$PIN" >&2
+for ((rep = 1; rep <= REPEAT; rep++)); do
+    for mode in $MODES; do
+        for c in $CONC; do
+            for t in "${ACTIVE[@]}"; do
+                sampler=
+                if [ "$mode" = stream ] && [ "$c" = 64 ] && [ -n "${PID_OF[$t]:-}" ]; then
+                    (sleep "$(awk -v s="$SECS" 'BEGIN {print s / 2}')"; proc_kb "${PID_OF[$t]}" VmRSS >"$TMP/rss.$t") &
+                    sampler=$!
+                fi
+                line=$(run_wrk "$t" "$mode" "$c" "$SECS")
+                if [ -n "$sampler" ]; then
+                    wait "$sampler"
+                    kb=$(cat "$TMP/rss.$t" 2>/dev/null)
+                    if [ -n "$kb" ] && [ "$kb" -gt "${RSS_MAX[$t]:-0}" ]; then RSS_MAX[$t]=$kb; fi
+                fi
+                k="$t/$mode/$c"
+                if [ "$line" = "WRK_RESULT failed" ]; then
+                    ERRS[$k]=$((${ERRS[$k]:-0} + 1))
+                    continue
+                fi
+                RES[$k]="${RES[$k]:-} $(field rps "$line") $(field p50_us "$line") $(field p99_us "$line")"
+                ERRS[$k]=$((${ERRS[$k]:-0} + $(field errors "$line") + $(field non2xx "$line")))
+                printf '  rep %d %-6s c=%-3s %-8s %s\n' "$rep" "$mode" "$c" "$t" "${line#WRK_RESULT }" >&2
+            done
+        done
+    done
+done
+
+# TTFT on a paced stream, concurrency 1.
+declare -A TTFT
+for ((rep = 1; rep <= REPEAT; rep++)); do
+    for t in "${ACTIVE[@]}"; do
+        hdr_var="HDR_$t[@]"
+        model_var="MODEL_$t"
+        model=${!model_var}
+        model=${model%gpt-4o-mini}gap$TTFT_GAP_US
+        [ "$TTFT_GAP_US" -gt 0 ] || model=${!model_var}
+        j=$("${LOAD[@]}" "$TTFT" --url "${URL[$t]}" -n "$TTFT_N" --model "$model" "${!hdr_var}")
+        printf '  rep %d ttft %-8s %s\n' "$rep" "$t" "$j" >&2
+        [ -n "$j" ] || continue
+        TTFT[$t]="${TTFT[$t]:-} $(field ttft_p50_us "$j") $(field ttft_p99_us "$j") $(field total_p50_us "$j")"
+        ERRS[$t/ttft]=$((${ERRS[$t/ttft]:-0} + $(field errors "$j")))
+    done
+done
+
+declare -A HWM
+for t in "${ACTIVE[@]}"; do
+    [ -n "${PID_OF[$t]:-}" ] && HWM[$t]=$(proc_kb "${PID_OF[$t]}" VmHWM)
+done
+
+# ---- the table ---------------------------------------------------------------------
+nth() { # nth I "a b c d e f ..." -> every 3rd value starting at I (1-based)
+    awk -v i="$1" '{for (k = i; k <= NF; k += 3) print $k}' <<<"$2"
+}
+cell() { # cell TARGET/MODE/CONC I -> median of figure I
+    median $(nth "$2" "${RES[$1]:-}")
+}
+
+W=$((3 * 20 + 40))
+echo
+echo "llmux gateway benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk -t$WRK_THREADS, ${SECS}s x $REPEAT (medians); pinned: $([ "$PIN" = 1 ] && echo "wrk/ttft on CPU $LOAD_CPU, mock + gateways on CPU $SERVER_CPU" || echo no); llmux workers: $LLMUX_WORKERS"
+echo "latency in µs; '!' = some requests failed or were not 2xx"
+printf '%-14s|' ""
+for t in direct llmux portkey; do printf ' %-23s|' "$t"; done
+printf ' llmux vs direct and portkey\n'
+printf '%-14s|' "mode     conc"
+for t in direct llmux portkey; do printf ' %8s %6s %7s |' "req/s" "p50" "p99"; done
+printf ' %7s %8s %9s\n' "+p50" "%direct" "x portkey"
+printf '%.0s-' $(seq $W); echo
+for mode in $MODES; do
+    for c in $CONC; do
+        printf '%-8s %4s |' "$mode" "$c"
+        declare -A R=() P=()
+        for t in direct llmux portkey; do
+            k="$t/$mode/$c"
+            if [ -z "${RES[$k]:-}" ]; then printf ' %8s %6s %7s |' - - -; continue; fi
+            R[$t]=$(cell "$k" 1)
+            P[$t]=$(cell "$k" 2)
+            flag=" "
+            [ "${ERRS[$k]:-0}" -gt 0 ] && flag="!"
+            printf ' %7.0f%s %6s %7s |' "${R[$t]}" "$flag" "${P[$t]}" "$(cell "$k" 3)"
+        done
+        if [ -n "${R[llmux]:-}" ] && [ -n "${R[direct]:-}" ]; then
+            printf ' %+7d %7.0f%%' "$((P[llmux] - P[direct]))" "$(awk -v a="${R[llmux]}" -v b="${R[direct]}" 'BEGIN {print 100 * a / b}')"
+            if [ -n "${R[portkey]:-}" ]; then
+                printf ' %8.1fx' "$(awk -v a="${R[llmux]}" -v b="${R[portkey]}" 'BEGIN {print a / b}')"
+            fi
+        fi
+        echo
+        unset R P
+    done
+done
+printf '%.0s-' $(seq $W); echo
+printf '%-14s|' "ttft p50/p99"
+for t in direct llmux portkey; do
+    if [ -z "${TTFT[$t]:-}" ]; then printf ' %23s |' -; continue; fi
+    flag=" "
+    [ "${ERRS[$t/ttft]:-0}" -gt 0 ] && flag="!"
+    printf ' %10s / %-9s%s|' "$(median $(nth 1 "${TTFT[$t]}"))" "$(median $(nth 2 "${TTFT[$t]}"))" "$flag"
+done
+if [ -n "${TTFT[llmux]:-}" ] && [ -n "${TTFT[direct]:-}" ]; then
+    printf ' %+7d' "$(($(median $(nth 1 "${TTFT[llmux]}")) - $(median $(nth 1 "${TTFT[direct]}"))))"
+fi
+echo
+printf '%-14s|' "stream total"
+for t in direct llmux portkey; do
+    if [ -z "${TTFT[$t]:-}" ]; then printf ' %23s |' -; continue; fi
+    printf ' %10s %12s |' "$(median $(nth 3 "${TTFT[$t]}"))" "p50"
+done
+echo
+printf '%-14s|' "RSS MB @64 st"
+for t in direct llmux portkey; do printf ' %10s %12s |' "$(mb "${RSS_MAX[$t]:-}")" "VmRSS"; done
+echo
+printf '%-14s|' "peak RSS MB"
+for t in direct llmux portkey; do printf ' %10s %12s |' "$(mb "${HWM[$t]:-}")" "VmHWM"; done
+echo
+echo "ttft: bench/ttft, 1 connection, $TTFT_N requests x $REPEAT, stream paced at ${TTFT_GAP_US} µs per event (20 events); 'stream total' = whole paced stream"
+for t in "${!NOTE[@]}"; do echo "note: ${NOTE[$t]}"; done
+
+# ---- targets (issue 5) -----------------------------------------------------------
+if [ -n "${RES[llmux/plain/1]:-}" ] && [ -n "${RES[direct/plain/1]:-}" ]; then
+    verdict() { if [ "$2" = 1 ]; then echo "  ok   $1"; else echo "  MISS $1"; fi; }
+    d=$(($(cell llmux/plain/1 2) - $(cell direct/plain/1 2)))
+    echo "targets:"
+    verdict "llmux adds ${d} µs p50 at concurrency 1, plain (<= 50)" "$([ "$d" -le 50 ] && echo 1)"
+    if [ -n "${RES[llmux/stream/1]:-}" ]; then
+        d=$(($(cell llmux/stream/1 2) - $(cell direct/stream/1 2)))
+        verdict "llmux adds ${d} µs p50 at concurrency 1, streamed (<= 50)" "$([ "$d" -le 50 ] && echo 1)"
+    fi
+    if [ -n "${TTFT[llmux]:-}" ]; then
+        d=$(($(median $(nth 1 "${TTFT[llmux]}")) - $(median $(nth 1 "${TTFT[direct]}"))))
+        verdict "llmux adds ${d} µs to the time to first token (<= 100)" "$([ "$d" -le 100 ] && echo 1)"
+    fi
+    for mode in $MODES; do
+        [ -n "${RES[llmux/$mode/64]:-}" ] || continue
+        r=$(awk -v a="$(cell llmux/$mode/64 1)" -v b="$(cell direct/$mode/64 1)" 'BEGIN {printf "%.0f", 100 * a / b}')
+        verdict "llmux $mode throughput at 64 = ${r}% of direct (>= 50%)" "$([ "$r" -ge 50 ] && echo 1)"
+        if [ -n "${RES[portkey/$mode/64]:-}" ]; then
+            x=$(awk -v a="$(cell llmux/$mode/64 1)" -v b="$(cell portkey/$mode/64 1)" 'BEGIN {printf "%.1f", a / b}')
+            verdict "llmux $mode throughput at 64 = ${x}x Portkey (>= 10x)" "$(awk -v x="$x" 'BEGIN {print (x >= 10)}')"
+        fi
+    done
+    if [ -n "${RSS_MAX[llmux]:-}" ]; then
+        verdict "llmux RSS at 64 streams $(mb "${RSS_MAX[llmux]}") MB, peak $(mb "${HWM[llmux]:-}") MB (< 30)" \
+            "$(awk -v k="${HWM[llmux]:-${RSS_MAX[llmux]}}" 'BEGIN {print (k < 30 * 1024)}')"
+    fi
+fi
