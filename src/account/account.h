@@ -62,6 +62,8 @@ typedef struct lx_reservation {
     char key_id[64];
     int64_t day, month; /* windows the reservation belongs to */
     bool active;
+    int64_t minute;     /* rate-limit window (unix minute) */
+    unsigned ops;       /* which counters were reserved (account/budget.c) */
 } lx_reservation;
 
 /* Reserves one request. LX_ERR_LIMIT when a budget or limit would be
@@ -83,6 +85,20 @@ bool lx_budget_has_room(lx_account *a, const lx_key_cfg *key);
  * 0 under auto. */
 bool lx_cache_wanted(const lx_config *cfg, const lx_request *req, const lx_header *h, size_t nh,
                      const char *target);
+/* The same decision in three ways: SKIP (no cache), USE (look up, store a
+ * miss's answer), REFRESH (header "x-llmux-cache: refresh": no lookup, the
+ * new answer replaces the entry). lx_cache_wanted == (decide != SKIP).
+ * Rules, first that applies: cache.mode off -> SKIP; header off -> SKIP;
+ * header on -> USE; header refresh -> REFRESH; cache.routes given and
+ * target not among them -> SKIP; mode on -> USE; mode auto -> USE only when
+ * the request sets temperature 0. */
+typedef enum { LX_CACHE_SKIP = 0, LX_CACHE_USE, LX_CACHE_REFRESH } lx_cache_decision;
+lx_cache_decision lx_cache_decide(const lx_config *cfg, const lx_request *req, const lx_header *h,
+                                  size_t nh, const char *target);
+/* The cache key: SHA-256 (64 hex digits + NUL) of the normalised request
+ * (target, messages, tools, tool choice, sampling, format, thinking budget;
+ * JSON objects inside with sorted keys). LX_ERR_NOMEM only. */
+lx_status lx_cache_key(const lx_request *req, const char *target, char out[65]);
 /* LX_OK with *out (caller frees) on a hit; LX_ERR_NOTFOUND on a miss. */
 lx_status lx_cache_lookup(lx_account *a, const lx_request *req, const char *target,
                           lx_response **out);
@@ -117,5 +133,26 @@ typedef struct lx_ledger_row {
 void lx_account_record(lx_account *a, const lx_ledger_row *row);
 /* Waits until every queued row is written (tests, shutdown). */
 void lx_account_flush(lx_account *a);
+
+/* ---- metrics and maintenance ---- */
+typedef struct lx_account_stats {
+    uint64_t rows_queued;   /* lx_account_record calls */
+    uint64_t rows_written;  /* committed to the store */
+    uint64_t rows_dropped;  /* lost: queue full, store unavailable or failing */
+    uint64_t write_errors;  /* failed batch writes (disk full, read-only, locked) */
+    uint64_t cache_hits, cache_misses, cache_stores;
+    uint64_t budget_rejects; /* reservations refused */
+    bool store_ok;          /* the database opened */
+} lx_account_stats;
+void lx_account_stats_get(lx_account *a, lx_account_stats *out);
+
+/* Rolls raw rows older than ledger.retention_days (whole UTC days before
+ * now_ms) into daily aggregates. Runs at open and once a day on the writer
+ * thread; exposed for tests. *rolled may be NULL. */
+lx_status lx_account_rollup(lx_account *a, int64_t now_ms, int64_t *rolled, lx_error *err);
+
+/* The store underneath (reports, tests); NULL when it could not be opened. */
+struct lx_store;
+struct lx_store *lx_account_store(lx_account *a);
 
 #endif
