@@ -6,8 +6,9 @@
  *   build/bench/mock_upstream [--listen HOST:PORT] [--chunks N] [--port-file F]
  *
  * It is the "direct" baseline of bench/gateway.sh, so it does as little as
- * possible per request: one read, a scan of the header block, a byte search
- * in the body, one write of a reply built with snprintf.
+ * possible per request: one read, a scan of the header lines, a byte search
+ * in the body, one write. The reply bytes of the last request of each kind
+ * are kept and written again while the model and sizes stay the same.
  *
  * Requests (anything else answers 404 in OpenAI's error shape):
  *   POST .../chat/completions  body is not parsed as JSON; the mock looks for
@@ -137,13 +138,46 @@ static int send_bytes(conn *c, const char *p, size_t n)
 
 /* ---- replies --------------------------------------------------------------- */
 
-static const char *find_ci(const char *h, size_t n, const char *needle)
+/* Case-insensitive search of a short needle in n bytes. */
+static int has_ci(const char *h, size_t n, const char *needle)
 {
     size_t k = strlen(needle);
     for (size_t i = 0; i + k <= n; i++)
         if (strncasecmp(h + i, needle, k) == 0)
-            return h + i;
-    return NULL;
+            return 1;
+    return 0;
+}
+
+/* What the mock needs from a header block (request line to blank line). */
+typedef struct {
+    long content_length; /* -1: none */
+    int chunked, close, expect_continue, http10;
+} head_info;
+
+static void parse_head(const char *h, size_t hlen, head_info *hi)
+{
+    *hi = (head_info){.content_length = -1};
+    const char *end = h + hlen, *eol = memchr(h, '\r', hlen);
+    if (eol && eol - h >= 9 && memcmp(eol - 9, " HTTP/1.0", 9) == 0)
+        hi->http10 = 1;
+    while (eol && eol + 2 < end) {
+        const char *line = eol + 2;
+        eol = memchr(line, '\r', (size_t)(end - line));
+        size_t len = eol ? (size_t)(eol - line) : 0;
+        const char *colon = memchr(line, ':', len);
+        if (!colon)
+            continue;
+        size_t name = (size_t)(colon - line), vlen = len - name - 1;
+        const char *v = colon + 1;
+        if (name == 14 && !strncasecmp(line, "content-length", 14))
+            hi->content_length = strtol(v, NULL, 10);
+        else if (name == 17 && !strncasecmp(line, "transfer-encoding", 17))
+            hi->chunked = has_ci(v, vlen, "chunked");
+        else if (name == 10 && !strncasecmp(line, "connection", 10))
+            hi->close = has_ci(v, vlen, "close");
+        else if (name == 6 && !strncasecmp(line, "expect", 6))
+            hi->expect_continue = has_ci(v, vlen, "100-continue");
+    }
 }
 
 /* The JSON value after "key": in the body, or NULL. */
@@ -198,8 +232,41 @@ static int reply_simple(conn *c, int status, const char *reason, const char *bod
     return send_bytes(c, buf, (size_t)n);
 }
 
+/* The last reply built, by kind: every request of a benchmark run asks the
+ * same thing, so the bytes are built once and written many times. */
+typedef struct {
+    char model[104];
+    int prompt_tokens, flag, valid;
+    char *buf;
+    size_t len;
+} reply_cache;
+static reply_cache g_plain, g_stream;
+
+static int cache_hit(const reply_cache *rc, const conn *c, int flag)
+{
+    return rc->valid && rc->prompt_tokens == c->prompt_tokens && rc->flag == flag &&
+           strcmp(rc->model, c->model) == 0;
+}
+
+static int cache_store(reply_cache *rc, const conn *c, int flag, const char *p, size_t n)
+{
+    char *b = realloc(rc->buf, n);
+    if (!b)
+        return -1;
+    memcpy(b, p, n);
+    rc->buf = b;
+    rc->len = n;
+    rc->flag = flag;
+    rc->prompt_tokens = c->prompt_tokens;
+    memcpy(rc->model, c->model, sizeof rc->model);
+    rc->valid = 1;
+    return 0;
+}
+
 static int reply_completion(conn *c)
 {
+    if (cache_hit(&g_plain, c, c->close_after))
+        return send_bytes(c, g_plain.buf, g_plain.len);
     char body[2048], text[512];
     size_t t = 0;
     for (int i = 0; i < NWORDS; i++)
@@ -216,6 +283,7 @@ static int reply_completion(conn *c)
                      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                      "Content-Length: %d\r\n%s\r\n%s",
                      bn, c->close_after ? "Connection: close\r\n" : "", body);
+    cache_store(&g_plain, c, c->close_after, buf, (size_t)n);
     return send_bytes(c, buf, (size_t)n);
 }
 
@@ -280,6 +348,8 @@ static void arm_timer(void)
 
 static int reply_stream(conn *c)
 {
+    if (!c->gap_ns && cache_hit(&g_stream, c, c->ev_usage))
+        return send_bytes(c, g_stream.buf, g_stream.len);
     static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                                "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n";
     size_t cap = sizeof head + (size_t)(events_count(c) + 1) * 1100;
@@ -294,6 +364,7 @@ static int reply_stream(conn *c)
     if (last == events_count(c)) {
         memcpy(buf + n, "0\r\n\r\n", 5);
         n += 5;
+        cache_store(&g_stream, c, c->ev_usage, buf, n);
     } else {
         c->ev_next = last;
         c->due_ns = now_ns() + c->gap_ns;
@@ -358,17 +429,16 @@ static int serve_input(conn *c)
             break;
         }
         size_t hlen = (size_t)(eoh - h) + 4;
-        const char *cl = find_ci(h, hlen, "\r\ncontent-length:");
-        const char *te = find_ci(h, hlen, "\r\ntransfer-encoding:");
-        int chunked = te && find_ci(te, (size_t)(h + hlen - te), "chunked") != NULL;
-        size_t blen = cl ? strtoul(cl + 17, NULL, 10) : 0, used;
-        if (blen > BODY_CAP) {
+        head_info hi;
+        parse_head(h, hlen, &hi);
+        size_t blen = hi.content_length > 0 ? (size_t)hi.content_length : 0, used;
+        if (hi.content_length > BODY_CAP) {
             c->close_after = 1;
             rc = reply_simple(c, 413, "Payload Too Large",
                               "{\"error\":{\"message\":\"body too large\"}}");
             break;
         }
-        if (chunked) {
+        if (hi.chunked) {
             long k = dechunk(h + hlen, avail - hlen, &blen);
             if (k < 0) {
                 c->close_after = 1;
@@ -386,13 +456,7 @@ static int serve_input(conn *c)
         }
         off += used;
         c->continued = 0;
-        const char *conn_hdr = find_ci(h, hlen, "\r\nconnection:");
-        const char *eol =
-            conn_hdr ? memmem(conn_hdr + 2, (size_t)(h + hlen - conn_hdr - 2), "\r\n", 2) : NULL;
-        if (conn_hdr && eol && find_ci(conn_hdr, (size_t)(eol - conn_hdr), "close"))
-            c->close_after = 1;
-        const char *first_eol = memchr(h, '\r', hlen);
-        if (first_eol - h >= 9 && memcmp(first_eol - 9, " HTTP/1.0", 9) == 0)
+        if (hi.close || hi.http10)
             c->close_after = 1;
         char *body = h + hlen;
         char *line_end = memchr(h, ' ', hlen);
@@ -436,7 +500,7 @@ static int serve_input(conn *c)
             break;
         continue;
     incomplete:
-        if (!c->continued && find_ci(h, hlen, "\r\nexpect: 100-continue")) {
+        if (!c->continued && hi.expect_continue) {
             c->continued = 1;
             rc = send_bytes(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
         }
