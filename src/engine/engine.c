@@ -441,7 +441,7 @@ lx_status lx_session_generate(lx_session *s, const int32_t *prompt, size_t n_pro
             break;
         }
         float lp = 0;
-        int32_t id = lx_sampler_sample(smp, s->logits, &lp);
+        int32_t id = lx_sampler_sample(smp, s->logits, p->logprobs ? &lp : NULL);
         lx_sampler_accept(smp, id);
         res->n_generated++;
         s->pending = id;

@@ -23,9 +23,10 @@
  * are sampled one at a time until EOS/EOT, a stop string, max_tokens, the
  * context limit (error) or the cancel flag (checked before every token).
  * Each generated token is reported through on_token with its id, the text
- * piece it completes (UTF-8-safe streaming detokenizer; may be empty) and the
- * log-probability of the chosen token (sampler.h: log softmax(logits / T),
- * T = 1 when greedy).
+ * piece it completes (UTF-8-safe streaming detokenizer; may be empty) and,
+ * when params.logprobs is set, the log-probability of the chosen token
+ * (sampler.h: log softmax(logits / T), T = 1 when greedy; greedy pays one
+ * exp pass over the vocabulary for it, hence the flag).
  *
  * Ownership: lx_engine_new copies the path; lx_engine_free frees every
  * session's shared state, so free all sessions first. Pointers returned by
@@ -122,7 +123,7 @@ typedef struct lx_gen_token {
     int32_t id;
     const char *text; /* the piece this token completes; not NUL-terminated */
     size_t len;
-    float logprob; /* log p(id) after temperature; 0 when greedy */
+    float logprob; /* log p(id) after temperature; 0 unless params.logprobs */
 } lx_gen_token;
 
 /* Return LX_OK to continue; anything else stops generation (finish OTHER).
@@ -137,6 +138,7 @@ typedef struct lx_gen_params {
     const char *const *stop; /* stop strings (text), may be NULL */
     size_t n_stop;
     bool stop_at_eos;     /* stop on EOS/EOT (default true from lx_gen_defaults) */
+    bool logprobs;        /* report each token's log-probability (default false) */
     unsigned detok_flags; /* tokenizer.h LX_DECODE_* for the text pieces */
     atomic_bool *cancel;  /* set from another thread to stop; may be NULL */
     lx_gen_token_fn on_token;

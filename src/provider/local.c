@@ -30,6 +30,10 @@
  * prompt, the earlier turns of a conversation) evaluates only the rest.
  * USAGE reports those tokens as cache_read and the others as input.
  *
+ * TEXT events carry n_tokens (tokens generated since the last TEXT event,
+ * including ones whose text was held back) and logprob (the sum of their
+ * natural-log probabilities, from the sampler), for the cascade validator.
+ *
  * Sampling from the request: temperature default 0.8 (0 = greedy), top_p
  * default 0.95, top_k default 40, min_p 0.05, seed default from the clock,
  * stop strings as given. max_tokens unset: up to the end of the context
@@ -82,6 +86,8 @@ struct local_call {
     /* shared with the worker, under mu */
     pthread_mutex_t mu;
     lx_buf text;
+    int text_tokens;     /* tokens behind `text` not delivered yet */
+    double text_logprob; /* and the sum of their log-probabilities */
     bool done;
     lx_status st;
     lx_error err;
@@ -137,8 +143,11 @@ static lx_status on_token(void *ud, const lx_gen_token *t)
         return LX_ERR_CANCELLED;
     pthread_mutex_lock(&c->mu);
     lx_status st = t->len ? lx_buf_append(&c->text, t->text, t->len) : LX_OK;
-    if (t->id >= 0)
+    if (t->id >= 0) {
         c->usage.output++;
+        c->text_tokens++;
+        c->text_logprob += t->logprob;
+    }
     pthread_mutex_unlock(&c->mu);
     if (st != LX_OK)
         return st;
@@ -225,6 +234,7 @@ static void *worker(void *arg)
     }
     gp.stop = (const char *const *)sp->stop;
     gp.n_stop = sp->n_stop;
+    gp.logprobs = true; /* TEXT events carry them (the cascade validator) */
     gp.cancel = &c->cancel;
     gp.on_token = on_token;
     gp.ud = c;
@@ -310,8 +320,15 @@ static void async_cb(uv_async_t *h)
     bool done = c->done;
     char *text = NULL;
     size_t len = 0;
-    if (c->text.len)
+    int n_tokens = 0;
+    double logprob = 0;
+    if (c->text.len) {
         text = lx_buf_steal(&c->text, &len);
+        n_tokens = c->text_tokens; /* tokens with no text yet ride on later text */
+        logprob = c->text_logprob;
+        c->text_tokens = 0;
+        c->text_logprob = 0;
+    }
     lx_usage usage = c->usage;
     pthread_mutex_unlock(&c->mu);
 
@@ -321,7 +338,8 @@ static void async_cb(uv_async_t *h)
         deliver(c, &ev);
     }
     if (text && len) {
-        lx_event ev = {.kind = LX_EV_TEXT, .text = text, .len = len};
+        lx_event ev = {
+            .kind = LX_EV_TEXT, .text = text, .len = len, .n_tokens = n_tokens, .logprob = logprob};
         deliver(c, &ev);
     }
     free(text);
