@@ -204,8 +204,13 @@ void lx_budget_settle(lx_account *a, lx_reservation *r, double usd, int64_t toke
     if (tokens < 0)
         tokens = 0;
     const lx_budget_cfg *g = &a->cfg->budgets;
+    /* Key counters: those reserved, and those the config limits (a $0
+     * reservation that cost something after all). */
     const lx_key_cfg *key = find_key(a->cfg, r->key_id);
-    const char *kid = key ? key->id : NULL;
+    const char *kid = r->key_id[0] ? r->key_id : NULL;
+    bool k_day = kid && ((r->ops & OP_K_DAY) || (key && key->day_usd > 0));
+    bool k_month = kid && ((r->ops & OP_K_MONTH) || (key && key->month_usd > 0));
+    bool k_tpm = kid && ((r->ops & OP_K_TPM) || (key && key->tpm > 0));
     opdesc d[8];
     size_t n = 0;
 #define DUSD(bit) (usd - ((r->ops & (bit)) ? r->usd : 0))
@@ -214,13 +219,13 @@ void lx_budget_settle(lx_account *a, lx_reservation *r, double usd, int64_t toke
         add_op(d, &n, OP_G_DAY, "usd.day", NULL, r->day, DUSD(OP_G_DAY), 0, LX_CTR_ADD);
     if (g->month_usd > 0)
         add_op(d, &n, OP_G_MONTH, "usd.month", NULL, r->month, DUSD(OP_G_MONTH), 0, LX_CTR_ADD);
-    if (kid && key->day_usd > 0)
+    if (k_day)
         add_op(d, &n, OP_K_DAY, "usd.day", kid, r->day, DUSD(OP_K_DAY), 0, LX_CTR_ADD);
-    if (kid && key->month_usd > 0)
+    if (k_month)
         add_op(d, &n, OP_K_MONTH, "usd.month", kid, r->month, DUSD(OP_K_MONTH), 0, LX_CTR_ADD);
     if (g->tpm > 0)
         add_op(d, &n, OP_G_TPM, "tok.min", NULL, r->minute, DTOK(OP_G_TPM), 0, LX_CTR_ADD);
-    if (kid && key->tpm > 0)
+    if (k_tpm)
         add_op(d, &n, OP_K_TPM, "tok.min", kid, r->minute, DTOK(OP_K_TPM), 0, LX_CTR_ADD);
 #undef DUSD
 #undef DTOK

@@ -22,6 +22,8 @@
  * at recovery). FULL adds power-loss durability; its cost is one fsync per
  * batch, and the ledger writes one batch per flush interval, not per row.
  *
+ * Paths: a file name, ":memory:", or a SQLite URI ("file:/x/l.db?mode=ro").
+ *
  * Connections: a writer (ledger batches, rollups, cache and kv writes) and
  * a reader (cache and kv lookups, reports), each behind its own mutex, so a
  * lookup never waits for a batch being committed (WAL readers do not block
@@ -525,7 +527,10 @@ static lx_status sq_cache_put(lx_store *base, const char *key, const void *blob,
     sqlite3_bind_int64(q, 2, now_ms);
     sqlite3_bind_int64(q, 3, expires_ms);
     sqlite3_bind_int64(q, 4, (int64_t)len);
-    sqlite3_bind_blob(q, 5, blob, (int)len, SQLITE_STATIC);
+    if (len)
+        sqlite3_bind_blob(q, 5, blob, (int)len, SQLITE_STATIC);
+    else
+        sqlite3_bind_zeroblob(q, 5, 0);
     if (sqlite3_step(q) != SQLITE_DONE) {
         st = db_fail(s, s->w, err, LX_ERR_IO, "cache");
         sqlite3_reset(q);
@@ -630,7 +635,10 @@ static lx_status sq_kv_put(lx_store *base, const char *key, const void *val, siz
     sqlite3_stmt *q = s->st[ST_KV_PUT];
     sqlite3_reset(q);
     sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(q, 2, val, (int)len, SQLITE_STATIC);
+    if (len)
+        sqlite3_bind_blob(q, 2, val, (int)len, SQLITE_STATIC);
+    else
+        sqlite3_bind_zeroblob(q, 2, 0);
     sqlite3_bind_int64(q, 3, expires_ms);
     if (sqlite3_step(q) != SQLITE_DONE)
         st = db_fail(s, s->w, err, LX_ERR_IO, "kv");
@@ -692,7 +700,7 @@ static lx_status configure(sq_store *s, sqlite3 *db, lx_error *err)
     if (s->read_only)
         return LX_OK;
     sqlite3_stmt *q = NULL;
-    if (!s->memory) {
+    if (!s->memory && !sqlite3_db_readonly(db, "main")) {
         char mode[16] = "";
         if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &q, NULL) == SQLITE_OK &&
             sqlite3_step(q) == SQLITE_ROW)
@@ -757,13 +765,14 @@ lx_status lx_store_sqlite_open(const char *path, bool read_only, lx_store **out,
         st = lx_fail(err, LX_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if (!s->memory && !read_only && make_parent(path) != 0) {
+    bool uri = strncmp(path, "file:", 5) == 0;
+    if (!s->memory && !uri && !read_only && make_parent(path) != 0) {
         st = lx_fail(err, LX_ERR_IO, "ledger %s: cannot create its folder: %s", path,
                      strerror(errno));
         goto fail;
     }
     int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                SQLITE_OPEN_NOMUTEX;
+                SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
     if (sqlite3_open_v2(path, &s->w, flags, NULL) != SQLITE_OK) {
         st = db_fail(s, s->w, err, LX_ERR_IO, "cannot open");
         goto fail;
@@ -773,8 +782,9 @@ lx_status lx_store_sqlite_open(const char *path, bool read_only, lx_store **out,
     if (s->memory || read_only) {
         s->r = s->w;
     } else {
-        if (sqlite3_open_v2(path, &s->r, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-            SQLITE_OK) {
+        if (sqlite3_open_v2(path, &s->r,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
+                            NULL) != SQLITE_OK) {
             st = db_fail(s, s->r, err, LX_ERR_IO, "cannot open");
             goto fail;
         }
