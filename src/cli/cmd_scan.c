@@ -2,8 +2,14 @@
  * llmux scan — find sensitive data in a file or stdin with the privacy
  * guard's scanner (src/guard/scanner.h).
  *
- *   llmux scan [--json] [--config F] [--term TYPE=WORD]... [--regex TYPE=RE]...
- *              [--disable TYPE,...] [FILE|-]
+ *   llmux scan [--json] [--config F | --no-config] [--term TYPE=WORD]...
+ *              [--regex TYPE=RE]... [--disable TYPE,...] [FILE|-]
+ *
+ * The configuration's `guard:` section (terms, regexes, disabled types) is
+ * applied like in the router: from --config F, else from the file the other
+ * commands would load (LLMUX_CONFIG, ./llmux.yaml, ~/.config/llmux/
+ * config.yaml); --no-config skips it. Command-line terms and regexes are
+ * added to the configured ones, --disable to the configured disable list.
  *
  * --json prints {"findings":[{"type":"EMAIL","start":12,"end":30},...]} with
  * byte offsets (start inclusive, end exclusive). Otherwise the text is
@@ -26,14 +32,16 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: llmux scan [--json] [--config F] [--term TYPE=WORD] [--regex TYPE=RE]\n"
-               "                  [--disable TYPE,...] [FILE|-]\n\n"
+    fprintf(f, "usage: llmux scan [--json] [--config F | --no-config] [--term TYPE=WORD]\n"
+               "                  [--regex TYPE=RE] [--disable TYPE,...] [FILE|-]\n\n"
                "Finds sensitive data in FILE (or stdin): EMAIL, PHONE, CREDIT_CARD, IBAN, US_SSN,\n"
                "IP_ADDRESS, API_KEY, AWS_SECRET, PRIVATE_KEY, JWT, PASSWORD, PERSON, ADDRESS,\n"
                "plus your own terms and regexes.\n\n"
                "  --json             print {\"findings\":[{\"type\":..,\"start\":..,\"end\":..}]}\n"
                "                     (byte offsets, end exclusive)\n"
-               "  --config F         validate config file F (scan terms from it: not yet)\n"
+               "  --config F         use the guard: section of config file F (terms, regexes,\n"
+               "                     disable); default: the usual config file, if any\n"
+               "  --no-config        ignore every config file\n"
                "  --term TYPE=WORD   a whole word to find, case-insensitive (repeatable)\n"
                "  --regex TYPE=RE    a regex to find (Vectorscan syntax; repeatable)\n"
                "  --disable T1,T2    turn built-in types off\n"
@@ -95,11 +103,52 @@ static void print_marked(const char *text, size_t len, const lx_findings *f, boo
     }
 }
 
+/* Adds the config's guard: section to cfg: its terms and regexes come
+ * first, then the command line's. The new arrays (*t, *r) borrow strings
+ * from g and from argv; the caller frees the arrays. -1 after a message. */
+static int apply_guard(const lx_guard_cfg *g, lx_scan_config *cfg, lx_scan_term **t,
+                       lx_scan_regex **r)
+{
+    for (size_t i = 0; i < g->n_disabled; i++) {
+        int k = lx_scan_type_from_name(g->disabled[i]);
+        if (k < 0) {
+            fprintf(stderr, "llmux scan: guard.disable: unknown type '%s'\n", g->disabled[i]);
+            return -1;
+        }
+        cfg->disabled |= 1u << k;
+    }
+    *t = calloc(g->n_terms + cfg->n_terms + 1, sizeof **t);
+    *r = calloc(g->n_regexes + cfg->n_regexes + 1, sizeof **r);
+    if (!*t || !*r) {
+        fprintf(stderr, "llmux scan: out of memory\n");
+        return -1;
+    }
+    size_t nt = 0, nr = 0;
+    for (size_t i = 0; i < g->n_terms; i++)
+        (*t)[nt++] = (lx_scan_term){g->terms[i].type, g->terms[i].word};
+    for (size_t i = 0; i < cfg->n_terms; i++)
+        (*t)[nt++] = cfg->terms[i];
+    for (size_t i = 0; i < g->n_regexes; i++)
+        (*r)[nr++] =
+            (lx_scan_regex){g->regexes[i].type, g->regexes[i].pattern, g->regexes[i].caseless};
+    for (size_t i = 0; i < cfg->n_regexes; i++)
+        (*r)[nr++] = cfg->regexes[i];
+    cfg->terms = *t;
+    cfg->n_terms = nt;
+    cfg->regexes = *r;
+    cfg->n_regexes = nr;
+    return 0;
+}
+
 int lx_cmd_scan(int argc, char **argv)
 {
     int rc = LX_EXIT_USAGE;
     bool json = false;
+    bool no_config = false;
     const char *path = NULL, *config = NULL;
+    lx_config *conf = NULL;
+    lx_scan_term *all_terms = NULL;
+    lx_scan_regex *all_regexes = NULL;
     lx_scan_term *terms = calloc((size_t)argc, sizeof *terms);
     lx_scan_regex *regexes = calloc((size_t)argc, sizeof *regexes);
     lx_scan_config cfg = {0};
@@ -137,6 +186,8 @@ int lx_cmd_scan(int argc, char **argv)
             json = true;
         } else if (!strcmp(a, "--config") && has_next) {
             config = argv[++i];
+        } else if (!strcmp(a, "--no-config")) {
+            no_config = true;
         } else if ((!strcmp(a, "--term") || !strcmp(a, "--regex")) && has_next) {
             char *t = argv[++i], *v = split_kv(t);
             if (!v) {
@@ -162,13 +213,17 @@ int lx_cmd_scan(int argc, char **argv)
             goto done;
         }
     }
-    if (config) {
-        lx_config *c = NULL;
-        if (lx_config_load(config, &c, &err) != LX_OK) {
+    if (config && no_config) {
+        fprintf(stderr, "llmux scan: --config and --no-config exclude each other\n");
+        goto done;
+    }
+    if (!no_config) {
+        if (lx_config_load(config, &conf, &err) != LX_OK) {
             fprintf(stderr, "llmux scan: %s\n", err.message);
             goto done;
         }
-        lx_config_free(c);
+        if (apply_guard(&conf->guard, &cfg, &all_terms, &all_regexes) != 0)
+            goto done;
     }
     if (lx_scanner_new(&cfg, &sc, &err) != LX_OK) {
         fprintf(stderr, "llmux %s\n", err.message); /* "scan: ..." */
@@ -215,5 +270,8 @@ done:
     lx_buf_free(&in);
     free(terms);
     free(regexes);
+    free(all_terms);
+    free(all_regexes);
+    lx_config_free(conf);
     return rc;
 }
