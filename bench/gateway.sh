@@ -137,6 +137,9 @@ field() { # field NAME "k=v k=v" or JSON -> value
 proc_kb() { # proc_kb PID VmRSS|VmHWM
     awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null
 }
+cpu_ns() { # cpu_ns PID: on-CPU nanoseconds of all its threads so far
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'
+}
 mb() { [ -n "$1" ] && awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}' || echo -; }
 
 # ---- the targets ---------------------------------------------------------------
@@ -251,6 +254,8 @@ for t in "${!NOTE[@]}"; do echo "note: ${NOTE[$t]}" >&2; done
 declare -A RES      # RES[target/mode/conc] = "rps p50 p99 rps p50 p99 ..." over repeats
 declare -A ERRS     # failed or non-2xx responses summed over the repeats
 declare -A RSS_MAX  # VmRSS (kB) at mid-run of streamed c=64 runs, maximum
+declare -A ANON_MAX # RssAnon (kB) at the same moments (VmRSS less shared-library pages)
+declare -A CPU      # CPU[target/mode/conc] = "µs per request" over repeats
 
 run_wrk() { # run_wrk TARGET MODE CONC SECONDS -> WRK_RESULT line
     local t=$1 mode=$2 c=$3 s=$4 hdr_var="HDR_$1[@]" model_var="MODEL_$1" script=chat.lua
@@ -274,14 +279,20 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
             for t in "${ACTIVE[@]}"; do
                 sampler=
                 if [ "$mode" = stream ] && [ "$c" = 64 ] && [ -n "${PID_OF[$t]:-}" ]; then
-                    (sleep "$(awk -v s="$SECS" 'BEGIN {print s / 2}')"; proc_kb "${PID_OF[$t]}" VmRSS >"$TMP/rss.$t") &
+                    (sleep "$(awk -v s="$SECS" 'BEGIN {print s / 2}')"; proc_kb "${PID_OF[$t]}" VmRSS >"$TMP/rss.$t"
+                        proc_kb "${PID_OF[$t]}" RssAnon >"$TMP/anon.$t") &
                     sampler=$!
                 fi
+                pid=${PID_OF[$t]:-}
+                cpu0=$([ -n "$pid" ] && cpu_ns "$pid")
                 line=$(run_wrk "$t" "$mode" "$c" "$SECS")
+                cpu1=$([ -n "$pid" ] && cpu_ns "$pid")
                 if [ -n "$sampler" ]; then
                     wait "$sampler"
                     kb=$(cat "$TMP/rss.$t" 2>/dev/null)
                     if [ -n "$kb" ] && [ "$kb" -gt "${RSS_MAX[$t]:-0}" ]; then RSS_MAX[$t]=$kb; fi
+                    kb=$(cat "$TMP/anon.$t" 2>/dev/null)
+                    if [ -n "$kb" ] && [ "$kb" -gt "${ANON_MAX[$t]:-0}" ]; then ANON_MAX[$t]=$kb; fi
                 fi
                 k="$t/$mode/$c"
                 if [ "$line" = "WRK_RESULT failed" ]; then
@@ -290,6 +301,10 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
                 fi
                 RES[$k]="${RES[$k]:-} $(field rps "$line") $(field p50_us "$line") $(field p99_us "$line")"
                 ERRS[$k]=$((${ERRS[$k]:-0} + $(field errors "$line") + $(field non2xx "$line")))
+                if [ -n "$cpu0" ] && [ -n "$cpu1" ]; then
+                    CPU[$k]="${CPU[$k]:-} $(awk -v a="$cpu0" -v b="$cpu1" -v n="$(field requests "$line")" \
+                        'BEGIN {printf "%.1f", (n > 0 ? (b - a) / 1000 / n : 0)}')"
+                fi
                 printf '  rep %d %-6s c=%-3s %-8s %s\n' "$rep" "$mode" "$c" "$t" "${line#WRK_RESULT }" >&2
             done
         done
@@ -332,7 +347,7 @@ echo "llmux gateway benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU
 echo "wrk -t$WRK_THREADS, ${SECS}s x $REPEAT (medians); pinned: $([ "$PIN" = 1 ] && echo "wrk/ttft on CPU $LOAD_CPU, mock + gateways on CPU $SERVER_CPU" || echo no); llmux workers: $LLMUX_WORKERS"
 echo "latency in µs; '!' = some requests failed or were not 2xx"
 printf '%-14s|' ""
-for t in direct llmux portkey; do printf ' %-23s|' "$t"; done
+for t in direct llmux portkey; do printf ' %-24s|' "$t"; done
 printf ' llmux vs direct and portkey\n'
 printf '%-14s|' "mode     conc"
 for t in direct llmux portkey; do printf ' %8s %6s %7s |' "req/s" "p50" "p99"; done
@@ -362,12 +377,23 @@ for mode in $MODES; do
     done
 done
 printf '%.0s-' $(seq $W); echo
+echo "CPU time of the serving process (all threads) per request, µs:"
+for mode in $MODES; do
+    for c in $CONC; do
+        printf '%-8s %4s |' "$mode" "$c"
+        for t in direct llmux portkey; do
+            printf ' %23s |' "$(median ${CPU[$t/$mode/$c]:-})"
+        done
+        echo
+    done
+done
+printf '%.0s-' $(seq $W); echo
 printf '%-14s|' "ttft p50/p99"
 for t in direct llmux portkey; do
     if [ -z "${TTFT[$t]:-}" ]; then printf ' %23s |' -; continue; fi
     flag=" "
     [ "${ERRS[$t/ttft]:-0}" -gt 0 ] && flag="!"
-    printf ' %10s / %-9s%s|' "$(median $(nth 1 "${TTFT[$t]}"))" "$(median $(nth 2 "${TTFT[$t]}"))" "$flag"
+    printf ' %10s / %-10s%s|' "$(median $(nth 1 "${TTFT[$t]}"))" "$(median $(nth 2 "${TTFT[$t]}"))" "$flag"
 done
 if [ -n "${TTFT[llmux]:-}" ] && [ -n "${TTFT[direct]:-}" ]; then
     printf ' %+7d' "$(($(median $(nth 1 "${TTFT[llmux]}")) - $(median $(nth 1 "${TTFT[direct]}"))))"
@@ -381,6 +407,9 @@ done
 echo
 printf '%-14s|' "RSS MB @64 st"
 for t in direct llmux portkey; do printf ' %10s %12s |' "$(mb "${RSS_MAX[$t]:-}")" "VmRSS"; done
+echo
+printf '%-14s|' "  of it anon"
+for t in direct llmux portkey; do printf ' %10s %12s |' "$(mb "${ANON_MAX[$t]:-}")" "RssAnon"; done
 echo
 printf '%-14s|' "peak RSS MB"
 for t in direct llmux portkey; do printf ' %10s %12s |' "$(mb "${HWM[$t]:-}")" "VmHWM"; done
