@@ -250,6 +250,8 @@ typedef struct lx_fallback {
     char *from; /* spec, "local" or "cloud" */
     char **to;
     size_t n_to;
+    int line, col;        /* of `from`, for messages */
+    int *to_line, *to_col; /* of each `to` entry */
 } lx_fallback;
 typedef enum { LX_MIDSTREAM_ERROR = 0, LX_MIDSTREAM_CONTINUE } lx_midstream_mode;
 typedef struct lx_reliability_cfg {

@@ -35,6 +35,8 @@ typedef struct lx_call_opts {
     const char *model;  /* model name at the provider (no "provider/" prefix) */
     bool stream;        /* the caller wants a stream (providers may stream anyway) */
     lx_timeouts timeouts; /* zero fields: the provider's configured values */
+    int64_t *bytes_out;   /* optional: remote providers add the encoded request body's
+                             size when the request is handed to the network */
 } lx_call_opts;
 
 typedef struct lx_provider_ops {

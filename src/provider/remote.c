@@ -38,6 +38,7 @@ typedef struct remote_call {
     lx_stream_decoder *dec;
     lx_buf body;
     int status;
+    int64_t retry_after_ms; /* from the response's Retry-After; 0 = none */
     bool want_stream;
     bool whole;         /* the body is a whole JSON answer */
     bool terminal;      /* FINISH or ERROR delivered */
@@ -77,6 +78,8 @@ static void deliver_error(remote_call *c, lx_error *e)
     if (c->terminal || c->stopped || c->cancelled)
         return;
     lx_strlcpy(e->provider, c->p->base.cfg->name, sizeof e->provider);
+    if (e->retry_after_ms <= 0 && c->retry_after_ms > 0)
+        e->retry_after_ms = c->retry_after_ms;
     if (e->code == LX_OK)
         e->code = LX_ERR_INTERNAL;
     lx_event ev = {.kind = LX_EV_ERROR, .error = e};
@@ -94,6 +97,7 @@ static lx_status on_head(void *ud, const lx_http_head *h)
 {
     remote_call *c = ud;
     c->status = h->status;
+    c->retry_after_ms = h->retry_after_ms > 0 ? h->retry_after_ms : 0;
     if (h->status < 200 || h->status >= 300) {
         c->body.cap = ERROR_BODY_CAP;
         return LX_OK;
@@ -294,6 +298,8 @@ static lx_status remote_start(lx_provider *base, const lx_request *req, const lx
     if ((st = lx_upstream_start(up, &hr, &http_cbs, c, &c->http, err)) != LX_OK)
         goto fail;
     LX_DEBUG("%s: POST %s (%zu bytes)", cfg->name, url.data, body.len);
+    if (o->bytes_out)
+        *o->bytes_out += (int64_t)body.len;
     lx_buf_free(&url);
     lx_buf_free(&headers);
     lx_buf_free(&body);

@@ -8,6 +8,9 @@
  * Failures are: 5xx, 429, connection errors, timeouts, protocol errors
  * (not 4xx caused by the request, not cancellation).
  *
+ * Unreachable is tracked per provider (any model): a connection refused,
+ * reset or unresolvable host marks it; a success clears it.
+ *
  * Thread-safe (one mutex); one lx_breakers per process. State lives in
  * memory here; the store interface (store/store.h) is where a shared
  * implementation plugs in for several instances.
@@ -40,5 +43,17 @@ bool lx_breakers_allow(lx_breakers *b, const char *provider, const char *model, 
  * a connection-level failure (for offline detection). */
 void lx_breakers_report(lx_breakers *b, const char *provider, const char *model, bool failure,
                         bool unreachable, int64_t now_ms);
+/* An attempt that ended with no verdict (cancelled, refused before sending):
+ * gives back the half-open probe slot lx_breakers_allow took, if any. */
+void lx_breakers_release(lx_breakers *b, const char *provider, const char *model, int64_t now_ms);
+
+/* The clock every caller should pass as now_ms: CLOCK_MONOTONIC in ms, or
+ * the one set with lx_breakers_set_clock (tests use a fake clock). */
+int64_t lx_breakers_now(lx_breakers *b);
+void lx_breakers_set_clock(lx_breakers *b, int64_t (*now)(void *ud), void *ud);
+/* How long an "unreachable" verdict lasts (reliability.offline_probe_ms;
+ * default 5000): a provider with a connection-level failure within this
+ * time, and no success since, is LX_HEALTH_UNREACHABLE. */
+void lx_breakers_set_offline_ms(lx_breakers *b, int64_t ms);
 
 #endif
