@@ -29,7 +29,10 @@
 # Knobs: BUILD, LLMUX, GATEWAY_SECONDS (10), REPEAT (3), CONC ("1 16 64"),
 # MODES ("plain stream"), TARGETS ("direct llmux portkey"), WRK_THREADS (1),
 # TTFT_N (400), TTFT_GAP_US (1000), PIN, LOAD_CPU (0), SERVER_CPU (1),
-# LLMUX_WORKERS (1), PEERS_DIR (bench/peers), KEEP_TMP=1 (keep logs).
+# LLMUX_WORKERS (1), PEERS_DIR (bench/peers), KEEP_TMP=1 (keep logs),
+# PROFILE=1: perf (cpu-clock, DWARF call graphs) samples llmux during its first
+# plain and streamed runs at the highest concurrency and writes the top
+# functions (inclusive share) to $PROFILE_OUT (default /tmp/llmux-gateway-profile.txt).
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -285,7 +288,15 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
                 fi
                 pid=${PID_OF[$t]:-}
                 cpu0=$([ -n "$pid" ] && cpu_ns "$pid")
+                prof=
+                if [ "${PROFILE:-0}" = 1 ] && [ "$t" = llmux ] && [ "$rep" = 1 ] && [ "$c" = "${CONC##* }" ]; then
+                    perf record -q -e cpu-clock -F 999 --call-graph dwarf,16384 -p "$pid" \
+                        -o "$TMP/perf.$mode" -- sleep "$(awk -v s="$SECS" 'BEGIN {print s * 0.8}')" \
+                        >/dev/null 2>&1 &
+                    prof=$!
+                fi
                 line=$(run_wrk "$t" "$mode" "$c" "$SECS")
+                [ -z "$prof" ] || wait "$prof"
                 cpu1=$([ -n "$pid" ] && cpu_ns "$pid")
                 if [ -n "$sampler" ]; then
                     wait "$sampler"
@@ -332,6 +343,23 @@ declare -A HWM
 for t in "${ACTIVE[@]}"; do
     [ -n "${PID_OF[$t]:-}" ] && HWM[$t]=$(proc_kb "${PID_OF[$t]}" VmHWM)
 done
+
+if [ "${PROFILE:-0}" = 1 ]; then
+    out=${PROFILE_OUT:-/tmp/llmux-gateway-profile.txt}
+    : >"$out"
+    for mode in $MODES; do
+        [ -f "$TMP/perf.$mode" ] || continue
+        {
+            echo "== llmux, $mode, concurrency ${CONC##* }: inclusive (children) share of samples"
+            perf report -i "$TMP/perf.$mode" --children --sort symbol --percent-limit 1.5 2>/dev/null |
+                grep -E '^ +[0-9.]+%' | grep -v '0x0000' | head -80
+            echo "== self share by library"
+            perf report -i "$TMP/perf.$mode" --no-children --sort dso 2>/dev/null |
+                grep -E '^ +[0-9.]+%' | head -12
+        } >>"$out"
+    done
+    echo "profile written to $out" >&2
+fi
 
 # ---- the table ---------------------------------------------------------------------
 nth() { # nth I "a b c d e f ..." -> every 3rd value starting at I (1-based)
