@@ -257,6 +257,104 @@ is_err() {
 }
 lower() { tr 'A-Z' 'a-z' <<<"$1"; }
 
+# start_serve CFG: `llmux serve` on a free loopback port; sets SERVE_URL.
+# Returns 1 (after a `fail` line) when it does not come up. The servers a
+# group starts are stopped when its subshell exits.
+SERVE_PIDS=()
+start_serve() {
+    local cfg=$1 port i pid log="$E2E_TMP/serve$((${#SERVE_PIDS[@]} + 1)).err"
+    port=$(py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$LLMUX_BIN" serve --config "$cfg" --listen "127.0.0.1:$port" >/dev/null 2>"$log" &
+    pid=$!
+    SERVE_PIDS+=("$pid")
+    trap 'kill "${SERVE_PIDS[@]}" 2>/dev/null' EXIT # groups run in their own subshell
+    SERVE_URL="http://127.0.0.1:$port"
+    for i in $(seq 50); do
+        curl -sf --max-time 1 "$SERVE_URL/healthz" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    fail "faults_serve_${2:-start}" "llmux serve did not come up: $(tail -3 "$log" | tr '\n' ' ')"
+    return 1
+}
+stop_serve() {
+    local p
+    for p in "${SERVE_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${SERVE_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    SERVE_PIDS=()
+}
+
+# sparse FRONT FILE: a streamed body as the caller got it, in the caller's
+# dialect (openai SSE, anthropic SSE, ollama NDJSON) -> one JSON line
+# {"text", "done": terminator seen, "finish", "error": message or null}
+sparse() {
+    py - "$1" "$2" <<'PY'
+import json, sys
+front, raw = sys.argv[1], open(sys.argv[2], "rb").read().decode("utf-8", "replace")
+r = {"text": "", "done": False, "finish": None, "error": None, "bad": 0}
+def objs():
+    if front == "ollama":
+        for line in raw.split("\n"):
+            if line.strip():
+                yield line
+        return
+    for block in raw.split("\n\n"):
+        data = [l[5:].lstrip() for l in block.split("\n") if l.startswith("data:")]
+        if data:
+            yield "\n".join(data)
+for d in objs():
+    if d == "[DONE]":
+        r["done"] = True
+        continue
+    try:
+        o = json.loads(d)
+    except ValueError:
+        r["bad"] += 1
+        continue
+    if front == "openai":
+        if "error" in o:
+            r["error"] = (o["error"] or {}).get("message") if isinstance(o["error"], dict) else str(o["error"])
+        for c in o.get("choices") or []:
+            r["text"] += (c.get("delta") or {}).get("content") or ""
+            if c.get("finish_reason"):
+                r["finish"] = c["finish_reason"]
+    elif front == "anthropic":
+        t = o.get("type")
+        if t == "content_block_delta" and o["delta"].get("type") == "text_delta":
+            r["text"] += o["delta"]["text"]
+        elif t == "message_delta":
+            r["finish"] = (o.get("delta") or {}).get("stop_reason")
+        elif t == "message_stop":
+            r["done"] = True
+        elif t == "error":
+            r["error"] = o["error"].get("message")
+    else:
+        if "error" in o:
+            r["error"] = o["error"]
+        r["text"] += (o.get("message") or {}).get("content") or o.get("response") or ""
+        if o.get("done"):
+            r["done"] = True
+            r["finish"] = o.get("done_reason")
+print(json.dumps(r))
+PY
+}
+
+# spost FRONT MODEL STREAM(true|false) NAME: one request to the server in a
+# dialect; the body lands in $E2E_TMP/NAME.body, the status in SCODE.
+spost() {
+    local front=$1 model=$2 stream=$3 name=$4 url body hdr=()
+    case $front in
+    openai) url=$SERVE_URL/v1/chat/completions
+        body="{\"model\":\"$model\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"hello world\"}]}" ;;
+    anthropic) url=$SERVE_URL/v1/messages hdr=(-H "anthropic-version: 2023-06-01")
+        body="{\"model\":\"$model\",\"max_tokens\":200,\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"hello world\"}]}" ;;
+    ollama) url=$SERVE_URL/api/chat
+        body="{\"model\":\"$model\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"hello world\"}]}" ;;
+    esac
+    SCODE=$(curl -sN --max-time 10 -o "$E2E_TMP/$name.body" -w '%{http_code}' "${hdr[@]}" \
+        -H 'Content-Type: application/json' --data-binary "$body" "$url")
+}
+
 # ---------------------------------------------------------------------------
 # groups (each runs in its own process with its own mock)
 # ---------------------------------------------------------------------------
@@ -541,39 +639,73 @@ group_4xx() {
     done
 }
 
+# 8. through `llmux serve`: a stream cut after 40 of 60 tokens ends with an
+# explicit error event in the caller's dialect (never its terminator); cut
+# before any content: transparent failover; a whole-answer caller: clean
+# restart; midstream continue: one seamless stream.
+group_serve_midstream() {
+    local CE=$E2E_TMP/smid_err.yaml CC=$E2E_TMP/smid_cont.yaml front S
+    RC=0 ELAPSED=0 OUT="" ERR=""
+    FB="$P/cut-40-of-60: [$F/count-60], $P/cut-0-of-60: [$F/count-60]" fcfg "$CE"
+    FB="$P/cut-40-of-60: [$F/count-60]" MID=continue fcfg "$CC"
+    start_serve "$CE" midstream || return
+    for front in openai anthropic ollama; do
+        mock_reset
+        spost "$front" "$P/cut-40-of-60" true "cut_$front"
+        S=$(sparse "$front" "$E2E_TMP/cut_$front.body")
+        check "faults_serve_${front}_cut_error_event" "200|$T40|false|null" \
+            "$SCODE|$(jget "$S" text)|$(jget "$S" done)|$(jget "$S" finish)"
+        if [ -n "$(jget "$S" error)" ]; then ok "faults_serve_${front}_cut_error_named"; else
+            fail "faults_serve_${front}_cut_error_named" "no error event: $(head -c 300 "$E2E_TMP/cut_$front.body")"; fi
+        mock_requests >"$E2E_TMP/reqs.json"
+        check "faults_serve_${front}_cut_no_restart" "1|0" "$(rq cut-40-of-60 n)|$(rq count-60 n)"
+
+        mock_reset
+        spost "$front" "$P/cut-0-of-60" true "cut0_$front"
+        S=$(sparse "$front" "$E2E_TMP/cut0_$front.body")
+        check "faults_serve_${front}_cut_before_content_transparent" "200|$T60|true|null" \
+            "$SCODE|$(jget "$S" text)|$(jget "$S" done)|$(jget "$S" error)"
+
+        mock_reset
+        spost "$front" "$P/cut-40-of-60" false "whole_$front"
+        local text
+        case $front in
+        openai) text=$(jget "$(cat "$E2E_TMP/whole_$front.body")" choices.0.message.content) ;;
+        anthropic) text=$(jget "$(cat "$E2E_TMP/whole_$front.body")" content.0.text) ;;
+        ollama) text=$(jget "$(cat "$E2E_TMP/whole_$front.body")" message.content) ;;
+        esac
+        mock_requests >"$E2E_TMP/reqs.json"
+        check "faults_serve_${front}_whole_answer_restart" "200|$T60|[null]" \
+            "$SCODE|$text|$(rq count-60 prefill)"
+    done
+    stop_serve
+    start_serve "$CC" midstream_continue || return
+    mock_reset
+    spost openai "$P/cut-40-of-60" true cont
+    S=$(sparse openai "$E2E_TMP/cont.body")
+    mock_requests >"$E2E_TMP/reqs.json"
+    check faults_serve_openai_continue "200|$T60|true|null|[\"$T40\"]" \
+        "$SCODE|$(jget "$S" text)|$(jget "$S" done)|$(jget "$S" error)|$(rq count-60 prefill)"
+    stop_serve
+}
+
 # 15. a primary down for 3 s then recovering; requests every 100 ms through
 # `llmux serve` (breaker state lives in one process): during the outage the
 # primary sees only the attempts that open the breaker and the half-open
 # probes; after recovery traffic is back on the primary within ~open_ms.
 group_breaker() {
-    local C=$E2E_TMP/brk.yaml port log="$E2E_TMP/serve.err" i
+    local C=$E2E_TMP/brk.yaml
     RC=0 ELAPSED=0
     local OPEN=500 DOWN=3 EVERY=100 N=55 ATT=2 FAILS=2
     RETRY="{max_attempts: $ATT, base_ms: 20, max_ms: 100, deadline_ms: 5000, max_retry_after_ms: 3000}" \
         BRK="{failures: $FAILS, window_ms: 5000, open_ms: $OPEN, half_open_probes: 1}" \
         FB="$P/echo: [$F/echo]" fcfg "$C"
-    port=$(py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$LLMUX_BIN" serve --config "$C" --listen "127.0.0.1:$port" >"$E2E_TMP/serve.out" 2>"$log" &
-    SERVE_PID=$!
-    local spid=$SERVE_PID
-    trap 'kill "$SERVE_PID" 2>/dev/null' EXIT # this group runs in its own subshell
-    local up=0
-    for i in $(seq 50); do
-        if curl -sf --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then up=1; break; fi
-        kill -0 "$spid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if [ "$up" -ne 1 ]; then
-        fail faults_breaker_serve "llmux serve did not come up: $(tail -3 "$log" | tr '\n' ' ')"
-        kill "$spid" 2>/dev/null
-        wait "$spid" 2>/dev/null
-        return
-    fi
+    start_serve "$C" breaker || return
     mock_reset
     local down
     down=$(curl -s --max-time 2 -X POST "$MOCK_URL/_mock/down" \
         -d "{\"seconds\": $DOWN, \"models\": [\"echo\"], \"dialects\": [\"openai\"]}")
-    py - "http://127.0.0.1:$port" "$N" "$EVERY" >"$E2E_TMP/brk_client.json" <<'PY'
+    py - "$SERVE_URL" "$N" "$EVERY" >"$E2E_TMP/brk_client.json" <<'PY'
 import json, sys, time, urllib.request, urllib.error
 url, n, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) / 1000.0
 body = json.dumps({"model": "mockopenai/echo",
@@ -597,8 +729,7 @@ for i in range(n):
     out.append(r)
 print(json.dumps(out))
 PY
-    kill "$spid" 2>/dev/null
-    wait "$spid" 2>/dev/null
+    stop_serve
     mock_requests >"$E2E_TMP/reqs.json"
     local res
     res=$(py - "$E2E_TMP/brk_client.json" "$E2E_TMP/reqs.json" "$down" "$((OPEN + EVERY + 700))" <<'PY'
@@ -641,7 +772,7 @@ PY
 # run the groups in parallel (FAULTS_JOBS at a time, default 4), each with
 # its own mock; FAULTS_GROUPS picks some ("midstream_a prefill")
 # ---------------------------------------------------------------------------
-FAULT_GROUPS_ALL="breaker midstream_a midstream_b ratelimit retry_after 5xx reset silent prefill 4xx"
+FAULT_GROUPS_ALL="breaker midstream_a midstream_b ratelimit retry_after 5xx reset silent prefill 4xx serve_midstream"
 RUN_GROUPS=${FAULTS_GROUPS:-$FAULT_GROUPS_ALL}
 JOBS=${FAULTS_JOBS:-4}
 declare -A GPID
