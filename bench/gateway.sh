@@ -259,6 +259,8 @@ declare -A ERRS     # failed or non-2xx responses summed over the repeats
 declare -A RSS_MAX  # VmRSS (kB) at mid-run of streamed c=64 runs, maximum
 declare -A ANON_MAX # RssAnon (kB) at the same moments (VmRSS less shared-library pages)
 declare -A CPU      # CPU[target/mode/conc] = "µs per request" over repeats
+declare -A UPC UPR  # connections the mock accepted / requests wrk completed, per target
+mock_conns() { curl -s --max-time 2 "http://127.0.0.1:$MOCK_PORT/_stats" | sed -n 's/.*"connections":\([0-9]*\).*/\1/p'; }
 
 run_wrk() { # run_wrk TARGET MODE CONC SECONDS -> WRK_RESULT line
     local t=$1 mode=$2 c=$3 s=$4 hdr_var="HDR_$1[@]" model_var="MODEL_$1" script=chat.lua
@@ -288,6 +290,7 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
                 fi
                 pid=${PID_OF[$t]:-}
                 cpu0=$([ -n "$pid" ] && cpu_ns "$pid")
+                conns0=$(mock_conns)
                 prof=
                 if [ "${PROFILE:-0}" = 1 ] && [ "$t" = llmux ] && [ "$rep" = 1 ] && [ "$c" = "${CONC##* }" ]; then
                     perf record -q -e cpu-clock -F 999 --call-graph dwarf,16384 -p "$pid" \
@@ -298,6 +301,7 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
                 line=$(run_wrk "$t" "$mode" "$c" "$SECS")
                 [ -z "$prof" ] || wait "$prof"
                 cpu1=$([ -n "$pid" ] && cpu_ns "$pid")
+                conns1=$(mock_conns)
                 if [ -n "$sampler" ]; then
                     wait "$sampler"
                     kb=$(cat "$TMP/rss.$t" 2>/dev/null)
@@ -312,6 +316,10 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
                 fi
                 RES[$k]="${RES[$k]:-} $(field rps "$line") $(field p50_us "$line") $(field p99_us "$line")"
                 ERRS[$k]=$((${ERRS[$k]:-0} + $(field errors "$line") + $(field non2xx "$line")))
+                if [ -n "$conns0" ] && [ -n "$conns1" ]; then # less the stats request's own
+                    UPC[$t]=$((${UPC[$t]:-0} + conns1 - conns0 - 1))
+                    UPR[$t]=$((${UPR[$t]:-0} + $(field requests "$line")))
+                fi
                 if [ -n "$cpu0" ] && [ -n "$cpu1" ]; then
                     CPU[$k]="${CPU[$k]:-} $(awk -v a="$cpu0" -v b="$cpu1" -v n="$(field requests "$line")" \
                         'BEGIN {printf "%.1f", (n > 0 ? (b - a) / 1000 / n : 0)}')"
@@ -439,9 +447,16 @@ echo
 printf '%-14s|' "  of it anon"
 for t in direct llmux portkey; do printf ' %10s %12s |' "$(mb "${ANON_MAX[$t]:-}")" "RssAnon"; done
 echo
+printf '%-14s|' "mock conns"
+for t in direct llmux portkey; do
+    if [ -z "${UPR[$t]:-}" ]; then printf ' %23s |' -; continue; fi
+    printf ' %23s |' "${UPC[$t]} / $(awk -v r="${UPR[$t]}" 'BEGIN {printf "%.1fk req", r / 1e3}')"
+done
+echo
 printf '%-14s|' "peak RSS MB"
 for t in direct llmux portkey; do printf ' %10s %12s |' "$(mb "${HWM[$t]:-}")" "VmHWM"; done
 echo
+echo "mock conns: connections the mock accepted during the wrk runs (direct: wrk's own), over the requests served"
 echo "ttft: bench/ttft, 1 connection, $TTFT_N requests x $REPEAT, stream paced at ${TTFT_GAP_US} µs per event (20 events); 'stream total' = whole paced stream"
 for t in "${!NOTE[@]}"; do echo "note: ${NOTE[$t]}"; done
 

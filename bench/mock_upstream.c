@@ -19,6 +19,10 @@
  *       carries the role, the last finish_reason "stop"), the usage chunk
  *       ("choices": []) when include_usage is true, then "data: [DONE]".
  *   GET .../models             one model.
+ *   GET /_stats                {"connections":N,"requests":N,"open":N}: connections
+ *                              accepted and chat requests answered so far, and
+ *                              connections open now (a gateway that does not
+ *                              reuse its upstream connections shows here).
  * Request bodies may come with Content-Length or chunked; Expect:
  * 100-continue is answered. A header block over 16 KiB or a body over 1 MiB
  * answers 413 and closes.
@@ -77,6 +81,7 @@ static volatile sig_atomic_t stop_flag;
 static int g_chunks = 20;
 static int g_timer = -1;
 static conn *g_paced; /* connections with a paced stream in progress */
+static unsigned long long g_accepted, g_requests, g_open;
 static const char *g_words[] = {"The",   "quick", "brown",  "fox", "jumps", "over",  "the",
                                 "lazy",  "dog",   "while",  "the", "mock",  "keeps", "every",
                                 "reply", "short", "simple", "and", "very",  "fast."};
@@ -472,6 +477,7 @@ static int serve_input(conn *c)
         const char *path = line_end + 1;
         int is_post = memcmp(h, "POST ", 5) == 0;
         if (is_post && plen >= 17 && memcmp(path + plen - 17, "/chat/completions", 17) == 0) {
+            g_requests++;
             json_model(body, blen, c->model, sizeof c->model);
             c->prompt_tokens = (int)(blen / 4) + 1;
             if (json_true(body, blen, "\"stream\"")) {
@@ -491,6 +497,11 @@ static int serve_input(conn *c)
                 reply_simple(c, 200, "OK",
                              "{\"object\":\"list\",\"data\":[{\"id\":\"mock\",\"object\":\"model\","
                              "\"created\":1700000000,\"owned_by\":\"bench\"}]}");
+        } else if (plen == 7 && memcmp(path, "/_stats", 7) == 0) {
+            char st[160];
+            snprintf(st, sizeof st, "{\"connections\":%llu,\"requests\":%llu,\"open\":%llu}",
+                     g_accepted, g_requests, g_open);
+            rc = reply_simple(c, 200, "OK", st);
         } else {
             rc = reply_simple(
                 c, 404, "Not Found",
@@ -527,6 +538,7 @@ static void conn_close(conn *c)
     paced_unlink(c);
     epoll_ctl(g_ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
+    g_open--;
     c->dead = 1;
     c->next_dead = g_dead;
     g_dead = c;
@@ -737,6 +749,8 @@ int main(int argc, char **argv)
                         continue;
                     }
                     c->fd = fd;
+                    g_accepted++;
+                    g_open++;
                     struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
                     epoll_ctl(g_ep, EPOLL_CTL_ADD, fd, &e);
                 }
