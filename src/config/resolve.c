@@ -10,6 +10,13 @@
  * A provider with no `models:` accepts any model name after "provider/".
  * A name with '/' whose prefix is not a provider is tried as a bare model,
  * for servers whose model ids hold '/'.
+ *
+ * Aliases (`aliases:`) are looked up first: an alias resolves to what its
+ * target resolves to (aliases may name aliases, up to 8 deep). "auto", and
+ * an alias whose target is "auto", resolve to nothing concrete: the router
+ * decides per request. lx_config_resolve then fails with LX_ERR_NOTFOUND
+ * and a message saying so; the router (router/router.h) treats such a
+ * model as an auto-routed request and never calls this for it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -46,10 +53,31 @@ static void describe(const lx_config *c, char *buf, size_t cap)
     }
 }
 
+static const lx_alias *alias_of(const lx_config *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->n_aliases; i++)
+        if (!strcmp(c->aliases[i].name, name))
+            return &c->aliases[i];
+    return NULL;
+}
+
 static lx_status resolve(const lx_config *c, const char *spec, const lx_provider_cfg **prov,
                          const char **model, lx_error *err, int depth)
 {
     char list[360];
+    const lx_alias *al = alias_of(c, spec);
+    if (al && !lx_config_provider(c, spec)) {
+        if (depth >= 8)
+            return lx_fail(err, LX_ERR_NOTFOUND, "alias '%.64s': too many levels (a loop?)", spec);
+        if (!strcmp(al->target, "auto"))
+            return lx_fail(err, LX_ERR_NOTFOUND,
+                           "'%.64s' is an alias of auto: the router picks the model per request",
+                           spec);
+        return resolve(c, al->target, prov, model, err, depth + 1);
+    }
+    if (spec && !strcmp(spec, "auto"))
+        return lx_fail(err, LX_ERR_NOTFOUND,
+                       "'auto' is not one model: the router picks the model per request");
     if (!spec || !*spec) {
         if (c->n_providers == 0)
             return lx_fail(err, LX_ERR_NOTFOUND, "%s", LX_CONFIG_NO_PROVIDERS);

@@ -4,8 +4,10 @@
  * signals -> policy -> plan:
  *   signals  privacy (the guard's scanner over every text, tool argument and
  *            tool result), size (prompt tokens per candidate model: exact
- *            with the local model's tokenizer for local targets, an estimate
- *            for others, see router.c), complexity (complexity.h), features
+ *            with the local model's tokenizer and chat template for targets
+ *            of type local, else the estimate 3 + per message (4 + bytes/4
+ *            of each text) + 800 per image + per tool (8 + bytes/4), see
+ *            router.c), complexity (complexity.h), features
  *            (tools, images, JSON output, requested context) against the
  *            catalogue, state (provider health through lx_health_fn; offline
  *            when every remote provider is unreachable), the virtual key.
@@ -74,7 +76,12 @@ typedef enum {
     LX_HEALTH_DOWN,        /* breaker open: left out of the plan */
     LX_HEALTH_UNREACHABLE, /* connection failures: left out; all remote -> offline */
 } lx_health;
+/* model NULL asks about the provider as a whole: the router calls it so for
+ * every remote provider to detect offline (all UNREACHABLE). */
 typedef lx_health (*lx_health_fn)(void *ud, const lx_provider_cfg *p, const char *model);
+
+/* Output tokens a size check reserves when the request sets no max_tokens. */
+#define LX_ROUTE_OUTPUT_RESERVE 256
 
 typedef struct lx_route_input {
     const lx_request *req;
@@ -85,6 +92,8 @@ typedef struct lx_route_input {
     void *health_ud;
     bool cloud_over_budget;  /* dollar budget reached and at_limit local: paid targets out */
     bool no_cascade;         /* the caller cannot wait for validation */
+    bool exact_tokens;       /* count every local target exactly, even when cheap bounds
+                                settle the size check (explanations; costs ~60 ns/byte) */
 } lx_route_input;
 
 typedef enum { LX_ACTION_SEND = 0, LX_ACTION_REDACT, LX_ACTION_BLOCK } lx_action;
@@ -97,8 +106,17 @@ typedef struct lx_target {
     bool redact;               /* send placeholders, restore the answer */
     const char *reason;        /* why it is in the plan */
     int64_t prompt_tokens;     /* size signal for this model */
-    bool tokens_exact;         /* counted with the model's own tokenizer */
+    bool tokens_exact;         /* counted with the model's own tokenizer (else estimate) */
 } lx_target;
+
+/* The size signal for one model the router looked at. */
+typedef struct lx_route_tokens {
+    const lx_provider_cfg *provider;
+    const char *model;
+    int64_t count;   /* prompt tokens */
+    bool exact;      /* counted with the model's tokenizer and chat template */
+    int64_t context; /* its context window; 0 = unknown */
+} lx_route_tokens;
 
 typedef struct lx_plan {
     lx_arena *arena;
@@ -122,6 +140,9 @@ typedef struct lx_plan {
     unsigned features;     /* LX_FEAT_* the request needs */
     int64_t max_output;    /* requested output tokens (0 = unset) */
     int64_t route_ns;      /* time spent deciding */
+    lx_route_tokens *tokens; /* every model whose size was computed */
+    size_t n_tokens;
+    const char *reason_line; /* lx_plan_reason() */
 } lx_plan;
 
 /* Routes one request. Never sends anything. LX_OK with a plan (which may be
