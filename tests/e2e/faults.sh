@@ -689,6 +689,41 @@ group_serve_midstream() {
     stop_serve
 }
 
+# A fallback never crosses the privacy boundary: mockollama is local (the
+# default locality of ollama), mockanthropic remote. Under route_local a
+# sensitive request whose local target fails gets an error, never the cloud
+# fallback; under redact the cloud fallback sees placeholders only, and the
+# caller gets the values back.
+group_privacy() {
+    local C=$E2E_TMP/priv.yaml CR=$E2E_TMP/priv_redact.yaml
+    local CARD="4111 1111 1111 1111"
+    FB="mockollama/err-503: [$F/echo]" EXTRA="routing: {privacy: route_local}" fcfg "$C"
+    FB="mockollama/err-503: [$F/echo]" EXTRA="routing: {privacy: redact}" fcfg "$CR"
+
+    fask "$C" -m "mockollama/err-503" "hello world"
+    check faults_privacy_plain_request_fails_over "0|$HELLO_F|3|1" \
+        "$RC|$OUT|$(rq err-503 n)|$(rq echo n)"
+
+    fask "$C" -m "mockollama/err-503" "my card $CARD"
+    check faults_privacy_route_local_no_cloud_fallback "yes|3|0" \
+        "$(is_err)|$(rq err-503 n)|$(rq echo n)"
+    assert_match faults_privacy_route_local_error_named "$(lower "$ERR")" "503|overloaded"
+
+    fask "$CR" -m "mockollama/err-503" "my card $CARD"
+    check faults_privacy_redact_fallback_answers "0|1" "$RC|$(rq echo n)"
+    local sent
+    sent=$(py -c '
+import json, sys
+print("\n".join(json.dumps(r.get("body")) for r in json.load(open(sys.argv[1]))
+                if r.get("dialect") == "anthropic"))' "$E2E_TMP/reqs.json")
+    if [ -n "$sent" ] && [[ "$sent" != *"$CARD"* ]] && [[ "$sent" != *"4111"* ]]; then
+        ok faults_privacy_redact_fallback_gets_placeholders
+    else
+        fail faults_privacy_redact_fallback_gets_placeholders "sent to the cloud fallback: $sent"
+    fi
+    assert_eq faults_privacy_redact_answer_restored "Hello from mock-anthropic. You said: my card $CARD" "$OUT"
+}
+
 # 15. a primary down for 3 s then recovering; requests every 100 ms through
 # `llmux serve` (breaker state lives in one process): during the outage the
 # primary sees only the attempts that open the breaker and the half-open
@@ -772,7 +807,7 @@ PY
 # run the groups in parallel (FAULTS_JOBS at a time, default 4), each with
 # its own mock; FAULTS_GROUPS picks some ("midstream_a prefill")
 # ---------------------------------------------------------------------------
-FAULT_GROUPS_ALL="breaker midstream_a midstream_b ratelimit retry_after 5xx reset silent prefill 4xx serve_midstream"
+FAULT_GROUPS_ALL="breaker midstream_a midstream_b ratelimit retry_after 5xx reset silent prefill 4xx serve_midstream privacy"
 RUN_GROUPS=${FAULTS_GROUPS:-$FAULT_GROUPS_ALL}
 JOBS=${FAULTS_JOBS:-4}
 declare -A GPID
