@@ -51,6 +51,7 @@ T60=$(seq_text 60)
 #   MID   midstream mode (error)        RETRY  retry flow map
 #   TMO   timeouts flow map             BRK    breaker flow map
 #   EXTRA YAML appended at top level (catalogue: ...)
+#   XPROV more entries of the providers list
 fcfg() {
     local tmo=${TMO:-"{connect_ms: 1000, first_byte_ms: 400, idle_ms: 400, total_ms: 15000}"}
     local retry=${RETRY:-"{max_attempts: 3, base_ms: 20, max_ms: 200, deadline_ms: 10000, max_retry_after_ms: 3000}"}
@@ -75,6 +76,7 @@ providers:
     type: ollama
     base_url: $MOCK_URL
     num_ctx: 4096
+${XPROV:-}
 reliability:
   retry: $retry
   breaker: $brk
@@ -465,6 +467,20 @@ group_reset() {
     check faults_reset_persistent_fails_over "0|$F|$HELLO_F|3|1|4" \
         "$RC|$(jf provider)|$(jf text)|$(rq fault-reset-headers n)|$(rq echo n)|$(jattempts)"
     within faults_reset_persistent_time "$(gap fault-reset-headers echo)" 0 1500
+
+    # connection refused (nothing listens): connection errors, then the
+    # fallback (here the local one), quickly
+    local dead C2=$E2E_TMP/refused.yaml
+    dead=$(py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    XPROV="  - {name: deadremote, type: openai, base_url: 'http://127.0.0.1:$dead/v1', api_key: sk-dead-0000}" \
+        FB="deadremote/echo: [mockollama/echo]" fcfg "$C2"
+    fask "$C2" -m deadremote/echo --json "hello world"
+    check faults_refused_fails_over "0|mockollama|Hello from mock-ollama. You said: hello world|1" \
+        "$RC|$(jf provider)|$(jf text)|$(rq echo n)"
+    local nt
+    nt=$(jtargets | tr ',' '\n' | grep -c '^deadremote/')
+    within faults_refused_attempts_bounded "$nt" 1 3
+    within faults_refused_fast "$ELAPSED" 0 3000
 }
 
 # 6. no response at all / 7. slow first token -> abandoned after the first
