@@ -178,8 +178,15 @@ static void maintain(lx_account *a, int64_t now)
 {
     lx_error e;
     a->last_rollup_ms = now;
-    if (lx_account_rollup(a, now, NULL, &e) != LX_OK)
-        LX_WARN("%s (ledger retention)", e.message);
+    if (lx_account_rollup(a, now, NULL, &e) != LX_OK) {
+        atomic_fetch_add(&a->write_errors, 1);
+        pthread_mutex_lock(&a->mu);
+        bool warn = !a->warned;
+        a->warned = true;
+        pthread_mutex_unlock(&a->mu);
+        if (warn)
+            LX_WARN("%s (ledger retention); ledger writes may fail", e.message);
+    }
     if (a->store->ops->cache_expire(a->store, now, NULL, &e) != LX_OK)
         LX_DEBUG("%s (cache expiry)", e.message);
 }

@@ -60,7 +60,7 @@ typedef struct sq_store {
     bool read_only, memory, empty; /* empty: read-only file without our schema */
     sqlite3 *w, *r;
     pthread_mutex_t wmu, rmu;
-    sqlite3_stmt *st[ST_N]; /* writer statements (ST_*_GET: on the reader) */
+    sqlite3_stmt *st[ST_N]; /* writer statements; ST_*_GET are prepared on the reader */
     lx_counters *ctr;
     int64_t cache_bytes; /* total size of cache bodies (writer's view) */
 } sq_store;
@@ -452,12 +452,9 @@ static lx_status get_blob(sq_store *s, int which, const char *key, int64_t now_m
     if (s->empty)
         return LX_ERR_NOTFOUND;
     lx_status st = LX_ERR_NOTFOUND;
-    sqlite3_stmt *q = NULL;
     sqlite3 *db = rd_lock(s);
-    if (sqlite3_prepare_v2(db, stmt_sql[which], -1, &q, NULL) != SQLITE_OK) {
-        st = db_fail(s, db, err, LX_ERR_IO, "lookup");
-        goto out;
-    }
+    sqlite3_stmt *q = s->st[which];
+    sqlite3_reset(q);
     sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
@@ -481,7 +478,8 @@ static lx_status get_blob(sq_store *s, int which, const char *key, int64_t now_m
         st = db_fail(s, db, err, LX_ERR_IO, "lookup");
     }
 out:
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
     rd_unlock(s);
     return st;
 }
@@ -790,16 +788,18 @@ lx_status lx_store_sqlite_open(const char *path, bool read_only, lx_store **out,
         }
         sqlite3_busy_timeout(s->r, 5000);
     }
-    if (!read_only) {
-        for (int i = 0; i < ST_N; i++) {
-            if (i == ST_CACHE_GET || i == ST_KV_GET)
-                continue;
-            if (sqlite3_prepare_v3(s->w, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-                                   NULL) != SQLITE_OK) {
-                st = db_fail(s, s->w, err, LX_ERR_IO, "prepare");
-                goto fail;
-            }
+    for (int i = 0; i < ST_N && !s->empty; i++) {
+        bool reader = i == ST_CACHE_GET || i == ST_KV_GET;
+        if (read_only && !reader)
+            continue;
+        sqlite3 *db = reader ? s->r : s->w;
+        if (sqlite3_prepare_v3(db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+            SQLITE_OK) {
+            st = db_fail(s, db, err, LX_ERR_IO, "prepare");
+            goto fail;
         }
+    }
+    if (!read_only) {
         sqlite3_stmt *q = NULL;
         if (sqlite3_prepare_v2(s->w, "SELECT IFNULL(SUM(size), 0) FROM cache", -1, &q, NULL) ==
                 SQLITE_OK &&
