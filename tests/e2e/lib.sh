@@ -24,6 +24,13 @@
 #   stream_timing OUTFILE CMD...  runs CMD reading its stdout through a pipe;
 #                             prints "FIRST_MS END_MS RC" (first non-blank byte)
 #   py ARGS...                python3 (resolved once, -S) for helper snippets
+#   start_serve CONFIG [ARGS] `llmux serve --config CONFIG --listen 127.0.0.1:0
+#                             ARGS` in the background; waits for /healthz;
+#                             exports SERVE_URL, SERVE_PORT, SERVE_PID and
+#                             SERVE_LOG (its stderr: start line + access log);
+#                             killed on exit; returns 1 when it did not come up
+#   stop_serve [SIGNAL]       sends SIGNAL (default TERM) to SERVE_PID and
+#                             waits (at most 15 s); sets SERVE_RC
 #   track_pid PID             kill this background process on exit
 #   E2E_TMP                   a private temporary directory, removed on exit
 #
@@ -290,6 +297,61 @@ with open(out, "wb") as f:
 ms = lambda t: int((t - t0) * 1000)
 print(ms(first) if first is not None else -1, ms(end), rc)
 PY
+}
+
+# ---------------------------------------------------------------------------
+# llmux serve
+# ---------------------------------------------------------------------------
+
+# start_serve CONFIG [llmux serve args]: listens on a free loopback port
+# (--listen 127.0.0.1:0; the port comes from the start line) unless ARGS
+# name another --listen.
+start_serve() {
+    local cfg=$1 n=$(( ${#E2E_PIDS[@]} + 1 ))
+    shift
+    SERVE_LOG="$E2E_TMP/serve$n.log"
+    local listen=(--listen 127.0.0.1:0) a
+    for a in "$@"; do
+        case "$a" in --listen | --listen=* | -l) listen=() ;; esac
+    done
+    "$LLMUX_BIN" serve --config "$cfg" "${listen[@]}" "$@" >"$E2E_TMP/serve$n.out" 2>"$SERVE_LOG" &
+    SERVE_PID=$!
+    track_pid "$SERVE_PID"
+    local i line
+    for i in $(seq 200); do
+        line=$(grep -m1 -o 'listening on http://[^ ]*' "$SERVE_LOG" 2>/dev/null)
+        if [ -n "$line" ]; then
+            SERVE_URL=${line#listening on }
+            SERVE_PORT=${SERVE_URL##*:}
+            if curl -sf --max-time 2 "$SERVE_URL/healthz" >/dev/null 2>&1; then
+                export SERVE_URL SERVE_PORT SERVE_PID SERVE_LOG
+                return 0
+            fi
+        fi
+        kill -0 "$SERVE_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "# start_serve failed: $(tail -5 "$SERVE_LOG" 2>/dev/null)" >&2
+    return 1
+}
+
+# stop_serve [SIGNAL]: signal (default TERM), wait; SERVE_RC = exit status
+# (124 when it did not stop within 15 s; it is killed then).
+stop_serve() {
+    local sig=${1:-TERM} i
+    kill -"$sig" "$SERVE_PID" 2>/dev/null
+    for i in $(seq 150); do
+        kill -0 "$SERVE_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$SERVE_PID" 2>/dev/null; then
+        kill -KILL "$SERVE_PID" 2>/dev/null
+        wait "$SERVE_PID" 2>/dev/null
+        SERVE_RC=124
+        return 0
+    fi
+    wait "$SERVE_PID" 2>/dev/null
+    SERVE_RC=$?
 }
 
 # Milliseconds since the epoch (for coarse elapsed-time checks).

@@ -1,0 +1,94 @@
+/*
+ * keys.c — virtual API keys.
+ *
+ * A caller presents its key as `Authorization: Bearer KEY`, `x-api-key:
+ * KEY` (Anthropic) or `x-goog-api-key: KEY` (Gemini), first found in that
+ * order. The key is hashed with SHA-256 and compared with every configured
+ * digest in constant time (all of them, always, so the time taken says
+ * nothing about which key or how much of it matched). The key itself is
+ * never stored, logged or echoed.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "engine/sha256.h"
+#include "server/server_int.h"
+
+static const char *presented_key(struct MHD_Connection *c, const char **how)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "authorization");
+    if (v) {
+        while (*v == ' ')
+            v++;
+        if (!strncasecmp(v, "bearer ", 7)) {
+            v += 7;
+            while (*v == ' ')
+                v++;
+            *how = "Authorization";
+            return v;
+        }
+    }
+    if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key"))) {
+        *how = "x-api-key";
+        return v;
+    }
+    if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-goog-api-key"))) {
+        *how = "x-goog-api-key";
+        return v;
+    }
+    *how = NULL;
+    return NULL;
+}
+
+lx_status srv_auth(srv_req *r, const lx_config *cfg, const lx_key_cfg **key, int *index,
+                   lx_error *err)
+{
+    *key = NULL;
+    *index = -1;
+    if (!cfg->n_keys)
+        return LX_OK;
+    const char *how;
+    const char *k = presented_key(r->c, &how);
+    if (!k || !*k)
+        return lx_fail(err, LX_ERR_AUTH,
+                       "missing API key: send it as 'Authorization: Bearer KEY', 'x-api-key: "
+                       "KEY' or 'x-goog-api-key: KEY'");
+    size_t n = strlen(k);
+    while (n && (k[n - 1] == ' ' || k[n - 1] == '\t'))
+        n--;
+    unsigned char d[32];
+    lx_sha256 h;
+    lx_sha256_init(&h);
+    lx_sha256_update(&h, k, n);
+    lx_sha256_final(&h, d);
+    int found = -1;
+    for (size_t i = 0; i < cfg->n_keys; i++) {
+        unsigned diff = 0;
+        for (int j = 0; j < 32; j++)
+            diff |= (unsigned)(d[j] ^ cfg->keys[i].sha256[j]);
+        /* branch-free select of the first match */
+        int hit = (int)(((diff | (0u - diff)) >> 31) ^ 1u); /* 1 when diff == 0 */
+        int take = hit & (found < 0);
+        found = take ? (int)i : found;
+    }
+    if (found < 0)
+        return lx_fail(err, LX_ERR_AUTH, "invalid API key (sent in %s)", how);
+    *key = &cfg->keys[found];
+    *index = found;
+    return LX_OK;
+}
+
+bool srv_key_allows(const lx_key_cfg *k, const char *name)
+{
+    if (!k || !k->models)
+        return true;
+    for (size_t i = 0; i < k->n_models; i++) {
+        const char *m = k->models[i];
+        size_t n = strlen(m);
+        if (!strcmp(m, name))
+            return true;
+        if (n >= 2 && m[n - 1] == '*' && m[n - 2] == '/' && !strncmp(m, name, n - 1))
+            return true;
+    }
+    return false;
+}
