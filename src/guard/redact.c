@@ -77,6 +77,8 @@ struct lx_redaction {
     size_t n_taken, cap_taken;
 };
 
+static bool ph_char(char c);
+
 static uint64_t hash_bytes(const char *p, size_t n)
 {
     uint64_t h = 1469598103934665603ull;
@@ -155,29 +157,22 @@ static bool is_taken(const lx_redaction *m, const char *ph)
 }
 
 /* The entry for value v (found as `type`), created when new. */
+/* Does the stored (sanitized) type a equal raw type t once sanitized? */
+static bool same_type(const char *a, const char *t)
+{
+    for (; *a && *t; a++, t++)
+        if (*a != (ph_char(*t) ? *t : '_'))
+            return false;
+    return !*a && !*t;
+}
+
+/* The entry for value v (found as `type`), created when new. */
 static lx_status intern(lx_redaction *m, const char *type, const char *v, size_t n, rx_entry **out)
 {
     rx_entry *e = find_value(m, v, n);
     if (e) {
         *out = e;
         return LX_OK;
-    }
-    rx_counter *c = NULL;
-    for (size_t i = 0; i < m->n_ctr && !c; i++)
-        if (!strcmp(m->ctr[i].type, type))
-            c = &m->ctr[i];
-    if (!c) {
-        if (m->n_ctr == m->cap_ctr) {
-            size_t nc = m->cap_ctr ? m->cap_ctr * 2 : 8;
-            rx_counter *g = realloc(m->ctr, nc * sizeof *g);
-            if (!g)
-                return LX_ERR_NOMEM;
-            m->ctr = g;
-            m->cap_ctr = nc;
-        }
-        c = &m->ctr[m->n_ctr++];
-        c->type = NULL; /* set below, from the entry's own copy */
-        c->next = 1;
     }
     if (m->n == m->cap) {
         size_t nc = m->cap ? m->cap * 2 : 16;
@@ -189,6 +184,18 @@ static lx_status intern(lx_redaction *m, const char *type, const char *v, size_t
     }
     if ((m->n + 1) * 2 > m->n_slots && rehash(m) != LX_OK)
         return LX_ERR_NOMEM;
+    rx_counter *c = NULL;
+    for (size_t i = 0; i < m->n_ctr && !c; i++)
+        if (same_type(m->ctr[i].type, type))
+            c = &m->ctr[i];
+    if (!c && m->n_ctr == m->cap_ctr) {
+        size_t nc = m->cap_ctr ? m->cap_ctr * 2 : 8;
+        rx_counter *g = realloc(m->ctr, nc * sizeof *g);
+        if (!g)
+            return LX_ERR_NOMEM;
+        m->ctr = g;
+        m->cap_ctr = nc;
+    }
     e = &m->e[m->n];
     memset(e, 0, sizeof *e);
     size_t tl = strlen(type);
@@ -199,19 +206,21 @@ static lx_status intern(lx_redaction *m, const char *type, const char *v, size_t
         free(e->type);
         free(e->value);
         free(e->ph);
-        if (!c->type) /* the counter was new: forget it */
-            m->n_ctr--;
         return LX_ERR_NOMEM;
     }
-    memcpy(e->type, type, tl + 1);
+    for (size_t k = 0; k <= tl; k++) /* placeholders stay "[" word "]" */
+        e->type[k] = !type[k] || ph_char(type[k]) ? type[k] : '_';
     memcpy(e->value, v, n);
     e->value[n] = 0;
     e->vlen = n;
-    do
-        e->plen = (size_t)snprintf(e->ph, tl + 24, "[%s_%u]", type, c->next++);
-    while (is_taken(m, e->ph));
-    if (!c->type)
+    if (!c) { /* a new type: its counter borrows the entry's copy of the name */
+        c = &m->ctr[m->n_ctr++];
         c->type = e->type;
+        c->next = 1;
+    }
+    do
+        e->plen = (size_t)snprintf(e->ph, tl + 24, "[%s_%u]", e->type, c->next++);
+    while (is_taken(m, e->ph));
     if (e->plen > m->maxlen)
         m->maxlen = e->plen;
     size_t mask = m->n_slots - 1;
@@ -292,7 +301,7 @@ static size_t lower_bound(const lx_redaction *m, const char *key, size_t n)
  * is a proper prefix of one (more bytes may complete it). */
 static int match_at(const lx_redaction *m, const char *s, size_t n, const rx_entry **hit)
 {
-    if (!m->n)
+    if (!m || !m->n)
         return M_NO;
     size_t lim = n < m->maxlen ? n : m->maxlen;
     const char *close = memchr(s + 1, ']', lim > 0 ? lim - 1 : 0);
@@ -412,10 +421,10 @@ static bool is_cont(unsigned char c)
 
 static bool ph_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-/* Records every "[A-Z0-9_]+_[0-9]+]" literal of s. */
+/* Records every "[A-Za-z0-9_]+_[0-9]+]" literal of s. */
 static lx_status collect_taken(lx_redaction *m, const char *s)
 {
     if (!s)
@@ -451,7 +460,9 @@ static lx_status collect_taken(lx_redaction *m, const char *s)
  * wrapped in quotes when `quote` (a JSON number became a string). */
 typedef struct rx_edit {
     size_t s, e;
-    rx_entry *entry;
+    const char *ph; /* the entry's placeholder (its own heap copy: stable
+                       while the entry array grows) */
+    size_t plen;
     bool quote;
 } rx_edit;
 
@@ -476,7 +487,7 @@ static lx_status add_edit(rx_edits *ed, size_t s, size_t e, rx_entry *entry, boo
         ed->v = g;
         ed->cap = nc;
     }
-    ed->v[ed->n++] = (rx_edit){s, e, entry, quote};
+    ed->v[ed->n++] = (rx_edit){s, e, entry->ph, entry->plen, quote};
     return LX_OK;
 }
 
@@ -686,7 +697,7 @@ static char *apply_edits(lx_arena *a, const char *t, const rx_edits *ed)
 {
     size_t n = strlen(t), len = n;
     for (size_t i = 0; i < ed->n; i++)
-        len = len - (ed->v[i].e - ed->v[i].s) + ed->v[i].entry->plen + (ed->v[i].quote ? 2 : 0);
+        len = len - (ed->v[i].e - ed->v[i].s) + ed->v[i].plen + (ed->v[i].quote ? 2 : 0);
     char *o = lx_arena_alloc(a, len + 1);
     if (!o)
         return NULL;
@@ -697,8 +708,8 @@ static char *apply_edits(lx_arena *a, const char *t, const rx_edits *ed)
         w += x->s - r;
         if (x->quote)
             o[w++] = '"';
-        memcpy(o + w, x->entry->ph, x->entry->plen);
-        w += x->entry->plen;
+        memcpy(o + w, x->ph, x->plen);
+        w += x->plen;
         if (x->quote)
             o[w++] = '"';
         r = x->e;
@@ -866,6 +877,13 @@ lx_status lx_redact_request(const lx_request *req, const lx_findings *f, lx_requ
         memmove(&msg->parts[pi], &msg->parts[pi + 1], (msg->n_parts - pi - 1) * sizeof *msg->parts);
         msg->n_parts--;
     }
+    if (n_drop) { /* a message left without parts goes too */
+        size_t w = 0;
+        for (size_t i = 0; i < r->n_messages; i++)
+            if (r->messages[i].n_parts)
+                r->messages[w++] = r->messages[i];
+        r->n_messages = w;
+    }
     if (build_index(m) != LX_OK) {
         st = lx_fail(err, LX_ERR_NOMEM, "redact: out of memory");
         goto fail;
@@ -945,7 +963,7 @@ struct lx_restore {
 lx_status lx_restore_new(const lx_redaction *m, lx_event_fn sink, void *ud, lx_restore **out)
 {
     *out = NULL;
-    if (!m || !sink)
+    if (!sink)
         return LX_ERR_INVALID;
     lx_restore *r = calloc(1, sizeof *r);
     if (!r)

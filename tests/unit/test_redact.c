@@ -684,3 +684,36 @@ Test(redact, restore_response_parts)
     lx_response_free(r);
     fixture_free(&x);
 }
+
+Test(redact, many_values_in_one_field)
+{
+    /* more values than the map's first allocation, in text and in JSON */
+    char text[4096] = "", args[4096] = "{\"to\":[";
+    for (int i = 0; i < 60; i++) {
+        char one[64];
+        snprintf(one, sizeof one, "user%d@corp.io ", i);
+        strcat(text, one);
+        snprintf(one, sizeof one, "%s\"user%d@corp.io\"", i ? "," : "", 59 - i);
+        strcat(args, one);
+    }
+    strcat(args, "]}");
+    lx_request *req = lx_request_new();
+    add_part(req, LX_ROLE_USER, LX_PART_TEXT)->text = lx_arena_strdup(req->arena, text);
+    add_part(req, LX_ROLE_ASSISTANT, LX_PART_TOOL_CALL)->arguments =
+        lx_arena_strdup(req->arena, args);
+    lx_request *out;
+    lx_redaction *m;
+    redact(req, &out, &m);
+    cr_assert_eq(lx_redaction_count(m), 60);
+    const char *ra = out->messages[1].parts[0].arguments;
+    cr_assert(strncmp(ra, "{\"to\":[\"[EMAIL_60]\",\"[EMAIL_59]\"", 30) == 0, "%s", ra);
+    char *back = restore_whole(m, out->messages[0].parts[0].text, false);
+    cr_assert_str_eq(back, text);
+    free(back);
+    back = restore_whole(m, ra, true);
+    cr_assert_str_eq(back, args);
+    free(back);
+    lx_request_free(out);
+    lx_redaction_free(m);
+    lx_request_free(req);
+}
