@@ -89,6 +89,22 @@ static int64_t reset_ms(unsigned bit, const lx_reservation *r)
     return (r->minute + 1) * 60000LL;
 }
 
+/* "$5.00", or more digits for amounts under a dollar that cents hide
+ * ("$0.000075"). */
+static void usd_str(double v, char *out, size_t cap)
+{
+    if (v >= 1 || v <= 0 || fabs(v * 100 - round(v * 100)) < 1e-9)
+        snprintf(out, cap, "$%.2f", v);
+    else
+        snprintf(out, cap, "$%.2g", v);
+    if (strchr(out, 'e')) { /* tiny amounts: plain decimals, no trailing zeros */
+        snprintf(out, cap, "$%.8f", v);
+        size_t n = strlen(out);
+        while (n > 3 && out[n - 1] == '0')
+            out[--n] = 0;
+    }
+}
+
 static lx_status limit_error(const opdesc *o, const lx_reservation *r, int64_t now,
                              int64_t *retry_after_s, lx_error *err)
 {
@@ -108,10 +124,12 @@ static lx_status limit_error(const opdesc *o, const lx_reservation *r, int64_t n
     if (retry_after_s)
         *retry_after_s = wait_s;
     lx_status st;
+    char lim[32], spent[32];
+    usd_str(o->op.limit, lim, sizeof lim);
+    usd_str(o->op.value, spent, sizeof spent);
     if (b & (OP_G_DAY | OP_K_DAY | OP_G_MONTH | OP_K_MONTH))
-        st = lx_fail(err, LX_ERR_LIMIT, "%s %s budget $%.2f reached ($%.2f spent); resets at %s",
-                     who, (b & (OP_G_DAY | OP_K_DAY)) ? "day" : "month", o->op.limit,
-                     o->op.value, when);
+        st = lx_fail(err, LX_ERR_LIMIT, "%s %s budget %s reached (%s spent); resets at %s", who,
+                     (b & (OP_G_DAY | OP_K_DAY)) ? "day" : "month", lim, spent, when);
     else if (b & (OP_G_RPM | OP_K_RPM))
         st = lx_fail(err, LX_ERR_LIMIT, "%s rate limit %.0f requests/minute reached; resets at %s",
                      who, o->op.limit, when);

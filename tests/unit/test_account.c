@@ -720,3 +720,18 @@ Test(account, disabled_ledger_records_nothing)
     lx_account_close(a);
     lx_config_free(c);
 }
+
+Test(account, limit_message_shows_amounts_under_a_cent)
+{
+    lx_config *c = cfg_with("ledger: {enabled: false}\nbudgets: {day_usd: 0.001}\n");
+    lx_account *a = open_acct(c);
+    lx_reservation r;
+    lx_error e;
+    cr_assert_eq(lx_budget_reserve(a, NULL, 0.0005, 1, &r, NULL, &e), LX_OK);
+    lx_budget_settle(a, &r, 0.0012, 1);
+    cr_assert_eq(lx_budget_reserve(a, NULL, 0.0005, 1, &r, NULL, &e), LX_ERR_LIMIT);
+    cr_assert(strstr(e.message, "global day budget $0.001 reached ($0.0012 spent)"), "%s",
+              e.message);
+    lx_account_close(a);
+    lx_config_free(c);
+}
