@@ -737,7 +737,7 @@ static char **field_ptr(lx_part *p, lx_scan_field f)
 /* Arguments that do not parse as JSON are redacted as plain text. */
 static bool is_json(const char *t, size_t n)
 {
-    json_t *v = json_loadb(t, n, JSON_DECODE_ANY, NULL);
+    json_t *v = json_loadb(t, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     json_decref(v);
     return v != NULL;
 }

@@ -339,13 +339,14 @@ static void check_args(const char *args, const char *want_redacted, const char *
     if (want_redacted)
         cr_assert_str_eq(ra, want_redacted);
     json_error_t je;
-    json_t *j = json_loads(ra, 0, &je);
+    json_t *j = json_loads(ra, JSON_ALLOW_NUL, &je);
     cr_assert_not_null(j, "redacted arguments are not JSON: %s (%s)", ra, je.text);
     json_decref(j);
     /* the model echoes the redacted arguments (or `echo`): restore gives
      * the original value, as valid JSON */
     char *back = restore_whole(m, echo ? echo : ra, true);
-    json_t *a = json_loads(back, 0, &je), *b = json_loads(want_restored, 0, NULL);
+    json_t *a = json_loads(back, JSON_ALLOW_NUL, &je),
+           *b = json_loads(want_restored, JSON_ALLOW_NUL, NULL);
     cr_assert_not_null(a, "restored arguments are not JSON: %s (%s)", back, je.text);
     cr_assert_not_null(b);
     cr_assert(json_equal(a, b), "restored %s, want %s", back, want_restored);
@@ -388,6 +389,9 @@ Test(redact, tool_arguments_stay_json)
     /* escapes decoded: \u00e9 and a surrogate pair; restored as UTF-8 */
     check_args("{\"u\":\"uni\\u00e9\\ud83d\\ude00x\"}", "{\"u\":\"[UNI_1]\"}", NULL,
                "{\"u\":\"uni\\u00e9\\ud83d\\ude00x\"}");
+    /* \u0000 is JSON too */
+    check_args("{\"a\":\"\\u0000 bob@corp.io\"}", "{\"a\":\"\\u0000 [EMAIL_1]\"}", NULL,
+               "{\"a\":\"\\u0000 bob@corp.io\"}");
     /* a card as a JSON number becomes a string placeholder */
     check_args("{\"card\":4111111111111111}", "{\"card\":\"[CREDIT_CARD_1]\"}", NULL,
                "{\"card\":\"4111111111111111\"}");
