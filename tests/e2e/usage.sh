@@ -151,6 +151,33 @@ if have curl && start_mock; then
         assert_eq usage_after_ask_requests 1 "$(jget "$OUT" total.requests)"
         assert_eq usage_after_ask_model "mockopenai/gpt-4o-mini" "$(jget "$OUT" groups.0.name)"
         assert_eq usage_after_ask_tokens_in 2 "$(jget "$OUT" total.tokens_in)"
+        assert_eq usage_after_ask_cost 4.5e-06 "$(jget "$OUT" total.cost_usd)"
+
+        # temperature 0: the second identical request is a cache hit, cost 0.
+        CFG3="$E2E_TMP/cache.yaml"
+        write_config "$CFG3" "ledger: {path: $E2E_TMP/cache/ledger.db, flush_ms: 10}"
+        run_llmux ask --config "$CFG3" -m mockopenai/gpt-4o -t 0 "hello world"
+        run_llmux ask --config "$CFG3" -m mockopenai/gpt-4o -t 0 "hello world"
+        assert_contains usage_cache_hit_answer "$OUT" "You said: hello world"
+        run_llmux usage --config "$CFG3" --json
+        assert_eq usage_cache_requests 2 "$(jget "$OUT" total.requests)"
+        assert_eq usage_cache_hits 1 "$(jget "$OUT" total.cached)"
+        assert_eq usage_cache_cost 7.5e-05 "$(jget "$OUT" total.cost_usd)"
+
+        # A day budget smaller than one request: the first goes through (it
+        # is under the limit when it starts), the next is refused with the
+        # budget and its reset time; usage shows both.
+        CFG4="$E2E_TMP/budget.yaml"
+        write_config "$CFG4" "ledger: {path: $E2E_TMP/budget/ledger.db, flush_ms: 10}
+budgets: {day_usd: 0.00001, at_limit: reject}"
+        run_llmux ask --config "$CFG4" -m mockopenai/gpt-4o "hello world"
+        assert_rc usage_budget_first 0
+        run_llmux ask --config "$CFG4" -m mockopenai/gpt-4o "hello again"
+        assert_rc usage_budget_refused 1
+        assert_match usage_budget_message "$ERR" 'global day budget \$0\.00001 reached \(\$0\.000075 spent\); resets at [0-9-]+T00:00:00Z'
+        run_llmux usage --config "$CFG4" --json --by route
+        assert_eq usage_budget_rows 2 "$(jget "$OUT" total.requests)"
+        assert_eq usage_budget_errors 1 "$(jget "$OUT" total.errors)"
     else
         skip usage_after_ask "llmux ask does not write the ledger yet"
     fi
