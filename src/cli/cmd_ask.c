@@ -1,14 +1,20 @@
 /*
  * llmux ask — one question to one model, answer streamed to stdout.
  *
- *   llmux ask [-m provider/model] [--config F] [--json] [--system S]
- *             [--max-tokens N] [--temperature T] [--tools FILE] [--no-stream] PROMPT
+ *   llmux ask [-m provider/model|auto] [-H 'name: value']... [--config F] [--json]
+ *             [--system S] [--max-tokens N] [--temperature T] [--tools FILE]
+ *             [--no-stream] PROMPT
  *
- * Text is written as it arrives (flushed per event, so a pipe sees tokens as
- * they come too). Piped stdin is appended to the prompt as context. --json
- * prints one object at the end instead. Exit: 0 ok, 1 the provider or the
- * network failed (one line on stderr naming the provider, the HTTP status
- * and the message), 2 usage or configuration error, 130 interrupted.
+ * Every question goes through the dispatcher (router/dispatch.h), like the
+ * server's requests: the router decides (privacy applies to an explicit
+ * model too), the plan runs with retries, breakers and fallbacks, and the
+ * job is accounted. Text is written as it arrives (flushed per event, so a
+ * pipe sees tokens as they come too). Piped stdin is appended to the prompt
+ * as context. --json prints one object at the end instead, with the
+ * decision under "route" (lx_outcome_json). Exit: 0 ok, 1 the provider or
+ * the network failed, or the plan refused the request (one line on stderr
+ * naming the provider, the HTTP status and the message), 2 usage or
+ * configuration error, 130 interrupted (the upstream call is cancelled).
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -23,16 +29,23 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "core/types.h"
 #include "net/loop.h"
 #include "proto/json.h"
-#include "provider/provider.h"
+#include "account/account.h"
+#include "router/breaker.h"
+#include "router/dispatch.h"
+#include "router/router.h"
 
 #define STDIN_CAP ((size_t)16 << 20)
+#define MAX_HEADERS 32
 
 typedef struct ask {
     lx_loop loop;
-    lx_call *call;
+    lx_job *job;
+    lx_buf route;         /* lx_outcome_json at the terminal event */
+    char provider[64];    /* the provider that answered (or was last tried) */
     uv_signal_t sigint;
     bool json;
     bool done, failed, interrupted;
@@ -52,18 +65,23 @@ static void usage(FILE *f)
             "prompt as context.\n"
             "\n"
             "options:\n"
-            "  -m, --model PROVIDER/MODEL  model to ask (default: the config's default_model)\n"
+            "  -m, --model PROVIDER/MODEL  model to ask (default: the config's default_model);\n"
+            "                              'auto' lets the router decide\n"
+            "  -H, --header 'NAME: VALUE'  a routing header (x-llmux-target, x-llmux-privacy,\n"
+            "                              headers named by routing rules); repeatable\n"
             "      --config FILE           configuration file (default: $LLMUX_CONFIG,\n"
             "                              ./llmux.yaml, ~/.config/llmux/config.yaml, environment)\n"
             "  -s, --system TEXT           system prompt\n"
             "      --max-tokens N          limit the answer's length\n"
             "  -t, --temperature T         sampling temperature\n"
             "      --tools FILE            JSON array of tools (OpenAI function-tool shape)\n"
-            "      --json                  print one JSON object with text, tool calls, usage, timing\n"
+            "      --json                  print one JSON object with text, tool calls, usage,\n"
+            "                              timing and the routing decision (\"route\")\n"
             "      --no-stream             ask the provider for a whole answer\n"
             "  -h, --help                  this help\n"
             "\n"
-            "exit status: 0 ok, 1 provider or network error, 2 usage or configuration error\n");
+            "exit status: 0 ok, 1 provider or network error or a refused request,\n"
+            "2 usage or configuration error, 130 interrupted\n");
 }
 
 static uint64_t now_ms(ask *a)
@@ -80,6 +98,21 @@ static void stop(ask *a)
         uv_close((uv_handle_t *)&a->sigint, NULL);
 }
 
+/* The terminal event: keep what --json and the error line need, while the
+ * job's outcome is still valid. */
+static void at_end(ask *a)
+{
+    const lx_outcome *o = lx_job_outcome(a->job);
+    if (o) {
+        lx_buf_reset(&a->route);
+        if (lx_outcome_json(o, &a->route) != LX_OK)
+            lx_buf_reset(&a->route);
+        if (o->target && o->target->provider)
+            lx_strlcpy(a->provider, o->target->provider->name, sizeof a->provider);
+    }
+    a->job = NULL; /* freed by the dispatcher after this event */
+}
+
 static lx_status sink(void *ud, const lx_event *ev)
 {
     ask *a = ud;
@@ -91,7 +124,7 @@ static lx_status sink(void *ud, const lx_event *ev)
                 lx_event_kind_name(ev->kind));
         a->failed = true;
         stop(a);
-        return st;
+        return st; /* the dispatcher cancels the job */
     }
     switch (ev->kind) {
     case LX_EV_TEXT:
@@ -103,11 +136,11 @@ static lx_status sink(void *ud, const lx_event *ev)
         }
         break;
     case LX_EV_FINISH:
-        a->call = NULL; /* the provider frees it after the terminal event */
+        at_end(a);
         stop(a);
         break;
     case LX_EV_ERROR:
-        a->call = NULL;
+        at_end(a);
         a->failed = true;
         a->err = a->col.error;
         stop(a);
@@ -123,9 +156,9 @@ static void on_sigint(uv_signal_t *h, int sig)
     (void)sig;
     ask *a = h->data;
     a->interrupted = true;
-    if (a->call) {
-        lx_call_cancel(a->call);
-        a->call = NULL;
+    if (a->job) {
+        lx_job_cancel(a->job); /* stops the upstream call at once */
+        a->job = NULL;
     }
     stop(a);
 }
@@ -191,11 +224,11 @@ done:
     return st;
 }
 
-static void print_json(ask *a, const lx_provider_cfg *prov, const char *model, lx_response *r)
+static void print_json(ask *a, const char *model, lx_response *r)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "provider", json_string(prov->name));
-    json_object_set_new(o, "model", json_string(r->model ? r->model : model));
+    json_object_set_new(o, "provider", json_string(a->provider));
+    json_object_set_new(o, "model", json_string(r->model ? r->model : model ? model : ""));
     json_object_set_new(o, "text", json_string(lx_response_text(r)));
     json_t *calls = json_array();
     json_t *think = NULL;
@@ -224,6 +257,9 @@ static void print_json(ask *a, const lx_provider_cfg *prov, const char *model, l
     json_object_set_new(o, "usage", u);
     json_object_set_new(o, "ttft_ms", json_integer((json_int_t)a->ttft_ms));
     json_object_set_new(o, "latency_ms", json_integer((json_int_t)a->latency_ms));
+    json_error_t je;
+    json_t *route = a->route.len ? json_loadb(a->route.data, a->route.len, 0, &je) : NULL;
+    json_object_set_new(o, "route", route ? route : json_null());
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (s)
         printf("%s\n", s);
@@ -234,12 +270,53 @@ static void print_json(ask *a, const lx_provider_cfg *prov, const char *model, l
 static void print_error(const lx_error *e, const char *fallback_provider)
 {
     const char *prov = e->provider[0] ? e->provider : fallback_provider;
-    fprintf(stderr, "llmux: %s: ", prov);
+    if (prov && prov[0])
+        fprintf(stderr, "llmux: %s: ", prov);
+    else
+        fprintf(stderr, "llmux: ");
     if (e->http_status)
         fprintf(stderr, "HTTP %d ", e->http_status);
     if (e->type[0])
         fprintf(stderr, "%s: ", e->type);
     fprintf(stderr, "%s\n", e->message[0] ? e->message : lx_status_name(e->code));
+}
+
+/* "Name: value" -> lower-case name, trimmed value (in place). */
+static bool parse_header(char *arg, lx_header *out)
+{
+    char *colon = strchr(arg, ':');
+    if (!colon || colon == arg)
+        return false;
+    *colon = '\0';
+    char *v = colon + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        v[--n] = '\0';
+    for (char *k = arg; *k; k++) {
+        if (*k == ' ' || *k == '\t')
+            return false;
+        if (*k >= 'A' && *k <= 'Z')
+            *k = (char)(*k - 'A' + 'a');
+    }
+    out->name = arg;
+    out->value = v;
+    return true;
+}
+
+/* A name the router resolves by itself (auto, local, cloud, an alias,
+ * "<provider>/auto"); anything else must resolve in the config, so that a
+ * typo is a usage error (exit 2) before anything runs. */
+static bool router_word(const lx_config *cfg, const char *spec)
+{
+    if (!strcmp(spec, "auto") || !strcmp(spec, "local") || !strcmp(spec, "cloud"))
+        return true;
+    for (size_t i = 0; i < cfg->n_aliases; i++)
+        if (!strcmp(cfg->aliases[i].name, spec))
+            return true;
+    const char *slash = strrchr(spec, '/');
+    return slash && !strcmp(slash + 1, "auto");
 }
 
 int lx_cmd_ask(int argc, char **argv)
@@ -250,15 +327,18 @@ int lx_cmd_ask(int argc, char **argv)
         {"system", required_argument, 0, 's'},     {"max-tokens", required_argument, 0, O_MAXTOK},
         {"temperature", required_argument, 0, 't'}, {"tools", required_argument, 0, O_TOOLS},
         {"json", no_argument, 0, O_JSON},          {"no-stream", no_argument, 0, O_NOSTREAM},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
+        {"header", required_argument, 0, 'H'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *model_spec = NULL, *config_path = NULL, *system = NULL, *tools_path = NULL;
     long long max_tokens = 0;
     double temperature = 0;
     bool has_temp = false, json = false, stream = true;
+    lx_header headers[MAX_HEADERS];
+    size_t n_headers = 0;
     int c;
     lx_cli_getopt_reset();
-    while ((c = lx_cli_getopt(argc, argv, "m:s:t:h", opts)) != -1) {
+    while ((c = lx_cli_getopt(argc, argv, "m:s:t:H:h", opts)) != -1) {
         char *end;
         switch (c) {
         case 'm': model_spec = optarg; break;
@@ -267,6 +347,17 @@ int lx_cmd_ask(int argc, char **argv)
         case O_TOOLS: tools_path = optarg; break;
         case O_JSON: json = true; break;
         case O_NOSTREAM: stream = false; break;
+        case 'H':
+            if (n_headers == MAX_HEADERS) {
+                fprintf(stderr, "llmux ask: --header: at most %d headers\n", MAX_HEADERS);
+                return LX_EXIT_USAGE;
+            }
+            if (!parse_header(optarg, &headers[n_headers])) {
+                fprintf(stderr, "llmux ask: --header: expected 'name: value', got '%s'\n", optarg);
+                return LX_EXIT_USAGE;
+            }
+            n_headers++;
+            break;
         case O_MAXTOK:
             max_tokens = strtoll(optarg, &end, 10);
             if (*end || max_tokens <= 0) {
@@ -290,7 +381,10 @@ int lx_cmd_ask(int argc, char **argv)
     int rc = LX_EXIT_RUNTIME;
     lx_config *cfg = NULL;
     lx_request *req = NULL;
-    lx_provider *prov = NULL;
+    lx_router *router = NULL;
+    lx_breakers *breakers = NULL;
+    lx_account *account = NULL;
+    lx_dispatch *disp = NULL;
     lx_buf prompt, input;
     lx_buf_init(&prompt, 0);
     lx_buf_init(&input, STDIN_CAP);
@@ -298,6 +392,7 @@ int lx_cmd_ask(int argc, char **argv)
     lx_error_clear(&err);
     ask a;
     memset(&a, 0, sizeof a);
+    lx_buf_init(&a.route, 1 << 20);
     bool loop_ready = false;
 
     for (int i = optind; i < argc; i++)
@@ -332,9 +427,13 @@ int lx_cmd_ask(int argc, char **argv)
         rc = LX_EXIT_USAGE;
         goto out;
     }
-    const lx_provider_cfg *pc = NULL;
-    const char *model = NULL;
-    if (lx_config_resolve(cfg, model_spec, &pc, &model, &err) != LX_OK) {
+    const char *spec = model_spec && *model_spec ? model_spec : cfg->default_model;
+    if (!spec) {
+        fprintf(stderr, "llmux: no model given and no default_model configured\n");
+        rc = LX_EXIT_USAGE;
+        goto out;
+    }
+    if (!router_word(cfg, spec) && lx_config_resolve(cfg, spec, NULL, NULL, &err) != LX_OK) {
         fprintf(stderr, "llmux: %s\n", err.message);
         rc = LX_EXIT_USAGE;
         goto out;
@@ -343,7 +442,7 @@ int lx_cmd_ask(int argc, char **argv)
     req = lx_request_new();
     if (!req)
         goto nomem;
-    req->model = lx_arena_strdup(req->arena, model);
+    req->model = lx_arena_strdup(req->arena, spec);
     req->stream = stream;
     if (system && lx_request_add_text(req, LX_ROLE_SYSTEM, system) != LX_OK)
         goto nomem;
@@ -358,6 +457,23 @@ int lx_cmd_ask(int argc, char **argv)
         goto out;
     }
 
+    /* services: router, breakers, one loop */
+    if (lx_router_new(cfg, &router, &err) != LX_OK) {
+        fprintf(stderr, "llmux: %s\n", err.message);
+        rc = err.code == LX_ERR_CONFIG ? LX_EXIT_USAGE : LX_EXIT_RUNTIME;
+        goto out;
+    }
+    if (lx_breakers_new(&cfg->reliability.breaker, &breakers, &err) != LX_OK)
+        goto fail;
+    lx_breakers_set_offline_ms(breakers, cfg->reliability.offline_probe_ms);
+    if (lx_account_open(cfg, &account, &err) != LX_OK) {
+        /* no ledger, budgets or cache for this question; it still runs */
+        LX_WARN("ledger: %s (this request is not recorded)", err.message);
+        account = NULL;
+        lx_error_clear(&err);
+    }
+    lx_services svc = {.config = cfg, .router = router, .breakers = breakers, .account = account};
+
     if (lx_loop_init(&a.loop, &err) != LX_OK)
         goto fail;
     loop_ready = true;
@@ -368,11 +484,11 @@ int lx_cmd_ask(int argc, char **argv)
     a.sigint.data = &a;
     uv_signal_start(&a.sigint, on_sigint, SIGINT);
 
-    if (lx_provider_new(cfg, pc, &a.loop.uv, &prov, &err) != LX_OK)
+    if (lx_dispatch_new(&svc, &a.loop.uv, &disp, &err) != LX_OK)
         goto fail;
-    lx_call_opts co = {.model = model, .stream = stream};
+    lx_job_opts jo = {.headers = headers, .n_headers = n_headers, .front = "cli", .stream = stream};
     a.t0 = now_ms(&a);
-    if (lx_provider_start(prov, req, &co, sink, &a, &a.call, &err) != LX_OK)
+    if (lx_dispatch_start(disp, req, &jo, sink, &a, &a.job, &err) != LX_OK)
         goto fail;
     uv_run(&a.loop.uv, UV_RUN_DEFAULT);
 
@@ -388,7 +504,7 @@ int lx_cmd_ask(int argc, char **argv)
             fputc('\n', stdout);
         if (!a.done)
             lx_fail(&a.err, LX_ERR_INTERNAL, "the provider stopped without an answer");
-        print_error(&a.err, pc->name);
+        print_error(&a.err, a.provider);
         rc = LX_EXIT_RUNTIME;
         goto out;
     }
@@ -396,7 +512,7 @@ int lx_cmd_ask(int argc, char **argv)
     if (!r)
         goto nomem;
     if (json) {
-        print_json(&a, pc, model, r);
+        print_json(&a, spec, r);
     } else {
         if (a.any_output && a.last_char != '\n')
             fputc('\n', stdout);
@@ -412,22 +528,26 @@ int lx_cmd_ask(int argc, char **argv)
 nomem:
     lx_fail(&err, LX_ERR_NOMEM, "out of memory");
 fail:
-    print_error(&err, "llmux");
+    print_error(&err, NULL);
     rc = err.code == LX_ERR_USAGE || err.code == LX_ERR_CONFIG ? LX_EXIT_USAGE : LX_EXIT_RUNTIME;
 out:
-    if (a.call)
-        lx_call_cancel(a.call);
+    if (a.job)
+        lx_job_cancel(a.job);
+    lx_dispatch_free(disp); /* cancels what still runs, frees the providers */
     if (loop_ready) {
         if (!uv_is_closing((uv_handle_t *)&a.sigint) && a.sigint.loop)
             uv_close((uv_handle_t *)&a.sigint, NULL);
-        lx_provider_free(prov);
         lx_loop_close(&a.loop);
         lx_collector_free(&a.col);
     }
+    lx_account_close(account); /* flushes the ledger row */
+    lx_breakers_free(breakers);
+    lx_router_free(router);
     lx_request_free(req);
     lx_config_free(cfg);
     lx_buf_free(&prompt);
     lx_buf_free(&input);
+    lx_buf_free(&a.route);
     fflush(stdout);
     return rc;
 }

@@ -56,6 +56,7 @@
 #include "account/account.h"
 #include "config/config.h"
 #include "core/types.h"
+#include "provider/provider.h"
 #include "router/breaker.h"
 #include "router/router.h"
 
@@ -93,6 +94,7 @@ typedef struct lx_attempt {
     int http_status;
     int64_t start_ms, ms; /* relative to the job start, duration */
     char error[160];     /* short message, "" when ok */
+    bool skipped;        /* passed over without a call (privacy, breaker open) */
 } lx_attempt;
 
 typedef struct lx_outcome {
@@ -110,6 +112,11 @@ typedef struct lx_outcome {
     lx_finish finish;
     lx_status status;           /* LX_OK, or the job's error code */
     lx_error error;             /* when status != LX_OK */
+    /* cascade (plan->cascade): the validator's verdict on the local draft */
+    bool cascade_ran, cascade_pass;
+    char cascade_reason[128];   /* "ok", "invalid JSON", "low confidence (...)", ... */
+    int64_t ts_ms;              /* job start, unix ms */
+    int http_status;            /* the status the caller's answer maps to (200 when ok) */
 } lx_outcome;
 
 /* Starts a job; returns at once. The request is copied. Errors here only
@@ -117,6 +124,18 @@ typedef struct lx_outcome {
  * event. */
 lx_status lx_dispatch_start(lx_dispatch *d, const lx_request *req, const lx_job_opts *o,
                             lx_event_fn sink, void *ud, lx_job **out, lx_error *err);
+/* The same with a plan made by the caller instead of lx_route (tests, and
+ * callers that routed already). The plan is borrowed: it must outlive the
+ * job (until its terminal event returns or lx_job_cancel). Steps 2-9 run
+ * as above; a budget re-route (step 4) is not possible and fails with
+ * LX_ERR_LIMIT instead. */
+lx_status lx_dispatch_start_plan(lx_dispatch *d, const lx_request *req, const lx_plan *plan,
+                                 const lx_job_opts *o, lx_event_fn sink, void *ud, lx_job **out,
+                                 lx_error *err);
+/* Uses p for every target of provider cfg on this dispatch (tests: fake
+ * providers). Takes ownership of p (freed by lx_dispatch_free); replaces
+ * one made earlier. */
+lx_status lx_dispatch_set_provider(lx_dispatch *d, const lx_provider_cfg *cfg, lx_provider *p);
 /* The caller went away: no more events, upstream work stops at once, the
  * ledger records status "cancelled", the job is freed. */
 void lx_job_cancel(lx_job *j);

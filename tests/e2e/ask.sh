@@ -3,7 +3,9 @@
 # of the four remote dialects (mockopenai, mockanthropic, mockgemini,
 # mockollama): streamed and whole answers, --json with exact usage, options
 # reaching the provider, auth, tools, stdin context, faults, incremental
-# output; plus usage/config errors.
+# output; plus usage/config errors; and the routing that every ask goes
+# through: -m auto, -H headers, the --json "route" object, fallback, and
+# privacy applied to an explicit remote model (kept local, or refused).
 #
 # Expected text: "Hello from mock-<dialect>. You said: <prompt>"; usage counts
 # words (tests/mock/README.md): "hello world" -> input 2, output 7.
@@ -25,6 +27,9 @@ fi
 CFG="$E2E_TMP/llmux.yaml"
 write_config "$CFG"
 PROVIDERS="mockopenai mockanthropic mockgemini mockollama"
+FAULT_CFG="$E2E_TMP/faults.yaml"
+write_config "$FAULT_CFG"
+sed -i 's/^    num_ctx: 4096$/    num_ctx: 4096\n    locality: remote/' "$FAULT_CFG"
 ALL_OUTPUT="$E2E_TMP/all_output"
 : >"$ALL_OUTPUT"
 
@@ -271,6 +276,9 @@ for P in $PROVIDERS; do
     fi
 
     # --- faults: exit 1, one line "llmux: <provider>: ..." -------------------
+    # (FAULT_CFG: every provider remote, so no built-in fallback to the other
+    # side answers in place of the failing one; fallbacks have their own
+    # cases below)
     for F in 401 429 500 503 malformed reset stall no-terminator midstream-error \
         reset-headers stall-first context-length content-policy \
         no-stream:malformed no-stream:reset no-stream:stall; do
@@ -278,7 +286,7 @@ for P in $PROVIDERS; do
         extra=()
         case $F in no-stream:*) extra=(--no-stream); F=${F#no-stream:} ;; esac
         t0=$(now_ms)
-        RUN_TIMEOUT=40 ask -m "$P/fault-$F" "${extra[@]}" "hello world"
+        CFG=$FAULT_CFG RUN_TIMEOUT=40 ask -m "$P/fault-$F" "${extra[@]}" "hello world"
         t1=$(now_ms)
         if [ "$RC" -ne 1 ]; then
             assert_rc "$n" 1
@@ -371,6 +379,72 @@ else
     kill "$ask_pid" 2>/dev/null
     fail ask_sigint_exit "stream never started: $(mock_last)"
 fi
+
+# --- every ask goes through the router and the dispatcher ---------------------
+# RCFG: the mock config with a local provider that lists a model, so the
+# router has a local target (mockollama/echo) and a cloud one (mockopenai/echo).
+RCFG="$E2E_TMP/route.yaml"
+write_config "$RCFG"
+sed -i 's/^    num_ctx: 4096$/    num_ctx: 4096\n    models: [echo, err-500]/' "$RCFG"
+openai_hits() { # requests the mock got in the OpenAI dialect
+    local n
+    n=$(jget "$(mock_stats)" dialects.openai)
+    echo "${n:-0}"
+}
+
+CFG=$RCFG ask -m auto --json "hello world"
+assert_rc ask_auto_exit 0
+assert_eq ask_auto_local "local mockollama echo" \
+    "$(json_field route.target) $(json_field route.provider) $(json_field route.model)"
+assert_eq ask_auto_text "Hello from mock-ollama. You said: hello world" "$(json_field text)"
+assert_match ask_auto_reason "$(json_field route.reason)" '.+'
+assert_eq ask_auto_attempts "mockollama echo ok" \
+    "$(json_field route.attempts.0.provider) $(json_field route.attempts.0.model) $(json_field route.attempts.0.status)"
+
+CFG=$RCFG ask -m auto "hello world"
+assert_eq ask_auto_streamed "Hello from mock-ollama. You said: hello world" "$OUT"
+
+CFG=$RCFG ask -m mockopenai/echo --json "hello world"
+assert_eq ask_json_route "cloud mockopenai echo send [] ok" \
+    "$(json_field route.target) $(json_field route.provider) $(json_field route.model) $(json_field route.action) $(json_field route.privacy) $(json_field route.status)"
+assert_match ask_json_route_bytes_out "$(json_field route.bytes_out)" '^[1-9][0-9]*$'
+
+CFG=$RCFG ask -m auto -H 'X-LLMux-Target: cloud' --json "hello world"
+assert_eq ask_header_routes "cloud mockopenai" "$(json_field route.target) $(json_field route.provider)"
+run_llmux ask --config "$RCFG" -H 'no colon here' "hello world"
+assert_rc ask_bad_header 2
+
+# a local target that fails: the built-in local -> cloud fallback answers,
+# and the answer names who answered and every attempt
+CFG=$RCFG ask -m mockollama/err-500 --json "hello world"
+assert_rc ask_fallback_exit 0
+assert_eq ask_fallback_answered_by "mockopenai echo" "$(json_field provider) $(json_field model)"
+assert_eq ask_fallback_first_attempt "mockollama err-500 500" \
+    "$(json_field route.attempts.0.provider) $(json_field route.attempts.0.model) $(json_field route.attempts.0.http_status)"
+
+# privacy applies to an explicit remote model too: route_local keeps it here
+SECRET="please email john.doe@acme-corp.com about it"
+CFG=$RCFG ask -m mockopenai/echo --json "$SECRET"
+assert_rc ask_sensitive_exit 0
+assert_eq ask_sensitive_stays_local "local mockollama [\"EMAIL\"]" \
+    "$(json_field route.target) $(json_field route.provider) $(json_field route.privacy)"
+assert_eq ask_sensitive_no_remote_call "0" "$(openai_hits)"
+
+# ... and with nothing local to take it, the request is refused, not sent
+CFG=$FAULT_CFG ask -m mockopenai/echo "$SECRET"
+assert_rc ask_sensitive_no_local_exit 1
+assert_eq ask_sensitive_no_local_nothing_sent "0" "$(jget "$(mock_stats)" total)"
+assert_eq ask_sensitive_no_local_one_line "1" "$(stderr_lines)"
+assert_contains ask_sensitive_no_local_says_why "$ERR" "EMAIL"
+
+# privacy: block refuses with the plan's message, exit 1
+BCFG="$E2E_TMP/block.yaml"
+write_config "$BCFG" "routing: {privacy: block}"
+CFG=$BCFG ask -m mockopenai/echo "$SECRET"
+assert_rc ask_block_exit 1
+assert_eq ask_block_nothing_sent "0" "$(jget "$(mock_stats)" total)"
+assert_contains ask_block_names_type "$ERR" "EMAIL"
+assert_eq ask_block_one_line "1" "$(stderr_lines)"
 
 # The key was never printed, whatever happened above.
 if grep -qF -- "$MOCK_KEY" "$ALL_OUTPUT"; then
