@@ -402,3 +402,31 @@ struct lx_store *lx_account_store(lx_account *a)
 {
     return a ? a->store : NULL;
 }
+
+void lx_account_stats_each(lx_account *a, lx_account_sample_fn fn, void *ud)
+{
+    lx_account_stats st;
+    lx_account_stats_get(a, &st);
+    size_t depth = 0;
+    if (a) {
+        pthread_mutex_lock(&a->mu);
+        depth = a->qn;
+        pthread_mutex_unlock(&a->mu);
+    }
+    fn(ud, "llmux_ledger_rows_written_total", "Ledger rows committed to the database",
+       (double)st.rows_written);
+    fn(ud, "llmux_ledger_rows_dropped_total",
+       "Ledger rows lost (queue full, database unavailable or failing)", (double)st.rows_dropped);
+    fn(ud, "llmux_ledger_write_errors_total", "Failed ledger writes (disk full, read-only, locked)",
+       (double)st.write_errors);
+    fn(ud, "llmux_ledger_queue_depth", "Ledger rows and cache writes waiting for the writer",
+       (double)depth);
+    fn(ud, "llmux_ledger_up", "1 when the configured ledger database is in use",
+       st.store_ok ? 1 : 0);
+    fn(ud, "llmux_cache_hits_total", "Response cache hits", (double)st.cache_hits);
+    fn(ud, "llmux_cache_misses_total", "Response cache misses", (double)st.cache_misses);
+    fn(ud, "llmux_cache_stores_total", "Answers written to the response cache",
+       (double)st.cache_stores);
+    fn(ud, "llmux_budget_rejects_total", "Requests refused by a budget or rate limit",
+       (double)st.budget_rejects);
+}

@@ -145,6 +145,14 @@ typedef struct lx_account_stats {
     bool store_ok;          /* the database opened */
 } lx_account_stats;
 void lx_account_stats_get(lx_account *a, lx_account_stats *out);
+/* The same numbers as metric samples, for /metrics: fn is called once per
+ * counter with a Prometheus name ("llmux_ledger_rows_written_total",
+ * "llmux_ledger_rows_dropped_total", "llmux_ledger_write_errors_total",
+ * "llmux_ledger_queue_depth", "llmux_cache_hits_total",
+ * "llmux_cache_misses_total", "llmux_cache_stores_total",
+ * "llmux_budget_rejects_total", "llmux_ledger_up") and a help text. */
+typedef void (*lx_account_sample_fn)(void *ud, const char *name, const char *help, double value);
+void lx_account_stats_each(lx_account *a, lx_account_sample_fn fn, void *ud);
 
 /* Rolls raw rows older than ledger.retention_days (whole UTC days before
  * now_ms) into daily aggregates. Runs at open and once a day on the writer

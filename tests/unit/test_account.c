@@ -735,3 +735,28 @@ Test(account, limit_message_shows_amounts_under_a_cent)
     lx_account_close(a);
     lx_config_free(c);
 }
+
+static void count_sample(void *ud, const char *name, const char *help, double v)
+{
+    int *n = ud;
+    cr_assert(strncmp(name, "llmux_", 6) == 0);
+    cr_assert(help && help[0]);
+    if (strcmp(name, "llmux_ledger_rows_written_total") == 0)
+        cr_assert_float_eq(v, 3, 1e-9);
+    (*n)++;
+}
+
+Test(account, stats_as_metric_samples)
+{
+    lx_config *c = cfg_with("ledger: {path: ':memory:', flush_ms: 10}\n");
+    lx_account *a = open_acct(c);
+    lx_ledger_row row = sample_row(lx_now_ms(), 1);
+    for (int i = 0; i < 3; i++)
+        lx_account_record(a, &row);
+    lx_account_flush(a);
+    int n = 0;
+    lx_account_stats_each(a, count_sample, &n);
+    cr_assert_eq(n, 9);
+    lx_account_close(a);
+    lx_config_free(c);
+}
