@@ -537,7 +537,9 @@ static lx_status sq_cache_put(lx_store *base, const char *key, const void *blob,
     }
     sqlite3_reset(q);
     s->cache_bytes += (int64_t)len;
-    /* Evict: expired entries first, then the oldest, until within bound. */
+    /* Evict: expired entries first, then the oldest, down to 90% of the
+     * bound, so that a full cache does not scan on every put. */
+    int64_t low = max_bytes - max_bytes / 10;
     while (max_bytes > 0 && s->cache_bytes > max_bytes) {
         sqlite3_stmt *o = s->st[ST_CACHE_OLD];
         char keys[64][72];
@@ -553,8 +555,10 @@ static lx_status sq_cache_put(lx_store *base, const char *key, const void *blob,
         sqlite3_reset(o);
         if (nk == 0)
             break;
-        for (int i = 0; i < nk && s->cache_bytes > max_bytes; i++)
+        for (int i = 0; i < nk && s->cache_bytes > low; i++)
             s->cache_bytes -= cache_del(s, keys[i]);
+        if (s->cache_bytes <= low)
+            break;
     }
     if (exec(s->w, "COMMIT") != SQLITE_OK) {
         st = db_fail(s, s->w, err, LX_ERR_IO, "commit");
