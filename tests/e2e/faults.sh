@@ -578,6 +578,7 @@ midstream_cases() { # FAULT
     check "faults_${f}_no_stream_restart" "0|$F|count-60|$T60|[null]" \
         "$RC|$(jf provider)|$(jf model)|$(jf text)|$(rq count-60 prefill)"
     check "faults_${f}_no_stream_accounting" "2|60" "$(jf usage.input)|$(jf usage.output)"
+    within "faults_${f}_no_stream_restart_time" "$(gap "$m" count-60)" "$lo" $((hi + 1000))
     local np
     np=$(rq "$m" n)
     if [ "$np" -ge 1 ] && [ "$np" -le 3 ]; then ok "faults_${f}_no_stream_primary_tries"; else
@@ -662,11 +663,13 @@ group_4xx() {
         "$RC|$(jf provider)|$(jf model)|$(jf text)"
     check faults_context_length_attempts "1|400|0|1" \
         "$(rq context-length n)|$(rq context-length status)|$(rq tiny-echo n)|$(rq big-echo n)"
+    within faults_context_length_moves_at_once "$(gap context-length big-echo)" 0 1000
 
     fask "$C2" -m "$P/context-length" "hello world"
     check faults_context_length_no_larger_error "yes|1|0" \
         "$(is_err)|$(rq context-length n)|$(rq tiny-echo n)"
     assert_contains faults_context_length_message "$ERR" "maximum context length"
+    within faults_context_length_error_at_once "$(to_end context-length)" 0 1000
 
     local d want
     for d in openai anthropic gemini ollama; do
@@ -682,6 +685,7 @@ group_4xx() {
         check "faults_content_policy_${d}" "yes|1|0" \
             "$(is_err)|$(rq content-policy n)|$(rq echo n)"
         assert_contains "faults_content_policy_${d}_reason" "$ERR" "$want"
+        within "faults_content_policy_${d}_at_once" "$(to_end content-policy)" 0 1000
     done
 }
 
