@@ -26,14 +26,19 @@
 #define ERROR_BODY_CAP ((size_t)64 << 10)
 #define WHOLE_BODY_CAP ((size_t)64 << 20)
 
+typedef struct remote_call remote_call;
+
 typedef struct remote_provider {
     lx_provider base;
     const lx_codec *codec;
+    remote_call *live; /* calls not yet freed (a call outlives its terminal
+                          event until its transfer is done); destroy ends them */
 } remote_provider;
 
-typedef struct remote_call {
+struct remote_call {
     lx_call base;
     remote_provider *p;
+    remote_call *prev, *next;
     lx_http_call *http;
     lx_stream_decoder *dec;
     lx_buf body;
@@ -47,10 +52,16 @@ typedef struct remote_call {
     int busy;
     lx_event_fn sink;
     void *ud;
-} remote_call;
+};
 
 static void call_free(remote_call *c)
 {
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (c->p->live == c)
+        c->p->live = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     if (c->dec)
         c->dec->free(c->dec);
     lx_buf_free(&c->body);
@@ -297,6 +308,10 @@ static lx_status remote_start(lx_provider *base, const lx_request *req, const lx
     };
     if ((st = lx_upstream_start(up, &hr, &http_cbs, c, &c->http, err)) != LX_OK)
         goto fail;
+    c->next = p->live;
+    if (p->live)
+        p->live->prev = c;
+    p->live = c;
     LX_DEBUG("%s: POST %s (%zu bytes)", cfg->name, url.data, body.len);
     if (o->bytes_out)
         *o->bytes_out += (int64_t)body.len;
@@ -329,8 +344,17 @@ static void remote_cancel(lx_call *base)
         call_free(c);
 }
 
-static void remote_destroy(lx_provider *p)
+static void remote_destroy(lx_provider *base)
 {
+    remote_provider *p = (remote_provider *)base;
+    while (p->live) {
+        remote_call *c = p->live;
+        if (c->http) {
+            lx_http_call_cancel(c->http);
+            c->http = NULL;
+        }
+        call_free(c); /* unlinks it */
+    }
     free(p);
 }
 
