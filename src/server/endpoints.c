@@ -119,13 +119,8 @@ void srv_req_release_slots(srv_req *r)
 static void observe(srv_req *r, const lx_outcome *o)
 {
     srv_server *s = r->w->srv;
-#ifdef SRV_HAVE_METRICS
     if (s->metrics && r->front)
         lx_metrics_observe(s->metrics, r->front->name, r->status, o);
-#else
-    (void)s;
-    (void)o;
-#endif
 }
 
 /* Error before any dispatch (no outcome). */
@@ -230,10 +225,8 @@ bool srv_precheck(srv_req *r)
     if (is_work(k)) {
         int n = atomic_fetch_add(&s->inflight, 1);
         r->counted = true;
-#ifdef SRV_HAVE_METRICS
         if (s->metrics)
             lx_metrics_inflight(s->metrics, 1);
-#endif
         if (n >= cfg->server.max_streams) {
             early_error(r, 503, LX_ERR_UNAVAILABLE,
                         "too many requests in flight (server.max_streams = %d); retry shortly",
@@ -298,7 +291,7 @@ static lx_status on_event(void *ud, const lx_event *ev)
     srv_req *r = ud;
     if (r->cancelled)
         return LX_ERR_CANCELLED;
-    const lx_outcome *o = r->job ? srv_job_outcome(r->job) : NULL;
+    const lx_outcome *o = r->job ? lx_job_outcome(r->job) : NULL;
     lx_status st = LX_OK;
     switch (ev->kind) {
     case LX_EV_START:
@@ -429,7 +422,7 @@ static void handle_chat(srv_req *r)
         r->col_init = true;
     }
     lx_job *job = NULL;
-    st = srv_dispatch_start(r->gen->d, q, &o, on_event, r, &job, &e);
+    st = lx_dispatch_start(r->gen->d, q, &o, on_event, r, &job, &e);
     lx_request_free(q);
     if (st != LX_OK) {
         srv_respond_error(r, 0, &e);
@@ -566,11 +559,7 @@ void srv_handle(srv_req *r)
     case EP_METRICS: {
         lx_buf b;
         lx_buf_init(&b, 0);
-#ifdef SRV_HAVE_METRICS
         if (s->metrics && lx_metrics_render(s->metrics, &b) == LX_OK)
-#else
-        if (0)
-#endif
             srv_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
         else
             srv_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", "", 0);

@@ -337,7 +337,7 @@ static void on_disconnect(uv_poll_t *p, int status, int events)
     if (r->job) {
         lx_job *j = r->job;
         r->job = NULL;
-        srv_job_cancel(j);
+        lx_job_cancel(j);
     }
     r->cancelled = true;
     lx_strlcpy(r->res.error, "client disconnected", sizeof r->res.error);
@@ -502,7 +502,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (r->job) {
         lx_job *j = r->job;
         r->job = NULL;
-        srv_job_cancel(j);
+        lx_job_cancel(j);
         if (!r->res.error[0])
             lx_strlcpy(r->res.error, "client disconnected", sizeof r->res.error);
     }
@@ -680,7 +680,7 @@ void srv_worker_http_stop(srv_worker *w)
             if (r->job) {
                 lx_job *j = r->job;
                 r->job = NULL;
-                srv_job_cancel(j);
+                lx_job_cancel(j);
                 lx_strlcpy(r->res.error, "server stopped", sizeof r->res.error);
             }
             r->cancelled = true;

@@ -108,7 +108,7 @@ static lx_status gen_new(srv_worker *w, srv_bundle *b, srv_gen **out, lx_error *
     srv_gen *g = calloc(1, sizeof *g);
     if (!g)
         return lx_fail(err, LX_ERR_NOMEM, "out of memory");
-    lx_status st = srv_dispatch_new(&b->svc, &w->loop.uv, &g->d, err);
+    lx_status st = lx_dispatch_new(&b->svc, &w->loop.uv, &g->d, err);
     if (st != LX_OK) {
         free(g);
         return st;
@@ -123,7 +123,7 @@ static void gen_free(srv_gen *g)
     if (g->scratch)
         lx_route_scratch_free(g->scratch);
     if (g->d)
-        srv_dispatch_free(g->d);
+        lx_dispatch_free(g->d);
     srv_bundle_unref(g->b);
     free(g);
 }
@@ -553,9 +553,7 @@ lx_status lx_serve_run(const lx_serve_opts *o, lx_error *err)
     atomic_store(&s->seq, 1);
     if ((st = srv_log_open(&s->log, cfg->server.access_log, err)) != LX_OK)
         goto out;
-#ifdef SRV_HAVE_METRICS
     s->metrics = lx_metrics_new();
-#endif
     s->workers = calloc((size_t)workers, sizeof *s->workers);
     if (!s->workers) {
         st = lx_fail(err, LX_ERR_NOMEM, "out of memory");
@@ -638,10 +636,8 @@ out:
         if (s->workers[i].listen_fd >= 0 && atomic_load(&s->workers[i].start_state) != 1)
             close(s->workers[i].listen_fd);
     free(s->workers);
-#ifdef SRV_HAVE_METRICS
     if (s->metrics)
         lx_metrics_free(s->metrics);
-#endif
     srv_log_close(&s->log);
     srv_bundle_unref(s->current);
     pthread_mutex_destroy(&s->mu);

@@ -36,52 +36,6 @@
 #include "router/router.h"
 #include "server/server.h"
 
-/* Modules being written in parallel: used once their source is in the tree. */
-#if __has_include("metrics.c")
-#define SRV_HAVE_METRICS 1
-#endif
-#if __has_include("router/dispatch.c")
-#define SRV_HAVE_DISPATCH 1
-#endif
-
-#ifdef SRV_HAVE_DISPATCH
-#define srv_dispatch_new lx_dispatch_new
-#define srv_dispatch_free lx_dispatch_free
-#define srv_dispatch_start lx_dispatch_start
-#define srv_job_cancel lx_job_cancel
-#define srv_job_outcome lx_job_outcome
-#else
-static inline lx_status srv_dispatch_new(const lx_services *svc, uv_loop_t *loop,
-                                         lx_dispatch **out, lx_error *err)
-{
-    (void)svc;
-    (void)loop;
-    (void)err;
-    *out = NULL;
-    return LX_OK;
-}
-static inline void srv_dispatch_free(lx_dispatch *d)
-{
-    (void)d;
-}
-static inline lx_status srv_dispatch_start(lx_dispatch *d, const lx_request *req,
-                                           const lx_job_opts *o, lx_event_fn sink, void *ud,
-                                           lx_job **out, lx_error *err)
-{
-    (void)d, (void)req, (void)o, (void)sink, (void)ud;
-    *out = NULL;
-    return lx_fail(err, LX_ERR_UNAVAILABLE, "the dispatcher is not built into this llmux");
-}
-static inline void srv_job_cancel(lx_job *j)
-{
-    (void)j;
-}
-static inline const lx_outcome *srv_job_outcome(const lx_job *j)
-{
-    (void)j;
-    return NULL;
-}
-#endif
 
 /* ---- services bundle (one per loaded config) ---------------------------- */
 
