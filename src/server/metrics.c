@@ -707,8 +707,8 @@ out:
 
 /* ---- rendering ---------------------------------------------------------- */
 
-/* Shortest text that reads back as the same double; NaN / Inf spelled the
- * Prometheus way. */
+/* Integers exactly, other values in the shortest form up to 15 significant
+ * digits; NaN / Inf spelled the Prometheus way. */
 static lx_status put_num(lx_buf *out, double v)
 {
     if (isnan(v))
@@ -717,8 +717,10 @@ static lx_status put_num(lx_buf *out, double v)
         return lx_buf_puts(out, v > 0 ? "+Inf" : "-Inf");
     if (v == floor(v) && fabs(v) < 9007199254740992.0)
         return lx_buf_printf(out, "%.0f", v);
+    /* the shortest text up to 15 significant digits: sums of many small
+     * values carry binary rounding noise in the 16th-17th digit */
     char tmp[40];
-    for (int prec = 6; prec <= 17; prec++) {
+    for (int prec = 6; prec <= 15; prec++) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, v);
         if (strtod(tmp, NULL) == v)
             break;

@@ -557,6 +557,28 @@ Test(metrics, extra_gauges)
     lx_metrics_free(m);
 }
 
+Test(metrics, numbers_print_short)
+{
+    lx_metrics *m = lx_metrics_new();
+    lx_target t = {.provider = &P_CLOUD, .model = "gpt-4o-mini"};
+    for (int i = 0; i < 3; i++) {
+        lx_outcome o = outcome(NULL, &t, LX_OK);
+        o.cost_usd = 0.1; /* 0.1 + 0.1 + 0.1 = 0.30000000000000004 in binary */
+        o.usage.output = 1000000000000;
+        lx_metrics_observe(m, "openai", 200, &o);
+    }
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    cr_assert_eq(lx_metrics_render(m, &b), LX_OK);
+    cr_assert_not_null(
+        strstr(b.data, "llmux_cost_usd_total{provider=\"openai\",model=\"gpt-4o-mini\"} 0.3\n"));
+    cr_assert_not_null(strstr(
+        b.data, "llmux_tokens_total{provider=\"openai\",model=\"gpt-4o-mini\",direction=\"out\"} "
+                "3000000000000\n"));
+    lx_buf_free(&b);
+    lx_metrics_free(m);
+}
+
 Test(metrics, render_respects_the_buffer_cap)
 {
     lx_metrics *m = lx_metrics_new();
