@@ -854,12 +854,12 @@ PY
 }
 
 # ---------------------------------------------------------------------------
-# run the groups in parallel (FAULTS_JOBS at a time, default 4), each with
+# run the groups in parallel (FAULTS_JOBS at a time, default 5; longest first), each with
 # its own mock; FAULTS_GROUPS picks some ("midstream_a prefill")
 # ---------------------------------------------------------------------------
-FAULT_GROUPS_ALL="breaker midstream_a midstream_b ratelimit retry_after 5xx reset silent prefill 4xx serve_midstream privacy"
+FAULT_GROUPS_ALL="midstream_b prefill 4xx serve_midstream silent midstream_a retry_after breaker ratelimit 5xx reset privacy"
 RUN_GROUPS=${FAULTS_GROUPS:-$FAULT_GROUPS_ALL}
-JOBS=${FAULTS_JOBS:-4}
+JOBS=${FAULTS_JOBS:-5}
 declare -A GPID
 running_groups() {
     local g n=0
