@@ -15,6 +15,10 @@
  * Reports that arrive while open (calls that started before it opened) are
  * ignored, so a burst of late failures does not keep extending the outage.
  *
+ * Health for the router: open, or half-open with every probe slot taken,
+ * is DOWN; half-open with a free slot is OK so that the primary keeps its
+ * place in the plan and the next request probes it.
+ *
  * The table is bounded: past MAX_ENTRIES, closed entries with no recent
  * failure are dropped before a new one is added (clients that send a new
  * model name on every request to an "any model" provider cannot grow it).
@@ -232,7 +236,12 @@ lx_health lx_breakers_health(void *ud, const lx_provider_cfg *p, const char *mod
             switch (settle(b, e, now)) {
             case LX_BREAKER_OPEN: h = LX_HEALTH_DOWN; break;
             case LX_BREAKER_HALF_OPEN:
-                h = e->probes < b->cfg.half_open_probes ? LX_HEALTH_PROBING : LX_HEALTH_DOWN;
+                /* A free probe slot is reported OK, not PROBING: the router
+                 * puts PROBING targets after healthy peers, and then no
+                 * request would ever probe a primary that has a healthy
+                 * fallback. The request that takes the slot
+                 * (lx_breakers_allow) is the probe; the others find it DOWN. */
+                h = e->probes < b->cfg.half_open_probes ? LX_HEALTH_OK : LX_HEALTH_DOWN;
                 break;
             default: break;
             }

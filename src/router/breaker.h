@@ -31,8 +31,11 @@ typedef enum { LX_BREAKER_CLOSED = 0, LX_BREAKER_OPEN, LX_BREAKER_HALF_OPEN } lx
 lx_status lx_breakers_new(const lx_breaker_cfg *cfg, lx_breakers **out, lx_error *err);
 void lx_breakers_free(lx_breakers *b);
 
-/* State of provider/model at now_ms (monotonic ms), as the router's
- * lx_health_fn wants it (ud = the lx_breakers). */
+/* State of provider/model at lx_breakers_now, as the router's
+ * lx_health_fn wants it (ud = the lx_breakers): open -> DOWN; half-open ->
+ * OK while a probe slot is free (so the primary stays first in the plan and
+ * the next request probes it), else DOWN; a provider with a recent
+ * connection-level failure -> UNREACHABLE. */
 lx_health lx_breakers_health(void *b, const lx_provider_cfg *p, const char *model);
 lx_breaker_state lx_breakers_state(lx_breakers *b, const char *provider, const char *model,
                                    int64_t now_ms);

@@ -367,31 +367,6 @@ static void job_end(lx_job *j)
     }
     if (!j->out.latency_ms)
         j->out.latency_ms = elapsed_ms(j);
-
-    /* cost: the answer that reached the caller, on the model that gave it */
-    const lx_target *t = j->out.target;
-    if (j->out.status == LX_OK && t && !j->out.cached) {
-        j->out.cost_usd = j->prior_cost + lx_dx_price(cfg_of(j), t->provider, t->model,
-                                                      &j->att_usage);
-        const lx_provider_cfg *ep = NULL;
-        const char *em = NULL;
-        const char *esc = cfg_of(j)->routing.escalate;
-        if (esc && lx_config_resolve(cfg_of(j), esc, &ep, &em, NULL) == LX_OK) {
-            double would = lx_dx_price(cfg_of(j), ep, em, &j->out.usage);
-            j->out.saved_usd = would > j->out.cost_usd ? would - j->out.cost_usd : 0;
-        }
-    } else if (j->out.cached && t) {
-        const lx_provider_cfg *ep = NULL;
-        const char *em = NULL;
-        const char *esc = cfg_of(j)->routing.escalate;
-        double would = lx_dx_price(cfg_of(j), t->provider, t->model, &j->out.usage);
-        if (esc && lx_config_resolve(cfg_of(j), esc, &ep, &em, NULL) == LX_OK) {
-            double w2 = lx_dx_price(cfg_of(j), ep, em, &j->out.usage);
-            if (w2 > would)
-                would = w2;
-        }
-        j->out.saved_usd = would;
-    }
     if (j->reserved) {
         lx_dx_settle(d->svc.account, &j->resv, j->out.cost_usd,
                      lx_usage_total_input(&j->out.usage) + lx_usage_total_output(&j->out.usage));
@@ -433,6 +408,37 @@ static void job_end(lx_job *j)
     uv_close((uv_handle_t *)&j->timer, on_timer_closed);
 }
 
+/* Cost and saving of the answer, set before the terminal event so that the
+ * caller's outcome shows them: the answer that reached the caller, on the
+ * model(s) that gave it; failures are not billed. */
+static void price_answer(lx_job *j)
+{
+    /* cost: the answer that reached the caller, on the model that gave it */
+    const lx_target *t = j->out.target;
+    if (j->out.status == LX_OK && t && !j->out.cached) {
+        j->out.cost_usd = j->prior_cost + lx_dx_price(cfg_of(j), t->provider, t->model,
+                                                      &j->att_usage);
+        const lx_provider_cfg *ep = NULL;
+        const char *em = NULL;
+        const char *esc = cfg_of(j)->routing.escalate;
+        if (esc && lx_config_resolve(cfg_of(j), esc, &ep, &em, NULL) == LX_OK) {
+            double would = lx_dx_price(cfg_of(j), ep, em, &j->out.usage);
+            j->out.saved_usd = would > j->out.cost_usd ? would - j->out.cost_usd : 0;
+        }
+    } else if (j->out.cached && t) {
+        const lx_provider_cfg *ep = NULL;
+        const char *em = NULL;
+        const char *esc = cfg_of(j)->routing.escalate;
+        double would = lx_dx_price(cfg_of(j), t->provider, t->model, &j->out.usage);
+        if (esc && lx_config_resolve(cfg_of(j), esc, &ep, &em, NULL) == LX_OK) {
+            double w2 = lx_dx_price(cfg_of(j), ep, em, &j->out.usage);
+            if (w2 > would)
+                would = w2;
+        }
+        j->out.saved_usd = would;
+    }
+}
+
 /* Ends the job with an ERROR to the caller. */
 static void fail_job(lx_job *j, const lx_error *e)
 {
@@ -464,6 +470,7 @@ static void finish_job(lx_job *j, lx_finish finish, const char *stop)
     j->out.finish = finish ? finish : LX_FINISH_STOP;
     j->out.http_status = 200;
     j->out.latency_ms = elapsed_ms(j);
+    price_answer(j);
     if (j->has_usage) {
         lx_event u = {.kind = LX_EV_USAGE, .usage = j->out.usage};
         if (to_caller(j, &u) != LX_OK) {
