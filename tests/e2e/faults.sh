@@ -293,13 +293,15 @@ lower() { tr 'A-Z' 'a-z' <<<"$1"; }
 # Returns 1 (after a `fail` line) when it does not come up. The servers a
 # group starts are stopped when its subshell exits.
 SERVE_PIDS=()
+GROUP_PIDS=() # other helpers a group started (stopped with its subshell)
+group_trap() { trap 'kill "${SERVE_PIDS[@]}" "${GROUP_PIDS[@]}" 2>/dev/null' EXIT; }
 start_serve() {
     local cfg=$1 port i pid log="$E2E_TMP/serve$((${#SERVE_PIDS[@]} + 1)).err"
     port=$(py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     "$LLMUX_BIN" serve --config "$cfg" --listen "127.0.0.1:$port" >/dev/null 2>"$log" &
     pid=$!
     SERVE_PIDS+=("$pid")
-    trap 'kill "${SERVE_PIDS[@]}" 2>/dev/null' EXIT # groups run in their own subshell
+    group_trap # groups run in their own subshell
     SERVE_URL="http://127.0.0.1:$port"
     for i in $(seq 50); do
         curl -sf --max-time 1 "$SERVE_URL/healthz" >/dev/null 2>&1 && return 0
@@ -689,6 +691,55 @@ group_4xx() {
     done
 }
 
+# Timeouts: connect (a listener whose accept queue is full: the kernel drops
+# the SYN, so connect hangs) -> not retried, fails over to the local
+# fallback; total -> a stream still trickling at total_ms is abandoned.
+group_timeouts() {
+    local C=$E2E_TMP/connect.yaml C2=$E2E_TMP/connect_nofb.yaml C3=$E2E_TMP/total.yaml bh pf=$E2E_TMP/bh.port i
+    "$PY" -S - "$pf" <<'PY' & # not `py`: $! must be the interpreter itself
+import socket, sys, time
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(0)
+filler = socket.socket()
+filler.connect(srv.getsockname())  # fills the accept queue; never accepted
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(srv.getsockname()[1]))
+import os
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(120)
+PY
+    GROUP_PIDS+=($!)
+    group_trap
+    for i in $(seq 50); do [ -s "$pf" ] && break; sleep 0.1; done
+    bh=$(cat "$pf")
+    local TMO_C="{connect_ms: 300, first_byte_ms: 2000, idle_ms: 2000, total_ms: 15000}"
+    local XP="  - {name: blackhole, type: openai, base_url: 'http://127.0.0.1:$bh/v1', api_key: sk-bh-0000}"
+    TMO=$TMO_C XPROV=$XP FB="blackhole/echo: [mockollama/echo]" fcfg "$C"
+    TMO=$TMO_C XPROV=$XP fcfg "$C2"
+
+    fask "$C" -m blackhole/echo --json "hello world"
+    check faults_connect_timeout_fails_over "0|mockollama|Hello from mock-ollama. You said: hello world|1" \
+        "$RC|$(jf provider)|$(jf text)|$(rq echo n)"
+    check faults_connect_timeout_not_retried "blackhole/echo,mockollama/echo" "$(jtargets)"
+    within faults_connect_timeout_time "$(jf latency_ms)" 250 1500
+
+    fask "$C2" -m blackhole/echo "hello world"
+    check faults_connect_timeout_no_fallback_error "yes" "$(is_err)"
+    assert_match faults_connect_timeout_no_fallback_says "$(lower "$ERR")" 'connect'
+    assert_match faults_connect_timeout_no_fallback_says_timeout "$(lower "$ERR")" 'time(d)? ?out'
+
+    # total 1 s: the answer trickles (300 ms a word, ~3 s in all) and is
+    # abandoned at 1 s with an explicit error after what was shown
+    TMO="{connect_ms: 1000, first_byte_ms: 800, idle_ms: 800, total_ms: 1000}" fcfg "$C3"
+    fask "$C3" -m "$P/slow-300" "hello world"
+    check faults_total_timeout_error "yes|1" "$(is_err)|$(rq slow-300 n)"
+    assert_match faults_total_timeout_says "$(lower "$ERR")" 'time(d)? ?out|total|deadline'
+    assert_match faults_total_timeout_partial "$OUT" '^Hello( from)?'
+    within faults_total_timeout_time "$(to_end slow-300)" 800 2200
+    check faults_total_timeout_abandoned "1" "$(rq_disc_wait slow-300)"
+}
+
 # 8. through `llmux serve`: a stream cut after 40 of 60 tokens ends with an
 # explicit error event in the caller's dialect (never its terminator); cut
 # before any content: transparent failover; a whole-answer caller: clean
@@ -857,7 +908,7 @@ PY
 # run the groups in parallel (FAULTS_JOBS at a time, default 5; longest first), each with
 # its own mock; FAULTS_GROUPS picks some ("midstream_a prefill")
 # ---------------------------------------------------------------------------
-FAULT_GROUPS_ALL="midstream_b prefill 4xx serve_midstream silent midstream_a retry_after breaker ratelimit 5xx reset privacy"
+FAULT_GROUPS_ALL="midstream_b prefill 4xx serve_midstream silent midstream_a retry_after breaker ratelimit 5xx reset timeouts privacy"
 RUN_GROUPS=${FAULTS_GROUPS:-$FAULT_GROUPS_ALL}
 JOBS=${FAULTS_JOBS:-5}
 declare -A GPID
@@ -878,11 +929,14 @@ for g in $RUN_GROUPS; do
         E2E_TMP="$E2E_TMP/g_$g"
         mkdir -p "$E2E_TMP"
         cp "$(dirname "$E2E_TMP")/rq.py" "$(dirname "$E2E_TMP")/runner.py" "$E2E_TMP/"
+        trap 'exit 143' TERM INT # so that the EXIT trap stops what the group started
+        group_trap
         t0=$(now_ms)
         "group_$g"
         echo "# group $g done in $(($(now_ms) - t0)) ms"
     ) >"$E2E_TMP/group_$g.out" 2>&1 &
     GPID[$g]=$!
+    track_pid "${GPID[$g]}"
 done
 for g in $RUN_GROUPS; do
     [ -n "${GPID[$g]:-}" ] || continue
