@@ -740,6 +740,35 @@ PY
     check faults_total_timeout_abandoned "1" "$(rq_disc_wait slow-300)"
 }
 
+# 16. fail-over accounting in the ledger (`llmux usage --json`): one row,
+# for the model that answered, priced at its rates; the failed attempts on
+# the primary are not billed. 11. a stream without its terminator is
+# finalised with the usage it carried (Gemini chunks carry cumulative
+# usage: 40 output tokens) and counted as an error.
+group_ledger() {
+    local C=$E2E_TMP/ledger.yaml C2=$E2E_TMP/ledger_noterm.yaml names
+    FB="$P/err-503: [$F/count-9]" EXTRA="ledger: {path: $E2E_TMP/l1/ledger.db, flush_ms: 10}
+catalogue:
+  - {id: err-503, context: 128000, price: {input: 100, output: 100}}
+  - {id: count-9, context: 128000, price: {input: 3, output: 15}}" fcfg "$C"
+    EXTRA="ledger: {path: $E2E_TMP/l2/ledger.db, flush_ms: 10}" fcfg "$C2"
+
+    fask "$C" -m "$P/err-503" "hello world"
+    check faults_ledger_failover_answer "0|$(seq_text 9)|3|1" "$RC|$OUT|$(rq err-503 n)|$(rq count-9 n)"
+    run_llmux usage --config "$C" --json --by model
+    names=$(py -c 'import json,sys; print(",".join(g["name"] for g in json.loads(sys.stdin.read())["groups"]))' <<<"$OUT" 2>/dev/null)
+    check faults_ledger_failover_row "1|$F/count-9|2|9" \
+        "$(jget "$OUT" total.requests)|$names|$(jget "$OUT" total.input)|$(jget "$OUT" total.output)"
+    check faults_ledger_failover_cost "0.000141" \
+        "$(py -c 'import sys; print("%.6f" % float(sys.argv[1]))' "$(jget "$OUT" total.cost_usd)" 2>/dev/null)"
+
+    fask "$C2" -m "mockgemini/noterm-40-of-60" "hello world"
+    check faults_ledger_noterm_answer "yes|$T40" "$(is_err)|$OUT"
+    run_llmux usage --config "$C2" --json --by model
+    check faults_ledger_noterm_usage "1|1|40" \
+        "$(jget "$OUT" total.requests)|$(jget "$OUT" total.errors)|$(jget "$OUT" total.output)"
+}
+
 # 8. through `llmux serve`: a stream cut after 40 of 60 tokens ends with an
 # explicit error event in the caller's dialect (never its terminator); cut
 # before any content: transparent failover; a whole-answer caller: clean
@@ -908,7 +937,7 @@ PY
 # run the groups in parallel (FAULTS_JOBS at a time, default 5; longest first), each with
 # its own mock; FAULTS_GROUPS picks some ("midstream_a prefill")
 # ---------------------------------------------------------------------------
-FAULT_GROUPS_ALL="midstream_b prefill 4xx serve_midstream silent midstream_a retry_after breaker ratelimit 5xx reset timeouts privacy"
+FAULT_GROUPS_ALL="midstream_b prefill 4xx serve_midstream silent midstream_a retry_after breaker ratelimit 5xx reset timeouts privacy ledger"
 RUN_GROUPS=${FAULTS_GROUPS:-$FAULT_GROUPS_ALL}
 JOBS=${FAULTS_JOBS:-5}
 declare -A GPID
