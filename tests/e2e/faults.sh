@@ -1,18 +1,42 @@
 #!/usr/bin/env bash
 # faults.sh — the reliability acceptance scenarios of issue 6, end to end:
-# the real `llmux ask` (and `llmux serve` for the circuit breaker, whose state
-# lives in one process) against the fault-injecting mock provider
-# (tests/mock/mock_provider.py, scenarios picked by model name).
+# the real `llmux ask` (and `llmux serve` where state must live in one
+# process, or the caller is a program) against the fault-injecting mock
+# provider (tests/mock/mock_provider.py, scenarios picked by model name).
 #
-# Every case asserts three things: the attempts the mock saw (count, HTTP
-# statuses, spacing, disconnects, the prefill a continuation carried), timing
-# bounds, and what the caller got (stdout, exit status, stderr, and with
-# --json the answering provider/model, attempts and usage).
+# Every case asserts the attempts the mock saw (count, HTTP statuses,
+# spacing, disconnects, the prefill a continuation carried), timing bounds,
+# and what the caller got (stdout, exit status, stderr, and with --json the
+# answering provider/model, the attempts and the usage).
+#
+# Scenario (issue 6 acceptance)        group            test names
+#  1 429 + Retry-After (s, HTTP date)  retry_after      faults_retry_after_*
+#  2 persistent 429, no Retry-After    ratelimit        faults_429_*, faults_deadline_*
+#  3 500 once                          5xx              faults_500_once_*
+#  4 persistent 503 -> fallback        5xx              faults_503_*
+#  5 TCP reset before headers          reset            faults_reset_*, faults_refused_*
+#  6 no response at all                silent           faults_no_response_*
+#  7 slow first token (20 s)           silent           faults_slow_first_*
+#  8 stream cut after 40 of 60         midstream_a, prefill, serve_midstream
+#                                                       faults_cut_*, faults_serve_*
+#  9 stream stall (idle timeout)       midstream_a      faults_stall_*
+# 10 malformed chunk                   midstream_b      faults_malformed_*
+# 11 missing [DONE]                    midstream_b, ledger  faults_noterm_*
+# 12 context length exceeded           4xx              faults_context_length_*
+# 13 content policy                    4xx              faults_content_policy_*
+# 14 fallback rejects the prefill      prefill          faults_prefill_reject_*
+# 15 primary down, then recovers       breaker (serve)  faults_breaker_*
+# 16 fail-over accounting              5xx, midstream_*, ledger
+#                                                       faults_failover_accounting_*,
+#                                                       faults_*_no_stream_accounting,
+#                                                       faults_ledger_*
+# also: connect and total timeouts (timeouts), fallbacks and the privacy
+# boundary (privacy).
 #
 # Timeouts and backoffs are scaled down in the config (first byte and idle
-# 400 ms, backoff base 20 ms) so the whole file runs in well under a minute:
-# the cases run in independent groups, in parallel, each group with its own
-# mock. Names: faults_<scenario>_<what>.
+# 400 ms, backoff base 20 ms; the breaker opens for 500 ms; the outage lasts
+# 3 s) so the file runs in well under a minute: the groups run in parallel,
+# each with its own mock (FAULTS_GROUPS, FAULTS_JOBS select and limit them).
 #
 # Conventions of the cases: the primary is `mockopenai/<scenario>` and the
 # fallback an Anthropic-dialect model on the same mock, so stdout shows which
