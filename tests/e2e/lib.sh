@@ -31,6 +31,7 @@
 #                             killed on exit; returns 1 when it did not come up
 #   stop_serve [SIGNAL]       sends SIGNAL (default TERM) to SERVE_PID and
 #                             waits (at most 15 s); sets SERVE_RC
+#   assert_serve_clean NAME   SERVE_LOG has no sanitizer report
 #   track_pid PID             kill this background process on exit
 #   E2E_TMP                   a private temporary directory, removed on exit
 #
@@ -352,6 +353,15 @@ stop_serve() {
     fi
     wait "$SERVE_PID" 2>/dev/null
     SERVE_RC=$?
+}
+
+# assert_serve_clean NAME: no ASan/UBSan/LSan report in SERVE_LOG.
+assert_serve_clean() {
+    if grep -qE 'Sanitizer|runtime error:' "$SERVE_LOG" 2>/dev/null; then
+        fail "$1" "$(grep -m3 -E 'Sanitizer|runtime error:|#[0-9] ' "$SERVE_LOG")"
+    else
+        ok "$1"
+    fi
 }
 
 # Milliseconds since the epoch (for coarse elapsed-time checks).

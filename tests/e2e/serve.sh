@@ -238,4 +238,5 @@ print(bad)' "$E2E_TMP/access.log")"
 
 stop_serve
 assert_eq serve_sigterm_exit 0 "$SERVE_RC"
+assert_serve_clean serve_sanitizers
 finish

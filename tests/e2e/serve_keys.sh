@@ -92,6 +92,7 @@ assert_not_contains access_log_no_key_b "$LOG" "$KEY_B"
 assert_not_contains serve_output_no_key "$(cat "$SERVE_LOG")" "$KEY_A"
 stop_serve
 assert_eq keys_stop 0 "$SERVE_RC"
+assert_serve_clean serve_keys_sanitizers
 
 # keys configured: a non-loopback address is allowed
 if start_serve "$CFG" --listen 0.0.0.0:0 --workers 1; then

@@ -146,5 +146,6 @@ assert_contains drain_stream_completed "$(cat "$E2E_TMP/drain.out")" "[DONE]"
 for i in $(seq 100); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.05; done
 wait "$SERVE_PID"
 assert_eq drain_exit_0 0 $?
+assert_serve_clean serve_lifecycle_sanitizers
 assert_match drain_exit_soon "$(( $(now_ms) - T0 ))" '^[0-9]{1,4}$'
 finish

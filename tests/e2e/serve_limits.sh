@@ -108,4 +108,5 @@ assert_eq max_streams_freed 200 "$S"
 
 stop_serve
 assert_eq limits_stop 0 "$SERVE_RC"
+assert_serve_clean serve_limits_sanitizers
 finish
