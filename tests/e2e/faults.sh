@@ -211,71 +211,41 @@ rq_disc_wait() {
     rq "$1" disc
 }
 
-# jattempts: the number of attempts `ask --json` reports (an "attempts"
-# array or count anywhere in the object); "none" when absent.
-jattempts() {
+# jroute WHAT: from the `ask --json` object on stdout, wherever it sits:
+#   count    the number of attempts (an "attempts" array or count)
+#   targets  provider/model of each attempt, comma list
+#   cost     "cost_usd" (or "cost") with 9 decimals
+# "none" when absent, "not-json" when stdout is not JSON.
+jroute() {
     py -c '
 import json, sys
+what = sys.argv[1]
 try:
     o = json.loads(sys.stdin.read())
 except ValueError:
     print("not-json"); sys.exit()
+num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
 todo = [o]
 while todo:
     v = todo.pop(0)
     if isinstance(v, dict):
         a = v.get("attempts")
-        if isinstance(a, list):
-            print(len(a)); sys.exit()
-        if isinstance(a, int) and not isinstance(a, bool):
-            print(a); sys.exit()
-        todo += list(v.values())
-    elif isinstance(v, list):
-        todo += v
-print("none")' <<<"$OUT"
-}
-# jtargets: provider/model of each attempt `ask --json` reports, comma list
-jtargets() {
-    py -c '
-import json, sys
-try:
-    o = json.loads(sys.stdin.read())
-except ValueError:
-    print("not-json"); sys.exit()
-todo = [o]
-while todo:
-    v = todo.pop(0)
-    if isinstance(v, dict):
-        a = v.get("attempts")
-        if isinstance(a, list):
-            print(",".join("%s/%s" % (x.get("provider"), x.get("model")) for x in a
-                           if isinstance(x, dict)))
-            sys.exit()
-        todo += list(v.values())
-    elif isinstance(v, list):
-        todo += v
-print("none")' <<<"$OUT"
-}
-# jcost: "cost_usd" (or "cost") anywhere in the --json object; "none" when absent.
-jcost() {
-    py -c '
-import json, sys
-try:
-    o = json.loads(sys.stdin.read())
-except ValueError:
-    print("none"); sys.exit()
-todo = [o]
-while todo:
-    v = todo.pop(0)
-    if isinstance(v, dict):
+        if what == "count" and (isinstance(a, list) or num(a)):
+            print(len(a) if isinstance(a, list) else a); sys.exit()
+        if what == "targets" and isinstance(a, list):
+            print(",".join("%s/%s" % (x.get("provider"), x.get("model"))
+                           for x in a if isinstance(x, dict))); sys.exit()
         for k in ("cost_usd", "cost"):
-            if isinstance(v.get(k), (int, float)) and not isinstance(v.get(k), bool):
+            if what == "cost" and num(v.get(k)):
                 print("%.9f" % v[k]); sys.exit()
         todo += list(v.values())
     elif isinstance(v, list):
         todo += v
-print("none")' <<<"$OUT"
+print("none")' "$1" <<<"$OUT"
 }
+jattempts() { jroute count; }
+jtargets() { jroute targets; }
+jcost() { jroute cost; }
 jf() { jget "$OUT" "$1"; }
 
 # check NAME COND_DESCRIPTION: ok when every "want|got" pair in the
