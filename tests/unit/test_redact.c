@@ -762,10 +762,10 @@ Test(redact, stream_adversarial_alphabet_against_naive_oracle)
     redact(req, &out, &m);
     cr_assert_eq(lx_redaction_count(m), 12);
     for (int i = 0; i < 12; i++) {
-        ph[i] = malloc(16);
-        val[i] = malloc(16);
-        snprintf(ph[i], 16, "[EMAIL_%d]", i + 1);
-        snprintf(val[i], 16, "u%d@corp.io", i);
+        ph[i] = malloc(32);
+        val[i] = malloc(32);
+        snprintf(ph[i], 32, "[EMAIL_%d]", i + 1);
+        snprintf(val[i], 32, "u%d@corp.io", i);
     }
     static const char *const atoms[] = {"[", "]",  "[EMAIL_",   "EMAIL_",     "1",          "2",
                                         "0", "_",  "[EMAIL_1]", "[EMAIL_12]", "[EMAIL_13]", "x",
