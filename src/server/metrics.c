@@ -110,7 +110,6 @@ enum {
     F_OVERHEAD,
     F_PRIVACY,
     F_ATTEMPTS,
-    F_CACHE,
     F_REDACTED,
     F_ESCALATED,
     F_N
@@ -156,8 +155,6 @@ static const struct {
                     "Calls to providers (retries and failovers included) by provider, model and "
                     "result (ok or the error kind).",
                     K_COUNTER, NULL},
-    [F_CACHE] = {"llmux_cache_hits_total", "Requests answered from the response cache, by front.",
-                 K_COUNTER, NULL},
     [F_REDACTED] = {"llmux_redacted_values_total",
                     "Values replaced by placeholders before a request left, by provider and "
                     "model.",
@@ -170,6 +167,7 @@ static const struct {
 
 typedef struct gauge {
     char *name, *help, *labels;
+    const char *type; /* "gauge" | "counter" (static) */
     double value;
 } gauge;
 
@@ -557,8 +555,6 @@ void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const
         static const char *const k_f[] = {"front"};
         const char *v_f[] = {front};
         hist_observe(m, F_OVERHEAD, 1, k_f, v_f, (double)o->overhead_us / 1e6);
-        if (o->cached)
-            count_add(m, F_CACHE, 1, k_f, v_f, 1);
         if (o->escalated)
             count_add(m, F_ESCALATED, 1, k_f, v_f, 1);
     }
@@ -668,41 +664,62 @@ static bool is_family_name(const char *name)
     return strcmp(name, "llmux_inflight_requests") == 0 ||
            strcmp(name, "llmux_metrics_dropped_total") == 0 ||
            strcmp(name, "process_start_time_seconds") == 0 ||
-           strcmp(name, "process_resident_memory_bytes") == 0;
+           strcmp(name, "process_resident_memory_bytes") == 0 ||
+           strcmp(name, "llmux_breaker_state") == 0;
 }
 
 void lx_metrics_gauge(lx_metrics *m, const char *name, const char *help, const char *labels_txt,
                       double value)
 {
-    if (!m || !valid_name(name) || is_family_name(name))
-        return;
-    if (!labels_txt)
-        labels_txt = "";
-    if (!valid_labels(labels_txt))
-        return;
-    pthread_mutex_lock(&m->mu);
+    lx_metrics_sample(m, name, help, "gauge", labels_txt, value);
+}
+
+/* Sets one sample (no checks). Caller holds m->mu. */
+static void put_sample_locked(lx_metrics *m, const char *name, const char *help, const char *type,
+                              const char *labels_txt, double value)
+{
     for (size_t i = 0; i < m->n_gauges; i++) {
         gauge *g = &m->gauges[i];
         if (strcmp(g->name, name) == 0 && strcmp(g->labels, labels_txt) == 0) {
             g->value = value;
-            goto out;
+            return;
         }
     }
     if (m->n_gauges >= LX_METRICS_MAX_GAUGES) {
         m->dropped++;
-        goto out;
+        return;
     }
-    gauge g = {strdup(name), strdup(help ? help : name), strdup(labels_txt), value};
+    gauge g = {strdup(name), strdup(help ? help : name), strdup(labels_txt), type, value};
     if (!g.name || !g.help || !g.labels) {
         free(g.name);
         free(g.help);
         free(g.labels);
         m->dropped++;
-        goto out;
+        return;
     }
     m->gauges[m->n_gauges++] = g;
-out:
+}
+
+void lx_metrics_sample(lx_metrics *m, const char *name, const char *help, const char *type,
+                       const char *labels_txt, double value)
+{
+    if (!m || !valid_name(name) || is_family_name(name))
+        return;
+    type = type && strcmp(type, "counter") == 0 ? "counter" : "gauge";
+    if (!labels_txt)
+        labels_txt = "";
+    if (!valid_labels(labels_txt))
+        return;
+    pthread_mutex_lock(&m->mu);
+    put_sample_locked(m, name, help, type, labels_txt, value);
     pthread_mutex_unlock(&m->mu);
+}
+
+static void set_breaker(lx_metrics *m, const char *labels_txt, double state)
+{
+    put_sample_locked(m, "llmux_breaker_state",
+                      "Circuit breaker of provider/model: 0 closed, 1 open, 2 half-open.", "gauge",
+                      labels_txt, state);
 }
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -836,7 +853,7 @@ static lx_status render_gauges(lx_metrics *m, lx_buf *out)
     for (size_t i = 0; st == LX_OK && i < m->n_gauges; i++) {
         const gauge *g = sorted[i];
         if (i == 0 || strcmp(sorted[i - 1]->name, g->name) != 0)
-            st = put_help(out, g->name, g->help, "gauge");
+            st = put_help(out, g->name, g->help, g->type);
         if (st == LX_OK)
             st = lx_buf_puts(out, g->name);
         if (st == LX_OK)
@@ -906,4 +923,88 @@ lx_status lx_metrics_render(lx_metrics *m, lx_buf *out)
         st = render_gauges(m, out);
     pthread_mutex_unlock(&m->mu);
     return st;
+}
+
+/* ---- samples from the services ------------------------------------------ */
+
+static void account_sample(void *ud, const char *name, const char *help, double value)
+{
+    size_t n = strlen(name);
+    bool counter = n > 6 && strcmp(name + n - 6, "_total") == 0;
+    lx_metrics_sample(ud, name, help, counter ? "counter" : "gauge", NULL, value);
+}
+
+typedef struct pair_list {
+    char (*items)[256]; /* provider '\x1f' model */
+    size_t n, cap;
+} pair_list;
+
+static void pair_add(pair_list *l, const char *provider, const char *model)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        void *p = realloc(l->items, cap * sizeof *l->items);
+        if (!p)
+            return;
+        l->items = p;
+        l->cap = cap;
+    }
+    int w = snprintf(l->items[l->n], sizeof l->items[l->n], "%s\x1f%s", provider, model);
+    if (w > 0 && (size_t)w < sizeof l->items[l->n])
+        l->n++;
+}
+
+void lx_metrics_collect(lx_metrics *m, const lx_services *svc)
+{
+    if (!m || !svc)
+        return;
+    if (svc->account)
+        lx_account_stats_each(svc->account, account_sample, m);
+    if (!svc->breakers || !svc->config)
+        return;
+    /* the pairs: every model the config lists, and every pair an answer
+     * made known (copied under the lock; the breakers take their own) */
+    pair_list l = {0};
+    const lx_config *cfg = svc->config;
+    for (size_t i = 0; i < cfg->n_providers; i++) {
+        const lx_provider_cfg *p = &cfg->providers[i];
+        for (size_t j = 0; j < p->n_models && p->name && p->models[j]; j++)
+            pair_add(&l, p->name, p->models[j]);
+    }
+    pthread_mutex_lock(&m->mu);
+    for (int i = 0; i < HASH_SLOTS; i++)
+        for (known_model *k = m->models[i]; k; k = k->next) {
+            const char *sep = strchr(k->key, '\x1f');
+            if (!sep)
+                continue;
+            char prov[256];
+            size_t pn = (size_t)(sep - k->key);
+            if (pn >= sizeof prov)
+                continue;
+            memcpy(prov, k->key, pn);
+            prov[pn] = '\0';
+            pair_add(&l, prov, sep + 1);
+        }
+    pthread_mutex_unlock(&m->mu);
+
+    int64_t now = lx_breakers_now(svc->breakers);
+    lx_buf lbl;
+    lx_buf_init(&lbl, 1024);
+    for (size_t i = 0; i < l.n; i++) {
+        char *sep = strchr(l.items[i], '\x1f');
+        *sep = '\0';
+        const char *prov = l.items[i], *model = sep + 1;
+        lx_breaker_state st = lx_breakers_state(svc->breakers, prov, model, now);
+        lx_buf_reset(&lbl);
+        if (lx_buf_puts(&lbl, "provider=\"") != LX_OK || lx_metrics_escape(&lbl, prov) != LX_OK ||
+            lx_buf_puts(&lbl, "\",model=\"") != LX_OK || lx_metrics_escape(&lbl, model) != LX_OK ||
+            lx_buf_putc(&lbl, '"') != LX_OK)
+            continue;
+        /* written straight in: the family name is reserved for this */
+        pthread_mutex_lock(&m->mu);
+        set_breaker(m, lbl.data, (double)st);
+        pthread_mutex_unlock(&m->mu);
+    }
+    lx_buf_free(&lbl);
+    free(l.items);
 }

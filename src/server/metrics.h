@@ -48,6 +48,19 @@ void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const
  * Strings are copied. */
 void lx_metrics_gauge(lx_metrics *m, const char *name, const char *help, const char *labels,
                       double value);
+/* The same with a TYPE: "counter" or "gauge" (anything else reads as gauge).
+ * The first sample of a name decides its HELP and TYPE. */
+void lx_metrics_sample(lx_metrics *m, const char *name, const char *help, const char *type,
+                       const char *labels, double value);
+
+/* Refreshes the samples that live in the services; call it before
+ * lx_metrics_render. Adds the account's counters (lx_account_stats_each:
+ * llmux_ledger_*, llmux_cache_*, llmux_budget_rejects_total; names ending in
+ * _total are counters) and llmux_breaker_state{provider,model} (0 closed,
+ * 1 open, 2 half-open) for every model the config lists and every
+ * provider/model pair a request was answered by. NULL parts are skipped. */
+void lx_metrics_collect(lx_metrics *m, const lx_services *svc);
+
 /* Appends to out (nothing is reset). LX_ERR_TOOBIG when out's cap is hit. */
 lx_status lx_metrics_render(lx_metrics *m, lx_buf *out);
 

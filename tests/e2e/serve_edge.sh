@@ -385,6 +385,8 @@ if [ "${DUR%.*}" -ge 5 ]; then ok edge_metrics_duration; else fail edge_metrics_
 assert_match edge_metrics_ttft "$(cat "$METRICS")" 'llmux_ttft_seconds_count\{provider="mockopenai",model="echo",target="cloud"\} [1-9]'
 assert_match edge_metrics_overhead "$(cat "$METRICS")" 'llmux_overhead_seconds_count\{front="openai"\} [1-9]'
 assert_match edge_metrics_privacy_email "$(cat "$METRICS")" "llmux_privacy_findings_total\{type=\"(EMAIL|email)\",action=\"[a-z]+\"\} [1-9]"
+assert_match edge_metrics_breaker_state "$(cat "$METRICS")" '^llmux_breaker_state\{provider="mockopenai",model="echo"\} 0$'
+assert_match edge_metrics_ledger "$(cat "$METRICS")" '^llmux_ledger_up 1$'
 assert_match edge_metrics_inflight_zero "$(cat "$METRICS")" '^llmux_inflight_requests 0$'
 echo "# the email request answered $EMAIL_CODE" >&2
 

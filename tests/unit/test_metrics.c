@@ -666,3 +666,40 @@ Test(metrics, many_threads_observe_exactly)
     expo_free(&e, &b);
     lx_metrics_free(g_m);
 }
+
+Test(metrics, collect_breakers_and_typed_samples)
+{
+    lx_metrics *m = lx_metrics_new();
+    lx_breakers *br = NULL;
+    cr_assert_eq(lx_breakers_new(NULL, &br, NULL), LX_OK);
+    int64_t now = lx_breakers_now(br);
+    for (int i = 0; i < 20; i++)
+        lx_breakers_report(br, "openai", "gpt-4o-mini", true, false, now);
+    lx_provider_cfg mock = {.name = "mock"};
+    lx_target t = {.provider = &mock, .model = "answered"};
+    lx_outcome o = outcome(NULL, &t, LX_OK);
+    lx_metrics_observe(m, "openai", 200, &o);
+
+    lx_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.providers = &P_CLOUD; /* lists gpt-4o-mini */
+    cfg.n_providers = 1;
+    lx_services svc = {.config = &cfg, .breakers = br};
+    lx_metrics_collect(m, &svc);
+    lx_metrics_collect(m, &svc); /* twice: values replaced, not repeated */
+    lx_metrics_sample(m, "llmux_things_total", "Things.", "counter", "kind=\"a\"", 3);
+    lx_metrics_sample(m, "llmux_breaker_state", "reserved", "gauge", NULL, 9); /* refused */
+
+    expo e;
+    lx_buf b;
+    render_parse(m, &e, &b);
+    cr_assert_eq(get(&e, "llmux_breaker_state", "provider=openai;model=gpt-4o-mini;", NULL), 1);
+    cr_assert_eq(get(&e, "llmux_breaker_state", "provider=mock;model=answered;", NULL), 0);
+    cr_assert_eq(count_name(&e, "llmux_breaker_state"), 2);
+    cr_assert_eq(get(&e, "llmux_things_total", "kind=a;", NULL), 3);
+    cr_assert_not_null(strstr(b.data, "# TYPE llmux_things_total counter\n"));
+    cr_assert_not_null(strstr(b.data, "# TYPE llmux_breaker_state gauge\n"));
+    expo_free(&e, &b);
+    lx_metrics_free(m);
+    lx_breakers_free(br);
+}
