@@ -131,6 +131,8 @@ fask() {
     OUT=$(cat "$OUT_FILE")
     ERR=$(cat "$ERR_FILE")
     mock_requests >"$E2E_TMP/reqs.json"
+    rq_load
+    jf_load
 }
 cat >"$E2E_TMP/runner.py" <<'PY'
 # runner.py OUT ERR CMD...: runs CMD (stdin /dev/null), stdout to OUT,
@@ -156,34 +158,47 @@ print(rc, int(end * 1000))
 PY
 
 cat >"$E2E_TMP/rq.py" <<'PY'
-# rq.py REQS_FILE MODEL WHAT [DIALECT]: what the mock saw for one model.
+# rq.py REQS_FILE: what the mock saw, per model, as "MODEL:WHAT<TAB>VALUE"
+# lines (one python start per run instead of one per question):
 #   n        requests            status  their HTTP statuses (comma list)
 #   gaps     ms between them     span    ms first to last
-#   first    epoch ms of the first one (-1: none)
+#   first    epoch ms of the first one
 #   prefill  JSON list of the trailing assistant texts (null: none)
 #   disc     1/0 per request: the client went away before the end
 import json, sys
 reqs = json.load(open(sys.argv[1]))
-model, what = sys.argv[2], sys.argv[3]
-dialect = sys.argv[4] if len(sys.argv) > 4 else None
-sel = [r for r in reqs if r.get("model") == model and (dialect is None or r.get("dialect") == dialect)]
-t = [r["time"] for r in sel]
-if what == "n":
-    print(len(sel))
-elif what == "status":
-    print(",".join(str(r.get("status")) for r in sel))
-elif what == "gaps":
-    print(",".join(str(int((b - a) * 1000)) for a, b in zip(t, t[1:])))
-elif what == "first":
-    print(int(t[0] * 1000) if t else -1)
-elif what == "span":
-    print(int((t[-1] - t[0]) * 1000) if t else 0)
-elif what == "prefill":
-    print(json.dumps([r.get("prefill") for r in sel]))
-elif what == "disc":
-    print(",".join("1" if r["stream"]["client_disconnected"] else "0" for r in sel))
+models = []
+for r in reqs:
+    if r.get("model") is not None and r["model"] not in models:
+        models.append(r["model"])
+for m in models:
+    sel = [r for r in reqs if r.get("model") == m]
+    t = [r["time"] for r in sel]
+    v = {"n": len(sel),
+         "status": ",".join(str(r.get("status")) for r in sel),
+         "gaps": ",".join(str(int((b - a) * 1000)) for a, b in zip(t, t[1:])),
+         "first": int(t[0] * 1000),
+         "span": int((t[-1] - t[0]) * 1000),
+         "prefill": json.dumps([r.get("prefill") for r in sel]),
+         "disc": ",".join("1" if r["stream"]["client_disconnected"] else "0" for r in sel)}
+    for k, x in v.items():
+        print("%s:%s\t%s" % (m, k, x))
 PY
-rq() { py "$E2E_TMP/rq.py" "$E2E_TMP/reqs.json" "$@"; }
+declare -A RQ JF
+# rq_load: reads $E2E_TMP/reqs.json into RQ; rq MODEL WHAT answers from it
+# (a model the mock never saw: n 0, first -1, span 0, prefill [], else "")
+rq_load() {
+    local k v
+    RQ=()
+    while IFS=$'\t' read -r k v; do RQ[$k]=$v; done < <(py "$E2E_TMP/rq.py" "$E2E_TMP/reqs.json")
+}
+rq() {
+    if [ -n "${RQ[$1:$2]+set}" ]; then
+        printf '%s\n' "${RQ[$1:$2]}"
+    else
+        case $2 in n | span) echo 0 ;; first) echo -1 ;; prefill) echo "[]" ;; *) echo "" ;; esac
+    fi
+}
 # gap A B: ms from the first attempt on model A to the first on model B
 gap() {
     local a b
@@ -205,48 +220,69 @@ rq_disc_wait() {
     local i d
     for i in $(seq 20); do
         mock_requests >"$E2E_TMP/reqs.json"
+        rq_load
         d=$(rq "$1" disc)
         case ",$d," in *,0,*) sleep 0.1 ;; *) break ;; esac
     done
     rq "$1" disc
 }
 
-# jroute WHAT: from the `ask --json` object on stdout, wherever it sits:
-#   count    the number of attempts (an "attempts" array or count)
-#   targets  provider/model of each attempt, comma list
-#   cost     "cost_usd" (or "cost") with 9 decimals
-# "none" when absent, "not-json" when stdout is not JSON.
-jroute() {
-    py -c '
+# jf_load: flattens the `ask --json` object on stdout into JF (one python
+# start per run): "usage.output" -> 9, and from the route object, wherever
+# it sits: @count (attempts), @targets (provider/model of each, comma list),
+# @cost (cost_usd with 9 decimals). Absent: "none"; stdout not JSON: every
+# @ key "not-json" and no paths.
+jf_load() {
+    local k v
+    JF=()
+    while IFS=$'\t' read -r k v; do JF[$k]=$v; done < <(py -c '
 import json, sys
-what = sys.argv[1]
 try:
     o = json.loads(sys.stdin.read())
 except ValueError:
-    print("not-json"); sys.exit()
+    for k in ("@count", "@targets", "@cost"):
+        print(k + "\tnot-json")
+    sys.exit()
 num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+def leaf(x):
+    if isinstance(x, str) and "\n" not in x and "\t" not in x:
+        return x
+    return json.dumps(x, separators=(",", ":"))
+def flat(v, path):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            flat(x, path + [k])
+    elif isinstance(v, list) and v:
+        for i, x in enumerate(v):
+            flat(x, path + [str(i)])
+    else:
+        print(".".join(path) + "\t" + leaf(v))
+flat(o, [])
+got = {}
 todo = [o]
 while todo:
     v = todo.pop(0)
     if isinstance(v, dict):
         a = v.get("attempts")
-        if what == "count" and (isinstance(a, list) or num(a)):
-            print(len(a) if isinstance(a, list) else a); sys.exit()
-        if what == "targets" and isinstance(a, list):
-            print(",".join("%s/%s" % (x.get("provider"), x.get("model"))
-                           for x in a if isinstance(x, dict))); sys.exit()
+        if "@count" not in got and (isinstance(a, list) or num(a)):
+            got["@count"] = len(a) if isinstance(a, list) else a
+        if "@targets" not in got and isinstance(a, list):
+            got["@targets"] = ",".join("%s/%s" % (x.get("provider"), x.get("model"))
+                                       for x in a if isinstance(x, dict))
         for k in ("cost_usd", "cost"):
-            if what == "cost" and num(v.get(k)):
-                print("%.9f" % v[k]); sys.exit()
+            if "@cost" not in got and num(v.get(k)):
+                got["@cost"] = "%.9f" % v[k]
         todo += list(v.values())
     elif isinstance(v, list):
         todo += v
-print("none")' "$1" <<<"$OUT"
+for k in ("@count", "@targets", "@cost"):
+    print("%s\t%s" % (k, got.get(k, "none")))' <<<"$OUT")
 }
-jattempts() { jroute count; }
-jtargets() { jroute targets; }
-jcost() { jroute cost; }
-jf() { jget "$OUT" "$1"; }
+jattempts() { echo "${JF[@count]:-none}"; }
+jtargets() { echo "${JF[@targets]:-none}"; }
+jcost() { echo "${JF[@cost]:-none}"; }
+jf() { [ -n "${JF[$1]+set}" ] && printf '%s\n' "${JF[$1]}"; }
+
 
 # check NAME COND_DESCRIPTION: ok when every "want|got" pair in the
 # remaining arguments matches; the failure lists all mismatches plus the
@@ -781,7 +817,7 @@ group_serve_midstream() {
             "$SCODE|$(jget "$S" text)|$(jget "$S" done)|$(jget "$S" finish)"
         if [ -n "$(jget "$S" error)" ]; then ok "faults_serve_${front}_cut_error_named"; else
             fail "faults_serve_${front}_cut_error_named" "no error event: $(head -c 300 "$E2E_TMP/cut_$front.body")"; fi
-        mock_requests >"$E2E_TMP/reqs.json"
+        mock_requests >"$E2E_TMP/reqs.json"; rq_load
         check "faults_serve_${front}_cut_no_restart" "1|0" "$(rq cut-40-of-60 n)|$(rq count-60 n)"
 
         mock_reset
@@ -798,7 +834,7 @@ group_serve_midstream() {
         anthropic) text=$(jget "$(cat "$E2E_TMP/whole_$front.body")" content.0.text) ;;
         ollama) text=$(jget "$(cat "$E2E_TMP/whole_$front.body")" message.content) ;;
         esac
-        mock_requests >"$E2E_TMP/reqs.json"
+        mock_requests >"$E2E_TMP/reqs.json"; rq_load
         check "faults_serve_${front}_whole_answer_restart" "200|$T60|[null]" \
             "$SCODE|$text|$(rq count-60 prefill)"
     done
@@ -807,7 +843,7 @@ group_serve_midstream() {
     mock_reset
     spost openai "$P/cut-40-of-60" true cont
     S=$(sparse openai "$E2E_TMP/cont.body")
-    mock_requests >"$E2E_TMP/reqs.json"
+    mock_requests >"$E2E_TMP/reqs.json"; rq_load
     check faults_serve_openai_continue "200|$T60|true|null|[\"$T40\"]" \
         "$SCODE|$(jget "$S" text)|$(jget "$S" done)|$(jget "$S" error)|$(rq count-60 prefill)"
     stop_serve
@@ -889,7 +925,7 @@ for i in range(n):
 print(json.dumps(out))
 PY
     stop_serve
-    mock_requests >"$E2E_TMP/reqs.json"
+    mock_requests >"$E2E_TMP/reqs.json"; rq_load
     local res
     res=$(py - "$E2E_TMP/brk_client.json" "$E2E_TMP/reqs.json" "$down" "$((OPEN + EVERY + 700))" <<'PY'
 import json, sys
