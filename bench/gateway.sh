@@ -21,15 +21,20 @@
 # TTFT_GAP_US), REPEAT times per target. RSS: VmRSS sampled in the middle of
 # every streamed concurrency-64 run (the maximum is shown) and VmHWM at the end.
 #
-# Pinning (PIN=1, default when the machine has 2+ CPUs): load generators (wrk,
-# ttft) on CPU $LOAD_CPU, mock and gateways on CPU $SERVER_CPU, for every
-# target alike: a request crosses between the two CPUs twice whichever target
-# serves it, and the gateway shares its CPU with the mock.
-#
+# Pinning. PIN=auto (the default on 2+ CPUs): the concurrency-1 runs and the
+# TTFT runs put the load generator (wrk, ttft) on CPU $LOAD_CPU and the mock and
+# every gateway on CPU $SERVER_CPU, so a request crosses between the CPUs exactly
+# twice whichever target serves it (an idle vCPU here takes ~40 µs to wake: left
+# free, the scheduler would sometimes put wrk and the mock on one CPU and give
+# the direct path no wake-up at all). The concurrency-16/64 runs leave every
+# process free on all CPUs (`taskset -a -p` moves the running servers), as on
+# a real machine: each gateway in its default shape (llmux one worker per CPU,
+# Portkey one node process), the mock single-threaded. PIN=1 pins every run,
+# PIN=0 none.
 # Knobs: BUILD, LLMUX, GATEWAY_SECONDS (10), REPEAT (3), CONC ("1 16 64"),
 # MODES ("plain stream"), TARGETS ("direct llmux portkey"), WRK_THREADS (1),
 # TTFT_N (400), TTFT_GAP_US (1000), PIN, LOAD_CPU (0), SERVER_CPU (1),
-# LLMUX_WORKERS (1), PEERS_DIR (bench/peers), KEEP_TMP=1 (keep logs),
+# LLMUX_WORKERS (llmux's default), PEERS_DIR (bench/peers), KEEP_TMP=1 (keep logs),
 # PROFILE=1: perf (cpu-clock, DWARF call graphs) samples llmux during its first
 # plain and streamed runs at the highest concurrency and writes the top
 # functions (inclusive share) to $PROFILE_OUT (default /tmp/llmux-gateway-profile.txt).
@@ -94,12 +99,13 @@ TARGETS=${TARGETS:-"direct llmux portkey"}
 WRK_THREADS=${WRK_THREADS:-1}
 TTFT_N=${TTFT_N:-400}
 TTFT_GAP_US=${TTFT_GAP_US:-1000}
-LLMUX_WORKERS=${LLMUX_WORKERS:-1}
+LLMUX_WORKERS=${LLMUX_WORKERS:-}
 LOAD_CPU=${LOAD_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
-if [ -z "${PIN:-}" ]; then
-    if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then PIN=1; else PIN=0; fi
+if [ -z "${PIN:-}" ] || [ "$PIN" = auto ]; then
+    if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then PIN=auto; else PIN=0; fi
 fi
+ALL_CPUS=0-$(($(nproc) - 1))
 PORTKEY_JS=$PEERS_DIR/node_modules/@portkey-ai/gateway/build/start-server.js
 
 for b in "$MOCK" "$TTFT"; do
@@ -119,14 +125,29 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Command prefixes (not functions: a backgrounded simple command keeps its pid
-# through the exec chain, so $! is the server's own pid for /proc).
+# Servers start free (or pinned with PIN=1); set_pinning moves them and picks
+# the load generators' prefix. LOAD is a command prefix, not a function: a
+# backgrounded simple command keeps its pid through the exec chain.
 SRV=(env)
 LOAD=(env)
+PINNED=0
 if [ "$PIN" = 1 ]; then
     SRV=(taskset -c "$SERVER_CPU")
     LOAD=(taskset -c "$LOAD_CPU")
+    PINNED=1
 fi
+set_pinning() { # set_pinning CONC: pinned for concurrency 1 under PIN=auto
+    [ "$PIN" = auto ] || return 0
+    local want=0 p
+    [ "$1" = 1 ] && want=1
+    [ "$want" = "$PINNED" ] && return 0
+    for p in "${PID_OF[@]}"; do
+        [ -n "$p" ] || continue
+        if [ "$want" = 1 ]; then taskset -a -p -c "$SERVER_CPU" "$p"; else taskset -a -p -c "$ALL_CPUS" "$p"; fi >/dev/null 2>&1
+    done
+    if [ "$want" = 1 ]; then LOAD=(taskset -c "$LOAD_CPU"); else LOAD=(env); fi
+    PINNED=$want
+}
 free_port() {
     python3 -S -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -206,14 +227,14 @@ providers:
     api_key_env: BENCH_MOCK_KEY
 server:
   listen: 127.0.0.1:$port
-  workers: $LLMUX_WORKERS
+$([ -n "$LLMUX_WORKERS" ] && echo "  workers: $LLMUX_WORKERS")
   access_log: "off"
 EOF
         env HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config" \
             XDG_DATA_HOME="$TMP/home/.local/share" XDG_CACHE_HOME="$TMP/home/.cache" \
             XDG_STATE_HOME="$TMP/home/.local/state" BENCH_MOCK_KEY=sk-bench-not-secret \
             "${SRV[@]}" "$LLMUX" serve --config "$TMP/llmux.yaml" --listen "127.0.0.1:$port" \
-            --workers "$LLMUX_WORKERS" >"$TMP/llmux.log" 2>&1 &
+            >"$TMP/llmux.log" 2>&1 &
         PIDS+=($!)
         PID_OF[llmux]=$!
         URL[llmux]=http://127.0.0.1:$port/v1/chat/completions
@@ -278,9 +299,11 @@ done
 
 total_runs=$((REPEAT * $(wc -w <<<"$MODES") * $(wc -w <<<"$CONC") * ${#ACTIVE[@]}))
 echo "gateway bench: ${ACTIVE[*]}; $total_runs wrk runs of ${SECS}s; pinning=$PIN" >&2
+
 for ((rep = 1; rep <= REPEAT; rep++)); do
     for mode in $MODES; do
         for c in $CONC; do
+            set_pinning "$c"
             for t in "${ACTIVE[@]}"; do
                 sampler=
                 if [ "$mode" = stream ] && [ "$c" = 64 ] && [ -n "${PID_OF[$t]:-}" ]; then
@@ -332,6 +355,7 @@ done
 
 # TTFT on a paced stream, concurrency 1.
 declare -A TTFT
+set_pinning 1
 for ((rep = 1; rep <= REPEAT; rep++)); do
     for t in "${ACTIVE[@]}"; do
         hdr_var="HDR_$t[@]"
@@ -380,7 +404,12 @@ cell() { # cell TARGET/MODE/CONC I -> median of figure I
 W=$((3 * 20 + 40))
 echo
 echo "llmux gateway benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk -t$WRK_THREADS, ${SECS}s x $REPEAT (medians); pinned: $([ "$PIN" = 1 ] && echo "wrk/ttft on CPU $LOAD_CPU, mock + gateways on CPU $SERVER_CPU" || echo no); llmux workers: $LLMUX_WORKERS"
+case $PIN in
+auto) pin_text="concurrency 1 and ttft: wrk/ttft on CPU $LOAD_CPU, mock + gateways on CPU $SERVER_CPU; 16/64: free" ;;
+1) pin_text="wrk/ttft on CPU $LOAD_CPU, mock + gateways on CPU $SERVER_CPU" ;;
+*) pin_text=none ;;
+esac
+echo "wrk -t$WRK_THREADS, ${SECS}s x $REPEAT (medians); pinning: $pin_text; llmux workers: ${LLMUX_WORKERS:-default}"
 echo "latency in µs; '!' = some requests failed or were not 2xx"
 printf '%-14s|' ""
 for t in direct llmux portkey; do printf ' %-24s|' "$t"; done
