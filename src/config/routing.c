@@ -648,9 +648,9 @@ static lx_status check_target(lx_config *cfg, lx_yctx *y, const char *what, cons
             if (allow_auto)
                 return LX_OK;
             return fail_at(y, spec,
-                           "%s: '%s' lets the router choose; a concrete target is needed here "
+                           "%s: '%s'%s lets the router choose; a concrete target is needed here "
                            "(provider/model, an alias, local or cloud)",
-                           what, spec);
+                           what, spec, strcmp(spec, "auto") ? " (an alias of auto)" : "");
         }
         if (is_kw(s, "local") || is_kw(s, "cloud")) {
             if (allow_kw && !lx_config_provider(cfg, s))

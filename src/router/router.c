@@ -107,11 +107,37 @@ lx_status lx_router_resolve(const lx_router *r, const char *spec, lx_tspec *out,
                 return LX_OK;
             return lx_fail(err, LX_ERR_NOTFOUND, "no remote provider is configured");
         }
+        const char *slash = strchr(spec, '/');
+        if (slash && !strcmp(slash + 1, "auto")) {
+            /* "<provider>/auto": the provider's routing target when it has
+             * one (default, escalate), else its first model */
+            size_t pn = (size_t)(slash - spec);
+            for (size_t i = 0; i < c->n_providers; i++) {
+                const lx_provider_cfg *p = &c->providers[i];
+                if (strlen(p->name) != pn || strncmp(p->name, spec, pn))
+                    continue;
+                for (size_t j = 0; j < p->n_models; j++)
+                    if (!strcmp(p->models[j], "auto"))
+                        goto concrete; /* a model really named auto */
+                if (r->def.p == p)
+                    *out = r->def;
+                else if (r->esc.p == p)
+                    *out = r->esc;
+                else if (p->n_models)
+                    *out = (lx_tspec){p, p->models[0]};
+                else
+                    return lx_fail(err, LX_ERR_NOTFOUND,
+                                   "provider '%s' lists no models; name one as %s/MODEL", p->name,
+                                   p->name);
+                return LX_OK;
+            }
+        }
         const lx_alias *a = alias_of(c, spec);
         if (!a)
             break;
         spec = a->target;
     }
+concrete:;
     const lx_provider_cfg *p = NULL;
     const char *m = NULL;
     lx_status st = lx_config_resolve(c, spec, &p, &m, err);

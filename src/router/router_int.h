@@ -57,7 +57,8 @@ struct lx_route_scratch {
 };
 
 /* Resolves a target spec: "local"/"local/auto", "cloud"/"cloud/auto", an
- * alias (chains followed), or what lx_config_resolve takes. *is_auto is set
+ * alias (chains followed), "<provider>/auto" (that provider's default or
+ * escalate target, else its first model), or what lx_config_resolve takes. *is_auto is set
  * (and LX_OK returned with out->p NULL) for "auto" or an alias of it.
  * LX_ERR_NOTFOUND with err set when nothing matches. */
 lx_status lx_router_resolve(const lx_router *r, const char *spec, lx_tspec *out, bool *is_auto,

@@ -396,17 +396,25 @@ static void add_locals(ctx *x, const char *why)
     }
 }
 
-static bool from_matches(const char *from, const lx_tspec *t)
+/* Does a fallbacks `from` name the choice? "local", "cloud",
+ * "<provider>/auto" or "<provider>/<star>" (any model of it), or a spec or alias
+ * that resolves to it. */
+static bool from_matches(ctx *x, const char *from, const lx_tspec *t)
 {
     if (!strcmp(from, "local"))
         return t->p->local;
     if (!strcmp(from, "cloud"))
         return !t->p->local;
     size_t pn = strlen(t->p->name);
-    if (!strncmp(from, t->p->name, pn) && from[pn] == '/' && !strcmp(from + pn + 1, t->model))
-        return true;
-    if (!strncmp(from, t->p->name, pn) && !strcmp(from + pn, "/*"))
-        return true;
+    if (!strncmp(from, t->p->name, pn) && from[pn] == '/') {
+        const char *m = from + pn + 1;
+        if (!strcmp(m, t->model) || !strcmp(m, "*") || !strcmp(m, "auto"))
+            return true;
+    }
+    lx_tspec r;
+    bool autos;
+    if (lx_router_resolve(x->r, from, &r, &autos, NULL) == LX_OK && !autos)
+        return r.p == t->p && !strcmp(r.model, t->model);
     return false;
 }
 
@@ -557,6 +565,11 @@ static void filter(ctx *x, cand *c)
     lx_plan *p = x->plan;
     const lx_route_input *in = x->in;
     c->info = lx_catalogue_find(x->r->cfg, c->t.model);
+    lx_route_tokens *sz0 = size_of(x, &c->t, false); /* listed in the explanation */
+    if (sz0) {
+        c->tokens = sz0->count;
+        c->exact = sz0->exact;
+    }
     if (!key_allows(in->key, &c->t, NULL)) {
         c->out = OUT_KEY;
         c->out_reason = pf(x, "key '%s' may not use %s", in->key->id ? in->key->id : "?",
@@ -750,6 +763,7 @@ static lx_status decide(ctx *x)
                                     hit->target ? " " : "", hit->target ? hit->target : "");
         reason(x, rule_why);
         if (hit->action == LX_RULE_BLOCK) {
+            p->sensitive = mode != LX_PRIVACY_OFF && p->n_privacy > 0;
             set_block(x, LX_ERR_BLOCKED,
                       pf(x, "refused by routing %s (%s)%s%s", p->rule, conds,
                          hit->reason ? ": " : "", hit->reason ? hit->reason : ""));
@@ -810,9 +824,7 @@ static lx_status decide(ctx *x)
     /* 6. the choice */
     bool cascade_rule = false;
     const char *th = lx_header_get(in->headers, in->n_headers, "x-llmux-target");
-    if (p->explicit_model) {
-        add(x, &asked_t, pf(x, "requested model %s", asked_spec));
-    } else if (hit && hit->action != LX_RULE_REDACT) {
+    if (hit && hit->action != LX_RULE_REDACT) {
         const char *tspec = hit->target;
         if (!tspec)
             tspec = hit->action == LX_RULE_CLOUD ? "cloud" : "local";
@@ -826,6 +838,8 @@ static lx_status decide(ctx *x)
             return LX_OK;
         }
         add(x, &t, rule_why);
+    } else if (p->explicit_model) {
+        add(x, &asked_t, pf(x, "requested model %s", asked_spec));
     } else if (th) {
         lx_tspec t;
         bool a2;
@@ -874,7 +888,7 @@ static lx_status decide(ctx *x)
         add_locals(x, "local: offline");
     for (size_t i = 0; i < cfg->reliability.n_fallbacks; i++) {
         const lx_fallback *f = &cfg->reliability.fallbacks[i];
-        if (!f->from || !from_matches(f->from, &choice))
+        if (!f->from || !from_matches(x, f->from, &choice))
             continue;
         for (size_t j = 0; j < f->n_to; j++)
             add_spec(x, f->to[j], pf(x, "fallback of %s (reliability.fallbacks)", f->from));
