@@ -1,5 +1,6 @@
 #include "proto/json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,8 @@ lx_status lx_json_opt_int(const json_t *obj, const char *key, const char *ctx, i
         return LX_OK;
     if (json_is_integer(v)) {
         *out = json_integer_value(v);
-    } else if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)) {
+    } else if (json_is_real(v) && fabs(json_real_value(v)) < 9.2e18 && /* cast defined */
+               json_real_value(v) == (double)(int64_t)json_real_value(v)) {
         *out = (int64_t)json_real_value(v);
     } else {
         return lx_fail(err, LX_ERR_INVALID, "%s%s%s: expected an integer", ctx ? ctx : "",
