@@ -68,10 +68,17 @@ static void item_free(lx_acct_item *it)
 /* Copies the strings of row into one allocation owned by it. */
 static bool copy_row(lx_acct_item *it, const lx_ledger_row *row, bool prompts)
 {
-    const char *src[11] = {row->key_id,   row->front,   row->route,
-                           row->reason,   row->provider, row->model,
-                           row->status,   row->privacy, row->privacy_action,
-                           prompts ? row->prompt : NULL, prompts ? row->answer : NULL};
+    const char *src[11] = {row->key_id,
+                           row->front,
+                           row->route,
+                           row->reason,
+                           row->provider,
+                           row->model,
+                           row->status,
+                           row->privacy,
+                           row->privacy_action,
+                           prompts ? row->prompt : NULL,
+                           prompts ? row->answer : NULL};
     size_t total = 0;
     for (int i = 0; i < 11; i++)
         if (src[i])
@@ -80,9 +87,9 @@ static bool copy_row(lx_acct_item *it, const lx_ledger_row *row, bool prompts)
     it->mem = total ? malloc(total) : NULL;
     if (total && !it->mem)
         return false;
-    const char **dst[11] = {&it->row.key_id, &it->row.front,   &it->row.route,
+    const char **dst[11] = {&it->row.key_id, &it->row.front,    &it->row.route,
                             &it->row.reason, &it->row.provider, &it->row.model,
-                            &it->row.status, &it->row.privacy, &it->row.privacy_action,
+                            &it->row.status, &it->row.privacy,  &it->row.privacy_action,
                             &it->row.prompt, &it->row.answer};
     char *p = it->mem;
     for (int i = 0; i < 11; i++) {
@@ -150,8 +157,11 @@ void lx_account_record(lx_account *a, const lx_ledger_row *row)
 void lx_account_enqueue_cache(lx_account *a, const char key[65], void *blob, size_t len,
                               int64_t now_ms, int64_t expires_ms)
 {
-    lx_acct_item it = {.kind = LX_ITEM_CACHE, .blob = blob, .blob_len = len,
-                       .now_ms = now_ms, .expires_ms = expires_ms};
+    lx_acct_item it = {.kind = LX_ITEM_CACHE,
+                       .blob = blob,
+                       .blob_len = len,
+                       .now_ms = now_ms,
+                       .expires_ms = expires_ms};
     memcpy(it.cache_key, key, 65);
     pthread_mutex_lock(&a->mu);
     bool ok = !a->stop && push(a, &it);
@@ -223,9 +233,8 @@ static void process(lx_account *a, lx_acct_item *items, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (items[i].kind != LX_ITEM_CACHE)
             continue;
-        if (a->store->ops->cache_put(a->store, items[i].cache_key, items[i].blob,
-                                     items[i].blob_len, items[i].now_ms, items[i].expires_ms,
-                                     max, &e) == LX_OK)
+        if (a->store->ops->cache_put(a->store, items[i].cache_key, items[i].blob, items[i].blob_len,
+                                     items[i].now_ms, items[i].expires_ms, max, &e) == LX_OK)
             atomic_fetch_add(&a->cache_stores, 1);
         else
             LX_DEBUG("%s (cache store)", e.message);

@@ -67,8 +67,8 @@ static void add_op(opdesc *d, size_t *n, unsigned bit, const char *kind, const c
         snprintf(o->name, sizeof o->name, "%s.k.%s", kind, key_id);
     else
         snprintf(o->name, sizeof o->name, "%s.*", kind);
-    o->op = (lx_counter_op){.name = o->name, .window = window, .delta = delta, .limit = limit,
-                            .mode = mode};
+    o->op = (lx_counter_op){
+        .name = o->name, .window = window, .delta = delta, .limit = limit, .mode = mode};
 }
 
 static void iso_time(int64_t ms, char *out, size_t cap)
@@ -172,8 +172,7 @@ lx_status lx_budget_reserve(lx_account *a, const lx_key_cfg *key, double max_usd
             add_op(d, &n, OP_G_MONTH, "usd.month", NULL, r->month, max_usd, g->month_usd,
                    LX_CTR_LIMIT);
         if (kid && key->day_usd > 0)
-            add_op(d, &n, OP_K_DAY, "usd.day", kid, r->day, max_usd, key->day_usd,
-                   LX_CTR_LIMIT);
+            add_op(d, &n, OP_K_DAY, "usd.day", kid, r->day, max_usd, key->day_usd, LX_CTR_LIMIT);
         if (kid && key->month_usd > 0)
             add_op(d, &n, OP_K_MONTH, "usd.month", kid, r->month, max_usd, key->month_usd,
                    LX_CTR_LIMIT);

@@ -63,7 +63,7 @@ lx_cache_decision lx_cache_decide(const lx_config *cfg, const lx_request *req, c
     if (cfg->cache.mode == LX_CACHE_ON)
         return LX_CACHE_USE;
     return req->sampling.has_temperature && req->sampling.temperature == 0 ? LX_CACHE_USE
-                                                                          : LX_CACHE_SKIP;
+                                                                           : LX_CACHE_SKIP;
 }
 
 bool lx_cache_wanted(const lx_config *cfg, const lx_request *req, const lx_header *h, size_t nh,
@@ -217,8 +217,7 @@ lx_status lx_response_to_json(const lx_response *r, char **out, size_t *len)
         json_object_set_new(o, "usage",
                             json_pack("[IIIII]", (json_int_t)r->usage.input,
                                       (json_int_t)r->usage.cache_read,
-                                      (json_int_t)r->usage.cache_write,
-                                      (json_int_t)r->usage.output,
+                                      (json_int_t)r->usage.cache_write, (json_int_t)r->usage.output,
                                       (json_int_t)r->usage.reasoning));
     json_object_set_new(o, "created", json_integer(r->created));
     json_t *parts = json_array();

@@ -49,8 +49,7 @@ double lx_price_usd(const lx_config *cfg, const lx_provider_cfg *p, const char *
     double cr = m->price_cache_read > 0 ? m->price_cache_read : m->price_input;
     double cw = m->price_cache_write > 0 ? m->price_cache_write : m->price_input;
     double usd = (double)u->input * m->price_input + (double)u->cache_read * cr +
-                 (double)u->cache_write * cw +
-                 (double)(u->output + u->reasoning) * m->price_output;
+                 (double)u->cache_write * cw + (double)(u->output + u->reasoning) * m->price_output;
     return usd / 1e6;
 }
 

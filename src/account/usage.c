@@ -33,8 +33,8 @@ lx_status lx_usage_parse_since(const char *s, int64_t now_ms, int64_t *out, lx_e
         return lx_fail(err, LX_ERR_USAGE, "--since: empty");
     char *end = NULL;
     long long n = strtoll(s, &end, 10);
-    if (end && end != s && n >= 0 && end[0] && !end[1] && strchr("dhm", end[0]) &&
-        s[0] != '-' && n <= 36500LL * 24 * 60) {
+    if (end && end != s && n >= 0 && end[0] && !end[1] && strchr("dhm", end[0]) && s[0] != '-' &&
+        n <= 36500LL * 24 * 60) {
         int64_t unit = end[0] == 'd' ? 86400000LL : end[0] == 'h' ? 3600000LL : 60000LL;
         *out = now_ms - (int64_t)n * unit;
         return LX_OK;
@@ -235,8 +235,8 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const lx_usage_group *)a)->name, ((const lx_usage_group *)b)->name);
 }
 
-lx_status lx_usage_report_build(const lx_config *cfg, lx_store *s, int64_t since_ms,
-                                lx_usage_by by, lx_usage_report *out, lx_error *err)
+lx_status lx_usage_report_build(const lx_config *cfg, lx_store *s, int64_t since_ms, lx_usage_by by,
+                                lx_usage_report *out, lx_error *err)
 {
     memset(out, 0, sizeof *out);
     out->by = by;
@@ -301,9 +301,9 @@ static json_t *group_json(const lx_usage_group *d, bool saved_known)
     json_object_set_new(o, "saved_usd", saved_known ? json_real(d->saved_usd) : json_null());
     json_object_set_new(o, "p50_ms", d->p50_ms >= 0 ? json_integer(d->p50_ms) : json_null());
     json_object_set_new(o, "p95_ms", d->p95_ms >= 0 ? json_integer(d->p95_ms) : json_null());
-    json_object_set_new(o, "avg_ms", d->requests ? json_real((double)d->latency_sum_ms /
-                                                             (double)d->requests)
-                                                 : json_null());
+    json_object_set_new(o, "avg_ms",
+                        d->requests ? json_real((double)d->latency_sum_ms / (double)d->requests)
+                                    : json_null());
     json_object_set_new(o, "percentile_rows", json_integer(d->n_raw));
     json_object_set_new(o, "local_share",
                         json_real(d->requests ? (double)d->local / (double)d->requests : 0));

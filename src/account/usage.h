@@ -69,8 +69,8 @@ lx_status lx_usage_parse_by(const char *s, lx_usage_by *out, lx_error *err);
 const char *lx_usage_by_name(lx_usage_by by);
 
 /* Builds a report; s may be NULL (an empty report). */
-lx_status lx_usage_report_build(const lx_config *cfg, lx_store *s, int64_t since_ms,
-                                lx_usage_by by, lx_usage_report *out, lx_error *err);
+lx_status lx_usage_report_build(const lx_config *cfg, lx_store *s, int64_t since_ms, lx_usage_by by,
+                                lx_usage_report *out, lx_error *err);
 void lx_usage_report_free(lx_usage_report *r);
 
 /* The report as one JSON object (see docs/accounting.md). */

@@ -24,23 +24,22 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: llmux usage [OPTIONS]\n"
-            "\n"
-            "Requests, tokens, cost, latency and savings from the ledger.\n"
-            "\n"
-            "options:\n"
-            "      --since WHEN     7d, 24h, 30m, or a UTC date 2026-11-01 (default 7d)\n"
-            "      --by WHAT        provider, model, key, day or route (default model)\n"
-            "      --json           one JSON object: groups, total, escalate, ...\n"
-            "      --config FILE    configuration file (its ledger.path is read)\n"
-            "  -h, --help           this help\n"
-            "\n"
-            "saved = what the same tokens would have cost on the escalation model\n"
-            "(routing.escalate) minus what they cost. p50/p95 come from raw rows only.\n"
-            "\n"
-            "exit status: 0 report printed (also for an empty ledger), 1 the ledger\n"
-            "cannot be read, 2 usage or configuration error\n");
+    fprintf(f, "usage: llmux usage [OPTIONS]\n"
+               "\n"
+               "Requests, tokens, cost, latency and savings from the ledger.\n"
+               "\n"
+               "options:\n"
+               "      --since WHEN     7d, 24h, 30m, or a UTC date 2026-11-01 (default 7d)\n"
+               "      --by WHAT        provider, model, key, day or route (default model)\n"
+               "      --json           one JSON object: groups, total, escalate, ...\n"
+               "      --config FILE    configuration file (its ledger.path is read)\n"
+               "  -h, --help           this help\n"
+               "\n"
+               "saved = what the same tokens would have cost on the escalation model\n"
+               "(routing.escalate) minus what they cost. p50/p95 come from raw rows only.\n"
+               "\n"
+               "exit status: 0 report printed (also for an empty ledger), 1 the ledger\n"
+               "cannot be read, 2 usage or configuration error\n");
 }
 
 static void fmt_int(char *b, size_t cap, int64_t v)
@@ -88,8 +87,15 @@ static lx_status add_row(lx_table *t, const lx_usage_group *g, bool saved_known)
 
 static int print_table(const lx_usage_report *r)
 {
-    const char *heads[9] = {lx_usage_by_name(r->by), "requests", "tokens in", "tokens out", "cost",
-                            "saved",                 "p50",      "p95",       "local"};
+    const char *heads[9] = {lx_usage_by_name(r->by),
+                            "requests",
+                            "tokens in",
+                            "tokens out",
+                            "cost",
+                            "saved",
+                            "p50",
+                            "p95",
+                            "local"};
     lx_table *t = lx_table_new(9, heads);
     if (!t) {
         fprintf(stderr, "llmux usage: out of memory\n");

@@ -128,9 +128,12 @@ static lx_status l_flush(lx_yctx *y, const lx_ynode *v, void *o)
 }
 
 static const lx_yfield ledger_fields[] = {
-    {"enabled", l_enabled},  {"path", l_path},
-    {"retention_days", l_retention}, {"store_prompts", l_prompts},
-    {"energy_usd_per_mtok", l_energy}, {"flush_ms", l_flush},
+    {"enabled", l_enabled},
+    {"path", l_path},
+    {"retention_days", l_retention},
+    {"store_prompts", l_prompts},
+    {"energy_usd_per_mtok", l_energy},
+    {"flush_ms", l_flush},
 };
 
 lx_status lx_parse_ledger(lx_yctx *y, const lx_ynode *v, lx_config *cfg)
@@ -174,7 +177,7 @@ static lx_status b_at_limit(lx_yctx *y, const lx_ynode *v, void *o)
 }
 
 static const lx_yfield budget_fields[] = {
-    {"day_usd", b_day}, {"month_usd", b_month}, {"rpm", b_rpm},
+    {"day_usd", b_day}, {"month_usd", b_month},   {"rpm", b_rpm},
     {"tpm", b_tpm},     {"at_limit", b_at_limit},
 };
 
@@ -194,8 +197,7 @@ static lx_status c_mode(lx_yctx *y, const lx_ynode *v, void *o)
     int i = 0;
     lx_status st = lx_y_choice(y, v, choices, &i);
     if (st == LX_OK)
-        ((lx_cache_cfg *)o)->mode =
-            i == 0 ? LX_CACHE_AUTO : i == 1 ? LX_CACHE_ON : LX_CACHE_OFF;
+        ((lx_cache_cfg *)o)->mode = i == 0 ? LX_CACHE_AUTO : i == 1 ? LX_CACHE_ON : LX_CACHE_OFF;
     return st;
 }
 

@@ -74,10 +74,9 @@ lx_status lx_counters_apply(lx_counters *c, lx_counter_op *ops, size_t n, size_t
             k->value = 0;
         }
         ops[i].value = k->window == ops[i].window ? k->value : 0;
-        bool check = ops[i].mode == LX_CTR_CHECK ||
-                     (ops[i].mode == LX_CTR_LIMIT && ops[i].delta > 0);
-        if (check && k->window == ops[i].window && ops[i].limit > 0 &&
-            k->value >= ops[i].limit) {
+        bool check =
+            ops[i].mode == LX_CTR_CHECK || (ops[i].mode == LX_CTR_LIMIT && ops[i].delta > 0);
+        if (check && k->window == ops[i].window && ops[i].limit > 0 && k->value >= ops[i].limit) {
             if (failed)
                 *failed = i;
             st = LX_ERR_LIMIT;

@@ -503,9 +503,20 @@ static int64_t cache_del(sq_store *s, const char *key)
     return size;
 }
 
+/* Recomputes the running total of cache sizes (after a failed
+ * transaction undid what it had counted). Writer lock held. */
+static void resync_cache_bytes(sq_store *s)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->w, "SELECT IFNULL(SUM(size), 0) FROM cache", -1, &q, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        s->cache_bytes = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+}
+
 static lx_status sq_cache_put(lx_store *base, const char *key, const void *blob, size_t len,
-                              int64_t now_ms, int64_t expires_ms, int64_t max_bytes,
-                              lx_error *err)
+                              int64_t now_ms, int64_t expires_ms, int64_t max_bytes, lx_error *err)
 {
     sq_store *s = (sq_store *)base;
     if (s->read_only)
@@ -565,15 +576,8 @@ static lx_status sq_cache_put(lx_store *base, const char *key, const void *blob,
         exec(s->w, "ROLLBACK");
     }
 out:
-    if (st != LX_OK) {
-        /* Re-sync the running total after a failed transaction. */
-        sqlite3_stmt *q2 = NULL;
-        if (sqlite3_prepare_v2(s->w, "SELECT IFNULL(SUM(size), 0) FROM cache", -1, &q2, NULL) ==
-                SQLITE_OK &&
-            sqlite3_step(q2) == SQLITE_ROW)
-            s->cache_bytes = sqlite3_column_int64(q2, 0);
-        sqlite3_finalize(q2);
-    }
+    if (st != LX_OK)
+        resync_cache_bytes(s);
     pthread_mutex_unlock(&s->wmu);
     return st;
 }
@@ -588,8 +592,7 @@ static lx_status sq_cache_expire(lx_store *base, int64_t now_ms, int64_t *n, lx_
     lx_status st = LX_OK;
     sqlite3_stmt *q = NULL;
     pthread_mutex_lock(&s->wmu);
-    if (sqlite3_prepare_v2(s->w,
-                           "DELETE FROM cache WHERE expires_ms <= ?1 RETURNING size", -1, &q,
+    if (sqlite3_prepare_v2(s->w, "DELETE FROM cache WHERE expires_ms <= ?1 RETURNING size", -1, &q,
                            NULL) != SQLITE_OK) {
         st = db_fail(s, s->w, err, LX_ERR_IO, "cache expiry");
         goto out;
@@ -601,14 +604,18 @@ static lx_status sq_cache_expire(lx_store *base, int64_t now_ms, int64_t *n, lx_
         s->cache_bytes -= sqlite3_column_int64(q, 0);
         k++;
     }
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_DONE) {
         st = db_fail(s, s->w, err, LX_ERR_IO, "cache expiry");
+        sqlite3_reset(q);
+        resync_cache_bytes(s);
+        k = 0;
+    }
     if (n)
         *n = k;
     sqlite3_finalize(q);
     q = NULL;
-    if (sqlite3_prepare_v2(s->w, "DELETE FROM kv WHERE expires_ms <> 0 AND expires_ms <= ?1",
-                           -1, &q, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->w, "DELETE FROM kv WHERE expires_ms <> 0 AND expires_ms <= ?1", -1,
+                           &q, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(q, 1, now_ms);
         sqlite3_step(q);
     }
@@ -620,8 +627,8 @@ out:
 
 /* ---- kv ---- */
 
-static lx_status sq_kv_get(lx_store *base, const char *key, int64_t now_ms, void **val,
-                           size_t *len, lx_error *err)
+static lx_status sq_kv_get(lx_store *base, const char *key, int64_t now_ms, void **val, size_t *len,
+                           lx_error *err)
 {
     return get_blob((sq_store *)base, ST_KV_GET, key, now_ms, val, len, err);
 }
@@ -722,9 +729,8 @@ static lx_status ensure_schema(sq_store *s, lx_error *err)
     if (v < 0)
         return db_fail(s, s->w, err, LX_ERR_IO, "not a database");
     if (v > LX_STORE_SCHEMA_VERSION)
-        return lx_fail(err, LX_ERR_IO,
-                       "ledger %s: schema version %d is newer than this llmux (%d)", s->path, v,
-                       LX_STORE_SCHEMA_VERSION);
+        return lx_fail(err, LX_ERR_IO, "ledger %s: schema version %d is newer than this llmux (%d)",
+                       s->path, v, LX_STORE_SCHEMA_VERSION);
     if (s->read_only) {
         s->empty = v == 0;
         return LX_OK;
@@ -804,12 +810,7 @@ lx_status lx_store_sqlite_open(const char *path, bool read_only, lx_store **out,
         }
     }
     if (!read_only) {
-        sqlite3_stmt *q = NULL;
-        if (sqlite3_prepare_v2(s->w, "SELECT IFNULL(SUM(size), 0) FROM cache", -1, &q, NULL) ==
-                SQLITE_OK &&
-            sqlite3_step(q) == SQLITE_ROW)
-            s->cache_bytes = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
+        resync_cache_bytes(s);
     }
     *out = &s->base;
     return LX_OK;

@@ -84,9 +84,9 @@ typedef struct lx_counter_op {
     const char *name; /* e.g. "usd.day.*", "req.min.team-a" */
     int64_t window;   /* window index (day, month or minute number) */
     double delta;
-    double limit;     /* LX_CTR_LIMIT: admitted while value < limit */
+    double limit; /* LX_CTR_LIMIT: admitted while value < limit */
     lx_ctr_mode mode;
-    double value;     /* out: the value before the op (on failure: now) */
+    double value; /* out: the value before the op (on failure: now) */
 } lx_counter_op;
 
 typedef struct lx_store_ops {
@@ -100,8 +100,7 @@ typedef struct lx_store_ops {
     lx_status (*rollup)(lx_store *s, int64_t cutoff_ms, int64_t *rolled, lx_error *err);
     /* Raw rows with ts_ms >= since_ms, then rollups of days starting at or
      * after the day of since_ms. */
-    lx_status (*scan_usage)(lx_store *s, int64_t since_ms, lx_usage_fn fn, void *ud,
-                            lx_error *err);
+    lx_status (*scan_usage)(lx_store *s, int64_t since_ms, lx_usage_fn fn, void *ud, lx_error *err);
     /* Billed USD with ts >= since_ms (raw) plus rollups of days >= that
      * day; key_id NULL = every key. */
     lx_status (*spend)(lx_store *s, const char *key_id, int64_t since_ms, double *usd,
@@ -116,8 +115,8 @@ typedef struct lx_store_ops {
 
     /* ---- response cache ---- */
     /* LX_ERR_NOTFOUND on a miss or an expired entry. */
-    lx_status (*cache_get)(lx_store *s, const char *key, int64_t now_ms, void **blob,
-                           size_t *len, lx_error *err);
+    lx_status (*cache_get)(lx_store *s, const char *key, int64_t now_ms, void **blob, size_t *len,
+                           lx_error *err);
     lx_status (*cache_put)(lx_store *s, const char *key, const void *blob, size_t len,
                            int64_t now_ms, int64_t expires_ms, int64_t max_bytes, lx_error *err);
     /* Drops expired entries; *n = how many (may be NULL). */

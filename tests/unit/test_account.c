@@ -32,7 +32,7 @@ TestSuite(account, .init = mkdir_tmp, .fini = rm_tmp);
 
 #define PROVIDERS                                                                                  \
     "providers:\n"                                                                                 \
-    "  - {name: openai, type: openai, base_url: 'http://127.0.0.1:9/v1', api_key: sk-test,\n"     \
+    "  - {name: openai, type: openai, base_url: 'http://127.0.0.1:9/v1', api_key: sk-test,\n"      \
     "     models: [gpt-4o, gpt-4o-mini]}\n"                                                        \
     "  - {name: local, type: ollama, base_url: 'http://127.0.0.1:9', models: [tiny]}\n"
 
@@ -117,8 +117,8 @@ Test(account, config_errors_name_the_place)
     cr_assert(strstr(e.message, "provider/model"), "%s", e.message);
     cr_assert_eq(cfg_err("cache:\n  routes:\n    - openai/gpt-4o\n    - nobody/x\n", &e),
                  LX_ERR_CONFIG);
-    cr_assert(strstr(e.message, "test.yaml:8:7: cache.routes[1]: no provider named 'nobody'"),
-              "%s", e.message);
+    cr_assert(strstr(e.message, "test.yaml:8:7: cache.routes[1]: no provider named 'nobody'"), "%s",
+              e.message);
     cr_assert_eq(cfg_err("ledger: {enabled: yes please}\n", &e), LX_ERR_CONFIG);
 }
 
@@ -275,8 +275,8 @@ Test(account, zero_dollar_never_blocked_by_dollar_budget)
     cr_assert_eq(lx_budget_reserve(a, NULL, 0.2, 1, &r, NULL, &e), LX_OK);
     lx_budget_settle(a, &r, 0.2, 1);
     cr_assert_eq(lx_budget_reserve(a, NULL, 0.01, 1, &r, NULL, &e), LX_ERR_LIMIT);
-    cr_assert(strstr(e.message, "global day budget $0.10 reached ($0.20 spent); resets at "),
-              "%s", e.message);
+    cr_assert(strstr(e.message, "global day budget $0.10 reached ($0.20 spent); resets at "), "%s",
+              e.message);
     for (int i = 0; i < 100; i++) {
         cr_assert_eq(lx_budget_reserve(a, NULL, 0, 1, &r, NULL, &e), LX_OK);
         lx_budget_settle(a, &r, 0, 1);
@@ -341,8 +341,12 @@ Test(account, spend_survives_restart)
 {
     lx_config *c = cfg_with("ledger: {path: '@DIR@/b.db', flush_ms: 10}\nbudgets: {day_usd: 1}\n");
     lx_account *a = open_acct(c);
-    lx_ledger_row row = {.ts_ms = lx_now_ms(), .provider = "openai", .model = "gpt-4o",
-                         .route = "cloud", .status = "ok", .cost_usd = 1.25};
+    lx_ledger_row row = {.ts_ms = lx_now_ms(),
+                         .provider = "openai",
+                         .model = "gpt-4o",
+                         .route = "cloud",
+                         .status = "ok",
+                         .cost_usd = 1.25};
     lx_account_record(a, &row);
     lx_account_close(a);
     a = open_acct(c);
@@ -573,11 +577,21 @@ Test(account, usage_report_saved_and_groups)
     lx_config *c = cfg_with("default_model: local/tiny\nledger: {path: ':memory:'}\n");
     lx_account *a = open_acct(c);
     int64_t now = lx_now_ms();
-    lx_ledger_row l = {.ts_ms = now, .route = "local", .provider = "local", .model = "tiny",
-                       .status = "ok", .usage = {.input = 1000000}, .latency_ms = 10};
-    lx_ledger_row m = {.ts_ms = now, .route = "cloud", .provider = "openai",
-                       .model = "gpt-4o-mini", .status = "ok", .usage = {.output = 1000000},
-                       .cost_usd = 0.6, .latency_ms = 30};
+    lx_ledger_row l = {.ts_ms = now,
+                       .route = "local",
+                       .provider = "local",
+                       .model = "tiny",
+                       .status = "ok",
+                       .usage = {.input = 1000000},
+                       .latency_ms = 10};
+    lx_ledger_row m = {.ts_ms = now,
+                       .route = "cloud",
+                       .provider = "openai",
+                       .model = "gpt-4o-mini",
+                       .status = "ok",
+                       .usage = {.output = 1000000},
+                       .cost_usd = 0.6,
+                       .latency_ms = 30};
     lx_account_record(a, &l);
     lx_account_record(a, &m);
     lx_account_flush(a);

@@ -97,14 +97,13 @@ static void check_db(int64_t at_least, int round)
     cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
     cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "ok", "round %d", round);
     sqlite3_finalize(q);
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM requests", -1, &q, NULL),
-                 SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM requests", -1, &q, NULL), SQLITE_OK);
     cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
     int64_t n = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     sqlite3_close(db);
-    cr_assert_geq(n, at_least, "round %d: %lld rows on disk, %lld were reported committed",
-                  round, (long long)n, (long long)at_least);
+    cr_assert_geq(n, at_least, "round %d: %lld rows on disk, %lld were reported committed", round,
+                  (long long)n, (long long)at_least);
 }
 
 Test(ledger_crash, kill9_under_load_loses_no_committed_row, .init = setup, .fini = teardown,

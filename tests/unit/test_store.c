@@ -216,8 +216,7 @@ Test(store, cache_ttl_replace_and_eviction)
     }
     cr_assert_eq(present, 2);
     /* Too big for the bound at all. */
-    cr_assert_eq(s->ops->cache_put(s, "big", body, sizeof body, 1, 100000, 500, &e),
-                 LX_ERR_TOOBIG);
+    cr_assert_eq(s->ops->cache_put(s, "big", body, sizeof body, 1, 100000, 500, &e), LX_ERR_TOOBIG);
     int64_t gone;
     cr_assert_eq(s->ops->cache_expire(s, 200000, &gone, &e), LX_OK);
     cr_assert_eq(gone, 2);
