@@ -507,18 +507,6 @@ static void respond_json(srv_req *r, int status, const char *s)
     srv_respond(r, status, "application/json", s, strlen(s));
 }
 
-static void handle_embeddings(srv_req *r)
-{
-    lx_error e = {0};
-    lx_error_clear(&e);
-    e.code = LX_ERR_UNSUPPORTED;
-    e.http_status = 501;
-    snprintf(e.message, sizeof e.message,
-             "embeddings are not available through llmux yet: no provider path for "
-             "/v1/embeddings; call the provider directly");
-    srv_respond_error(r, 501, &e);
-}
-
 void srv_handle(srv_req *r)
 {
     srv_server *s = r->w->srv;
@@ -530,7 +518,7 @@ void srv_handle(srv_req *r)
         handle_count_tokens(r);
         return;
     case EP_EMBEDDINGS:
-        handle_embeddings(r);
+        srv_embeddings(r);
         return;
     case EP_MODELS:
         srv_list_models(r, MHD_lookup_connection_value(r->c, MHD_HEADER_KIND,

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "net/upstream.h"
 #include "server/server_int.h"
 
 #define REQ_POOL_MAX 256
@@ -323,6 +324,25 @@ void srv_req_wake(srv_req *r)
 
 /* ---- client-disconnect watch ------------------------------------------------- */
 
+void srv_req_cancel_work(srv_req *r, const char *why)
+{
+    bool any = false;
+    if (r->job) {
+        lx_job *j = r->job;
+        r->job = NULL;
+        lx_job_cancel(j);
+        any = true;
+    }
+    if (r->call) {
+        lx_http_call *c = r->call;
+        r->call = NULL;
+        lx_http_call_cancel(c);
+        any = true;
+    }
+    if (any && why && !r->res.error[0])
+        lx_strlcpy(r->res.error, why, sizeof r->res.error);
+}
+
 static void on_disconnect(uv_poll_t *p, int status, int events)
 {
     srv_conn *conn = p->data;
@@ -334,13 +354,8 @@ static void on_disconnect(uv_poll_t *p, int status, int events)
     if (!r || r->done || r->cancelled)
         return;
     /* a hang-up: the job stops now, MHD closes the connection */
-    if (r->job) {
-        lx_job *j = r->job;
-        r->job = NULL;
-        lx_job_cancel(j);
-    }
+    srv_req_cancel_work(r, "client disconnected");
     r->cancelled = true;
-    lx_strlcpy(r->res.error, "client disconnected", sizeof r->res.error);
     if (r->suspended)
         srv_req_wake(r);
     else
@@ -499,13 +514,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
-    if (r->job) {
-        lx_job *j = r->job;
-        r->job = NULL;
-        lx_job_cancel(j);
-        if (!r->res.error[0])
-            lx_strlcpy(r->res.error, "client disconnected", sizeof r->res.error);
-    }
+    srv_req_cancel_work(r, "client disconnected");
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
         if (!r->dispatched && r->conn && r->conn->deadline_ms == 0 && !r->status)
             r->status = 408;
@@ -677,12 +686,7 @@ void srv_worker_http_stop(srv_worker *w)
             srv_req *r = conn->req;
             if (!r)
                 continue;
-            if (r->job) {
-                lx_job *j = r->job;
-                r->job = NULL;
-                lx_job_cancel(j);
-                lx_strlcpy(r->res.error, "server stopped", sizeof r->res.error);
-            }
+            srv_req_cancel_work(r, "server stopped");
             r->cancelled = true;
             if (r->suspended) {
                 r->suspended = false;

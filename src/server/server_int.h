@@ -229,6 +229,9 @@ struct srv_req {
     int key_index; /* -1 none */
     bool key_counted;
     lx_job *job;
+    struct lx_http_call *call; /* embeddings: the upstream transfer */
+    int up_status;
+    bool up_ollama;
     lx_request *lreq;
     lx_stream_encoder *enc;
     lx_collector col;
@@ -270,6 +273,11 @@ void srv_req_suspend(srv_req *r);
 void srv_req_watch(srv_req *r, bool on); /* client-disconnect watch */
 uint64_t srv_now_ns(void);
 int64_t srv_wall_ms(void);
+
+/* embeddings.c: POST /v1/embeddings */
+void srv_embeddings(srv_req *r);
+/* http.c: stops the job or upstream call of r (no more callbacks). */
+void srv_req_cancel_work(srv_req *r, const char *why);
 
 /* keys.c */
 /* Finds the key presented by the request. LX_OK with *key (NULL when no

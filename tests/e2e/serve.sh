@@ -100,7 +100,7 @@ req GET /v1/models
 EXTRA_CURL=()
 assert_eq models_anthropic_shape "model false" "$(jget "$B" data.0.type) $(jget "$B" has_more)"
 
-req POST /v1/embeddings '{"model":"mockopenai/echo","input":"hi"}'
+req POST /v1/embeddings '{"model":"mockgemini/echo","input":"hi"}'
 assert_eq embeddings_status 501 "$S"
 assert_match embeddings_says_why "$(jget "$B" error.message)" 'embeddings'
 
