@@ -452,6 +452,11 @@ static void fail_job(lx_job *j, const lx_error *e)
     j->out.latency_ms = elapsed_ms(j);
     if (!j->out.target && j->att_target)
         j->out.target = j->att_target;
+    /* a partial answer the caller got was billed by its provider: its usage
+     * and cost stay on the record (a stream cut without its terminator is
+     * finalised with the usage it carried) */
+    j->out.usage = j->prior_usage;
+    j->out.cost_usd = j->prior_cost;
     lx_event ev = {.kind = LX_EV_ERROR, .error = &j->out.error};
     to_caller(j, &ev);
     job_end(j);
