@@ -955,3 +955,118 @@ Test(dispatch, block_plan_is_one_error)
     rec_free(&r);
     env_free(&e);
 }
+
+/* ---- cascade confidence with a fake local engine ------------------------
+ * A provider that answers "a b c" in three TEXT events of one token each,
+ * every token with log-probability `lp`, on the next loop turn. */
+typedef struct fake_provider {
+    lx_provider base;
+    double lp;
+} fake_provider;
+
+typedef struct fake_call {
+    lx_call base;
+    uv_timer_t timer;
+    lx_event_fn sink;
+    void *ud;
+    double lp;
+} fake_call;
+
+static void fake_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void fake_run(uv_timer_t *t)
+{
+    fake_call *c = t->data;
+    lx_event ev = {.kind = LX_EV_START, .model = "fake"};
+    c->sink(c->ud, &ev);
+    static const char *const words[] = {"a", " b", " c"};
+    for (int i = 0; i < 3; i++) {
+        ev = (lx_event){.kind = LX_EV_TEXT, .text = words[i], .len = strlen(words[i]),
+                        .n_tokens = 1, .logprob = c->lp};
+        c->sink(c->ud, &ev);
+    }
+    ev = (lx_event){.kind = LX_EV_USAGE, .usage = {.input = 3, .output = 3}};
+    c->sink(c->ud, &ev);
+    ev = (lx_event){.kind = LX_EV_FINISH, .finish = LX_FINISH_STOP};
+    c->sink(c->ud, &ev);
+    uv_close((uv_handle_t *)&c->timer, fake_closed);
+}
+
+static lx_status fake_start(lx_provider *p, const lx_request *req, const lx_call_opts *o,
+                            lx_event_fn sink, void *ud, lx_call **out, lx_error *err)
+{
+    (void)req;
+    (void)o;
+    (void)err;
+    fake_call *c = calloc(1, sizeof *c);
+    c->base.provider = p;
+    c->sink = sink;
+    c->ud = ud;
+    c->lp = ((fake_provider *)p)->lp;
+    uv_timer_init(p->loop, &c->timer);
+    c->timer.data = c;
+    uv_timer_start(&c->timer, fake_run, 0, 0);
+    *out = &c->base;
+    return LX_OK;
+}
+
+static void fake_cancel(lx_call *base)
+{
+    fake_call *c = (fake_call *)base;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, fake_closed);
+}
+
+static void fake_destroy(lx_provider *p)
+{
+    free(p);
+}
+
+static const lx_provider_ops fake_ops = {fake_start, fake_cancel, fake_destroy};
+
+static void cascade_with_logprob(double lp, bool want_pass)
+{
+    env e;
+    env_init(&e, "routing: {cascade_min_logprob: -1.5}\n", false);
+    hplan h;
+    const char *specs[] = {"mocklocal/echo", "mockopenai/echo"};
+    plan_of(&e, &h, specs, 2);
+    h.plan.cascade = true;
+    fake_provider *fp = calloc(1, sizeof *fp);
+    fp->base = (lx_provider){.ops = &fake_ops, .cfg = h.t[0].provider, .config = e.cfg,
+                             .loop = &e.loop.uv};
+    fp->lp = lp;
+    cr_assert_eq(lx_dispatch_set_provider(e.d, h.t[0].provider, &fp->base), LX_OK);
+    lx_request *q = req_text("auto", "hello world");
+    rec r;
+    run(&e, &r, &h.plan, q, true);
+    lx_request_free(q);
+    cr_assert_eq(r.n_finish, 1, "%s", r.err.message);
+    cr_assert(r.cascade_ran);
+    cr_assert_eq(r.cascade_pass, want_pass, "%s", r.json);
+    cr_assert_eq(r.n_start, 1);
+    if (want_pass) {
+        cr_assert_str_eq(txt(&r), "a b c");
+        cr_assert_str_eq(r.target, "mocklocal/echo");
+        cr_assert_eq(mock_count("echo"), 0);
+    } else {
+        cr_assert(strstr(r.json, "low confidence"), "%s", r.json);
+        cr_assert_str_eq(txt(&r), "Hello from mock-openai. You said: hello world");
+        cr_assert_str_eq(r.target, "mockopenai/echo");
+    }
+    rec_free(&r);
+    env_free(&e);
+}
+
+Test(dispatch, cascade_confident_local_draft_passes)
+{
+    cascade_with_logprob(-0.5, true);
+}
+
+Test(dispatch, cascade_unsure_local_draft_escalates)
+{
+    cascade_with_logprob(-3.0, false);
+}
