@@ -345,6 +345,62 @@ assert_match edge_pipelined_third "${PIPE[2]:-}" '^200 .*You said: third'
 KA=$(curl -s -v --max-time 10 "$U/healthz" "$U/healthz" 2>&1 >/dev/null | grep -ci 're-\?using existing connection')
 if [ "${KA:-0}" -ge 1 ]; then ok edge_keepalive_reused; else fail edge_keepalive_reused "curl opened a new connection for the second request"; fi
 
+# ---- HTTP/1.x framing handled by libmicrohttpd -------------------------------
+# One raw request per connection; prints "NAME STATUS CLOSED" (CLOSED: the
+# server hung up after answering).
+PROTO=$(py - "$HOSTPORT" "$KEY" <<'PY'
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+A = ("Authorization: Bearer %s\r\n" % sys.argv[2]).encode()
+body = b'{"model":"mockopenai/echo","messages":[{"role":"user","content":"x"}]}'
+def one(name, raw):
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(raw)
+    buf, closed, end = b"", False, time.time() + 5
+    while time.time() < end:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        except OSError:
+            closed = True
+            break
+        if not d:
+            closed = True
+            break
+        buf += d
+        lines = buf.split(b"\r\n")
+        if lines[0].startswith(b"HTTP/1.1 100"):
+            buf = buf.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in buf else buf
+            continue
+        if b"\r\n\r\n" in buf:
+            head, rest = buf.split(b"\r\n\r\n", 1)
+            cl = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+            if cl and len(rest) >= cl[0]:
+                s.settimeout(0.3)  # answered: does the server hang up?
+    st = buf.split(b"\r\n", 1)[0].split(b" ")[1].decode() if buf.startswith(b"HTTP/") else "none"
+    print(name, st, "closed" if closed else "open")
+one("http10", b"GET /healthz HTTP/1.0\r\n\r\n")
+one("conn_close", b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+one("expect_100", b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + A +
+    b"Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+one("bad_content_length", b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + A + b"Content-Length: abc\r\n\r\n" + body)
+one("huge_header", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n")
+one("long_url", b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+one("bad_version", b"GET /healthz HTTP/2.5\r\nHost: x\r\n\r\n")
+one("query_string", b"GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+PY
+)
+pstat() { printf '%s\n' "$PROTO" | awk -v n="$1" '$1 == n {print $2, $3}'; }
+assert_eq edge_http10 "200 closed" "$(pstat http10)"
+assert_eq edge_connection_close "200 closed" "$(pstat conn_close)"
+assert_eq edge_expect_100_continue "200 open" "$(pstat expect_100)"
+assert_eq edge_bad_content_length "400 closed" "$(pstat bad_content_length)"
+assert_eq edge_huge_header_431 "431 closed" "$(pstat huge_header)"
+assert_eq edge_long_url_414 "414 closed" "$(pstat long_url)"
+assert_eq edge_bad_version_505 "505 closed" "$(pstat bad_version)"
+assert_eq edge_query_string_ignored "200 open" "$(pstat query_string)"
+
 # ---- /metrics after traffic --------------------------------------------------
 # a prompt with an email address: the guard finds it (whatever the route)
 req POST /v1/chat/completions "${AUTH[@]}" "${JSON[@]}" \
