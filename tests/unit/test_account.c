@@ -2,9 +2,13 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "account/account.h"
@@ -772,5 +776,83 @@ Test(account, stats_as_metric_samples)
     lx_account_stats_each(a, count_sample, &n);
     cr_assert_eq(n, 9);
     lx_account_close(a);
+    lx_config_free(c);
+}
+
+/* Disk full: a child process whose files may not grow past 256 KiB
+ * (RLIMIT_FSIZE; writes beyond fail with EFBIG, which SQLite reports as
+ * "database or disk is full" or an I/O error) records rows until the
+ * database cannot grow. Recording never fails or blocks, the rows that do
+ * not fit are counted as dropped, one warning is printed, budgets keep
+ * working, and the file stays intact. */
+Test(account, disk_full_degrades_to_warning_and_counter)
+{
+    char errpath[512];
+    snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
+    lx_config *c = cfg_with("ledger: {path: '@DIR@/full.db', flush_ms: 5}\n"
+                            "budgets: {day_usd: 100}\n");
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {.rlim_cur = 256 * 1024, .rlim_max = 256 * 1024};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0 || !freopen(errpath, "w", stderr))
+            _exit(10);
+        lx_account *a = NULL;
+        if (lx_account_open(c, &a, NULL) != LX_OK)
+            _exit(11);
+        lx_ledger_row row = sample_row(lx_now_ms(), 1);
+        row.reason = "a reason long enough to fill pages quickly, repeated for bulk: "
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+        for (int i = 0; i < 40; i++) {
+            for (int k = 0; k < 100; k++)
+                lx_account_record(a, &row);
+            lx_account_flush(a);
+        }
+        lx_account_stats st;
+        lx_account_stats_get(a, &st);
+        if (st.rows_written == 0 || st.rows_dropped == 0 || st.write_errors == 0)
+            _exit(12);
+        if (st.rows_written + st.rows_dropped != 4000)
+            _exit(13);
+        lx_reservation r;
+        if (lx_budget_reserve(a, NULL, 1, 1, &r, NULL, NULL) != LX_OK)
+            _exit(14);
+        lx_budget_settle(a, &r, 1, 1);
+        lx_account_close(a);
+        fflush(stderr);
+        _exit(0);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status), "child died (status %d)", status);
+    cr_assert_eq(WEXITSTATUS(status), 0, "child failed with %d", WEXITSTATUS(status));
+    FILE *f = fopen(errpath, "r");
+    cr_assert_not_null(f);
+    char line[1024];
+    int warnings = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "warn") && strstr(line, "ledger"))
+            warnings++;
+    fclose(f);
+    cr_assert_eq(warnings, 1, "one warning, not one per batch (%d)", warnings);
+    /* The file is intact and holds what was written. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/full.db", dir);
+    lx_store *s;
+    lx_error e;
+    cr_assert_eq(lx_store_sqlite_open(path, false, &s, &e), LX_OK, "%s", e.message);
+    int64_t n = 0;
+    cr_assert_eq(s->ops->count_rows(s, &n, &e), LX_OK);
+    cr_assert_gt(n, 0);
+    lx_store_close(s);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "ok");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
     lx_config_free(c);
 }
