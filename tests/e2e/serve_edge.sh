@@ -369,10 +369,8 @@ def one(name, raw):
             closed = True
             break
         buf += d
-        lines = buf.split(b"\r\n")
-        if lines[0].startswith(b"HTTP/1.1 100"):
-            buf = buf.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in buf else buf
-            continue
+        while buf.startswith(b"HTTP/1.1 100") and b"\r\n\r\n" in buf:
+            buf = buf.split(b"\r\n\r\n", 1)[1]  # the interim answer
         if b"\r\n\r\n" in buf:
             head, rest = buf.split(b"\r\n\r\n", 1)
             cl = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
