@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -574,6 +575,11 @@ lx_status lx_serve_run(const lx_serve_opts *o, lx_error *err)
     }
     show_addr(&lp, s->listen_shown, sizeof s->listen_shown);
     signal(SIGPIPE, SIG_IGN);
+    struct rlimit rl; /* connections are descriptors: allow as many as the hard limit */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     for (int i = 0; i < workers; i++) {
         srv_worker *w = &s->workers[i];
         if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
