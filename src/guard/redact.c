@@ -24,7 +24,8 @@
  *   escaping), its decoded text being the value. A span touching a JSON
  *   number replaces the whole number with the placeholder as a JSON string.
  *   Bytes between tokens (punctuation, whitespace, true/false/null) are
- *   never touched, so valid JSON stays valid.
+ *   never touched, so valid JSON stays valid. Arguments that do not parse
+ *   as JSON are redacted as plain text.
  *   A THINKING part that carried a signature and had findings is dropped:
  *   its signature signs the original text, a redacted copy would be
  *   refused upstream, and sending it unredacted would leak.
@@ -33,11 +34,13 @@
  *   Channels: TEXT, THINKING, and one per tool-call index. Each channel
  *   holds back a tail that starts with '[' and is a proper prefix of some
  *   placeholder in the map (so never more than the longest placeholder
- *   minus one byte, and never the middle of a UTF-8 character: '[' is
- *   ASCII). A TEXT event flushes held THINKING and the other way round;
- *   tool events flush both (a part boundary); TOOL_END(i) flushes channel
- *   i; FINISH and ERROR flush everything, then pass. START and USAGE pass
- *   at once (held text is only delayed past them). Token counts of a TEXT
+ *   minus one byte; '[' is ASCII, so no UTF-8 character is cut there),
+ *   plus up to 3 bytes of a UTF-8 character whose continuation bytes have
+ *   not arrived (so emitted text is valid UTF-8 when the stream is).
+ *   A TEXT event flushes held THINKING and the other way round; tool
+ *   events flush both (a part boundary); TOOL_END(i) flushes channel i;
+ *   FINISH and ERROR flush everything, then pass. START and USAGE pass at
+ *   once (held text is only delayed past them). Token counts of a TEXT
  *   event whose text is entirely held ride on the next TEXT emitted.
  */
 #include "guard/redact.h"
