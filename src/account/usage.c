@@ -152,17 +152,36 @@ static void add_to(lx_usage_group *d, const lx_usage_rec *rec)
     d->bytes_out += rec->bytes_out;
 }
 
+/* Latency histogram: one bucket per millisecond below HB_LIN, then HB_SUB
+ * buckets per power of two (relative width 1/HB_SUB). */
+#define HB_LIN 1024
+#define HB_SUB 64
+#define HB_N (HB_LIN + (63 - 10) * HB_SUB)
+
+static size_t hb_index(int64_t v)
+{
+    if (v < HB_LIN)
+        return v < 0 ? 0 : (size_t)v;
+    int e = 63 - __builtin_clzll((unsigned long long)v); /* >= 10 */
+    int64_t base = (int64_t)1 << e;
+    size_t sub = (size_t)((v - base) / (base / HB_SUB));
+    return HB_LIN + (size_t)(e - 10) * HB_SUB + sub;
+}
+
+static int64_t hb_value(size_t i)
+{
+    if (i < HB_LIN)
+        return (int64_t)i;
+    size_t k = i - HB_LIN;
+    int64_t base = (int64_t)1 << (10 + k / HB_SUB);
+    return base + base / HB_SUB * (int64_t)(k % HB_SUB);
+}
+
 static bool push_lat(lx_usage_group *d, int64_t ms)
 {
-    if (d->n_lat == d->cap_lat) {
-        size_t cap = d->cap_lat ? d->cap_lat * 2 : 64;
-        int64_t *p = realloc(d->lat, cap * sizeof *p);
-        if (!p)
-            return false;
-        d->lat = p;
-        d->cap_lat = cap;
-    }
-    d->lat[d->n_lat++] = ms;
+    if (!d->hist && !(d->hist = calloc(HB_N, sizeof *d->hist)))
+        return false;
+    d->hist[hb_index(ms)]++;
     d->n_raw++;
     return true;
 }
@@ -188,35 +207,32 @@ static bool on_rec(void *ud, const lx_usage_rec *rec)
     return true;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Nearest rank: the smallest value with at least p of the rows at or below it. */
-static int64_t pct(const int64_t *v, size_t n, double p)
+static int64_t pct(const uint32_t *h, int64_t n, double p)
 {
-    if (n == 0)
+    if (!h || n <= 0)
         return -1;
-    size_t rank = (size_t)(p * (double)n + 0.999999);
+    int64_t rank = (int64_t)(p * (double)n + 0.999999);
     if (rank < 1)
         rank = 1;
     if (rank > n)
         rank = n;
-    return v[rank - 1];
+    int64_t seen = 0;
+    for (size_t i = 0; i < HB_N; i++) {
+        seen += h[i];
+        if (seen >= rank)
+            return hb_value(i);
+    }
+    return -1;
 }
 
 static void finish_group(lx_usage_group *d, const lx_config *cfg, const lx_provider_cfg *ep,
                          const char *em, bool have_esc)
 {
-    if (d->n_lat)
-        qsort(d->lat, d->n_lat, sizeof *d->lat, cmp_i64);
-    d->p50_ms = pct(d->lat, d->n_lat, 0.50);
-    d->p95_ms = pct(d->lat, d->n_lat, 0.95);
-    free(d->lat);
-    d->lat = NULL;
-    d->n_lat = d->cap_lat = 0;
+    d->p50_ms = pct(d->hist, d->n_raw, 0.50);
+    d->p95_ms = pct(d->hist, d->n_raw, 0.95);
+    free(d->hist);
+    d->hist = NULL;
     d->saved_usd = have_esc ? lx_price_usd(cfg, ep, em, &d->tokens, NULL) - d->cost_usd : 0;
 }
 
@@ -276,9 +292,9 @@ void lx_usage_report_free(lx_usage_report *r)
     if (!r)
         return;
     for (size_t i = 0; i < r->n_groups; i++)
-        free(r->groups[i].lat);
+        free(r->groups[i].hist);
     free(r->groups);
-    free(r->total.lat);
+    free(r->total.hist);
     r->groups = NULL;
     r->n_groups = 0;
 }

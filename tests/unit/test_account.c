@@ -856,3 +856,37 @@ Test(account, disk_full_degrades_to_warning_and_counter)
     sqlite3_close(db);
     lx_config_free(c);
 }
+
+Test(account, percentiles_exact_below_a_second_close_above)
+{
+    lx_config *c = cfg_with("ledger: {path: ':memory:', flush_ms: 10}\n");
+    lx_account *a = open_acct(c);
+    int64_t now = lx_now_ms();
+    for (int i = 1; i <= 2000; i++) {
+        lx_ledger_row row = sample_row(now, 1);
+        row.latency_ms = i;
+        lx_account_record(a, &row);
+    }
+    lx_ledger_row slow = sample_row(now, 2);
+    slow.latency_ms = 123456789;
+    lx_account_record(a, &slow);
+    lx_account_flush(a);
+    lx_usage_report r;
+    lx_error e;
+    cr_assert_eq(lx_usage_report_build(c, lx_account_store(a), now - 1000, LX_BY_KEY, &r, &e),
+                 LX_OK);
+    cr_assert_eq(r.total.n_raw, 2001);
+    cr_assert_eq(r.total.p50_ms, 1001, "exact below 1024 ms");
+    /* True p95 is 1901; reported rounded down within 1/64. */
+    cr_assert(r.total.p95_ms <= 1901 && r.total.p95_ms >= 1901 - 1901 / 64, "%lld",
+              (long long)r.total.p95_ms);
+    const lx_usage_group *g = NULL;
+    for (size_t i = 0; i < r.n_groups; i++)
+        if (strcmp(r.groups[i].name, "-") == 0)
+            g = &r.groups[i];
+    cr_assert_not_null(g);
+    cr_assert(g->p50_ms <= 123456789 && g->p50_ms >= 123456789 - 123456789 / 64);
+    lx_usage_report_free(&r);
+    lx_account_close(a);
+    lx_config_free(c);
+}
