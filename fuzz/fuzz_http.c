@@ -16,8 +16,10 @@
  * a request that gets as far as dispatch fails fast with a connection
  * error; nothing leaves the machine.
  *
- * Seeds: fuzz/corpus/http is not kept in the tree; any HTTP/1.1 request
- * works (see docs/metrics.md for a command that writes a few).
+ * Seeds: tests/fixtures/http (scripts/fuzz-smoke.sh picks them up): one
+ * request per endpoint and dialect, pipelined GETs, HEAD/OPTIONS, chunked
+ * bodies, bad JSON, a wrong content type. FUZZ_HTTP_DEBUG=1 prints what the
+ * server sends and how long each phase took.
  */
 #include <arpa/inet.h>
 #include <errno.h>
