@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "account/account.h"
 #include "config/config.h"
 #include "net/loop.h"
 #include "router/breaker.h"
@@ -113,6 +114,7 @@ typedef struct env {
     lx_config *cfg;
     lx_router *router;
     lx_breakers *breakers;
+    lx_account *account;
     lx_loop loop;
     lx_dispatch *d;
 } env;
@@ -137,6 +139,7 @@ static void env_init(env *e, const char *extra, bool with_router)
              "  - {id: fault-context-length, context: 4096}\n"
              "  - {id: small-echo, context: 2048}\n"
              "  - {id: big-echo, context: 200000}\n"
+             "  - {id: pricey, context: 128000, max_output: 1000, price: {input: 100, output: 100}}\n"
              "%s",
              own_timeouts
                  ? ""
@@ -149,7 +152,10 @@ static void env_init(env *e, const char *extra, bool with_router)
         cr_assert_eq(lx_router_new(e->cfg, &e->router, &err), LX_OK, "%s", err.message);
     cr_assert_eq(lx_breakers_new(&e->cfg->reliability.breaker, &e->breakers, &err), LX_OK);
     cr_assert_eq(lx_loop_init(&e->loop, &err), LX_OK);
-    lx_services svc = {.config = e->cfg, .router = e->router, .breakers = e->breakers};
+    if (extra && strstr(extra, "ledger:"))
+        cr_assert_eq(lx_account_open(e->cfg, &e->account, &err), LX_OK, "%s", err.message);
+    lx_services svc = {.config = e->cfg, .router = e->router, .breakers = e->breakers,
+                       .account = e->account};
     cr_assert_eq(lx_dispatch_new(&svc, &e->loop.uv, &e->d, &err), LX_OK, "%s", err.message);
 }
 
@@ -157,6 +163,7 @@ static void env_free(env *e)
 {
     lx_dispatch_free(e->d);
     lx_loop_close(&e->loop);
+    lx_account_close(e->account);
     lx_breakers_free(e->breakers);
     lx_router_free(e->router);
     lx_config_free(e->cfg);
@@ -1069,4 +1076,63 @@ Test(dispatch, cascade_confident_local_draft_passes)
 Test(dispatch, cascade_unsure_local_draft_escalates)
 {
     cascade_with_logprob(-3.0, false);
+}
+
+/* ---- accounting ---------------------------------------------------------- */
+
+Test(dispatch, cache_hit_is_replayed_at_no_cost)
+{
+    env e;
+    env_init(&e, "ledger: {path: ':memory:'}\ncache: {mode: on}\n", true);
+    for (int i = 0; i < 2; i++) {
+        lx_request *q = req_text("mockopenai/echo", "what is the capital of France");
+        rec r;
+        run(&e, &r, NULL, q, true);
+        lx_request_free(q);
+        cr_assert_eq(r.n_finish, 1, "%s", r.err.message);
+        cr_assert_str_eq(txt(&r), "Hello from mock-openai. You said: what is the capital of France");
+        cr_assert_eq(r.n_start, 1);
+        cr_assert_eq(strstr(r.json, "\"cached\":true") != NULL, i == 1, "%d: %s", i, r.json);
+        if (i == 1)
+            cr_assert(strstr(r.json, "\"cost_usd\":0.0"), "%s", r.json);
+        rec_free(&r);
+        lx_account_flush(e.account); /* the cache is written by the ledger thread */
+    }
+    cr_assert_eq(mock_count("echo"), 1, "the second answer came from the cache");
+    env_free(&e);
+}
+
+Test(dispatch, over_budget_routes_local)
+{
+    env e;
+    env_init(&e,
+             "ledger: {path: ':memory:'}\n"
+             "budgets: {day_usd: 0.000001, at_limit: local}\n"
+             "routing: {escalate: mockopenai/pricey, default: mocklocal/echo}\n",
+             true);
+    /* the first request may overshoot the budget (by at most its own
+     * maximum cost); the next one finds the dollar budget spent */
+    lx_header h = {"x-llmux-target", "cloud"};
+    rec r;
+    for (int i = 0; i < 2; i++) {
+        lx_request *q = req_text("auto", "hello world");
+        memset(&r, 0, sizeof r);
+        r.e = &e;
+        lx_buf_init(&r.text, 0);
+        lx_job_opts o = {.front = "test", .stream = true, .headers = &h, .n_headers = 1};
+        cr_assert_eq(lx_dispatch_start(e.d, q, &o, sink, &r, &r.job, NULL), LX_OK);
+        while (!r.done)
+            uv_run(&e.loop.uv, UV_RUN_ONCE);
+        uv_run(&e.loop.uv, UV_RUN_NOWAIT);
+        lx_request_free(q);
+        cr_assert_eq(r.n_finish, 1, "%s", r.err.message);
+        if (i == 0) {
+            cr_assert_str_eq(r.target, "mockopenai/pricey", "%s", r.json);
+            rec_free(&r);
+        }
+    }
+    cr_assert_str_eq(r.target, "mocklocal/echo", "%s", r.json);
+    cr_assert_eq(mock_count("pricey"), 1, "the paid target was left out the second time");
+    rec_free(&r);
+    env_free(&e);
 }
