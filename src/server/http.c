@@ -450,6 +450,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->gen = w->gen;
         r->gen->active++;
         w->active_reqs++;
+        atomic_fetch_add(&w->srv->active_total, 1);
         MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, r);
         r->first_done = true;
         if (srv_precheck(r) && r->resp)
@@ -537,6 +538,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     srv_gen *g = r->gen;
     w->active_reqs--;
+    atomic_fetch_sub(&w->srv->active_total, 1);
     req_put(w, r);
     srv_gen_release(w, g);
 }

@@ -11,10 +11,11 @@
  *                   and frees the old one when its last request ends;
  *   SIGTERM/SIGINT  draining: every worker stops accepting (listen socket
  *                   closed), /readyz answers 503, new requests on open
- *                   connections get 503 + Connection: close; each worker
- *                   stops when its last request ended or server.drain_ms
- *                   passed (then the rest are cancelled); lx_serve_run
- *                   returns LX_OK.
+ *                   connections get 503 + Connection: close; the workers
+ *                   stop when the last request of the process ended or
+ *                   server.drain_ms passed (then the rest are cancelled);
+ *                   lx_serve_run returns LX_OK. A second signal stops at
+ *                   once.
  * A bundle is reference-counted: the server holds one reference to the
  * current bundle, every worker generation one to its own.
  */
@@ -142,9 +143,12 @@ void srv_gen_release(srv_worker *w, srv_gen *g)
                 break;
             }
     }
-    /* draining: the last request ended -> stop (outside MHD's callback) */
-    if (w->stopping && w->active_reqs == 0 && w->handles_open)
+    /* draining: the last request of the whole process ended -> every worker
+     * stops (this one outside MHD's callback) */
+    if (w->stopping && atomic_load(&w->srv->active_total) == 0 && w->handles_open) {
         uv_timer_start(&w->drain_timer, on_finish_timer, 0, 0);
+        srv_wake_all(w->srv);
+    }
 }
 
 static void swap_gen(srv_worker *w)
@@ -205,7 +209,9 @@ static void begin_drain(srv_worker *w)
         return;
     w->stopping = true;
     srv_worker_quiesce(w);
-    if (w->active_reqs == 0) {
+    /* a worker with nothing in flight keeps its open connections (they get
+     * 503 + Connection: close, /readyz 503) until the whole process drained */
+    if (atomic_load(&w->srv->active_total) == 0) {
         uv_timer_start(&w->drain_timer, on_finish_timer, 0, 0);
         return;
     }
@@ -218,7 +224,8 @@ static void on_wake(uv_async_t *a)
     srv_worker *w = a->data;
     if (atomic_load(&w->srv->draining)) {
         begin_drain(w);
-        if (atomic_load(&w->srv->force) && w->handles_open)
+        if ((atomic_load(&w->srv->force) || atomic_load(&w->srv->active_total) == 0) &&
+            w->handles_open)
             uv_timer_start(&w->drain_timer, on_finish_timer, 0, 0);
         return;
     }
@@ -421,7 +428,7 @@ typedef struct main_ctx {
     uv_async_t done; /* a worker has ended */
 } main_ctx;
 
-static void wake_all(srv_server *s)
+void srv_wake_all(srv_server *s)
 {
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < s->n_workers; i++)
@@ -458,7 +465,7 @@ static void reload(srv_server *s)
     pthread_mutex_unlock(&s->mu);
     srv_bundle_unref(old);
     LX_INFO("serve: config reloaded from %s", cfg->source ? cfg->source : "(environment)");
-    wake_all(s);
+    srv_wake_all(s);
 }
 
 static void on_signal(uv_signal_t *h, int sig)
@@ -472,7 +479,7 @@ static void on_signal(uv_signal_t *h, int sig)
     /* a second SIGTERM/SIGINT: stop now */
     if (atomic_exchange(&m->s->draining, true))
         atomic_store(&m->s->force, true);
-    wake_all(m->s);
+    srv_wake_all(m->s);
 }
 
 static void on_worker_done(uv_async_t *a)
@@ -500,7 +507,7 @@ static void stop_workers(srv_server *s)
 {
     atomic_store(&s->draining, true);
     atomic_store(&s->force, true);
-    wake_all(s);
+    srv_wake_all(s);
     for (int i = 0; i < s->n_workers; i++)
         if (s->workers[i].th_started) {
             pthread_join(s->workers[i].th, NULL);

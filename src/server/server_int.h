@@ -74,7 +74,8 @@ typedef struct srv_server {
     atomic_uint_fast64_t seq; /* seq of `current` (read without mu) */
     lx_metrics *metrics;      /* NULL until the metrics module is there */
     srv_log log;
-    atomic_int inflight; /* requests in flight, all workers */
+    atomic_int inflight; /* chat/count/embeddings requests in flight, all workers */
+    atomic_int active_total; /* every request being served, all workers */
     atomic_bool draining, ready, force;
     atomic_int workers_done;
     uv_async_t *main_done; /* under mu: told when a worker ends */
@@ -87,6 +88,8 @@ typedef struct srv_server {
     uint64_t started_ns;
 } srv_server;
 
+/* Wakes every worker (drain, reload); any thread. */
+void srv_wake_all(srv_server *s);
 /* Takes a new reference to the current bundle. */
 srv_bundle *srv_current(srv_server *s);
 

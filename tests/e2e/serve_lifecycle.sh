@@ -41,7 +41,8 @@ assert_eq disconnect_stream_started "HTTP/1.1 200 OK" "$R"
 T0=$(now_ms)
 if mock_wait stream.client_disconnected true 3; then
     ok disconnect_mock_sees_it
-    assert_match disconnect_fast "$(( $(now_ms) - T0 ))" '^[0-9]{1,3}$'
+    DT=$(( $(now_ms) - T0 ))
+    if [ "$DT" -lt 2500 ]; then ok disconnect_fast; else fail disconnect_fast "seen after $DT ms"; fi
 else
     fail disconnect_mock_sees_it "$(mock_last)"
 fi
