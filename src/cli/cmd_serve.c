@@ -61,8 +61,7 @@ int lx_cmd_serve(int argc, char **argv)
             char *end;
             long n = strtol(optarg, &end, 10);
             if (*end || n < 1 || n > 256)
-                return lx_cli_usage_error("serve", "--workers: expected 1..256, got '%s'",
-                                          optarg);
+                return lx_cli_usage_error("serve", "--workers: expected 1..256, got '%s'", optarg);
             o.workers = (int)n;
             break;
         }

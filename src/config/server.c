@@ -91,7 +91,8 @@ static lx_status f_listen(lx_yctx *y, const lx_ynode *v, void *o)
     char w[200];
     lx_status st = lx_y_string(y, v, &s->listen);
     if (st == LX_OK && !listen_ok(s->listen))
-        st = lx_y_fail(y, v, "%s: expected HOST:PORT (like 127.0.0.1:8080 or [::1]:8080), got '%.80s'",
+        st = lx_y_fail(y, v,
+                       "%s: expected HOST:PORT (like 127.0.0.1:8080 or [::1]:8080), got '%.80s'",
                        lx_y_where(y, w, sizeof w), s->listen);
     return st;
 }

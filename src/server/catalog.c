@@ -7,8 +7,9 @@
  *   GET /v1/models      OpenAI {"object":"list","data":[{"id","object":"model",...}]}
  *                       or Anthropic {"data":[{"type":"model","id",...}],"has_more":false}
  *                       when the caller sent anthropic-version
- *   GET /api/tags       Ollama {"models":[{"name","model","modified_at","size","digest","details"}]}
- *   POST /api/show      Ollama {"details":{...},"model_info":{...},"capabilities":[...]}
+ *   GET /api/tags       Ollama
+ * {"models":[{"name","model","modified_at","size","digest","details"}]} POST /api/show      Ollama
+ * {"details":{...},"model_info":{...},"capabilities":[...]}
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -53,8 +54,8 @@ static void respond_json_obj(srv_req *r, int status, json_t *o)
 static void add_openai(void *ud, const char *id, const char *owner, const lx_model_info *mi)
 {
     (void)mi;
-    json_array_append_new(ud, json_pack("{s:s,s:s,s:i,s:s}", "id", id, "object", "model",
-                                        "created", 0, "owned_by", owner));
+    json_array_append_new(ud, json_pack("{s:s,s:s,s:i,s:s}", "id", id, "object", "model", "created",
+                                        0, "owned_by", owner));
 }
 
 static void add_anthropic(void *ud, const char *id, const char *owner, const lx_model_info *mi)
@@ -62,8 +63,7 @@ static void add_anthropic(void *ud, const char *id, const char *owner, const lx_
     (void)owner;
     (void)mi;
     json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:s}", "type", "model", "id", id,
-                                        "display_name", id, "created_at",
-                                        "2026-01-01T00:00:00Z"));
+                                        "display_name", id, "created_at", "2026-01-01T00:00:00Z"));
 }
 
 void srv_list_models(srv_req *r, bool anthropic)
@@ -94,8 +94,8 @@ static void add_tag(void *ud, const char *id, const char *owner, const lx_model_
 {
     (void)owner;
     json_array_append_new(ud, json_pack("{s:s,s:s,s:s,s:i,s:s,s:o}", "name", id, "model", id,
-                                        "modified_at", "2026-01-01T00:00:00Z", "size", 0,
-                                        "digest", "", "details", ollama_details(mi)));
+                                        "modified_at", "2026-01-01T00:00:00Z", "size", 0, "digest",
+                                        "", "details", ollama_details(mi)));
 }
 
 void srv_ollama_tags(srv_req *r)

@@ -62,8 +62,7 @@ static lx_status input_texts(lx_request *q, const json_t *input)
 }
 
 /* The guard's verdict on the input for provider p / model. true: go on. */
-static bool privacy_ok(srv_req *r, const json_t *input, const char *spec,
-                       const lx_provider_cfg *p)
+static bool privacy_ok(srv_req *r, const json_t *input, const char *spec, const lx_provider_cfg *p)
 {
     srv_gen *g = r->gen;
     lx_error e = {0};
@@ -180,8 +179,8 @@ static void emb_done(void *ud, lx_status st, const lx_error *err)
     } else if (r->up_status < 200 || r->up_status > 299) {
         lx_error e = {0};
         if (r->up_ollama) {
-            lx_codec_ollama.error_decode(r->up_status, r->out.data ? r->out.data : "",
-                                         r->out.len, &e);
+            lx_codec_ollama.error_decode(r->up_status, r->out.data ? r->out.data : "", r->out.len,
+                                         &e);
             srv_respond_error(r, 0, &e);
         } else {
             srv_respond(r, r->up_status, "application/json", r->out.data, r->out.len);
@@ -214,7 +213,8 @@ void srv_embeddings(srv_req *r)
     const json_t *input = json_object_get(root, "input");
     if (!spec || !*spec) {
         json_decref(root);
-        fail_with(r, 400, LX_ERR_INVALID, "model: required (provider/model of an embeddings model)");
+        fail_with(r, 400, LX_ERR_INVALID,
+                  "model: required (provider/model of an embeddings model)");
         return;
     }
     if (!input || !(json_is_string(input) || json_is_array(input))) {

@@ -27,8 +27,7 @@
 const srv_front srv_front_openai = {"openai", &lx_codec_openai, NULL, NULL, NULL};
 const srv_front srv_front_anthropic = {"anthropic", &lx_codec_anthropic, NULL, NULL, NULL};
 const srv_front srv_front_ollama_chat = {"ollama", &lx_codec_ollama, NULL, NULL, NULL};
-const srv_front srv_front_ollama_generate = {"ollama", &lx_codec_ollama,
-                                             lx_ollama_generate_decode,
+const srv_front srv_front_ollama_generate = {"ollama", &lx_codec_ollama, lx_ollama_generate_decode,
                                              lx_ollama_generate_response_encode,
                                              lx_ollama_generate_stream_encoder_new};
 
@@ -164,8 +163,8 @@ bool srv_precheck(srv_req *r)
     r->route = srv_find_route(r->method, r->path, &known, &front);
     r->front = front;
     if (!strcmp(r->method, "OPTIONS")) {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"",
-                                                                    MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp)
             return false;
         MHD_add_response_header(resp, "Allow", "GET, POST, HEAD, OPTIONS");
@@ -487,8 +486,7 @@ static void handle_count_tokens(srv_req *r)
         const char *why = lx_plan_reason(plan);
         lx_strlcpy(r->res.reason, why ? why : "", sizeof r->res.reason);
         char body[64];
-        int n = snprintf(body, sizeof body, "{\"input_tokens\":%lld}",
-                         (long long)t->prompt_tokens);
+        int n = snprintf(body, sizeof body, "{\"input_tokens\":%lld}", (long long)t->prompt_tokens);
         srv_respond(r, 200, "application/json", body, (size_t)n);
     } else {
         lx_error be = plan->block;
@@ -521,8 +519,8 @@ void srv_handle(srv_req *r)
         srv_embeddings(r);
         return;
     case EP_MODELS:
-        srv_list_models(r, MHD_lookup_connection_value(r->c, MHD_HEADER_KIND,
-                                                       "anthropic-version") != NULL);
+        srv_list_models(
+            r, MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "anthropic-version") != NULL);
         return;
     case EP_TAGS:
         srv_ollama_tags(r);

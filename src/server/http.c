@@ -95,7 +95,6 @@ static void run_mhd(srv_worker *w)
         uv_timer_stop(&w->mhd_timer);
 }
 
-
 static void on_mhd_timer(uv_timer_t *t)
 {
     run_mhd(t->data);
@@ -424,9 +423,8 @@ static enum MHD_Result queue_ready(srv_req *r)
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     srv_worker *w = cls;
@@ -630,13 +628,11 @@ lx_status srv_worker_http_start(srv_worker *w, lx_error *err)
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     if (getenv("LLMUX_MHD_DEBUG"))
         flags |= MHD_USE_ERROR_LOG;
-    w->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, w, MHD_OPTION_LISTEN_SOCKET,
-                              (MHD_socket)w->listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-                              w, MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)65536,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)48 * 1024,
-                              MHD_OPTION_END);
+    w->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, w, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)w->listen_fd,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, w, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        w, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)65536, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)48 * 1024, MHD_OPTION_END);
     if (!w->mhd)
         return lx_fail(err, LX_ERR_IO, "cannot start the HTTP daemon on worker %d", w->index);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);

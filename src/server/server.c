@@ -356,7 +356,8 @@ static lx_status resolve_listen(const char *spec, listen_plan *lp, lx_error *err
     lx_status st = split_listen(spec, host, sizeof host, port, sizeof port, err);
     if (st != LX_OK)
         return st;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);

@@ -36,15 +36,14 @@
 #include "router/router.h"
 #include "server/server.h"
 
-
 /* ---- services bundle (one per loaded config) ---------------------------- */
 
 typedef struct srv_bundle {
     atomic_int refs;
     lx_config *cfg;
-    lx_services svc;     /* what every lx_dispatch of this bundle uses */
+    lx_services svc;          /* what every lx_dispatch of this bundle uses */
     atomic_int *key_inflight; /* per cfg->keys[i]: requests in flight */
-    uint64_t seq;        /* 1, 2, ... in load order */
+    uint64_t seq;             /* 1, 2, ... in load order */
 } srv_bundle;
 
 lx_status srv_bundle_new(lx_config *cfg, uint64_t seq, srv_bundle **out, lx_error *err);
@@ -70,11 +69,11 @@ typedef struct lx_metrics lx_metrics;
 
 typedef struct srv_server {
     pthread_mutex_t mu;
-    srv_bundle *current; /* under mu; the server holds one reference */
+    srv_bundle *current;      /* under mu; the server holds one reference */
     atomic_uint_fast64_t seq; /* seq of `current` (read without mu) */
     lx_metrics *metrics;      /* NULL until the metrics module is there */
     srv_log log;
-    atomic_int inflight; /* chat/count/embeddings requests in flight, all workers */
+    atomic_int inflight;     /* chat/count/embeddings requests in flight, all workers */
     atomic_int active_total; /* every request being served, all workers */
     atomic_bool draining, ready, force;
     atomic_int workers_done;
@@ -140,7 +139,7 @@ struct srv_worker {
 
 /* http.c */
 lx_status srv_worker_http_start(srv_worker *w, lx_error *err);
-void srv_worker_kick(srv_worker *w);            /* MHD_run on the next loop turn */
+void srv_worker_kick(srv_worker *w);             /* MHD_run on the next loop turn */
 void srv_worker_quiesce(srv_worker *w);          /* stop accepting */
 void srv_worker_http_stop(srv_worker *w);        /* cancel everything, stop MHD */
 void srv_gen_release(srv_worker *w, srv_gen *g); /* a request is done with g */
@@ -178,8 +177,7 @@ typedef struct srv_front {
     const char *name; /* "openai", "anthropic", "ollama" */
     const lx_codec *codec;
     lx_status (*decode)(const char *body, size_t len, lx_request **out, lx_error *err);
-    lx_status (*encode)(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
-                        lx_error *err);
+    lx_status (*encode)(const lx_response *r, const lx_codec_opts *o, lx_buf *out, lx_error *err);
     lx_stream_encoder *(*stream_new)(const lx_codec_opts *o);
 } srv_front;
 
@@ -225,8 +223,8 @@ struct srv_req {
     lx_buf body;
     size_t discarded; /* body bytes past the cap */
     bool include_usage;
-    bool first_done, too_big, responded, dispatched, suspended, done, cancelled, streaming,
-        started, counted, head;
+    bool first_done, too_big, responded, dispatched, suspended, done, cancelled, streaming, started,
+        counted, head;
     int status;
     const lx_key_cfg *key;
     int key_index; /* -1 none */

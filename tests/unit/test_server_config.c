@@ -85,7 +85,8 @@ Test(server_config, errors_name_position_and_hint)
 {
     parse_fails(PROV "server:\n  workres: 2\n", "t.yaml:8:3: unknown key 'workres' in server "
                                                 "(did you mean 'workers'?)");
-    parse_fails(PROV "server:\n  listen: localhost\n", "t.yaml:8:11: server.listen: expected HOST:PORT");
+    parse_fails(PROV "server:\n  listen: localhost\n",
+                "t.yaml:8:11: server.listen: expected HOST:PORT");
     parse_fails(PROV "server:\n  listen: 1.2.3.4:99999\n", "server.listen");
     parse_fails(PROV "server:\n  max_streams: 0\n", "server.max_streams");
     parse_fails(PROV "server:\n  header_timeout_ms: -1\n", "server.header_timeout_ms");
@@ -103,16 +104,17 @@ static void digest(const char *key, unsigned char out[32])
 Test(server_config, keys_sha256_and_env)
 {
     setenv("T_KEY_B", "secret-b", 1);
-    lx_config *c = parse_ok(PROV "keys:\n"
-                                 "  - id: a\n"
-                                 "    sha256: "
-                                 "5E884898DA28047151D0E56F8DC6292773603D0D6AABBDD62A11EF721D1542D8\n"
-                                 "    models: [p/*, auto, p/a]\n"
-                                 "    privacy: redact\n"
-                                 "    budget: {day_usd: 5, month_usd: 50}\n"
-                                 "    limits: {rpm: 60, tpm: 1000, concurrency: 4}\n"
-                                 "  - id: b\n"
-                                 "    key_env: T_KEY_B\n");
+    lx_config *c =
+        parse_ok(PROV "keys:\n"
+                      "  - id: a\n"
+                      "    sha256: "
+                      "5E884898DA28047151D0E56F8DC6292773603D0D6AABBDD62A11EF721D1542D8\n"
+                      "    models: [p/*, auto, p/a]\n"
+                      "    privacy: redact\n"
+                      "    budget: {day_usd: 5, month_usd: 50}\n"
+                      "    limits: {rpm: 60, tpm: 1000, concurrency: 4}\n"
+                      "  - id: b\n"
+                      "    key_env: T_KEY_B\n");
     cr_assert_eq(c->n_keys, 2);
     unsigned char d[32];
     digest("password", d);
@@ -135,7 +137,8 @@ Test(server_config, keys_sha256_and_env)
 
 Test(server_config, key_errors)
 {
-    parse_fails(PROV "keys:\n  - id: a\n    sha256: abc\n", "t.yaml:9:13: keys[0].sha256: expected 64 hex digits");
+    parse_fails(PROV "keys:\n  - id: a\n    sha256: abc\n",
+                "t.yaml:9:13: keys[0].sha256: expected 64 hex digits");
     parse_fails(PROV "keys:\n  - id: a\n", "keys[0]: missing 'sha256'");
     parse_fails(PROV "keys:\n  - sha256: "
                      "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8\n",
@@ -144,8 +147,7 @@ Test(server_config, key_errors)
     parse_fails(PROV "keys:\n  - id: a\n    key_env: T_NOT_SET\n", "T_NOT_SET is not set");
     parse_fails(PROV "keys:\n  - id: a\n    key_env: sk-live-abc\n", "not a key");
     setenv("T_K", "x", 1);
-    parse_fails(PROV "keys:\n  - id: a\n    key_env: T_K\n  - id: a\n    key_env: T_K2\n",
-                "T_K2");
+    parse_fails(PROV "keys:\n  - id: a\n    key_env: T_K\n  - id: a\n    key_env: T_K2\n", "T_K2");
     setenv("T_K2", "y", 1);
     parse_fails(PROV "keys:\n  - id: a\n    key_env: T_K\n  - id: a\n    key_env: T_K2\n",
                 "keys[1].id: 'a' is already used by keys[0]");
@@ -165,8 +167,9 @@ Test(server_config, key_models_must_resolve)
                 "t.yaml:10:19: keys[0].models[1]: 'q/*' does not resolve: no provider named 'q'");
     parse_fails(PROV "keys:\n  - id: a\n    key_env: T_K\n    models: [p/zzz]\n",
                 "keys[0].models[0]: 'p/zzz' does not resolve");
-    lx_config *c = parse_ok(PROV "aliases: {fast: p/a}\n"
-                                 "keys:\n  - id: a\n    key_env: T_K\n    models: [fast, p/b, auto]\n");
+    lx_config *c =
+        parse_ok(PROV "aliases: {fast: p/a}\n"
+                      "keys:\n  - id: a\n    key_env: T_K\n    models: [fast, p/b, auto]\n");
     cr_assert_eq(c->keys[0].n_models, 3);
     lx_config_free(c);
 }
@@ -177,9 +180,9 @@ Test(server_config, secrets_never_in_errors)
     lx_config *c = NULL;
     lx_error err;
     /* a bad sibling field after key_env: the message must not carry the key */
-    cr_assert_eq(parse(PROV "keys:\n  - id: a\n    key_env: T_SECRET\n    limits: {rpm: -1}\n", &c,
-                       &err),
-                 LX_ERR_CONFIG);
+    cr_assert_eq(
+        parse(PROV "keys:\n  - id: a\n    key_env: T_SECRET\n    limits: {rpm: -1}\n", &c, &err),
+        LX_ERR_CONFIG);
     cr_assert_null(strstr(err.message, "sk-very-secret"));
     cr_assert_eq(parse(PROV "keys:\n  - id: a\n    sha256: sk-very-secret-value-123\n", &c, &err),
                  LX_ERR_CONFIG);
