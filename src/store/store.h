@@ -101,8 +101,8 @@ typedef struct lx_store_ops {
     /* Raw rows with ts_ms >= since_ms, then rollups of days starting at or
      * after the day of since_ms. */
     lx_status (*scan_usage)(lx_store *s, int64_t since_ms, lx_usage_fn fn, void *ud, lx_error *err);
-    /* Billed USD with ts >= since_ms (raw) plus rollups of days >= that
-     * day; key_id NULL = every key. */
+    /* Billed USD of raw rows with ts >= since_ms plus rollups of the days
+     * that start at or after since_ms; key_id NULL = every key. */
     lx_status (*spend)(lx_store *s, const char *key_id, int64_t since_ms, double *usd,
                        lx_error *err);
     /* Raw row count (tests, metrics). */
