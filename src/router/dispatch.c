@@ -240,6 +240,8 @@ lx_status lx_dispatch_new(const lx_services *svc, uv_loop_t *loop, lx_dispatch *
         }
     }
     d->rng = (uv_hrtime() ^ (uint64_t)(uintptr_t)d) | 1;
+    if (svc->breakers) /* the config's verdict lifetime, whoever made the breakers */
+        lx_breakers_set_offline_ms(svc->breakers, svc->config->reliability.offline_probe_ms);
     *out = d;
     return LX_OK;
 }
@@ -714,7 +716,9 @@ static void attempt_start(lx_job *j, const lx_target *t)
         fud = j->restore;
     }
     lx_call *call = NULL;
+    uint64_t ns0 = uv_hrtime();
     lx_status st = lx_provider_start(p, req, &co, fn, fud, &call, &err);
+    j->out.overhead_us += (int64_t)((uv_hrtime() - ns0) / 1000); /* encoding, no waiting */
     j->out.bytes_out += sent;
     if (st != LX_OK) {
         if (err.code == LX_OK)

@@ -83,9 +83,11 @@ bool lx_dx_is_policy_error(const lx_error *e)
 /* A connection that never got anywhere: nothing answers at that address. */
 static bool connection_level(const lx_error *e)
 {
+    if (has(e->message, "in the middle"))
+        return false; /* it answered, then the connection broke */
     static const char *const words[] = {
-        "resolve", "refused", "could not connect", "couldn't connect", "failed to connect",
-        "unreachable", "connect timeout", "connection reset", "reset by peer", "empty reply",
+        "resolve",     "refused",         "cannot connect", "could not connect", "couldn't connect",
+        "failed to connect", "unreachable", "connect timeout", "connection reset", "reset by peer",
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (has(e->message, words[i]))

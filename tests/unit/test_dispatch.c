@@ -1136,3 +1136,83 @@ Test(dispatch, over_budget_routes_local)
     rec_free(&r);
     env_free(&e);
 }
+
+/* ---- the error classifier, table-driven (no mock needed) ------------------ */
+
+#include "router/dispatch_int.h"
+
+static lx_dx_verdict cls(lx_status code, int http, const char *type, const char *msg)
+{
+    lx_error e;
+    lx_error_clear(&e);
+    e.code = code;
+    e.http_status = http;
+    lx_strlcpy(e.type, type, sizeof e.type);
+    lx_strlcpy(e.message, msg, sizeof e.message);
+    return lx_dx_classify(&e);
+}
+
+Test(dispatch_errors, table)
+{
+    struct {
+        lx_status code;
+        int http;
+        const char *type, *msg;
+        lx_dx_class want;
+        bool failure, unreachable;
+    } rows[] = {
+        {LX_ERR_UPSTREAM, 429, "rate_limit_error", "slow down", LX_DX_RETRY, true, false},
+        {LX_ERR_UPSTREAM, 500, "server_error", "oops", LX_DX_RETRY, true, false},
+        {LX_ERR_UPSTREAM, 503, "overloaded_error", "Overloaded", LX_DX_RETRY, true, false},
+        {LX_ERR_UPSTREAM, 529, "", "", LX_DX_RETRY, true, false},
+        {LX_ERR_UPSTREAM, 400, "invalid_request_error",
+         "This model's maximum context length is 4096 tokens.", LX_DX_CONTEXT, false, false},
+        {LX_ERR_UPSTREAM, 400, "invalid_request_error", "prompt is too long: 5000 tokens > 4096",
+         LX_DX_CONTEXT, false, false},
+        {LX_ERR_UPSTREAM, 400, "INVALID_ARGUMENT",
+         "The input token count (5000) exceeds the maximum number of tokens allowed (4096).",
+         LX_DX_CONTEXT, false, false},
+        {LX_ERR_UPSTREAM, 500, "", "input length exceeds the context length", LX_DX_RETRY, true,
+         false},
+        {LX_ERR_UPSTREAM, 400, "", "input length exceeds the context length", LX_DX_CONTEXT, false,
+         false},
+        {LX_ERR_TOOBIG, 0, "", "the prompt has 900 tokens, more than the model's context of 512 tokens",
+         LX_DX_CONTEXT, false, false},
+        {LX_ERR_UPSTREAM, 400, "invalid_request_error",
+         "Your request was rejected as a result of our safety system.", LX_DX_POLICY, false, false},
+        {LX_ERR_UPSTREAM, 400, "invalid_request_error", "Output blocked by content filtering policy",
+         LX_DX_POLICY, false, false},
+        {LX_ERR_UPSTREAM, 400, "INVALID_ARGUMENT",
+         "The prompt was blocked for safety reasons (blockReason: SAFETY).", LX_DX_POLICY, false,
+         false},
+        {LX_ERR_UPSTREAM, 401, "authentication_error", "bad key", LX_DX_FATAL, false, false},
+        {LX_ERR_UPSTREAM, 404, "not_found_error", "no such model", LX_DX_FATAL, false, false},
+        {LX_ERR_UPSTREAM, 0, "server_error", "The server had an error", LX_DX_RETRY, true, false},
+        {LX_ERR_UPSTREAM, 0, "invalid_request_error", "bad", LX_DX_FATAL, false, false},
+        {LX_ERR_TIMEOUT, 0, "", "idle timeout: no data for 1500 ms in the middle of the answer",
+         LX_DX_FAILOVER, true, false},
+        {LX_ERR_TIMEOUT, 0, "", "connect timeout: x", LX_DX_FAILOVER, true, true},
+        {LX_ERR_IO, 0, "", "cannot connect: Failed to connect to 127.0.0.1 port 1: Connection refused",
+         LX_DX_RETRY, true, true},
+        {LX_ERR_IO, 0, "", "cannot resolve host: Could not resolve host: nowhere.invalid",
+         LX_DX_RETRY, true, true},
+        {LX_ERR_IO, 0, "", "connection closed before an answer: Connection reset by peer",
+         LX_DX_RETRY, true, true},
+        {LX_ERR_IO, 0, "", "connection cut in the middle of the answer: Connection reset by peer",
+         LX_DX_RETRY, true, false},
+        {LX_ERR_PROTO, 0, "", "stream ended before its final event", LX_DX_FAILOVER, true, false},
+        {LX_ERR_UNSUPPORTED, 0, "", "cannot encode images for this dialect", LX_DX_FAILOVER, false,
+         false},
+        {LX_ERR_CANCELLED, 0, "", "cancelled", LX_DX_CANCELLED, false, false},
+        {LX_ERR_NOMEM, 0, "", "out of memory", LX_DX_FATAL, false, false},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        lx_dx_verdict v = cls(rows[i].code, rows[i].http, rows[i].type, rows[i].msg);
+        cr_expect_eq(v.cls, rows[i].want, "row %zu (%s): class %d, want %d", i, rows[i].msg, v.cls,
+                     rows[i].want);
+        cr_expect_eq(v.breaker_failure, rows[i].failure, "row %zu (%s): breaker failure", i,
+                     rows[i].msg);
+        cr_expect_eq(v.unreachable, rows[i].unreachable, "row %zu (%s): unreachable", i,
+                     rows[i].msg);
+    }
+}
