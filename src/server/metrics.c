@@ -268,6 +268,14 @@ void lx_metrics_inflight(lx_metrics *m, int delta)
 static bool esc_append(char *dst, size_t *len, size_t cap, const char *v)
 {
     size_t n = *len;
+    size_t plain = strcspn(v, "\\\"\n");
+    if (v[plain] == '\0') { /* the usual case: nothing to escape */
+        if (n + plain >= cap)
+            return false;
+        memcpy(dst + n, v, plain + 1);
+        *len = n + plain;
+        return true;
+    }
     for (const char *p = v; *p; p++) {
         const char *rep = NULL;
         if (*p == '\\')
@@ -309,23 +317,29 @@ lx_status lx_metrics_escape(lx_buf *out, const char *value)
     return LX_OK;
 }
 
-/* Renders `k0="v0",k1="v1",...` into dst (NULL values print as ""). */
+/* Renders `k0="v0",k1="v1",...` into dst (NULL values print as ""). Plain
+ * copies, no printf: this runs several times per request. */
 static bool labels(char *dst, size_t cap, int n, const char *const *k, const char *const *v)
 {
     size_t len = 0;
-    dst[0] = '\0';
     for (int i = 0; i < n; i++) {
-        int w = snprintf(dst + len, cap - len, "%s%s=\"", i ? "," : "", k[i]);
-        if (w < 0 || (size_t)w >= cap - len)
+        size_t kl = strlen(k[i]);
+        if (len + kl + 3 >= cap)
             return false;
-        len += (size_t)w;
+        if (i)
+            dst[len++] = ',';
+        memcpy(dst + len, k[i], kl);
+        len += kl;
+        dst[len++] = '=';
+        dst[len++] = '"';
+        dst[len] = '\0';
         if (!esc_append(dst, &len, cap, v[i] ? v[i] : ""))
             return false;
         if (len + 2 >= cap)
             return false;
         dst[len++] = '"';
-        dst[len] = '\0';
     }
+    dst[len] = '\0';
     return true;
 }
 
