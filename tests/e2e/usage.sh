@@ -185,4 +185,49 @@ else
     skip usage_after_ask "the mock provider did not start"
 fi
 
+# ---- the server: 64 concurrent requests against a small budget, kill -9 --------
+# Budget $0.0005; one answer costs $0.000075 (gpt-4o: 2 in, 7 out) and
+# reserves its worst case (100 output tokens: about $0.001). Whatever the
+# interleaving: at least one answer, at least one 429 naming the budget,
+# spend <= budget + one worst case. Then kill -9: every row of a request
+# answered before is on disk, and the file is intact.
+if have curl && [ -n "${MOCK_URL:-}" ] && [ "$MOCK_URL" != http://127.0.0.1:9 ]; then
+    CFG5="$E2E_TMP/serve.yaml"
+    DB5="$E2E_TMP/serve/ledger.db"
+    write_config "$CFG5" "ledger: {path: $DB5, flush_ms: 10}
+budgets: {day_usd: 0.0005, at_limit: reject}"
+    if start_serve "$CFG5"; then
+        body='{"model":"mockopenai/gpt-4o","max_tokens":100,"messages":[{"role":"user","content":"hello world"}]}'
+        seq 64 | xargs -P 64 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 \
+            -H 'content-type: application/json' -d "$body" "$SERVE_URL/v1/chat/completions" \
+            >"$E2E_TMP/codes" 2>/dev/null
+        n200=$(grep -c '^200$' "$E2E_TMP/codes")
+        n429=$(grep -c '^429$' "$E2E_TMP/codes")
+        assert_eq usage_serve_all_answered 64 "$((n200 + n429))"
+        [ "$n200" -ge 1 ] && ok usage_serve_some_served || fail usage_serve_some_served "no 200"
+        [ "$n429" -ge 1 ] && ok usage_serve_some_refused || fail usage_serve_some_refused "no 429"
+        msg=$(curl -s --max-time 20 -H 'content-type: application/json' -d "$body" \
+            "$SERVE_URL/v1/chat/completions")
+        assert_contains usage_serve_429_message "$msg" "global day budget \$0.0005 reached"
+        sleep 0.5
+        kill -KILL "$SERVE_PID" 2>/dev/null
+        wait "$SERVE_PID" 2>/dev/null
+        run_llmux usage --config "$CFG5" --json
+        assert_eq usage_serve_rows_after_kill 65 "$(jget "$OUT" total.requests)"
+        assert_eq usage_serve_refused_rows "$((n429 + 1))" "$(jget "$OUT" total.errors)"
+        cost=$(jget "$OUT" total.cost_usd)
+        if py -c 'import sys; c=float(sys.argv[1]); n=int(sys.argv[2]); sys.exit(0 if abs(c - n*7.5e-5) < 1e-9 and c <= 0.0005 + 0.0011 else 1)' "$cost" "$n200"; then
+            ok usage_serve_budget_bound
+        else
+            fail usage_serve_budget_bound "spent $cost with $n200 answers on a \$0.0005 budget"
+        fi
+        check=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA integrity_check").fetchone()[0])' "$DB5")
+        assert_eq usage_serve_integrity ok "$check"
+    else
+        fail usage_serve_start "llmux serve did not start"
+    fi
+else
+    skip usage_serve "no mock provider"
+fi
+
 finish
