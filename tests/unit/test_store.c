@@ -344,3 +344,25 @@ Test(store, concurrent_batches)
     cr_assert_eq(n, 8 * 20 * 10);
     lx_store_close(s);
 }
+
+Test(store, garbage_file_is_refused_not_overwritten)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/garbage.db", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 512; i++)
+        fputs("not a database at all. ", f);
+    fclose(f);
+    lx_store *s = NULL;
+    lx_error e;
+    cr_assert_eq(lx_store_sqlite_open(path, false, &s, &e), LX_ERR_IO);
+    cr_assert_null(s);
+    cr_assert(strstr(e.message, path), "%s", e.message);
+    f = fopen(path, "r");
+    char head[16] = "";
+    cr_assert_eq(fread(head, 1, 15, f), 15);
+    fclose(f);
+    cr_assert_str_eq(head, "not a database ");
+    cr_assert_eq(lx_store_sqlite_open(path, true, &s, &e), LX_ERR_IO);
+}
