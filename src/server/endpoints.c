@@ -154,6 +154,33 @@ static bool json_content_type(const char *ct)
     return n > 5 && !strncasecmp(ct + n - 5, "+json", 5);
 }
 
+/* Browsers send Origin with cross-origin (and all non-GET) requests. With no
+ * keys, the gateway spends the owner's provider keys for anyone who can
+ * reach it, so a web page elsewhere must not drive it through the browser
+ * (CSRF, DNS rebinding): only pages on a loopback host, and non-web schemes
+ * (app://, file://, vscode-webview://, ...), are let through. "null" is
+ * refused. With keys, a page needs a key anyway: every origin is allowed. */
+static bool origin_allowed(const lx_config *cfg, const char *origin)
+{
+    if (cfg->n_keys)
+        return true;
+    const char *host;
+    if (!strncasecmp(origin, "http://", 7))
+        host = origin + 7;
+    else if (!strncasecmp(origin, "https://", 8))
+        host = origin + 8;
+    else
+        return strstr(origin, "://") != NULL; /* app://, file://, ... but not "null" */
+    size_t n = strcspn(host, ":/");
+    if (host[0] == '[')
+        n = strcspn(host, "]") + 1;
+    static const char *const loop[] = {"localhost", "127.0.0.1", "[::1]"};
+    for (size_t i = 0; i < sizeof loop / sizeof loop[0]; i++)
+        if (strlen(loop[i]) == n && !strncasecmp(host, loop[i], n))
+            return true;
+    return false;
+}
+
 bool srv_precheck(srv_req *r)
 {
     srv_server *s = r->w->srv;
@@ -162,20 +189,39 @@ bool srv_precheck(srv_req *r)
     r->head = !strcmp(r->method, "HEAD");
     r->route = srv_find_route(r->method, r->path, &known, &front);
     r->front = front;
+    const lx_config *cfg = r->gen->b->cfg;
+    const char *origin = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "origin");
+    if (origin) {
+        if (!origin_allowed(cfg, origin)) {
+            early_error(r, 403, LX_ERR_BLOCKED,
+                        "requests from web pages at %.100s are refused: with no keys configured "
+                        "only pages on localhost may call llmux (configure keys to allow others)",
+                        origin);
+            return true;
+        }
+        r->cors_origin = origin;
+    }
     if (!strcmp(r->method, "OPTIONS")) {
         struct MHD_Response *resp =
             MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp)
             return false;
         MHD_add_response_header(resp, "Allow", "GET, POST, HEAD, OPTIONS");
-        MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
-        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-                                "authorization, content-type, x-api-key, x-goog-api-key, "
-                                "anthropic-version, anthropic-beta, x-llmux-target");
-        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+        if (origin) {
+            MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+            MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                    "authorization, content-type, x-api-key, x-goog-api-key, "
+                                    "anthropic-version, anthropic-beta, "
+                                    "anthropic-dangerous-direct-browser-access, x-llmux-target, "
+                                    "x-stainless-os, x-stainless-lang, x-stainless-arch, "
+                                    "x-stainless-runtime, x-stainless-runtime-version, "
+                                    "x-stainless-package-version, x-stainless-retry-count, "
+                                    "x-stainless-timeout");
+            MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+        }
         r->resp = resp;
         r->status = 204;
+        srv_add_cors(r, resp);
         return true;
     }
     if (!r->route) {
@@ -191,7 +237,6 @@ bool srv_precheck(srv_req *r)
         early_error(r, 503, LX_ERR_UNAVAILABLE, "the server is shutting down");
         return true;
     }
-    const lx_config *cfg = r->gen->b->cfg;
     if (r->route->auth && cfg->n_keys) {
         lx_error e = {0};
         if (srv_auth(r, cfg, &r->key, &r->key_index, &e) != LX_OK) {

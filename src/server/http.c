@@ -200,6 +200,18 @@ static void add_common_headers(srv_req *r, struct MHD_Response *resp)
         add_header(resp, "x-llmux-reason", res->reason);
     if (atomic_load_explicit(&r->w->srv->draining, memory_order_relaxed))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    srv_add_cors(r, resp);
+}
+
+void srv_add_cors(srv_req *r, struct MHD_Response *resp)
+{
+    if (!r->cors_origin)
+        return;
+    add_header(resp, "Access-Control-Allow-Origin", r->cors_origin);
+    MHD_add_response_header(resp, "Vary", "Origin");
+    MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                            "x-llmux-target, x-llmux-provider, x-llmux-model, x-llmux-reason, "
+                            "retry-after");
 }
 
 static void set_response(srv_req *r, struct MHD_Response *resp, int status)

@@ -242,6 +242,7 @@ struct srv_req {
     struct MHD_Response *resp; /* ready to queue */
     srv_result res;
     int64_t decode_us;
+    const char *cors_origin; /* allowed Origin to echo (MHD's copy, request lifetime) */
     lx_header hdrs[SRV_MAX_HEADERS];
     size_t n_hdrs;
     char hbuf[4096];
@@ -265,6 +266,8 @@ void srv_respond(srv_req *r, int status, const char *ctype, const char *body, si
 /* Error in the front's dialect (status from lx_error_http_status unless
  * `status` > 0). */
 void srv_respond_error(srv_req *r, int status, const lx_error *e);
+/* Access-Control-* headers for an allowed cross-origin caller. */
+void srv_add_cors(srv_req *r, struct MHD_Response *resp);
 /* Streamed reply: headers now, body from r->out as it fills. */
 void srv_respond_stream(srv_req *r, const char *ctype);
 /* New bytes in r->out, or the stream ended: let MHD take them. */

@@ -190,6 +190,24 @@ S=$(curl -s -o /dev/null -w '%{http_code}' "${EXTRA_CURL[@]}" --data-binary '{}'
 EXTRA_CURL=()
 assert_eq wrong_content_type 415 "$S"
 
+# web pages: with no keys only loopback origins may drive the gateway
+CHAT1='{"model":"mockopenai/echo","messages":[{"role":"user","content":"hi"}]}'
+S=$(curl -s -o "$E2E_TMP/b" -w '%{http_code}' -H 'Origin: https://evil.example' "$U/v1/chat/completions" -d "$CHAT1")
+assert_eq origin_foreign_refused 403 "$S"
+assert_match origin_foreign_says_why "$(jget "$(cat "$E2E_TMP/b")" error.message)" 'evil\.example'
+S=$(curl -s -o /dev/null -w '%{http_code}' -H 'Origin: null' -H 'Content-Type: text/plain' "$U/v1/chat/completions" -d "$CHAT1")
+assert_eq origin_null_refused 403 "$S"
+H=$(curl -s -D - -o /dev/null -H 'Origin: http://localhost:5173' "$U/v1/chat/completions" -d "$CHAT1" | tr -d '\r')
+assert_contains origin_localhost_allowed "$H" "HTTP/1.1 200"
+assert_contains origin_localhost_acao "$H" "Access-Control-Allow-Origin: http://localhost:5173"
+H=$(curl -s -D - -o /dev/null -X OPTIONS -H 'Origin: http://127.0.0.1:3000' \
+    -H 'Access-Control-Request-Method: POST' "$U/v1/chat/completions" | tr -d '\r')
+assert_contains preflight_204 "$H" "HTTP/1.1 204"
+assert_contains preflight_acao "$H" "Access-Control-Allow-Origin: http://127.0.0.1:3000"
+assert_match preflight_headers "$H" 'Access-Control-Allow-Headers: .*authorization.*content-type'
+S=$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS -H 'Origin: https://evil.example' "$U/v1/chat/completions")
+assert_eq preflight_foreign_refused 403 "$S"
+
 # upstream failure maps through: a provider 429 comes back as 429 with Retry-After
 req POST /v1/chat/completions '{"model":"mockopenai/fault-429","messages":[{"role":"user","content":"hi"}]}'
 assert_eq upstream_429 429 "$S"

@@ -69,6 +69,13 @@ S=$(code "$U/v1/models" -H "Authorization: Bearer $KEY_B")
 B=$(cat "$E2E_TMP/b")
 assert_not_contains models_filtered_by_key "$B" '"id":"auto"'
 
+# with keys, any web origin may call (it needs a key anyway)
+H=$(curl -s -D - -o /dev/null -H 'Origin: https://app.example.com' -H "Authorization: Bearer $KEY_A" \
+    "$U/v1/chat/completions" -d "$CHAT" | tr -d '\r')
+assert_contains origin_with_key "$H" "HTTP/1.1 200"
+assert_contains origin_with_key_acao "$H" "Access-Control-Allow-Origin: https://app.example.com"
+assert_eq origin_without_key 401 "$(code "$U/v1/chat/completions" -H 'Origin: https://app.example.com' -d "$CHAT")"
+
 # per-key concurrency: team-b has limits.concurrency 1
 curl -s -N --max-time 15 "$U/v1/chat/completions" -H "Authorization: Bearer $KEY_B" \
     -d '{"model":"mockanthropic/slow-300","stream":true,"messages":[{"role":"user","content":"a b c d"}]}' \
