@@ -12,7 +12,10 @@
  * added to the configured ones, --disable to the configured disable list.
  *
  * --json prints {"findings":[{"type":"EMAIL","start":12,"end":30},...]} with
- * byte offsets (start inclusive, end exclusive). Otherwise the text is
+ * byte offsets (start inclusive, end exclusive). --redact prints the text
+ * as redact mode would send it ("[EMAIL_1]" for each value, the same value
+ * the same placeholder; guard/redact.h), with --json as an extra
+ * "redacted" member. Otherwise the text is
  * printed with each finding marked "[TYPE: text]" (in colour on a terminal)
  * followed by one summary line per type. Exit 0 whether or not anything was
  * found, 2 on usage / configuration errors, 1 on I/O errors.
@@ -26,27 +29,32 @@
 #include "cli/commands.h"
 #include "config/config.h"
 #include "core/buf.h"
+#include "guard/redact.h"
 #include "guard/scanner.h"
+#include "proto/json.h"
 
 #define SCAN_MAX_INPUT ((size_t)256 << 20)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: llmux scan [--json] [--config F | --no-config] [--term TYPE=WORD]\n"
-               "                  [--regex TYPE=RE] [--disable TYPE,...] [FILE|-]\n\n"
-               "Finds sensitive data in FILE (or stdin): EMAIL, PHONE, CREDIT_CARD, IBAN, US_SSN,\n"
-               "IP_ADDRESS, API_KEY, AWS_SECRET, PRIVATE_KEY, JWT, PASSWORD, PERSON, ADDRESS,\n"
-               "plus your own terms and regexes.\n\n"
-               "  --json             print {\"findings\":[{\"type\":..,\"start\":..,\"end\":..}]}\n"
-               "                     (byte offsets, end exclusive)\n"
-               "  --config F         use the guard: section of config file F (terms, regexes,\n"
-               "                     disable); default: the usual config file, if any\n"
-               "  --no-config        ignore every config file\n"
-               "  --term TYPE=WORD   a whole word to find, case-insensitive (repeatable)\n"
-               "  --regex TYPE=RE    a regex to find (Vectorscan syntax; repeatable)\n"
-               "  --disable T1,T2    turn built-in types off\n"
-               "  --help             this text\n\n"
-               "Exit status: 0 (findings or not), 1 I/O error, 2 usage or configuration error.\n");
+    fprintf(f,
+            "usage: llmux scan [--json] [--redact] [--config F | --no-config] [--term TYPE=WORD]\n"
+            "                  [--regex TYPE=RE] [--disable TYPE,...] [FILE|-]\n\n"
+            "Finds sensitive data in FILE (or stdin): EMAIL, PHONE, CREDIT_CARD, IBAN, US_SSN,\n"
+            "IP_ADDRESS, API_KEY, AWS_SECRET, PRIVATE_KEY, JWT, PASSWORD, PERSON, ADDRESS,\n"
+            "plus your own terms and regexes.\n\n"
+            "  --json             print {\"findings\":[{\"type\":..,\"start\":..,\"end\":..}]}\n"
+            "                     (byte offsets, end exclusive)\n"
+            "  --redact           print the text as redact mode sends it ([EMAIL_1], ...);\n"
+            "                     with --json: a \"redacted\" member\n"
+            "  --config F         use the guard: section of config file F (terms, regexes,\n"
+            "                     disable); default: the usual config file, if any\n"
+            "  --no-config        ignore every config file\n"
+            "  --term TYPE=WORD   a whole word to find, case-insensitive (repeatable)\n"
+            "  --regex TYPE=RE    a regex to find (Vectorscan syntax; repeatable)\n"
+            "  --disable T1,T2    turn built-in types off\n"
+            "  --help             this text\n\n"
+            "Exit status: 0 (findings or not), 1 I/O error, 2 usage or configuration error.\n");
 }
 
 static int read_all(FILE *f, lx_buf *b)
@@ -103,6 +111,33 @@ static void print_marked(const char *text, size_t len, const lx_findings *f, boo
     }
 }
 
+/* text with f's findings (from lx_scan) replaced by placeholders, as
+ * redact mode does to a one-message request; malloc'd, NULL with err. */
+static char *redact_text(const char *text, lx_findings *f, lx_error *err)
+{
+    char *out = NULL;
+    lx_request *req = lx_request_new(), *red = NULL;
+    lx_redaction *map = NULL;
+    if (!req || lx_request_add_text(req, LX_ROLE_USER, text) != LX_OK) {
+        lx_fail(err, LX_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < f->n; i++) { /* a plain scan: place them in message 0, part 0 */
+        f->items[i].message = 0;
+        f->items[i].part = 0;
+        f->items[i].field = LX_SCAN_FIELD_TEXT;
+    }
+    if (lx_redact_request(req, f, &red, &map, err) != LX_OK)
+        goto done;
+    if (!(out = strdup(red->messages[0].parts[0].text)))
+        lx_fail(err, LX_ERR_NOMEM, "out of memory");
+done:
+    lx_request_free(red);
+    lx_redaction_free(map);
+    lx_request_free(req);
+    return out;
+}
+
 /* Adds the config's guard: section to cfg: its terms and regexes come
  * first, then the command line's. The new arrays (*t, *r) borrow strings
  * from g and from argv; the caller frees the arrays. -1 after a message. */
@@ -143,7 +178,8 @@ static int apply_guard(const lx_guard_cfg *g, lx_scan_config *cfg, lx_scan_term 
 int lx_cmd_scan(int argc, char **argv)
 {
     int rc = LX_EXIT_USAGE;
-    bool json = false;
+    bool json = false, redact = false;
+    char *redacted = NULL;
     bool no_config = false;
     const char *path = NULL, *config = NULL;
     lx_config *conf = NULL;
@@ -184,6 +220,8 @@ int lx_cmd_scan(int argc, char **argv)
             goto done;
         } else if (!strcmp(a, "--json")) {
             json = true;
+        } else if (!strcmp(a, "--redact")) {
+            redact = true;
         } else if (!strcmp(a, "--config") && has_next) {
             config = argv[++i];
         } else if (!strcmp(a, "--no-config")) {
@@ -249,12 +287,36 @@ int lx_cmd_scan(int argc, char **argv)
         fprintf(stderr, "llmux %s\n", err.message);
         goto done;
     }
+    if (redact) {
+        if (in.len && memchr(in.data, 0, in.len)) {
+            fprintf(stderr, "llmux scan: --redact: the input holds NUL bytes (not text)\n");
+            goto done;
+        }
+        if (!(redacted = redact_text(in.data ? in.data : "", &found, &err))) {
+            fprintf(stderr, "llmux scan: --redact: %s\n", err.message);
+            goto done;
+        }
+    }
     if (json) {
         fputs("{\"findings\":[", stdout);
         for (size_t i = 0; i < found.n; i++)
             printf("%s{\"type\":\"%s\",\"start\":%zu,\"end\":%zu}", i ? "," : "",
                    found.items[i].type, found.items[i].start, found.items[i].end);
-        fputs("]}\n", stdout);
+        fputs("]", stdout);
+        if (redacted) {
+            lx_buf q;
+            lx_buf_init(&q, 0);
+            if (lx_json_quote(&q, redacted, strlen(redacted)) != LX_OK) {
+                lx_buf_free(&q);
+                fprintf(stderr, "llmux scan: out of memory\n");
+                goto done;
+            }
+            printf(",\"redacted\":%s", q.data);
+            lx_buf_free(&q);
+        }
+        fputs("}\n", stdout);
+    } else if (redacted) {
+        fputs(redacted, stdout);
     } else {
         print_marked(in.data ? in.data : "", in.len, &found, isatty(STDOUT_FILENO));
     }
@@ -264,6 +326,7 @@ int lx_cmd_scan(int argc, char **argv)
     }
     rc = LX_EXIT_OK;
 done:
+    free(redacted);
     lx_findings_free(&found);
     lx_scan_scratch_free(scratch);
     lx_scanner_free(sc);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of `llmux scan` with the config's guard: section: terms,
 # regexes and disabled types from --config and from the usual config file
-# (LLMUX_CONFIG), --no-config, and command-line options added on top.
+# (LLMUX_CONFIG), --no-config, command-line options added on top, and
+# --redact (the text as redact mode sends it).
 . "$(dirname "$0")/lib.sh"
 
 cat >"$E2E_TMP/guard.yaml" <<'EOF'
@@ -44,6 +45,20 @@ assert_eq guard_cli_adds \
 
 run_llmux scan --config "$E2E_TMP/guard.yaml" --no-config
 assert_rc guard_config_and_no_config 2
+
+# --redact: the text as redact mode sends it, configured types included
+RUN_STDIN="$E2E_TMP/in.txt" run_llmux scan --redact --config "$E2E_TMP/guard.yaml"
+assert_rc redact_exit 0
+assert_eq redact_text '[CODENAME_1] fixes [TICKET_1] for John Smith, mail [EMAIL_1]' "$OUT"
+printf 'bob@corp.io, "bob@corp.io" and eve@corp.io\n' >"$E2E_TMP/two.txt"
+RUN_STDIN="$E2E_TMP/two.txt" run_llmux scan --redact --json --no-config
+assert_eq redact_json_same_value True "$(printf '%s' "$OUT" | py -c 'import json, sys
+print(json.load(sys.stdin)["redacted"] == "[EMAIL_1], \"[EMAIL_1]\" and [EMAIL_2]\n")')"
+assert_contains redact_json_findings "$OUT" '{"findings":[{"type":"EMAIL","start":0,"end":11}'
+printf 'a\0b bob@corp.io' >"$E2E_TMP/nul.txt"
+run_llmux scan --redact --no-config "$E2E_TMP/nul.txt"
+assert_rc redact_nul_refused 1
+assert_contains redact_nul_msg "$ERR" "NUL"
 
 # a bad guard section is a configuration error naming the field
 printf 'guard:\n  disable: [NOPE]\n' >"$E2E_TMP/bad.yaml"
