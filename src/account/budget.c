@@ -64,7 +64,7 @@ static void add_op(opdesc *d, size_t *n, unsigned bit, const char *kind, const c
     opdesc *o = &d[(*n)++];
     o->bit = bit;
     if (key_id)
-        snprintf(o->name, sizeof o->name, "%s.k.%s", kind, key_id);
+        snprintf(o->name, sizeof o->name, "%s.k.%.63s", kind, key_id); /* as in lx_reservation */
     else
         snprintf(o->name, sizeof o->name, "%s.*", kind);
     o->op = (lx_counter_op){

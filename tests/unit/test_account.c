@@ -890,3 +890,22 @@ Test(account, percentiles_exact_below_a_second_close_above)
     lx_account_close(a);
     lx_config_free(c);
 }
+
+Test(account, long_key_ids_settle_what_they_reserved)
+{
+    lx_config *c = cfg_with("ledger: {enabled: false}\n");
+    lx_account *a = open_acct(c);
+    char id[100];
+    memset(id, 'k', 99);
+    id[99] = 0;
+    lx_key_cfg key = {.id = id, .day_usd = 1};
+    lx_reservation r;
+    lx_error e;
+    /* Reserve and settle at 0 many times: nothing may pile up. */
+    for (int i = 0; i < 50; i++) {
+        cr_assert_eq(lx_budget_reserve(a, &key, 0.5, 1, &r, NULL, &e), LX_OK, "%s", e.message);
+        lx_budget_settle(a, &r, 0, 0);
+    }
+    lx_account_close(a);
+    lx_config_free(c);
+}
