@@ -134,7 +134,7 @@ lx_status lx_plan_json(const lx_plan *p, lx_buf *out)
         put(o, "error", json_string(p->block.message));
         put(o, "error_code", json_string(lx_status_name(p->block.code)));
     }
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
     json_decref(o);
     if (!s)
         return LX_ERR_NOMEM;
