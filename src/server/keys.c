@@ -2,11 +2,11 @@
  * keys.c — virtual API keys.
  *
  * A caller presents its key as `Authorization: Bearer KEY`, `x-api-key:
- * KEY` (Anthropic) or `x-goog-api-key: KEY` (Gemini), first found in that
- * order. The key is hashed with SHA-256 and compared with every configured
- * digest in constant time (all of them, always, so the time taken says
- * nothing about which key or how much of it matched). The key itself is
- * never stored, logged or echoed.
+ * KEY` (Anthropic) or `x-goog-api-key: KEY` (Gemini); when a client sends
+ * several, any one that matches is accepted. Each key is hashed with
+ * SHA-256 and compared with every configured digest in constant time (all
+ * of them, always, so the time taken says nothing about which key or how
+ * much of it matched). The key itself is never stored, logged or echoed.
  */
 #include <string.h>
 #include <strings.h>
@@ -14,45 +14,29 @@
 #include "engine/sha256.h"
 #include "server/server_int.h"
 
-static const char *presented_key(struct MHD_Connection *c, const char **how)
+/* The key presented in one header; NULL when that header has none. */
+static const char *presented(struct MHD_Connection *c, int which)
 {
-    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "authorization");
-    if (v) {
+    static const char *const names[] = {"authorization", "x-api-key", "x-goog-api-key"};
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, names[which]);
+    if (!v)
+        return NULL;
+    while (*v == ' ')
+        v++;
+    if (which == 0) {
+        if (strncasecmp(v, "bearer ", 7))
+            return NULL;
+        v += 7;
         while (*v == ' ')
             v++;
-        if (!strncasecmp(v, "bearer ", 7)) {
-            v += 7;
-            while (*v == ' ')
-                v++;
-            *how = "Authorization";
-            return v;
-        }
     }
-    if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key"))) {
-        *how = "x-api-key";
-        return v;
-    }
-    if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-goog-api-key"))) {
-        *how = "x-goog-api-key";
-        return v;
-    }
-    *how = NULL;
-    return NULL;
+    return *v ? v : NULL;
 }
 
-lx_status srv_auth(srv_req *r, const lx_config *cfg, const lx_key_cfg **key, int *index,
-                   lx_error *err)
+/* Index of the configured key whose digest equals SHA-256(k), or -1. Every
+ * digest is compared in full whatever matches. */
+static int match_key(const lx_config *cfg, const char *k)
 {
-    *key = NULL;
-    *index = -1;
-    if (!cfg->n_keys)
-        return LX_OK;
-    const char *how;
-    const char *k = presented_key(r->c, &how);
-    if (!k || !*k)
-        return lx_fail(err, LX_ERR_AUTH,
-                       "missing API key: send it as 'Authorization: Bearer KEY', 'x-api-key: "
-                       "KEY' or 'x-goog-api-key: KEY'");
     size_t n = strlen(k);
     while (n && (k[n - 1] == ' ' || k[n - 1] == '\t'))
         n--;
@@ -66,16 +50,42 @@ lx_status srv_auth(srv_req *r, const lx_config *cfg, const lx_key_cfg **key, int
         unsigned diff = 0;
         for (int j = 0; j < 32; j++)
             diff |= (unsigned)(d[j] ^ cfg->keys[i].sha256[j]);
-        /* branch-free select of the first match */
         int hit = (int)(((diff | (0u - diff)) >> 31) ^ 1u); /* 1 when diff == 0 */
         int take = hit & (found < 0);
         found = take ? (int)i : found;
     }
-    if (found < 0)
-        return lx_fail(err, LX_ERR_AUTH, "invalid API key (sent in %s)", how);
-    *key = &cfg->keys[found];
-    *index = found;
-    return LX_OK;
+    return found;
+}
+
+lx_status srv_auth(srv_req *r, const lx_config *cfg, const lx_key_cfg **key, int *index,
+                   lx_error *err)
+{
+    static const char *const shown[] = {"Authorization", "x-api-key", "x-goog-api-key"};
+    *key = NULL;
+    *index = -1;
+    if (!cfg->n_keys)
+        return LX_OK;
+    /* clients differ in where they put the key (some send two headers):
+     * any presented key that matches is accepted */
+    const char *how = NULL;
+    for (int w = 0; w < 3; w++) {
+        const char *k = presented(r->c, w);
+        if (!k)
+            continue;
+        if (!how)
+            how = shown[w];
+        int found = match_key(cfg, k);
+        if (found >= 0) {
+            *key = &cfg->keys[found];
+            *index = found;
+            return LX_OK;
+        }
+    }
+    if (!how)
+        return lx_fail(err, LX_ERR_AUTH,
+                       "missing API key: send it as 'Authorization: Bearer KEY', 'x-api-key: "
+                       "KEY' or 'x-goog-api-key: KEY'");
+    return lx_fail(err, LX_ERR_AUTH, "invalid API key (sent in %s)", how);
 }
 
 bool srv_key_allows(const lx_key_cfg *k, const char *name)

@@ -56,6 +56,9 @@ assert_eq key_bearer 200 "$(code "$U/v1/chat/completions" -H "Authorization: Bea
 assert_eq key_x_api_key 200 "$(code "$U/v1/messages" -H "x-api-key: $KEY_A" -d "$MSG")"
 assert_eq key_goog 200 "$(code "$U/api/chat" -H "x-goog-api-key: $KEY_B" -d '{"model":"mockopenai/echo","stream":false,"messages":[{"role":"user","content":"hi"}]}')"
 
+# a client that sends two headers: any matching one is enough
+assert_eq key_second_header 200 "$(code "$U/v1/messages" -H "Authorization: Bearer stale-token" -H "x-api-key: $KEY_A" -d "$MSG")"
+
 # allowed models: team-b may use mockanthropic/* and mockopenai/echo only
 S=$(code "$U/v1/chat/completions" -H "Authorization: Bearer $KEY_B" \
     -d '{"model":"mockanthropic/echo","messages":[{"role":"user","content":"hi"}]}')
