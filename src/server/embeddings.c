@@ -5,9 +5,11 @@
  * The model must name one provider/model (or an alias of one; "auto" cannot
  * choose an embeddings model). Providers of type openai get the caller's
  * body with the bare model name, at {base_url}/embeddings, and their answer
- * is returned as it is; type ollama gets {model, input} at {base_url}/api/embed
- * and its answer is turned into the OpenAI shape. Other types: 501 naming
- * the provider and why.
+ * is returned as it is; type ollama gets {model, input} at {base_url}/api/embed.
+ * Answers are turned into the caller's shape when the provider speaks
+ * another (OpenAI list; Ollama {embeddings, prompt_eval_count}; the legacy
+ * /api/embeddings {embedding} for {prompt}). Other types: 501 naming the
+ * provider and why.
  *
  * Privacy and scope: the key's allowed models apply, and the input text goes
  * through the router first (the same guard as chat). Embeddings cannot be
@@ -126,31 +128,11 @@ static lx_status emb_body(void *ud, const char *data, size_t len)
     return lx_buf_append(&r->out, data, len);
 }
 
-/* Ollama /api/embed -> OpenAI list. */
-static void ollama_to_openai(srv_req *r)
+/* The caller's shape of the answer. */
+enum { SHAPE_OPENAI = 0, SHAPE_OLLAMA, SHAPE_OLLAMA_LEGACY };
+
+static void respond_obj(srv_req *r, json_t *o)
 {
-    lx_error e = {0};
-    json_t *in = NULL;
-    if (lx_json_parse(r->out.data ? r->out.data : "", r->out.len, true, &in, &e) != LX_OK) {
-        fail_with(r, 502, LX_ERR_PROTO, "provider '%s': unreadable embeddings answer: %s",
-                  r->res.provider ? r->res.provider : "?", e.message);
-        return;
-    }
-    json_t *data = json_array();
-    const json_t *embs = json_object_get(in, "embeddings");
-    size_t i;
-    json_t *v;
-    json_array_foreach(embs, i, v)
-    {
-        json_array_append_new(data, json_pack("{s:s,s:I,s:O}", "object", "embedding", "index",
-                                              (json_int_t)i, "embedding", v));
-    }
-    json_int_t n = json_integer_value(json_object_get(in, "prompt_eval_count"));
-    r->res.usage.input = n;
-    r->res.have = true;
-    json_t *o = json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data, "model",
-                          r->res.model, "usage", "prompt_tokens", n, "total_tokens", n);
-    json_decref(in);
     lx_buf b;
     lx_buf_init(&b, 0);
     if (o && lx_json_dump(o, &b) == LX_OK)
@@ -159,6 +141,59 @@ static void ollama_to_openai(srv_req *r)
         fail_with(r, 500, LX_ERR_NOMEM, "out of memory");
     lx_buf_free(&b);
     json_decref(o);
+}
+
+/* A 2xx answer: vectors and token count out of the provider's shape, into
+ * the caller's (the same shape passes through unchanged). */
+static void convert_answer(srv_req *r)
+{
+    int shape = r->emb_shape;
+    bool same = (shape == SHAPE_OPENAI && !r->up_ollama) || (shape == SHAPE_OLLAMA && r->up_ollama);
+    lx_error e = {0};
+    json_t *in = NULL;
+    if (lx_json_parse(r->out.data ? r->out.data : "", r->out.len, true, &in, &e) != LX_OK) {
+        fail_with(r, 502, LX_ERR_PROTO, "provider '%s': unreadable embeddings answer: %s",
+                  r->res.provider ? r->res.provider : "?", e.message);
+        return;
+    }
+    json_t *vecs = json_array();
+    json_int_t n;
+    size_t i;
+    json_t *v;
+    if (r->up_ollama) {
+        json_array_foreach(json_object_get(in, "embeddings"), i, v) json_array_append(vecs, v);
+        n = json_integer_value(json_object_get(in, "prompt_eval_count"));
+    } else {
+        json_array_foreach(json_object_get(in, "data"), i, v)
+            json_array_append(vecs, json_object_get(v, "embedding"));
+        n = json_integer_value(json_object_get(json_object_get(in, "usage"), "prompt_tokens"));
+    }
+    r->res.usage.input = n;
+    r->res.have = true;
+    if (same) {
+        json_decref(vecs);
+        json_decref(in);
+        srv_respond(r, 200, "application/json", r->out.data, r->out.len);
+        return;
+    }
+    json_t *o = NULL;
+    if (shape == SHAPE_OPENAI) {
+        json_t *data = json_array();
+        json_array_foreach(vecs, i, v)
+            json_array_append_new(data, json_pack("{s:s,s:I,s:O}", "object", "embedding", "index",
+                                                  (json_int_t)i, "embedding", v));
+        o = json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data, "model",
+                      r->res.model, "usage", "prompt_tokens", n, "total_tokens", n);
+    } else if (shape == SHAPE_OLLAMA) {
+        o = json_pack("{s:s,s:O,s:I}", "model", r->res.model, "embeddings", vecs,
+                      "prompt_eval_count", n);
+    } else {
+        json_t *first = json_array_get(vecs, 0);
+        o = first ? json_pack("{s:O}", "embedding", first) : json_pack("{s:[]}", "embedding");
+    }
+    json_decref(vecs);
+    json_decref(in);
+    respond_obj(r, o);
 }
 
 static void emb_done(void *ud, lx_status st, const lx_error *err)
@@ -177,26 +212,16 @@ static void emb_done(void *ud, lx_status st, const lx_error *err)
             lx_strlcpy(e.provider, r->res.provider, sizeof e.provider);
         srv_respond_error(r, st == LX_ERR_TIMEOUT ? 504 : 502, &e);
     } else if (r->up_status < 200 || r->up_status > 299) {
-        lx_error e = {0};
-        if (r->up_ollama) {
-            lx_codec_ollama.error_decode(r->up_status, r->out.data ? r->out.data : "", r->out.len,
-                                         &e);
-            srv_respond_error(r, 0, &e);
-        } else {
+        if (!r->up_ollama && r->emb_shape == SHAPE_OPENAI) {
             srv_respond(r, r->up_status, "application/json", r->out.data, r->out.len);
+        } else {
+            lx_error e = {0};
+            const lx_codec *c = r->up_ollama ? &lx_codec_ollama : &lx_codec_openai;
+            c->error_decode(r->up_status, r->out.data ? r->out.data : "", r->out.len, &e);
+            srv_respond_error(r, 0, &e);
         }
-    } else if (r->up_ollama) {
-        ollama_to_openai(r);
     } else {
-        json_t *o = NULL;
-        lx_error pe = {0};
-        if (lx_json_parse(r->out.data ? r->out.data : "", r->out.len, true, &o, &pe) == LX_OK) {
-            r->res.usage.input =
-                json_integer_value(json_object_get(json_object_get(o, "usage"), "prompt_tokens"));
-            r->res.have = true;
-            json_decref(o);
-        }
-        srv_respond(r, 200, "application/json", r->out.data, r->out.len);
+        convert_answer(r);
     }
     lx_buf_reset(&r->out);
 }
@@ -209,8 +234,12 @@ void srv_embeddings(srv_req *r)
         srv_respond_error(r, 400, &e);
         return;
     }
+    r->emb_shape = r->front == &srv_front_openai         ? SHAPE_OPENAI
+                   : !strcmp(r->path, "/api/embeddings") ? SHAPE_OLLAMA_LEGACY
+                                                         : SHAPE_OLLAMA;
     const char *spec = json_string_value(json_object_get(root, "model"));
-    const json_t *input = json_object_get(root, "input");
+    const json_t *input =
+        json_object_get(root, r->emb_shape == SHAPE_OLLAMA_LEGACY ? "prompt" : "input");
     if (!spec || !*spec) {
         json_decref(root);
         fail_with(r, 400, LX_ERR_INVALID,
@@ -219,7 +248,8 @@ void srv_embeddings(srv_req *r)
     }
     if (!input || !(json_is_string(input) || json_is_array(input))) {
         json_decref(root);
-        fail_with(r, 400, LX_ERR_INVALID, "input: expected a string or an array");
+        fail_with(r, 400, LX_ERR_INVALID, "%s: expected a string or an array",
+                  r->emb_shape == SHAPE_OLLAMA_LEGACY ? "prompt" : "input");
         return;
     }
     const lx_config *cfg = r->gen->b->cfg;
@@ -268,6 +298,12 @@ void srv_embeddings(srv_req *r)
         json_decref(o);
         if (st == LX_OK)
             st = lx_buf_printf(&url, "%s/api/embed", p->base_url);
+    } else if (r->emb_shape != SHAPE_OPENAI) {
+        json_t *o = json_pack("{s:s,s:O}", "model", model, "input", input);
+        st = o ? lx_json_dump(o, &body) : LX_ERR_NOMEM;
+        json_decref(o);
+        if (st == LX_OK)
+            st = lx_buf_printf(&url, "%s/embeddings", p->base_url);
     } else {
         json_object_set_new(root, "model", json_string(model));
         st = lx_json_dump(root, &body);

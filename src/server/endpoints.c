@@ -60,6 +60,8 @@ static const srv_route routes[] = {
     {"GET", "/api/tags", EP_TAGS, &srv_front_ollama_chat, true},
     {"GET", "/api/version", EP_VERSION, &srv_front_ollama_chat, false},
     {"POST", "/api/show", EP_SHOW, &srv_front_ollama_chat, true},
+    {"POST", "/api/embed", EP_EMBEDDINGS, &srv_front_ollama_chat, true},
+    {"POST", "/api/embeddings", EP_EMBEDDINGS, &srv_front_ollama_chat, true},
     {"GET", "/healthz", EP_HEALTHZ, &srv_front_openai, false},
     {"GET", "/readyz", EP_READYZ, &srv_front_openai, false},
     {"GET", "/metrics", EP_METRICS, &srv_front_openai, false},

@@ -232,6 +232,7 @@ struct srv_req {
     lx_job *job;
     struct lx_http_call *call; /* embeddings: the upstream transfer */
     int up_status;
+    int emb_shape; /* embeddings.c: the caller's answer shape */
     bool up_ollama;
     lx_request *lreq;
     lx_stream_encoder *enc;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# serve_embeddings.sh — POST /v1/embeddings passed through to an OpenAI-type
+# serve_embeddings.sh — POST /v1/embeddings (and Ollama's /api/embed,
+# /api/embeddings) passed through to an OpenAI-type
 # provider (answer as is) and to an Ollama provider (/api/embed turned into
 # the OpenAI shape); 501 for a provider type without embeddings, 404 for an
 # unknown model, 403 when the guard finds sensitive input bound for a remote
@@ -101,6 +102,20 @@ post '{"model":"nosuch/model","input":"hi"}'
 assert_eq emb_unknown_model 404 "$S"
 post '{"model":"embopenai/x"}'
 assert_eq emb_no_input 400 "$S"
+
+# Ollama callers: /api/embed (either provider), legacy /api/embeddings
+opost() { S=$(curl -s -o "$E2E_TMP/b" -w '%{http_code}' --max-time 10 "$U$1" -d "$2"); B=$(cat "$E2E_TMP/b"); }
+opost /api/embed '{"model":"embopenai/text-embed-small","input":["a b","c"]}'
+assert_eq emb_ollama_caller_openai_provider "200 [3.0,2.0] [1.0,1.0] 3" \
+    "$S $(jget "$B" embeddings.0) $(jget "$B" embeddings.1) $(jget "$B" prompt_eval_count)"
+opost /api/embed '{"model":"embollama/nomic-embed-text","input":"a b"}'
+assert_eq emb_ollama_caller_ollama_provider "200 [3.0,2.0] nomic-embed-text" \
+    "$S $(jget "$B" embeddings.0) $(jget "$B" model)"
+opost /api/embeddings '{"model":"embopenai/text-embed-small","prompt":"x y z"}'
+assert_eq emb_ollama_legacy "200 [5.0,3.0]" "$S $(jget "$B" embedding)"
+opost /api/embed '{"model":"nosuch/model","input":"a"}'
+assert_eq emb_ollama_unknown "404" "$S"
+assert_match emb_ollama_error_shape "$(jget "$B" error)" 'nosuch'
 
 # sensitive input never goes to a remote provider (embeddings cannot be redacted)
 curl -s -X POST "http://127.0.0.1:$EPORT/reset" -d '{"model":"r","input":"r"}' >/dev/null
