@@ -803,3 +803,33 @@ Test(redact, stream_adversarial_alphabet_against_naive_oracle)
     lx_redaction_free(m);
     lx_request_free(req);
 }
+
+Test(redact, numbering_is_stable_across_turns)
+{
+    /* turn 1, then turn 2 carrying turn 1 as history: the earlier values
+     * keep their placeholders (so the upstream prompt cache still hits) */
+    lx_request *t1 = lx_request_new();
+    add_part(t1, LX_ROLE_USER, LX_PART_TEXT)->text =
+        lx_arena_strdup(t1->arena, "mail bob@corp.io at 10.1.2.3");
+    lx_request *t2 = lx_request_new();
+    add_part(t2, LX_ROLE_USER, LX_PART_TEXT)->text =
+        lx_arena_strdup(t2->arena, "mail bob@corp.io at 10.1.2.3");
+    add_part(t2, LX_ROLE_ASSISTANT, LX_PART_TEXT)->text =
+        lx_arena_strdup(t2->arena, "Sent to bob@corp.io.");
+    add_part(t2, LX_ROLE_USER, LX_PART_TEXT)->text =
+        lx_arena_strdup(t2->arena, "now eve@corp.io and bob@corp.io");
+    lx_request *o1, *o2;
+    lx_redaction *m1, *m2;
+    redact(t1, &o1, &m1);
+    redact(t2, &o2, &m2);
+    cr_assert_str_eq(o1->messages[0].parts[0].text, "mail [EMAIL_1] at [IP_ADDRESS_1]");
+    cr_assert_str_eq(o2->messages[0].parts[0].text, o1->messages[0].parts[0].text);
+    cr_assert_str_eq(o2->messages[1].parts[0].text, "Sent to [EMAIL_1].");
+    cr_assert_str_eq(o2->messages[2].parts[0].text, "now [EMAIL_2] and [EMAIL_1]");
+    lx_request_free(o1);
+    lx_request_free(o2);
+    lx_redaction_free(m1);
+    lx_redaction_free(m2);
+    lx_request_free(t1);
+    lx_request_free(t2);
+}
