@@ -37,7 +37,7 @@ clients_install() {
         [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && exit 0
         echo "# clients: installing the SDKs (npm install, first run only)" >&2
         cd "$CL" &&
-            npm install --no-audit --no-fund --no-save --loglevel=error >"$E2E_TMP/npm.log" 2>&1 &&
+            npm install --no-audit --no-fund --no-save --loglevel=error --fetch-timeout=30000 --fetch-retries=2 >"$E2E_TMP/npm.log" 2>&1 &&
             echo "$want" >"$stamp"
     ) 9>"$CL/node_modules/.llmux-lock"
 }
