@@ -43,7 +43,9 @@
  * any content is invisible; then TEXT / THINKING / TOOL_* / USAGE; then
  * exactly one FINISH or ERROR. A BLOCK or a job that fails before any
  * content gets ERROR without START. After the terminal event returns, the
- * job is freed.
+ * job is freed. A sink that returns non-OK cancels the job exactly as
+ * lx_job_cancel would (no more events, recorded "cancelled"): the caller
+ * must drop its handle then and not cancel it again.
  *
  * Threads: an lx_dispatch belongs to one loop (one per worker thread) and
  * owns the providers for that loop; lx_services are shared by all loops.
