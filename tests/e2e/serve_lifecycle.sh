@@ -149,4 +149,30 @@ wait "$SERVE_PID"
 assert_eq drain_exit_0 0 $?
 assert_serve_clean serve_lifecycle_sanitizers
 assert_match drain_exit_soon "$(( $(now_ms) - T0 ))" '^[0-9]{1,4}$'
+
+# ---- the drain deadline: what is still running then is cancelled ----------------------------------
+CFG2="$E2E_TMP/life2.yaml"
+write_config "$CFG2" "ledger: {enabled: false}
+server: {drain_ms: 400, access_log: \"off\"}"
+if start_serve "$CFG2" --workers 2; then
+    mock_reset
+    curl -s -N --max-time 20 "$SERVE_URL/v1/chat/completions" \
+        -d '{"model":"mockopenai/slow-200","stream":true,"messages":[{"role":"user","content":"a b c d e f g h i j k l m n"}]}' \
+        >"$E2E_TMP/cut.out" &
+    CUT=$!
+    sleep 0.5
+    T0=$(now_ms)
+    kill -TERM "$SERVE_PID"
+    wait "$SERVE_PID"
+    RC=$?
+    DT=$(( $(now_ms) - T0 ))
+    assert_eq drain_deadline_exit_0 0 "$RC"
+    if [ "$DT" -ge 300 ] && [ "$DT" -lt 3000 ]; then ok drain_deadline_kept; else fail drain_deadline_kept "stopped after $DT ms"; fi
+    wait $CUT
+    assert_not_contains drain_deadline_stream_cut "$(cat "$E2E_TMP/cut.out")" "[DONE]"
+    if mock_wait stream.client_disconnected true 3; then ok drain_deadline_upstream_cancelled; else fail drain_deadline_upstream_cancelled "$(mock_last)"; fi
+    assert_serve_clean drain_deadline_sanitizers
+else
+    fail drain_deadline_start "$(cat "$SERVE_LOG")"
+fi
 finish
