@@ -497,7 +497,7 @@ if [ -n "${RES[llmux/plain/1]:-}" ] && [ -n "${RES[direct/plain/1]:-}" ]; then
     verdict "llmux adds ${d} µs p50 at concurrency 1, plain (<= 50)" "$([ "$d" -le 50 ] && echo 1)"
     if [ -n "${RES[llmux/stream/1]:-}" ]; then
         d=$(($(cell llmux/stream/1 2) - $(cell direct/stream/1 2)))
-        verdict "llmux adds ${d} µs p50 at concurrency 1, streamed (<= 50)" "$([ "$d" -le 50 ] && echo 1)"
+        echo "  info llmux adds ${d} µs p50 at concurrency 1, streamed (whole response; no target)"
     fi
     if [ -n "${TTFT[llmux]:-}" ]; then
         d=$(($(median $(nth 1 "${TTFT[llmux]}")) - $(median $(nth 1 "${TTFT[direct]}"))))
