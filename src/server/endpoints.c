@@ -451,6 +451,9 @@ static void handle_chat(srv_req *r)
     }
     r->streaming = q->stream;
     r->include_usage = q->include_usage;
+    /* a client that does not read its stream cannot make us hold more than
+     * this: the encoder then fails and the job is stopped */
+    r->out.cap = (size_t)16 << 20;
     if (r->gen->b->cfg->server.log_prompts)
         keep_prompt(r, q);
     lx_job_opts o = {.headers = r->hdrs,
@@ -555,6 +558,10 @@ static void respond_json(srv_req *r, int status, const char *s)
 void srv_handle(srv_req *r)
 {
     srv_server *s = r->w->srv;
+    if (!r->route) { /* only when an early answer could not be made */
+        early_error(r, 500, LX_ERR_NOMEM, "out of memory");
+        return;
+    }
     switch (r->route->kind) {
     case EP_CHAT:
         handle_chat(r);
