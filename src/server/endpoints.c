@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "core/log.h"
 #include "core/version.h"
@@ -332,11 +333,8 @@ static void result_final(srv_req *r, const lx_outcome *o)
 
 /* ---- chat ----------------------------------------------------------------- */
 
-static lx_status on_event(void *ud, const lx_event *ev)
+static lx_status on_event_inner(srv_req *r, const lx_event *ev)
 {
-    srv_req *r = ud;
-    if (r->cancelled)
-        return LX_ERR_CANCELLED;
     const lx_outcome *o = r->job ? lx_job_outcome(r->job) : NULL;
     lx_status st = LX_OK;
     switch (ev->kind) {
@@ -417,6 +415,40 @@ static lx_status on_event(void *ud, const lx_event *ev)
     lx_response_free(resp);
     observe(r, o);
     return LX_OK;
+}
+
+/* The dispatcher's sink. Refusing an event (the answer cannot be encoded,
+ * or a non-reading client filled r->out to its cap) makes the dispatcher
+ * stop and free the job: it is forgotten here, and the caller gets a 502
+ * (nothing sent yet) or a cut connection (stream started). */
+static lx_status on_event(void *ud, const lx_event *ev)
+{
+    srv_req *r = ud;
+    if (r->cancelled)
+        return LX_ERR_CANCELLED;
+    lx_status st = on_event_inner(r, ev);
+    if (st == LX_OK || r->cancelled)
+        return st;
+    r->job = NULL;
+    r->done = true;
+    lx_error e = {0};
+    lx_fail(&e, st == LX_ERR_TOOBIG ? LX_ERR_TOOBIG : LX_ERR_INTERNAL,
+            st == LX_ERR_TOOBIG ? "the client does not read its stream (16 MiB waiting)"
+                                : "the answer could not be encoded (%s)",
+            lx_status_name(st));
+    if (r->started) { /* a stream must not end as if complete: cut it */
+        lx_strlcpy(r->res.error, e.message, sizeof r->res.error);
+        r->cancelled = true;
+        if (r->conn && r->conn->fd >= 0)
+            shutdown(r->conn->fd, SHUT_RDWR);
+        if (r->suspended)
+            srv_req_wake(r);
+        else
+            srv_worker_kick(r->w);
+    } else if (!r->resp && !r->responded) {
+        srv_respond_error(r, 502, &e);
+    }
+    return st;
 }
 
 /* Last user text, for server.log_prompts. */
