@@ -1,7 +1,7 @@
 /*
  * accesslog.c — one JSON object per line per request, to server.access_log.
  *
- *   {"ts":"2026-11-24T02:30:00.123Z","key":"team-a","front":"openai",
+ *   {"ts":"2026-11-24T02:30:00.123Z","id":"5f1c9a2e00000001","key":"team-a","front":"openai",
  *    "method":"POST","path":"/v1/chat/completions","status":200,
  *    "stream":true,"target":"cloud","provider":"openai","model":"gpt-4o-mini",
  *    "tokens_in":12,"tokens_out":40,"cost_usd":0.000026,"latency_ms":812,
@@ -79,6 +79,8 @@ void srv_log_request(srv_req *r)
     const srv_result *res = &r->res;
     int64_t latency = (int64_t)((srv_now_ns() - r->t0_ns) / 1000000u);
     lx_buf_printf(b, "{\"ts\":\"%s.%03dZ\"", ts, (int)(r->ts_ms % 1000));
+    if (r->rid[0])
+        put_str(b, "id", r->rid);
     put_str(b, "key", r->key ? r->key->id : NULL);
     put_str(b, "front", r->front ? r->front->name : NULL);
     put_str(b, "method", r->method);

@@ -190,6 +190,8 @@ static void add_header(struct MHD_Response *resp, const char *name, const char *
 static void add_common_headers(srv_req *r, struct MHD_Response *resp)
 {
     const srv_result *res = &r->res;
+    if (r->rid[0])
+        MHD_add_response_header(resp, "x-request-id", r->rid);
     if (res->target)
         add_header(resp, "x-llmux-target", res->target);
     if (res->provider)
@@ -424,6 +426,28 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+/* x-request-id: the caller's (printable ASCII, at most 64 bytes), else one
+ * made here from the worker's seed and a counter. */
+static void set_request_id(srv_worker *w, srv_req *r)
+{
+    const char *v = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "x-request-id");
+    size_t n = 0;
+    if (v) {
+        for (; v[n] && n < sizeof r->rid - 1; n++) {
+            unsigned char ch = (unsigned char)v[n];
+            if (ch <= 0x20 || ch > 0x7e || ch == '"' || ch == '\\')
+                break;
+        }
+        if (n && !v[n]) {
+            memcpy(r->rid, v, n);
+            r->rid[n] = '\0';
+            return;
+        }
+    }
+    snprintf(r->rid, sizeof r->rid, "%08x%02x%06llx", w->rid_seed, (unsigned)w->index & 0xff,
+             (unsigned long long)(++w->rid_counter & 0xffffff));
+}
+
 static enum MHD_Result queue_ready(srv_req *r)
 {
     struct MHD_Response *resp = r->resp;
@@ -462,6 +486,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         w->active_reqs++;
         atomic_fetch_add(&w->srv->active_total, 1);
         MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, r);
+        set_request_id(w, r);
         r->first_done = true;
         if (srv_precheck(r) && r->resp)
             return queue_ready(r);
@@ -659,6 +684,7 @@ lx_status srv_worker_http_start(srv_worker *w, lx_error *err)
     uv_timer_init(l, &w->tick);
     w->tick.data = w;
     w->handles_open = true;
+    w->rid_seed = (unsigned)(srv_now_ns() ^ ((uint64_t)getpid() << 20) ^ (uint64_t)(uintptr_t)w);
     uv_poll_start(&w->mhd_poll, UV_READABLE, on_mhd_poll);
     uint64_t period = (uint64_t)(sc->header_timeout_ms / 4);
     if (period < 20)

@@ -132,7 +132,9 @@ struct srv_worker {
     int n_free_reqs, n_free_conns;
     int active_reqs;
     bool quiesced, stopping, in_mhd_run, kick_pending;
-    lx_buf line; /* access log line scratch */
+    lx_buf line;          /* access log line scratch */
+    unsigned rid_seed;    /* request ids: seed ... */
+    uint64_t rid_counter; /* ... and counter */
     lx_error start_err;
     atomic_int start_state; /* 0 starting, 1 running, -1 failed */
 };
@@ -218,6 +220,7 @@ struct srv_req {
     const srv_front *front; /* for errors; never NULL once routed */
     const char *method;
     char path[128];
+    char rid[65]; /* x-request-id */
     uint64_t t0_ns;
     int64_t ts_ms; /* wall clock at start */
     lx_buf body;

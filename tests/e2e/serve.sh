@@ -208,6 +208,14 @@ assert_match preflight_headers "$H" 'Access-Control-Allow-Headers: .*authorizati
 S=$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS -H 'Origin: https://evil.example' "$U/v1/chat/completions")
 assert_eq preflight_foreign_refused 403 "$S"
 
+# request ids: the caller's is echoed and logged; otherwise one is made
+H=$(curl -s -D - -o /dev/null -H 'x-request-id: trace-abc-123' "$U/healthz" | tr -d '\r')
+assert_contains request_id_echoed "$H" "x-request-id: trace-abc-123"
+H=$(curl -s -D - -o /dev/null "$U/healthz" | tr -d '\r')
+assert_match request_id_made "$H" 'x-request-id: [0-9a-f]{16}'
+H=$(curl -s -D - -o /dev/null -H 'x-request-id: bad id"' "$U/healthz" | tr -d '\r')
+assert_not_contains request_id_unsafe_replaced "$H" 'bad id'
+
 # upstream failure maps through: a provider 429 comes back as 429 with Retry-After
 req POST /v1/chat/completions '{"model":"mockopenai/fault-429","messages":[{"role":"user","content":"hi"}]}'
 assert_eq upstream_429 429 "$S"
@@ -245,6 +253,7 @@ fi
 # ---- access log --------------------------------------------------------------
 LINE=$(grep '"path":"/v1/chat/completions"' "$E2E_TMP/access.log" | grep '"provider":"mockopenai"' | head -1)
 assert_match access_log_fields "$LINE" '"ts":"[0-9T:.-]+Z".*"front":"openai".*"status":200.*"target":"cloud".*"provider":"mockopenai".*"model":"echo".*"tokens_in":2,"tokens_out":7.*"ttft_ms":[0-9]+.*"overhead_us":[0-9]+.*"latency_ms":[0-9]+'
+assert_contains access_log_request_id "$(cat "$E2E_TMP/access.log")" '"id":"trace-abc-123"'
 assert_not_contains access_log_no_prompt "$(cat "$E2E_TMP/access.log")" "hello world"
 assert_eq access_log_valid_json 0 "$(py -c '
 import json, sys
