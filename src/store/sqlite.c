@@ -149,6 +149,8 @@ static void sq_close(lx_store *base)
         return;
     for (int i = 0; i < ST_N; i++)
         sqlite3_finalize(s->st[i]);
+    if (s->w && !s->read_only)
+        lx_sq_exec(s->w, "PRAGMA optimize"); /* refreshes planner statistics if useful */
     if (s->r && s->r != s->w)
         sqlite3_close(s->r);
     if (s->w)
@@ -221,6 +223,9 @@ static lx_status configure(sq_store *s, sqlite3 *db, lx_error *err)
     }
     if (lx_sq_exec(db, "PRAGMA synchronous=FULL") != SQLITE_OK)
         return lx_sq_db_fail(s, db, err, LX_ERR_IO, "pragma");
+    /* After a checkpoint the -wal file is truncated to this, so a burst of
+     * writes does not leave a large file behind. */
+    lx_sq_exec(db, "PRAGMA journal_size_limit=67108864");
     return LX_OK;
 }
 
