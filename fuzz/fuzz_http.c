@@ -12,9 +12,13 @@
  * written and no request is waiting on a job, the client end is closed and
  * the loop runs until the server has closed the connection and every
  * request has ended (a connection that never goes away traps: it would be a
- * leak in a real server). Providers point at a closed port on 127.0.0.1, so
- * a request that gets as far as dispatch fails fast with a connection
- * error; nothing leaves the machine.
+ * leak in a real server). Remote providers point at a closed port on
+ * 127.0.0.1, so a request that gets as far as dispatch fails fast with a
+ * connection error; nothing leaves the machine. Privacy mode is redact, so
+ * requests with findings go through redaction too. With FUZZ_HTTP_LOCAL=1
+ * and the test model stories260K found ($LLMUX_MODEL_DIR, else
+ * ../shared/models from the working directory), the embedded engine is the
+ * provider `loc/stories`, so answers also succeed and stream.
  *
  * Seeds: tests/fixtures/http (scripts/fuzz-smoke.sh picks them up): one
  * request per endpoint and dialect, pipelined GETs, HEAD/OPTIONS, chunked
@@ -59,6 +63,7 @@ static const char CONFIG[] = "default_model: up/echo\n"
                              "    type: ollama\n"
                              "    base_url: http://127.0.0.1:9\n"
                              "aliases: {fast: up/echo}\n"
+                             "routing: {default: up/echo, privacy: redact}\n"
                              "timeouts: {connect_ms: 200, first_byte_ms: 300, idle_ms: 300, "
                              "total_ms: 1000}\n"
                              "reliability:\n"
@@ -73,7 +78,7 @@ static const char CONFIG[] = "default_model: up/echo\n"
 static const char KEYS[] = "keys:\n"
                            "  - id: fuzz\n"
                            "    key_env: FUZZ_HTTP_KEY\n"
-                           "    models: [up/echo, fast]\n";
+                           "    models: [up/echo, fast%s]\n";
 
 static uint64_t now_ms(void)
 {
@@ -104,8 +109,25 @@ static bool fz_start(fz_worker *f, bool with_keys)
 {
     lx_error e;
     lx_error_clear(&e);
-    char yaml[sizeof CONFIG + sizeof KEYS];
-    snprintf(yaml, sizeof yaml, "%s%s", CONFIG, with_keys ? KEYS : "");
+    /* FUZZ_HTTP_LOCAL=1: the embedded engine with the smallest test model
+     * as loc/stories, so answers succeed and stream (the encoders). Opt-in:
+     * an answer without max_tokens runs to the end of the context (seconds
+     * under ASan), which slows the run down a lot. */
+    char local[1200] = "";
+    const char *dir = getenv("LLMUX_MODEL_DIR");
+    char gguf[1024];
+    snprintf(gguf, sizeof gguf, "%s/stories260K/stories260K.gguf", dir ? dir : "../shared/models");
+    if (getenv("FUZZ_HTTP_LOCAL") && access(gguf, R_OK) == 0)
+        snprintf(local, sizeof local,
+                 "  - name: loc\n    type: local\n    model: %s\n    models: [stories]\n", gguf);
+    char keys[sizeof KEYS + 32];
+    snprintf(keys, sizeof keys, KEYS, local[0] ? ", loc/stories" : "");
+    char yaml[sizeof CONFIG + sizeof keys + sizeof local];
+    /* providers: is the last key of CONFIG's first block, so the local one
+     * is appended to the list by splitting CONFIG at "aliases:" */
+    const char *split = strstr(CONFIG, "aliases:");
+    snprintf(yaml, sizeof yaml, "%.*s%s%s%s", (int)(split - CONFIG), CONFIG, local, split,
+             with_keys ? keys : "");
     lx_config *cfg = NULL;
     if (lx_config_parse(yaml, strlen(yaml), "fuzz_http.yaml", &cfg, &e) != LX_OK) {
         fprintf(stderr, "fuzz_http: config: %s\n", e.message);
