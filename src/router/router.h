@@ -59,9 +59,12 @@
 typedef struct lx_router lx_router;
 typedef struct lx_route_scratch lx_route_scratch;
 
-/* Builds the router: the scanner from `guard:`, tokenizers of the local
- * providers' models (GGUF vocabulary only; no weights are read), the rules.
- * LX_ERR_CONFIG naming the problem. */
+/* Builds the router: the scanner from `guard:`, the default and escalate
+ * targets, the rules. The tokenizer and chat template of each provider of
+ * type local are read on first use (GGUF metadata only; no weights are
+ * read; a missing or unreadable file means estimates for it). Works for
+ * configs from a file and from the environment alike. LX_ERR_CONFIG naming
+ * the problem. */
 lx_status lx_router_new(const lx_config *cfg, lx_router **out, lx_error *err);
 void lx_router_free(lx_router *r);
 const lx_scanner *lx_router_scanner(const lx_router *r);
