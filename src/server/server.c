@@ -614,6 +614,15 @@ lx_status lx_serve_run(const lx_serve_opts *o, lx_error *err)
     fprintf(stderr, "llmux serve: listening on http://%s (%d worker%s, %zu key%s%s)\n",
             s->listen_shown, workers, workers == 1 ? "" : "s", n_keys, n_keys == 1 ? "" : "s",
             n_keys ? "" : "; no keys configured: loopback only");
+    lx_buf warn;
+    lx_buf_init(&warn, 1 << 16);
+    lx_config_warnings(cfg, &warn);
+    for (char *line = warn.data, *nl; line && *line; line = nl + 1) {
+        if (!(nl = strchr(line, '\n')))
+            break;
+        LX_WARN("%.*s", (int)(nl - line), line);
+    }
+    lx_buf_free(&warn);
     fflush(stderr);
 
     main_ctx m = {.s = s};
