@@ -30,10 +30,13 @@
 void lx_reliability_defaults(lx_config *cfg)
 {
     lx_reliability_cfg *r = &cfg->reliability;
-    r->retry = (lx_retry_cfg){.max_attempts = 3, .base_ms = 250, .max_ms = 8000,
-                              .deadline_ms = 120000, .max_retry_after_ms = 30000};
-    r->breaker = (lx_breaker_cfg){.failures = 5, .window_ms = 30000, .open_ms = 15000,
-                                  .half_open_probes = 1};
+    r->retry = (lx_retry_cfg){.max_attempts = 3,
+                              .base_ms = 250,
+                              .max_ms = 8000,
+                              .deadline_ms = 120000,
+                              .max_retry_after_ms = 30000};
+    r->breaker = (lx_breaker_cfg){
+        .failures = 5, .window_ms = 30000, .open_ms = 15000, .half_open_probes = 1};
     r->fallbacks = NULL;
     r->n_fallbacks = 0;
     r->midstream = LX_MIDSTREAM_ERROR;
@@ -68,8 +71,10 @@ static lx_status f_max_retry_after_ms(lx_yctx *y, const lx_ynode *v, void *o)
     return lx_y_int(y, v, 0, DAY_MS, &((lx_retry_cfg *)o)->max_retry_after_ms);
 }
 static const lx_yfield retry_fields[] = {
-    {"max_attempts", f_max_attempts}, {"base_ms", f_base_ms},
-    {"max_ms", f_max_ms},             {"deadline_ms", f_deadline_ms},
+    {"max_attempts", f_max_attempts},
+    {"base_ms", f_base_ms},
+    {"max_ms", f_max_ms},
+    {"deadline_ms", f_deadline_ms},
     {"max_retry_after_ms", f_max_retry_after_ms},
 };
 
@@ -164,8 +169,7 @@ static lx_status f_fallbacks(lx_yctx *y, const lx_ynode *v, void *o)
                          lx_y_where(y, w, sizeof w));
     size_t n = v->n_kids / 2;
     if (n > MAX_FALLBACKS)
-        return lx_y_fail(y, v, "%s: at most %d entries", lx_y_where(y, w, sizeof w),
-                         MAX_FALLBACKS);
+        return lx_y_fail(y, v, "%s: at most %d entries", lx_y_where(y, w, sizeof w), MAX_FALLBACKS);
     r->fallbacks = lx_arena_calloc(y->arena, n ? n : 1, sizeof *r->fallbacks);
     if (!r->fallbacks)
         return lx_y_fail(y, v, "out of memory");
@@ -217,7 +221,7 @@ static lx_status f_fallbacks(lx_yctx *y, const lx_ynode *v, void *o)
 }
 
 static const lx_yfield top_fields[] = {
-    {"retry", f_retry},         {"breaker", f_breaker},   {"fallbacks", f_fallbacks},
+    {"retry", f_retry},         {"breaker", f_breaker},          {"fallbacks", f_fallbacks},
     {"midstream", f_midstream}, {"offline_probe_ms", f_offline},
 };
 
@@ -225,8 +229,7 @@ lx_status lx_parse_reliability(lx_yctx *y, const lx_ynode *v, lx_config *cfg)
 {
     if (lx_y_is_null(v))
         return LX_OK;
-    return lx_y_map(y, v, "reliability", top_fields, sizeof top_fields / sizeof top_fields[0],
-                    cfg);
+    return lx_y_map(y, v, "reliability", top_fields, sizeof top_fields / sizeof top_fields[0], cfg);
 }
 
 /* ---- whole-config check ---- */

@@ -41,7 +41,7 @@ typedef struct entry {
     int64_t ring[MAX_RING]; /* failure times, ring of min(cfg.failures, MAX_RING) */
     int ring_n, ring_pos;
     int64_t opened_at;
-    int probes; /* half-open probes in flight */
+    int probes;             /* half-open probes in flight */
     int64_t unreachable_at; /* provider entries: last connection-level failure; 0 = none */
     int64_t last_failure;
 } entry;
@@ -71,8 +71,8 @@ lx_status lx_breakers_new(const lx_breaker_cfg *cfg, lx_breakers **out, lx_error
     if (!b)
         return lx_fail(err, LX_ERR_NOMEM, "out of memory");
     b->cfg = cfg ? *cfg
-                 : (lx_breaker_cfg){.failures = 5, .window_ms = 30000, .open_ms = 15000,
-                                    .half_open_probes = 1};
+                 : (lx_breaker_cfg){
+                       .failures = 5, .window_ms = 30000, .open_ms = 15000, .half_open_probes = 1};
     if (b->cfg.failures < 1)
         b->cfg.failures = 1;
     if (b->cfg.failures > MAX_RING)
@@ -234,7 +234,9 @@ lx_health lx_breakers_health(void *ud, const lx_provider_cfg *p, const char *mod
         entry *e = find(b, p->name, model, false, now);
         if (e) {
             switch (settle(b, e, now)) {
-            case LX_BREAKER_OPEN: h = LX_HEALTH_DOWN; break;
+            case LX_BREAKER_OPEN:
+                h = LX_HEALTH_DOWN;
+                break;
             case LX_BREAKER_HALF_OPEN:
                 /* A free probe slot is reported OK, not PROBING: the router
                  * puts PROBING targets after healthy peers, and then no
@@ -243,7 +245,8 @@ lx_health lx_breakers_health(void *ud, const lx_provider_cfg *p, const char *mod
                  * (lx_breakers_allow) is the probe; the others find it DOWN. */
                 h = e->probes < b->cfg.half_open_probes ? LX_HEALTH_OK : LX_HEALTH_DOWN;
                 break;
-            default: break;
+            default:
+                break;
             }
         }
     }
@@ -260,13 +263,16 @@ bool lx_breakers_allow(lx_breakers *b, const char *provider, const char *model, 
     entry *e = find(b, provider, model, false, now_ms);
     if (e) {
         switch (settle(b, e, now_ms)) {
-        case LX_BREAKER_OPEN: ok = false; break;
+        case LX_BREAKER_OPEN:
+            ok = false;
+            break;
         case LX_BREAKER_HALF_OPEN:
             ok = e->probes < b->cfg.half_open_probes;
             if (ok)
                 e->probes++;
             break;
-        default: break;
+        default:
+            break;
         }
     }
     pthread_mutex_unlock(&b->mu);

@@ -52,10 +52,12 @@ bool lx_dx_is_context_error(const lx_error *e)
     if (e->http_status >= 500 || e->http_status == 429)
         return false;
     static const char *const words[] = {
-        "context_length_exceeded", "maximum context length", "context length",
-        "context window",          "prompt is too long",     "exceeds the maximum number of tokens",
-        "input token count",       "num_ctx",                "too many tokens",
-        "maximum prompt length",   "string_above_max_length",
+        "context_length_exceeded", "maximum context length",
+        "context length",          "context window",
+        "prompt is too long",      "exceeds the maximum number of tokens",
+        "input token count",       "num_ctx",
+        "too many tokens",         "maximum prompt length",
+        "string_above_max_length",
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (either_has(e, words[i]))
@@ -70,8 +72,8 @@ bool lx_dx_is_policy_error(const lx_error *e)
     if (e->http_status >= 500 || e->http_status == 429)
         return false;
     static const char *const words[] = {
-        "content_policy", "content policy",    "content_filter", "content filter",
-        "safety system",  "blockreason",       "safety reasons", "prohibited_content",
+        "content_policy", "content policy",   "content_filter", "content filter",
+        "safety system",  "blockreason",      "safety reasons", "prohibited_content",
         "responsible ai", "filtering policy",
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
@@ -86,8 +88,9 @@ static bool connection_level(const lx_error *e)
     if (has(e->message, "in the middle"))
         return false; /* it answered, then the connection broke */
     static const char *const words[] = {
-        "resolve",     "refused",         "cannot connect", "could not connect", "couldn't connect",
-        "failed to connect", "unreachable", "connect timeout", "connection reset", "reset by peer",
+        "resolve",          "refused",           "cannot connect", "could not connect",
+        "couldn't connect", "failed to connect", "unreachable",    "connect timeout",
+        "connection reset", "reset by peer",
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (has(e->message, words[i]))
@@ -97,9 +100,9 @@ static bool connection_level(const lx_error *e)
 
 static bool transient_type(const char *t)
 {
-    static const char *const words[] = {"rate_limit", "overloaded", "server_error", "api_error",
-                                        "unavailable", "internal", "resource_exhausted",
-                                        "timeout", "service"};
+    static const char *const words[] = {"rate_limit",         "overloaded",  "server_error",
+                                        "api_error",          "unavailable", "internal",
+                                        "resource_exhausted", "timeout",     "service"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (has(t, words[i]))
             return true;

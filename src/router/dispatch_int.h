@@ -1,7 +1,12 @@
 /*
  * dispatch_int.h — shared by the files of the dispatcher, not a public API.
  *
- *   dispatch.c          the job: routing, the target loop, retries, events
+ *   dispatch.c          the dispatch object, providers, starting a job:
+ *                       route, block, cache, budget; cancel
+ *   dispatch_attempt.c  the target loop: attempts, retries and backoff,
+ *                       failover, mid-stream policy, cascade draft
+ *   dispatch_caller.c   what the caller sees (START held back, one USAGE,
+ *                       one terminal event) and the end of a job
  *   dispatch_errors.c   what an attempt's error means (retry, fail over, end)
  *   dispatch_outcome.c  lx_outcome_json, the ledger row
  *   dispatch_ext.c      the seams to redaction, cascade and accounting
@@ -13,6 +18,154 @@
 #include "provider/provider.h"
 #include "router/cascade.h"
 #include "router/dispatch.h"
+
+/* ---- the objects (shared by dispatch*.c) ---- */
+
+struct lx_dispatch {
+    lx_services svc;
+    uv_loop_t *loop;
+    lx_provider **provs; /* by index into config->providers; made on first use */
+    size_t n_provs;
+    lx_route_scratch *scratch;
+    lx_job *jobs; /* running, not yet finished */
+    uint64_t rng;
+};
+
+struct lx_job {
+    lx_dispatch *d;
+    lx_job *prev, *next;
+    lx_arena *arena; /* headers, small strings */
+    lx_request *req; /* owned copy */
+    lx_header *headers;
+    size_t n_headers;
+    const lx_key_cfg *key;
+    const char *front;
+    bool stream;
+    lx_timeouts timeouts;
+    lx_event_fn sink;
+    void *ud;
+    lx_plan *plan;     /* the one in use */
+    lx_plan *own_plan; /* freed with the job */
+    lx_outcome out;
+    uint64_t t0;    /* uv_now at start */
+    uint64_t t0_ns; /* uv_hrtime at start */
+    uv_timer_t timer;
+
+    /* where we are */
+    size_t ti;
+    int tries;       /* attempts on targets[ti] */
+    int calls;       /* provider calls made */
+    bool draft;      /* running targets[0] of a cascade */
+    bool continuing; /* the attempt continues a partial answer */
+    bool started;    /* step() ran once */
+
+    /* the current attempt */
+    lx_call *call;
+    bool in_call;     /* an attempt is running */
+    bool att_done;    /* its terminal event arrived */
+    bool att_content; /* it produced content */
+    bool att_has_usage;
+    lx_usage att_usage;
+    int att_slot; /* index in out.attempts, -1 when past the array */
+    uint64_t att_t0;
+    const lx_target *att_target;
+    char att_id[128], att_model[160];
+    lx_collector col; /* buffer: cascade draft, non-streaming caller */
+    bool col_live;
+    double lp_sum;
+    int64_t lp_n;
+    lx_restore *restore;     /* current attempt's filter */
+    lx_restore *restore_old; /* freed on the next step (never inside its own callback) */
+    lx_request *cont_req;    /* the continuation request */
+
+    /* the caller */
+    bool start_sent, content_sent, tools_sent, terminal_sent;
+    lx_buf partial; /* TEXT sent so far (for a continuation) */
+    bool has_usage;
+    lx_usage prior_usage; /* of earlier attempts whose content was sent (continue) */
+    double prior_cost;    /* their price, each on its own model */
+    lx_collector shadow;  /* what the caller got, for the cache */
+    bool shadow_live;
+
+    /* redaction */
+    lx_request *red_req;
+    lx_redaction *red_map;
+    bool red_failed;
+    lx_error red_err;
+
+    /* accounting */
+    lx_reservation resv;
+    bool reserved;
+    bool cache_put; /* store the answer under cache_target */
+    char cache_target[200];
+
+    lx_error last_err;
+    bool have_err;
+    bool cancelled; /* the caller went away */
+    bool finished;  /* terminal handled, job unlinked */
+    int busy;       /* inside the caller's sink */
+};
+
+/* ---- small helpers ---- */
+
+static inline uint64_t lx_dx_rng(lx_dispatch *d)
+{
+    /* xorshift64*: jitter only, not security */
+    uint64_t x = d->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    d->rng = x;
+    return x * 2685821657736338717ull;
+}
+
+static inline int64_t lx_dx_elapsed_ms(const lx_job *j)
+{
+    uv_update_time(j->d->loop);
+    return (int64_t)(uv_now(j->d->loop) - j->t0);
+}
+
+static inline const lx_config *lx_dx_cfg(const lx_job *j)
+{
+    return j->d->svc.config;
+}
+
+static inline const lx_reliability_cfg *lx_dx_rel(const lx_job *j)
+{
+    return &j->d->svc.config->reliability;
+}
+
+static inline void lx_dx_usage_add(lx_usage *a, const lx_usage *b)
+{
+    a->input += b->input;
+    a->cache_read += b->cache_read;
+    a->cache_write += b->cache_write;
+    a->output += b->output;
+    a->reasoning += b->reasoning;
+}
+
+static inline void lx_dx_note_error(lx_job *j, const lx_error *e, const lx_target *t)
+{
+    j->last_err = *e;
+    if (!j->last_err.provider[0] && t && t->provider)
+        lx_strlcpy(j->last_err.provider, t->provider->name, sizeof j->last_err.provider);
+    if (j->last_err.code == LX_OK)
+        j->last_err.code = LX_ERR_INTERNAL;
+    j->have_err = true;
+}
+
+/* ---- across the files ---- */
+/* dispatch.c */
+lx_status lx_dx_provider_for(lx_dispatch *d, const lx_provider_cfg *pc, lx_provider **out,
+                             lx_error *err);
+/* dispatch_attempt.c: runs whatever comes next (the target at ti, or the end) */
+void lx_dx_step(lx_job *j);
+/* dispatch_caller.c */
+lx_status lx_dx_caller_content(lx_job *j, const lx_event *ev);
+void lx_dx_finish(lx_job *j, lx_finish finish, const char *stop);
+void lx_dx_fail(lx_job *j, const lx_error *e);
+void lx_dx_replay(lx_job *j, lx_response *r);
+void lx_dx_job_end(lx_job *j);
 
 /* What to do after an attempt failed. */
 typedef enum {

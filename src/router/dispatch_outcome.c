@@ -23,9 +23,12 @@
 static const char *action_name(lx_action a)
 {
     switch (a) {
-    case LX_ACTION_REDACT: return "redact";
-    case LX_ACTION_BLOCK: return "block";
-    default: return "send";
+    case LX_ACTION_REDACT:
+        return "redact";
+    case LX_ACTION_BLOCK:
+        return "block";
+    default:
+        return "send";
     }
 }
 
@@ -48,8 +51,9 @@ lx_status lx_outcome_json(const lx_outcome *o, lx_buf *out)
     json_object_set_new(root, "provider", str_or_null(t && t->provider ? t->provider->name : NULL));
     json_object_set_new(root, "model", str_or_null(t ? t->model : NULL));
     json_object_set_new(root, "reason", str_or_null(p ? lx_plan_reason(p) : NULL));
-    json_object_set_new(root, "action",
-                        json_string(p ? (o->redacted ? "redact" : action_name(p->action)) : "send"));
+    json_object_set_new(
+        root, "action",
+        json_string(p ? (o->redacted ? "redact" : action_name(p->action)) : "send"));
     json_t *priv = json_array();
     for (size_t i = 0; p && i < p->n_privacy; i++)
         json_array_append_new(priv, json_string(p->privacy[i]));
@@ -62,9 +66,9 @@ lx_status lx_outcome_json(const lx_outcome *o, lx_buf *out)
     for (int i = 0; i < n; i++) {
         const lx_attempt *a = &o->attempts[i];
         json_t *x = json_object();
-        json_object_set_new(x, "provider",
-                            str_or_null(a->target && a->target->provider ? a->target->provider->name
-                                                                         : NULL));
+        json_object_set_new(
+            x, "provider",
+            str_or_null(a->target && a->target->provider ? a->target->provider->name : NULL));
         json_object_set_new(x, "model", str_or_null(a->target ? a->target->model : NULL));
         json_object_set_new(x, "status",
                             json_string(a->status == LX_OK ? "ok" : lx_status_name(a->status)));

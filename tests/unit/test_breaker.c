@@ -22,8 +22,8 @@ static int64_t fake_clock(void *ud)
 
 static lx_breakers *mk(int failures, int64_t window, int64_t open_ms, int probes)
 {
-    lx_breaker_cfg c = {.failures = failures, .window_ms = window, .open_ms = open_ms,
-                        .half_open_probes = probes};
+    lx_breaker_cfg c = {
+        .failures = failures, .window_ms = window, .open_ms = open_ms, .half_open_probes = probes};
     lx_breakers *b = NULL;
     lx_error err;
     cr_assert_eq(lx_breakers_new(&c, &b, &err), LX_OK);

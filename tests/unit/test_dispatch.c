@@ -126,25 +126,27 @@ static void env_init(env *e, const char *extra, bool with_router)
     char yaml[8192];
     bool own_timeouts = extra && strstr(extra, "timeouts:") &&
                         (!strncmp(extra, "timeouts:", 9) || strstr(extra, "\ntimeouts:"));
-    snprintf(yaml, sizeof yaml,
-             "default_model: mockopenai/echo\n"
-             "%s"
-             "providers:\n"
-             "  - {name: mockopenai, type: openai, base_url: '%s/v1', api_key: test-key}\n"
-             "  - {name: mockanthropic, type: anthropic, base_url: '%s', api_key: test-key}\n"
-             "  - {name: mockgemini, type: gemini, base_url: '%s/v1beta', api_key: test-key}\n"
-             "  - {name: mocklocal, type: ollama, base_url: '%s', num_ctx: 4096, models: [echo, fault-content-policy, err-500, "
-             "times-1-err-503, count-12, cut-3-of-12, slow-300]}\n"
-             "catalogue:\n"
-             "  - {id: fault-context-length, context: 4096}\n"
-             "  - {id: small-echo, context: 2048}\n"
-             "  - {id: big-echo, context: 200000}\n"
-             "  - {id: pricey, context: 128000, max_output: 1000, price: {input: 100, output: 100}}\n"
-             "%s",
-             own_timeouts
-                 ? ""
-                 : "timeouts: {connect_ms: 2000, first_byte_ms: 2000, idle_ms: 800, total_ms: 10000}\n",
-             mock_url, mock_url, mock_url, mock_url, extra ? extra : "");
+    snprintf(
+        yaml, sizeof yaml,
+        "default_model: mockopenai/echo\n"
+        "%s"
+        "providers:\n"
+        "  - {name: mockopenai, type: openai, base_url: '%s/v1', api_key: test-key}\n"
+        "  - {name: mockanthropic, type: anthropic, base_url: '%s', api_key: test-key}\n"
+        "  - {name: mockgemini, type: gemini, base_url: '%s/v1beta', api_key: test-key}\n"
+        "  - {name: mocklocal, type: ollama, base_url: '%s', num_ctx: 4096, models: [echo, "
+        "fault-content-policy, err-500, "
+        "times-1-err-503, count-12, cut-3-of-12, slow-300]}\n"
+        "catalogue:\n"
+        "  - {id: fault-context-length, context: 4096}\n"
+        "  - {id: small-echo, context: 2048}\n"
+        "  - {id: big-echo, context: 200000}\n"
+        "  - {id: pricey, context: 128000, max_output: 1000, price: {input: 100, output: 100}}\n"
+        "%s",
+        own_timeouts
+            ? ""
+            : "timeouts: {connect_ms: 2000, first_byte_ms: 2000, idle_ms: 800, total_ms: 10000}\n",
+        mock_url, mock_url, mock_url, mock_url, extra ? extra : "");
     lx_error err;
     cr_assert_eq(lx_config_parse(yaml, strlen(yaml), "test.yaml", &e->cfg, &err), LX_OK, "%s",
                  err.message);
@@ -154,8 +156,8 @@ static void env_init(env *e, const char *extra, bool with_router)
     cr_assert_eq(lx_loop_init(&e->loop, &err), LX_OK);
     if (extra && strstr(extra, "ledger:"))
         cr_assert_eq(lx_account_open(e->cfg, &e->account, &err), LX_OK, "%s", err.message);
-    lx_services svc = {.config = e->cfg, .router = e->router, .breakers = e->breakers,
-                       .account = e->account};
+    lx_services svc = {
+        .config = e->cfg, .router = e->router, .breakers = e->breakers, .account = e->account};
     cr_assert_eq(lx_dispatch_new(&svc, &e->loop.uv, &e->d, &err), LX_OK, "%s", err.message);
 }
 
@@ -183,8 +185,11 @@ static void plan_of(env *e, hplan *h, const char *const *specs, size_t n)
         const char *m;
         lx_error err;
         cr_assert_eq(lx_config_resolve(e->cfg, specs[i], &p, &m, &err), LX_OK, "%s", err.message);
-        h->t[i] = (lx_target){.provider = p, .model = m, .info = lx_catalogue_find(e->cfg, m),
-                              .local = p->local, .reason = "test"};
+        h->t[i] = (lx_target){.provider = p,
+                              .model = m,
+                              .info = lx_catalogue_find(e->cfg, m),
+                              .local = p->local,
+                              .reason = "test"};
     }
     h->plan.targets = h->t;
     h->plan.n_targets = n;
@@ -231,8 +236,7 @@ static void snapshot(rec *r)
     r->redactions = o->redactions;
     r->bytes_out = o->bytes_out;
     if (o->target)
-        snprintf(r->target, sizeof r->target, "%s/%s", o->target->provider->name,
-                 o->target->model);
+        snprintf(r->target, sizeof r->target, "%s/%s", o->target->provider->name, o->target->model);
     lx_buf b;
     lx_buf_init(&b, 0);
     if (lx_outcome_json(o, &b) == LX_OK)
@@ -526,12 +530,11 @@ Test(dispatch, content_policy_ends_with_the_reason)
     env e;
     env_init(&e, NULL, false);
     for (int d = 0; d < 4; d++) {
-        static const char *const provs[] = {"mockopenai/fault-content-policy",
-                                            "mockanthropic/fault-content-policy",
-                                            "mockgemini/fault-content-policy",
-                                            "mocklocal/fault-content-policy"};
-        static const char *const why[] = {"safety system", "content filtering",
-                                          "safety reasons", "content policy"};
+        static const char *const provs[] = {
+            "mockopenai/fault-content-policy", "mockanthropic/fault-content-policy",
+            "mockgemini/fault-content-policy", "mocklocal/fault-content-policy"};
+        static const char *const why[] = {"safety system", "content filtering", "safety reasons",
+                                          "content policy"};
         rec r;
         hplan h;
         const char *specs[] = {provs[d], "mockopenai/echo"};
@@ -695,8 +698,9 @@ Test(dispatch, breaker_opens_then_half_open_probe_recovers)
         cr_assert_str_eq(r.target, "mockanthropic/echo");
         rec_free(&r);
     }
-    cr_assert_eq(lx_breakers_state(e.breakers, "mockopenai", "flaky-3", lx_breakers_now(e.breakers)),
-                 LX_BREAKER_OPEN);
+    cr_assert_eq(
+        lx_breakers_state(e.breakers, "mockopenai", "flaky-3", lx_breakers_now(e.breakers)),
+        LX_BREAKER_OPEN);
     /* open: skipped without a call */
     RUN_PLAN(&e, &r, true, "hello", "mockopenai/flaky-3", "mockanthropic/echo");
     cr_assert_eq(r.n_finish, 1);
@@ -710,15 +714,17 @@ Test(dispatch, breaker_opens_then_half_open_probe_recovers)
     cr_assert_eq(mock_count("flaky-3"), 3);
     cr_assert_str_eq(r.target, "mockanthropic/echo");
     rec_free(&r);
-    cr_assert_eq(lx_breakers_state(e.breakers, "mockopenai", "flaky-3", lx_breakers_now(e.breakers)),
-                 LX_BREAKER_OPEN);
+    cr_assert_eq(
+        lx_breakers_state(e.breakers, "mockopenai", "flaky-3", lx_breakers_now(e.breakers)),
+        LX_BREAKER_OPEN);
     /* half-open again: the probe succeeds and closes it */
     usleep(320 * 1000);
     RUN_PLAN(&e, &r, true, "hello", "mockopenai/flaky-3", "mockanthropic/echo");
     cr_assert_str_eq(r.target, "mockopenai/flaky-3");
     rec_free(&r);
-    cr_assert_eq(lx_breakers_state(e.breakers, "mockopenai", "flaky-3", lx_breakers_now(e.breakers)),
-                 LX_BREAKER_CLOSED);
+    cr_assert_eq(
+        lx_breakers_state(e.breakers, "mockopenai", "flaky-3", lx_breakers_now(e.breakers)),
+        LX_BREAKER_CLOSED);
     RUN_PLAN(&e, &r, true, "hello", "mockopenai/flaky-3", "mockanthropic/echo");
     cr_assert_str_eq(r.target, "mockopenai/flaky-3");
     cr_assert_eq(mock_count("flaky-3"), 5);
@@ -792,8 +798,8 @@ Test(dispatch, cancel_stops_upstream_at_once)
     for (int i = 0; i < 50 && !gone; i++) {
         json_t *reqs = mock_get("/_mock/requests");
         json_t *last = json_array_get(reqs, json_array_size(reqs) - 1);
-        gone = json_is_true(json_object_get(json_object_get(last, "stream"),
-                                            "client_disconnected"));
+        gone =
+            json_is_true(json_object_get(json_object_get(last, "stream"), "client_disconnected"));
         json_decref(reqs);
         if (!gone)
             usleep(50 * 1000);
@@ -869,7 +875,8 @@ Test(dispatch, cascade_draft_fails_and_escalates)
     cr_assert(r.cascade_ran, "%s", r.json);
     cr_assert_not(r.cascade_pass);
     cr_assert(r.escalated);
-    cr_assert(strstr(r.json, "\"cascade\":{\"pass\":false,\"reason\":\"invalid JSON"), "%s", r.json);
+    cr_assert(strstr(r.json, "\"cascade\":{\"pass\":false,\"reason\":\"invalid JSON"), "%s",
+              r.json);
     cr_assert_str_eq(r.target, "mockopenai/echo");
     cr_assert_eq(r.n_start, 1, "the caller sees only the answer that passed");
     cr_assert(strstr(txt(&r), "mock-openai"), "%s", txt(&r));
@@ -887,7 +894,8 @@ Test(dispatch, redaction_placeholders_out_values_back)
     run(&e, &r, NULL, q, true);
     lx_request_free(q);
     cr_assert_eq(r.n_finish, 1, "%s", r.err.message);
-    cr_assert_str_eq(txt(&r), "Hello from mock-openai. You said: mail john.doe@acme-corp.com today");
+    cr_assert_str_eq(txt(&r),
+                     "Hello from mock-openai. You said: mail john.doe@acme-corp.com today");
     cr_assert(r.redacted);
     cr_assert_eq(r.redactions, 1);
     json_t *reqs = mock_get("/_mock/requests");
@@ -910,7 +918,8 @@ Test(dispatch, redaction_non_streaming)
     run(&e, &r, NULL, q, false);
     lx_request_free(q);
     cr_assert_eq(r.n_finish, 1, "%s", r.err.message);
-    cr_assert_str_eq(txt(&r), "Hello from mock-anthropic. You said: mail jane.roe@acme-corp.com now");
+    cr_assert_str_eq(txt(&r),
+                     "Hello from mock-anthropic. You said: mail jane.roe@acme-corp.com now");
     cr_assert_eq(r.redactions, 1);
     json_t *reqs = mock_get("/_mock/requests");
     json_t *last = json_array_get(reqs, json_array_size(reqs) - 1);
@@ -937,7 +946,8 @@ Test(dispatch, fail_closed_when_every_local_target_fails)
     cr_assert_eq(r.n_error, 1, "the job errors instead of going out");
     cr_assert_eq(r.n_start, 0);
     json_t *s = mock_get("/_mock/stats");
-    cr_assert_eq(json_integer_value(json_object_get(s, "total")), 0, "nothing reached a remote provider");
+    cr_assert_eq(json_integer_value(json_object_get(s, "total")), 0,
+                 "nothing reached a remote provider");
     json_decref(s);
     cr_assert(strstr(r.json, "\"privacy\":[\"EMAIL\"]"), "%s", r.json);
     rec_free(&r);
@@ -991,8 +1001,11 @@ static void fake_run(uv_timer_t *t)
     c->sink(c->ud, &ev);
     static const char *const words[] = {"a", " b", " c"};
     for (int i = 0; i < 3; i++) {
-        ev = (lx_event){.kind = LX_EV_TEXT, .text = words[i], .len = strlen(words[i]),
-                        .n_tokens = 1, .logprob = c->lp};
+        ev = (lx_event){.kind = LX_EV_TEXT,
+                        .text = words[i],
+                        .len = strlen(words[i]),
+                        .n_tokens = 1,
+                        .logprob = c->lp};
         c->sink(c->ud, &ev);
     }
     ev = (lx_event){.kind = LX_EV_USAGE, .usage = {.input = 3, .output = 3}};
@@ -1043,8 +1056,8 @@ static void cascade_with_logprob(double lp, bool want_pass)
     plan_of(&e, &h, specs, 2);
     h.plan.cascade = true;
     fake_provider *fp = calloc(1, sizeof *fp);
-    fp->base = (lx_provider){.ops = &fake_ops, .cfg = h.t[0].provider, .config = e.cfg,
-                             .loop = &e.loop.uv};
+    fp->base = (lx_provider){
+        .ops = &fake_ops, .cfg = h.t[0].provider, .config = e.cfg, .loop = &e.loop.uv};
     fp->lp = lp;
     cr_assert_eq(lx_dispatch_set_provider(e.d, h.t[0].provider, &fp->base), LX_OK);
     lx_request *q = req_text("auto", "hello world");
@@ -1090,7 +1103,8 @@ Test(dispatch, cache_hit_is_replayed_at_no_cost)
         run(&e, &r, NULL, q, true);
         lx_request_free(q);
         cr_assert_eq(r.n_finish, 1, "%s", r.err.message);
-        cr_assert_str_eq(txt(&r), "Hello from mock-openai. You said: what is the capital of France");
+        cr_assert_str_eq(txt(&r),
+                         "Hello from mock-openai. You said: what is the capital of France");
         cr_assert_eq(r.n_start, 1);
         cr_assert_eq(strstr(r.json, "\"cached\":true") != NULL, i == 1, "%d: %s", i, r.json);
         if (i == 1)
@@ -1176,12 +1190,13 @@ Test(dispatch_errors, table)
          false},
         {LX_ERR_UPSTREAM, 400, "", "input length exceeds the context length", LX_DX_CONTEXT, false,
          false},
-        {LX_ERR_TOOBIG, 0, "", "the prompt has 900 tokens, more than the model's context of 512 tokens",
-         LX_DX_CONTEXT, false, false},
+        {LX_ERR_TOOBIG, 0, "",
+         "the prompt has 900 tokens, more than the model's context of 512 tokens", LX_DX_CONTEXT,
+         false, false},
         {LX_ERR_UPSTREAM, 400, "invalid_request_error",
          "Your request was rejected as a result of our safety system.", LX_DX_POLICY, false, false},
-        {LX_ERR_UPSTREAM, 400, "invalid_request_error", "Output blocked by content filtering policy",
-         LX_DX_POLICY, false, false},
+        {LX_ERR_UPSTREAM, 400, "invalid_request_error",
+         "Output blocked by content filtering policy", LX_DX_POLICY, false, false},
         {LX_ERR_UPSTREAM, 400, "INVALID_ARGUMENT",
          "The prompt was blocked for safety reasons (blockReason: SAFETY).", LX_DX_POLICY, false,
          false},
@@ -1192,8 +1207,9 @@ Test(dispatch_errors, table)
         {LX_ERR_TIMEOUT, 0, "", "idle timeout: no data for 1500 ms in the middle of the answer",
          LX_DX_FAILOVER, true, false},
         {LX_ERR_TIMEOUT, 0, "", "connect timeout: x", LX_DX_FAILOVER, true, true},
-        {LX_ERR_IO, 0, "", "cannot connect: Failed to connect to 127.0.0.1 port 1: Connection refused",
-         LX_DX_RETRY, true, true},
+        {LX_ERR_IO, 0, "",
+         "cannot connect: Failed to connect to 127.0.0.1 port 1: Connection refused", LX_DX_RETRY,
+         true, true},
         {LX_ERR_IO, 0, "", "cannot resolve host: Could not resolve host: nowhere.invalid",
          LX_DX_RETRY, true, true},
         {LX_ERR_IO, 0, "", "connection closed before an answer: Connection reset by peer",

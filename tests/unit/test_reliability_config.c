@@ -116,7 +116,8 @@ Test(reliability_config, null_section_is_defaults)
 
 Test(reliability_config, unknown_keys_suggest)
 {
-    bad(PROVIDERS "reliability:\n  retyr: {max_attempts: 2}\n", "t.yaml:10:3", "did you mean 'retry'");
+    bad(PROVIDERS "reliability:\n  retyr: {max_attempts: 2}\n", "t.yaml:10:3",
+        "did you mean 'retry'");
     bad(PROVIDERS "reliability:\n  retry: {max_atempts: 2}\n", "did you mean 'max_attempts'",
         "t.yaml:10:");
     bad(PROVIDERS "reliability:\n  breaker: {open: 2}\n", "unknown key", "open_ms");
@@ -145,8 +146,7 @@ Test(reliability_config, fallbacks_must_resolve)
     bad(PROVIDERS "reliability:\n  fallbacks:\n    openai/gpt-4o: [llama3, clod]\n",
         "reliability.fallbacks.openai/gpt-4o[1]", "did you mean 'cloud'");
     bad(PROVIDERS "reliability:\n  fallbacks:\n    openai/gpt-4o: []\n", "empty list", NULL);
-    bad(PROVIDERS "reliability:\n  fallbacks:\n    openai/gpt-4o: openai/gpt-4o\n", "itself",
-        NULL);
+    bad(PROVIDERS "reliability:\n  fallbacks:\n    openai/gpt-4o: openai/gpt-4o\n", "itself", NULL);
     bad(PROVIDERS "reliability:\n  fallbacks: [openai/gpt-4o]\n", "expected a mapping", NULL);
     bad(PROVIDERS "reliability:\n  fallbacks:\n    openai/gpt-4o: [{a: 1}]\n",
         "expected a model name", NULL);
