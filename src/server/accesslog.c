@@ -101,6 +101,7 @@ void srv_log_request(srv_req *r)
                       (long long)res->ttft_ms, (long long)res->overhead_us);
     }
     lx_buf_printf(b, ",\"latency_ms\":%lld", (long long)latency);
+    lx_buf_printf(b, ",\"worker\":%d", r->w->index);
     if (res->reason[0] && res->have)
         put_str(b, "reason", res->reason);
     if (res->error[0])

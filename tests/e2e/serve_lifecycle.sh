@@ -102,6 +102,16 @@ P=$(for i in 1 2 3 4; do curl -s -D - -o /dev/null "$U/v1/chat/completions" \
     -d '{"model":"pick","messages":[{"role":"user","content":"hi"}]}' | tr -d '\r' |
     grep -i '^x-llmux-provider:' | sed 's/^[^:]*: *//'; done | sort -u | tr '\n' ' ')
 assert_eq reload_all_workers "mockanthropic " "$P"
+# both workers served (each new connection lands on one of them), and after the reload
+WORKERS=$(grep '"model":"echo"' "$E2E_TMP/access.log" | grep '"provider":"mockanthropic"' |
+    grep -o '"worker":[0-9]*' | sort -u | wc -l)
+if [ "$WORKERS" -lt 2 ]; then
+    for i in $(seq 30); do curl -s -o /dev/null "$U/v1/chat/completions" \
+        -d '{"model":"pick","messages":[{"role":"user","content":"hi"}]}'; done
+    sleep 0.2
+    WORKERS=$(grep '"provider":"mockanthropic"' "$E2E_TMP/access.log" | grep -o '"worker":[0-9]*' | sort -u | wc -l)
+fi
+assert_eq reload_seen_by_both_workers 2 "$WORKERS"
 wait $INFLIGHT
 assert_eq reload_inflight_completed 0 $?
 assert_contains reload_inflight_done "$(cat "$E2E_TMP/inflight.out")" "[DONE]"
