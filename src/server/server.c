@@ -373,6 +373,32 @@ static lx_status resolve_listen(const char *spec, listen_plan *lp, lx_error *err
     return LX_OK;
 }
 
+/* SO_REUSEPORT would let a second `llmux serve` join the port of a running
+ * one and silently take half its connections: first bind once without it,
+ * so a port in use is an error; port 0 becomes the concrete port here. */
+static lx_status probe_listen(listen_plan *lp, const char *spec, lx_error *err)
+{
+    int fd = socket(lp->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return lx_fail(err, LX_ERR_IO, "socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&lp->addr, lp->len) != 0) {
+        int e = errno;
+        close(fd);
+        return lx_fail(err, LX_ERR_IO, "cannot listen on %.100s: %s%s", spec, strerror(e),
+                       e == EADDRINUSE ? " (another server, or another llmux serve, has it)" : "");
+    }
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    if (getsockname(fd, (struct sockaddr *)&got, &gl) == 0) {
+        memcpy(&lp->addr, &got, gl);
+        lp->len = gl;
+    }
+    close(fd);
+    return LX_OK;
+}
+
 static int open_listen(listen_plan *lp, lx_error *err)
 {
     int fd = socket(lp->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -571,6 +597,8 @@ lx_status lx_serve_run(const lx_serve_opts *o, lx_error *err)
     s->n_workers = workers;
     for (int i = 0; i < workers; i++)
         s->workers[i].listen_fd = -1;
+    if ((st = probe_listen(&lp, listen, err)) != LX_OK)
+        goto out;
     for (int i = 0; i < workers; i++) {
         srv_worker *w = &s->workers[i];
         w->srv = s;

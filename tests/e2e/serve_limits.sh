@@ -106,6 +106,12 @@ S=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$U/v1/chat/completions
     -d '{"model":"mockopenai/echo","messages":[{"role":"user","content":"hi"}]}')
 assert_eq max_streams_freed 200 "$S"
 
+# a second server cannot take over (or share) a port in use
+RUN_TIMEOUT=10 run_llmux serve --config "$CFG" --listen "127.0.0.1:$SERVE_PORT"
+assert_rc port_in_use_refused 1
+assert_contains port_in_use_says_so "$ERR" "in use"
+assert_eq port_in_use_first_still_serves 200 "$(curl -s -o /dev/null -w '%{http_code}' "$U/healthz")"
+
 stop_serve
 assert_eq limits_stop 0 "$SERVE_RC"
 assert_serve_clean serve_limits_sanitizers
