@@ -87,6 +87,16 @@ await run('openai', [
     });
     eq((await streamText(s)).text, 'Hello from mock-anthropic. You said: cross', 'text');
   }],
+  ['llmux_headers', async () => {
+    // the routing decision reaches SDK users through the raw response
+    const { data, response } = await client().chat.completions.create({
+      model: 'mockopenai/echo', messages: [{ role: 'user', content: 'headers' }],
+    }).withResponse();
+    eq(data.choices[0].message.content, 'Hello from mock-openai. You said: headers', 'content');
+    eq(response.headers.get('x-llmux-provider'), 'mockopenai', 'x-llmux-provider');
+    eq(response.headers.get('x-llmux-target'), 'cloud', 'x-llmux-target');
+    assert((response.headers.get('x-llmux-reason') || '').length > 0, 'x-llmux-reason');
+  }],
   ['models_list', async () => {
     const page = await client().models.list();
     const ids = page.data.map((m) => m.id);
