@@ -3,7 +3,9 @@
  *
  *   router.c          lx_router: construction, local tokenizers (lazy),
  *                     sticky set, scratch, target specs, size signal
- *   router_policy.c   lx_route: signals -> policy -> plan
+ *   router_policy.c   lx_route: the steps of one decision
+ *   router_signals.c  its parts: features, key scope, sizes, candidates,
+ *                     rule conditions, the filter (router_policy_int.h)
  *   router_explain.c  lx_plan_json, lx_plan_reason, lx_plan_target_kind
  */
 #ifndef LX_ROUTER_INT_H

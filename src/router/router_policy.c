@@ -41,99 +41,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "router/router_int.h"
-
-#define MAX_CANDS 32
-#define MAX_REASONS 64
-
-typedef enum {
-    OUT_NONE = 0,
-    OUT_KEY,
-    OUT_PRIVACY,
-    OUT_SIZE,
-    OUT_FEATURES,
-    OUT_HEALTH,
-    OUT_BUDGET,
-} out_why;
-
-typedef struct cand {
-    lx_tspec t;
-    const lx_model_info *info;
-    const char *reason;
-    lx_health health;
-    int64_t tokens;
-    bool exact;
-    out_why out;
-    const char *out_reason;
-} cand;
-
-typedef struct ctx {
-    const lx_router *r;
-    lx_route_scratch *sc;
-    const lx_route_input *in;
-    const lx_request *req;
-    lx_plan *plan;
-    int64_t est;
-    int64_t reserve;
-    cand c[MAX_CANDS];
-    size_t n;
-    /* sizes per target looked at (the explanation lists them) */
-    lx_route_tokens toks[MAX_CANDS * 2];
-    int64_t lo[MAX_CANDS * 2], hi[MAX_CANDS * 2];
-    bool countable[MAX_CANDS * 2];
-    size_t n_toks;
-    bool nomem;
-} ctx;
-
-static char *pf(ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *pf(ctx *x, const char *fmt, ...)
-{
-    char buf[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char *s = lx_arena_strdup(x->plan->arena, buf);
-    if (!s)
-        x->nomem = true;
-    return s;
-}
-
-static void reason(ctx *x, const char *s)
-{
-    lx_plan *p = x->plan;
-    if (!s || p->n_reasons >= MAX_REASONS)
-        return;
-    if (!p->reasons) {
-        p->reasons = lx_arena_calloc(p->arena, MAX_REASONS, sizeof *p->reasons);
-        if (!p->reasons) {
-            x->nomem = true;
-            return;
-        }
-    }
-    p->reasons[p->n_reasons++] = s;
-}
-#define REASON(x, ...) reason((x), pf((x), __VA_ARGS__))
-
-static const char *spec(const lx_tspec *t, char *buf, size_t cap)
-{
-    return lx_tspec_str(t, buf, cap);
-}
-
-static const char *mode_name(lx_privacy_mode m)
-{
-    switch (m) {
-    case LX_PRIVACY_ROUTE_LOCAL:
-        return "route_local";
-    case LX_PRIVACY_REDACT:
-        return "redact";
-    case LX_PRIVACY_BLOCK:
-        return "block";
-    case LX_PRIVACY_OFF:
-        return "off";
-    }
-    return "?";
-}
+#include "router/router_policy_int.h"
 
 static int strictness(lx_privacy_mode m)
 {
@@ -161,366 +69,6 @@ static bool parse_mode(const char *s, lx_privacy_mode *out)
     return false;
 }
 
-/* "EMAIL, API_KEY" */
-static const char *types_str(ctx *x)
-{
-    char buf[300];
-    size_t o = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < x->plan->n_privacy && o < sizeof buf; i++)
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", i ? ", " : "", x->plan->privacy[i]);
-    if (!x->plan->n_privacy)
-        snprintf(buf, sizeof buf, "data from an earlier sensitive turn");
-    return pf(x, "%s", buf);
-}
-
-/* ---- signals ------------------------------------------------------------ */
-
-static unsigned needed_features(const lx_request *req)
-{
-    unsigned f = 0;
-    if (req->n_tools)
-        f |= LX_FEAT_TOOLS;
-    for (size_t i = 0; i < req->n_messages; i++)
-        for (size_t j = 0; j < req->messages[i].n_parts; j++) {
-            lx_part_kind k = req->messages[i].parts[j].kind;
-            if (k == LX_PART_IMAGE)
-                f |= LX_FEAT_VISION;
-            else if (k == LX_PART_TOOL_CALL || k == LX_PART_TOOL_RESULT)
-                f |= LX_FEAT_TOOLS;
-        }
-    if (req->format.kind != LX_FORMAT_TEXT)
-        f |= LX_FEAT_JSON;
-    if (req->thinking_budget > 0)
-        f |= LX_FEAT_REASONING;
-    return f;
-}
-
-/* Features a target has: the catalogue's when it knows the model; the
- * embedded engine without a catalogue entry has none (it renders no
- * images, emits no structured tool calls and has no JSON mode); any other
- * unknown model is assumed capable. *assumed says the last case. */
-static unsigned target_features(const lx_tspec *t, const lx_model_info *info, bool *assumed)
-{
-    *assumed = false;
-    if (info)
-        return info->features;
-    if (t->p->type == LX_PROV_LOCAL)
-        return 0;
-    *assumed = true;
-    return ~0u;
-}
-
-static const char *feature_list(ctx *x, unsigned f)
-{
-    char buf[120];
-    size_t o = 0;
-    buf[0] = '\0';
-    for (unsigned b = 1; lx_feature_name(b); b <<= 1)
-        if ((f & b) && o < sizeof buf)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", o ? ", " : "",
-                                  lx_feature_name(b));
-    return pf(x, "%s", buf);
-}
-
-static bool key_allows(const lx_key_cfg *k, const lx_tspec *t, const char *asked)
-{
-    if (!k || !k->models)
-        return true;
-    for (size_t i = 0; i < k->n_models; i++) {
-        const char *m = k->models[i];
-        size_t n = strlen(m);
-        if (asked && !strcmp(m, asked))
-            return true;
-        if (!t || !t->p)
-            continue;
-        if (!strcmp(m, "local") && t->p->local)
-            return true;
-        if (!strcmp(m, "cloud") && !t->p->local)
-            return true;
-        size_t pn = strlen(t->p->name);
-        if (n == pn + 2 && !strncmp(m, t->p->name, pn) && !strcmp(m + pn, "/*"))
-            return true;
-        if (n > pn && m[pn] == '/' && !strncmp(m, t->p->name, pn) && !strcmp(m + pn + 1, t->model))
-            return true;
-        if (!strchr(m, '/') && !strcmp(m, t->model))
-            return true;
-    }
-    return false;
-}
-
-static bool key_allows_auto(const lx_key_cfg *k)
-{
-    if (!k || !k->models)
-        return true;
-    for (size_t i = 0; i < k->n_models; i++)
-        if (!strcmp(k->models[i], "auto"))
-            return true;
-    return false;
-}
-
-/* The size memo: one entry per target looked at; upgraded to an exact count
- * when a decision needs it. */
-static lx_route_tokens *size_of(ctx *x, const lx_tspec *t, bool exact)
-{
-    lx_route_tokens *e = NULL;
-    for (size_t i = 0; i < x->n_toks && !e; i++)
-        if (x->toks[i].provider == t->p && !strcmp(x->toks[i].model, t->model))
-            e = &x->toks[i];
-    if (e && (e->exact || !exact || !x->countable[e - x->toks]))
-        return e;
-    exact = exact || x->in->exact_tokens;
-    lx_tok_size ts;
-    lx_router_size(x->r, x->sc, x->req, t, x->est, exact, &ts);
-    if (!e) {
-        if (x->n_toks == MAX_CANDS * 2) {
-            x->nomem = true;
-            return NULL;
-        }
-        e = &x->toks[x->n_toks];
-        const lx_model_info *info = lx_catalogue_find(x->r->cfg, t->model);
-        *e = (lx_route_tokens){
-            .provider = t->p, .model = t->model, .context = lx_router_context(x->r, t, info)};
-        x->n_toks++;
-    }
-    e->count = ts.count;
-    e->exact = ts.exact;
-    x->lo[e - x->toks] = ts.lo;
-    x->hi[e - x->toks] = ts.hi;
-    x->countable[e - x->toks] = ts.countable;
-    return e;
-}
-
-/* Is the prompt for t above `limit` tokens? Settled by bounds when they
- * can, else by an exact count. */
-static bool tokens_above(ctx *x, const lx_tspec *t, int64_t limit)
-{
-    lx_route_tokens *e = size_of(x, t, false);
-    if (!e)
-        return false;
-    size_t i = (size_t)(e - x->toks);
-    if (!e->exact && x->countable[i]) {
-        if (x->lo[i] > limit)
-            return true;
-        if (x->hi[i] <= limit)
-            return false;
-        e = size_of(x, t, true);
-    }
-    return e->count > limit;
-}
-
-/* Can t take the request by size and features? NULL when yes, else why. */
-static const char *fit(ctx *x, const lx_tspec *t, out_why *why)
-{
-    char s[200];
-    lx_route_tokens *sz = size_of(x, t, false);
-    if (!sz)
-        return NULL;
-    int64_t ctxw = sz->context;
-    const lx_model_info *info = lx_catalogue_find(x->r->cfg, t->model);
-    lx_plan *p = x->plan;
-    bool over = ctxw > 0 && tokens_above(x, t, ctxw - x->reserve);
-    sz = size_of(x, t, over); /* a refusal quotes the exact count */
-    int64_t n = sz->count;
-    bool exact = sz->exact;
-    if (over) {
-        *why = OUT_SIZE;
-        if (p->max_output > 0)
-            return pf(x,
-                      "%s cannot take it: %lld prompt tokens%s + %lld requested output exceed "
-                      "its %lld-token context",
-                      spec(t, s, sizeof s), (long long)n, exact ? "" : " (estimated)",
-                      (long long)x->reserve, (long long)ctxw);
-        return pf(x,
-                  "%s cannot take it: %lld prompt tokens%s + %lld reserved for the answer "
-                  "exceed its %lld-token context",
-                  spec(t, s, sizeof s), (long long)n, exact ? "" : " (estimated)",
-                  (long long)x->reserve, (long long)ctxw);
-    }
-    if (x->req->num_ctx > 0 && ctxw > 0 && x->req->num_ctx > ctxw) {
-        *why = OUT_SIZE;
-        return pf(x, "%s cannot take it: the request asks for a %lld-token context, it has %lld",
-                  spec(t, s, sizeof s), (long long)x->req->num_ctx, (long long)ctxw);
-    }
-    bool assumed;
-    unsigned have = target_features(t, info, &assumed);
-    unsigned lack = p->features & ~have;
-    if (lack) {
-        *why = OUT_FEATURES;
-        return pf(x, "%s cannot take it: the request needs %s, which it lacks%s",
-                  spec(t, s, sizeof s), feature_list(x, lack), info ? "" : " (embedded engine)");
-    }
-    *why = OUT_NONE;
-    return NULL;
-}
-
-/* ---- candidates --------------------------------------------------------- */
-
-static void add(ctx *x, const lx_tspec *t, const char *why)
-{
-    if (!t->p || x->n >= MAX_CANDS)
-        return;
-    for (size_t i = 0; i < x->n; i++)
-        if (x->c[i].t.p == t->p && !strcmp(x->c[i].t.model, t->model))
-            return; /* duplicate: the first mention stays */
-    x->c[x->n++] = (cand){.t = *t, .reason = why};
-}
-
-static void add_spec(ctx *x, const char *s, const char *why)
-{
-    lx_tspec t;
-    bool autos;
-    lx_error e;
-    if (lx_router_resolve(x->r, s, &t, &autos, &e) != LX_OK || autos) {
-        REASON(x, "fallback '%s' skipped: %s", s, autos ? "auto is not a target" : e.message);
-        return;
-    }
-    add(x, &t, why);
-}
-
-/* Every local target: the default first, then each local provider's
- * models. */
-static void add_locals(ctx *x, const char *why)
-{
-    const lx_config *c = x->r->cfg;
-    if (x->r->def.p && x->r->def.p->local)
-        add(x, &x->r->def, why);
-    for (size_t i = 0; i < c->n_providers; i++) {
-        const lx_provider_cfg *p = &c->providers[i];
-        if (!p->local)
-            continue;
-        for (size_t j = 0; j < p->n_models; j++) {
-            lx_tspec t = {p, p->models[j]};
-            add(x, &t, why);
-        }
-    }
-}
-
-/* Does a fallbacks `from` name the choice? "local", "cloud",
- * "<provider>/auto" or "<provider>/<star>" (any model of it), or a spec or alias
- * that resolves to it. */
-static bool from_matches(ctx *x, const char *from, const lx_tspec *t)
-{
-    if (!strcmp(from, "local"))
-        return t->p->local;
-    if (!strcmp(from, "cloud"))
-        return !t->p->local;
-    size_t pn = strlen(t->p->name);
-    if (!strncmp(from, t->p->name, pn) && from[pn] == '/') {
-        const char *m = from + pn + 1;
-        if (!strcmp(m, t->model) || !strcmp(m, "*") || !strcmp(m, "auto"))
-            return true;
-    }
-    lx_tspec r;
-    bool autos;
-    if (lx_router_resolve(x->r, from, &r, &autos, NULL) == LX_OK && !autos)
-        return r.p == t->p && !strcmp(r.model, t->model);
-    return false;
-}
-
-/* ---- rules -------------------------------------------------------------- */
-
-static bool has_type(const lx_plan *p, const char *t)
-{
-    if (!strcmp(t, "any"))
-        return p->n_privacy > 0;
-    for (size_t i = 0; i < p->n_privacy; i++)
-        if (!strcmp(p->privacy[i], t))
-            return true;
-    return false;
-}
-
-static bool rule_matches(ctx *x, const lx_route_rule *rr, bool explicit_model,
-                         const char *asked_spec)
-{
-    const lx_plan *p = x->plan;
-    const lx_route_input *in = x->in;
-    if (rr->n_privacy) {
-        bool any = false;
-        for (size_t i = 0; i < rr->n_privacy && !any; i++)
-            any = has_type(p, rr->privacy[i]);
-        if (!any)
-            return false;
-    }
-    if (rr->n_tasks) {
-        bool any = false;
-        for (size_t i = 0; i < rr->n_tasks && !any; i++)
-            any = p->complexity.task && !strcmp(p->complexity.task, rr->tasks[i]);
-        if (!any)
-            return false;
-    }
-    if (rr->header) {
-        const char *v = lx_header_get(in->headers, in->n_headers, rr->header);
-        if (!v || (rr->equals && strcmp(v, rr->equals)))
-            return false;
-    }
-    if (rr->has_complexity_above && !(p->complexity.score > rr->complexity_above))
-        return false;
-    if (rr->has_complexity_below && !(p->complexity.score < rr->complexity_below))
-        return false;
-    if (rr->tokens_above || rr->tokens_below) {
-        const lx_tspec *d = &x->r->def;
-        if (rr->tokens_above &&
-            !(d->p ? tokens_above(x, d, rr->tokens_above) : x->est > rr->tokens_above))
-            return false;
-        if (rr->tokens_below &&
-            (d->p ? tokens_above(x, d, rr->tokens_below - 1) : x->est >= rr->tokens_below))
-            return false;
-    }
-    if (rr->features && (p->features & rr->features) != rr->features)
-        return false;
-    if (rr->model) {
-        const char *asked = x->req->model && *x->req->model ? x->req->model : "";
-        bool ok = !strcmp(rr->model, asked) || (asked_spec && !strcmp(rr->model, asked_spec));
-        if (!ok && !strcmp(rr->model, "auto"))
-            ok = !explicit_model;
-        if (!ok)
-            return false;
-    }
-    if (rr->key && (!in->key || !in->key->id || strcmp(in->key->id, rr->key)))
-        return false;
-    return true;
-}
-
-/* "task planning, privacy API_KEY": what a matching rule tested. */
-static const char *rule_conditions(ctx *x, const lx_route_rule *rr)
-{
-    char b[400];
-    size_t o = 0;
-    const lx_plan *p = x->plan;
-    b[0] = '\0';
-#define ADD(...)                                                                                   \
-    do {                                                                                           \
-        if (o < sizeof b)                                                                          \
-            o += (size_t)snprintf(b + o, sizeof b - o, __VA_ARGS__);                               \
-    } while (0)
-    if (rr->n_privacy)
-        ADD("%sprivacy %s", o ? ", " : "", types_str(x));
-    if (rr->n_tasks)
-        ADD("%stask %s", o ? ", " : "", p->complexity.task);
-    if (rr->header)
-        ADD("%sheader %s%s%s", o ? ", " : "", rr->header, rr->equals ? ": " : " present",
-            rr->equals ? rr->equals : "");
-    if (rr->has_complexity_above)
-        ADD("%scomplexity %.2f > %.2f", o ? ", " : "", p->complexity.score, rr->complexity_above);
-    if (rr->has_complexity_below)
-        ADD("%scomplexity %.2f < %.2f", o ? ", " : "", p->complexity.score, rr->complexity_below);
-    if (rr->tokens_above)
-        ADD("%stokens > %lld", o ? ", " : "", (long long)rr->tokens_above);
-    if (rr->tokens_below)
-        ADD("%stokens < %lld", o ? ", " : "", (long long)rr->tokens_below);
-    if (rr->features)
-        ADD("%sneeds %s", o ? ", " : "", feature_list(x, rr->features));
-    if (rr->model)
-        ADD("%smodel %s", o ? ", " : "", rr->model);
-    if (rr->key)
-        ADD("%skey %s", o ? ", " : "", rr->key);
-    if (!o)
-        ADD("no condition");
-#undef ADD
-    return pf(x, "%s", b);
-}
-
 /* ---- the decision ------------------------------------------------------- */
 
 static int64_t now_ns(void)
@@ -535,89 +83,7 @@ static void set_block(ctx *x, lx_status code, const char *msg)
     lx_plan *p = x->plan;
     p->action = LX_ACTION_BLOCK;
     lx_fail(&p->block, code, "%s", msg);
-    reason(x, pf(x, "blocked: %s", msg));
-}
-
-static void privacy_types(ctx *x)
-{
-    lx_plan *p = x->plan;
-    size_t n = p->findings.n;
-    if (!n)
-        return;
-    p->privacy = lx_arena_calloc(p->arena, n, sizeof *p->privacy);
-    if (!p->privacy) {
-        x->nomem = true;
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *t = p->findings.items[i].type;
-        bool seen = false;
-        for (size_t j = 0; j < p->n_privacy && !seen; j++)
-            seen = !strcmp(p->privacy[j], t);
-        if (!seen)
-            p->privacy[p->n_privacy++] = t;
-    }
-}
-
-static void filter(ctx *x, cand *c)
-{
-    char s[200];
-    lx_plan *p = x->plan;
-    const lx_route_input *in = x->in;
-    c->info = lx_catalogue_find(x->r->cfg, c->t.model);
-    lx_route_tokens *sz0 = size_of(x, &c->t, false); /* listed in the explanation */
-    if (sz0) {
-        c->tokens = sz0->count;
-        c->exact = sz0->exact;
-    }
-    if (!key_allows(in->key, &c->t, NULL)) {
-        c->out = OUT_KEY;
-        c->out_reason = pf(x, "key '%s' may not use %s", in->key->id ? in->key->id : "?",
-                           spec(&c->t, s, sizeof s));
-        return;
-    }
-    if (p->sensitive && p->privacy_mode == LX_PRIVACY_ROUTE_LOCAL && !c->t.p->local) {
-        c->out = OUT_PRIVACY;
-        c->out_reason = pf(x, "%s is remote and the request contains %s (privacy route_local)",
-                           spec(&c->t, s, sizeof s), types_str(x));
-        return;
-    }
-    if (p->offline && !c->t.p->local) {
-        c->out = OUT_HEALTH;
-        c->out_reason = pf(x, "%s is remote and every remote provider is unreachable (offline)",
-                           spec(&c->t, s, sizeof s));
-        return;
-    }
-    out_why w;
-    const char *why = fit(x, &c->t, &w);
-    lx_route_tokens *sz = size_of(x, &c->t, false);
-    if (sz) {
-        c->tokens = sz->count;
-        c->exact = sz->exact;
-    }
-    if (why) {
-        c->out = w;
-        c->out_reason = why;
-        return;
-    }
-    c->health = in->health ? in->health(in->health_ud, c->t.p, c->t.model) : LX_HEALTH_OK;
-    if (c->health == LX_HEALTH_DOWN || c->health == LX_HEALTH_UNREACHABLE) {
-        c->out = OUT_HEALTH;
-        c->out_reason =
-            pf(x, "%s is %s", spec(&c->t, s, sizeof s),
-               c->health == LX_HEALTH_DOWN ? "down (circuit breaker open)" : "unreachable");
-        return;
-    }
-    if (in->cloud_over_budget) {
-        bool paid =
-            c->info ? (c->info->price_input > 0 || c->info->price_output > 0) : !c->t.p->local;
-        if (paid) {
-            c->out = OUT_BUDGET;
-            c->out_reason = pf(x, "%s costs money and the budget is used up%s",
-                               spec(&c->t, s, sizeof s), c->info ? "" : " (price unknown)");
-            return;
-        }
-    }
+    lx_rp_reason(x, lx_rp_pf(x, "blocked: %s", msg));
 }
 
 static lx_status block_status(out_why w)
@@ -686,7 +152,7 @@ static lx_status decide(ctx *x)
     lx_privacy_mode mode = rc->privacy;
     if (in->key && in->key->has_privacy && in->key->privacy != mode) {
         mode = in->key->privacy;
-        REASON(x, "privacy mode %s from key '%s'", mode_name(mode),
+        REASON(x, "privacy mode %s from key '%s'", lx_rp_mode_name(mode),
                in->key->id ? in->key->id : "?");
     }
 
@@ -694,10 +160,10 @@ static lx_status decide(ctx *x)
     lx_status st = lx_scan_request(r->scanner, x->sc->scan, req, &p->findings, &e);
     if (st != LX_OK)
         return st;
-    privacy_types(x);
+    lx_rp_privacy_types(x);
     if (lx_complexity_of_request(req, &p->complexity) != LX_OK && !p->complexity.task)
         lx_complexity_score(NULL, 0, &p->complexity);
-    p->features = needed_features(req);
+    p->features = lx_rp_needed_features(req);
     p->max_output = req->sampling.max_tokens > 0 ? req->sampling.max_tokens : 0;
     x->reserve = p->max_output ? p->max_output : LX_ROUTE_OUTPUT_RESERVE;
     x->est = lx_router_estimate(req);
@@ -723,18 +189,19 @@ static lx_status decide(ctx *x)
     p->explicit_model = !autos;
     if (autos) {
         REASON(x, "model '%s': the router decides", asked);
-        if (!key_allows_auto(in->key)) {
+        if (!lx_rp_key_allows_auto(in->key)) {
             set_block(x, LX_ERR_BLOCKED,
-                      pf(x, "key '%s' may not use auto routing (its models: list has no 'auto')",
-                         in->key->id ? in->key->id : "?"));
+                      lx_rp_pf(x,
+                               "key '%s' may not use auto routing (its models: list has no 'auto')",
+                               in->key->id ? in->key->id : "?"));
             return LX_OK;
         }
     } else {
-        spec(&asked_t, asked_spec, sizeof asked_spec);
-        if (!key_allows(in->key, &asked_t, asked)) {
-            set_block(
-                x, LX_ERR_BLOCKED,
-                pf(x, "key '%s' may not use %s", in->key->id ? in->key->id : "?", asked_spec));
+        lx_rp_spec(&asked_t, asked_spec, sizeof asked_spec);
+        if (!lx_rp_key_allows(in->key, &asked_t, asked)) {
+            set_block(x, LX_ERR_BLOCKED,
+                      lx_rp_pf(x, "key '%s' may not use %s", in->key->id ? in->key->id : "?",
+                               asked_spec));
             return LX_OK;
         }
     }
@@ -747,7 +214,7 @@ static lx_status decide(ctx *x)
         bool picks = rr->action != LX_RULE_BLOCK && rr->action != LX_RULE_REDACT;
         if (picks && p->explicit_model && !rr->model)
             continue;
-        if (rule_matches(x, rr, p->explicit_model, asked_spec[0] ? asked_spec : NULL)) {
+        if (lx_rp_rule_matches(x, rr, p->explicit_model, asked_spec[0] ? asked_spec : NULL)) {
             hit = rr;
             hit_i = i;
         }
@@ -756,17 +223,17 @@ static lx_status decide(ctx *x)
     if (hit) {
         static const char *const acts[] = {"target", "block", "redact",
                                            "local",  "cloud", "cascade"};
-        p->rule = pf(x, "rules[%zu] at line %d", hit_i, hit->line);
-        const char *conds = rule_conditions(x, hit);
-        rule_why = hit->reason ? pf(x, "%s (%s): %s", p->rule, conds, hit->reason)
-                               : pf(x, "%s (%s): %s%s%s", p->rule, conds, acts[hit->action],
-                                    hit->target ? " " : "", hit->target ? hit->target : "");
-        reason(x, rule_why);
+        p->rule = lx_rp_pf(x, "rules[%zu] at line %d", hit_i, hit->line);
+        const char *conds = lx_rp_rule_conditions(x, hit);
+        rule_why = hit->reason ? lx_rp_pf(x, "%s (%s): %s", p->rule, conds, hit->reason)
+                               : lx_rp_pf(x, "%s (%s): %s%s%s", p->rule, conds, acts[hit->action],
+                                          hit->target ? " " : "", hit->target ? hit->target : "");
+        lx_rp_reason(x, rule_why);
         if (hit->action == LX_RULE_BLOCK) {
             p->sensitive = mode != LX_PRIVACY_OFF && p->n_privacy > 0;
             set_block(x, LX_ERR_BLOCKED,
-                      pf(x, "refused by routing %s (%s)%s%s", p->rule, conds,
-                         hit->reason ? ": " : "", hit->reason ? hit->reason : ""));
+                      lx_rp_pf(x, "refused by routing %s (%s)%s%s", p->rule, conds,
+                               hit->reason ? ": " : "", hit->reason ? hit->reason : ""));
             return LX_OK;
         }
         if (hit->action == LX_RULE_REDACT && mode != LX_PRIVACY_BLOCK) {
@@ -781,12 +248,12 @@ static lx_status decide(ctx *x)
             REASON(x, "header x-llmux-privacy '%.40s' ignored (route_local, redact, block)", hv);
         else if (strictness(hm) > strictness(mode)) {
             mode = hm;
-            REASON(x, "privacy mode %s from header x-llmux-privacy", mode_name(mode));
+            REASON(x, "privacy mode %s from header x-llmux-privacy", lx_rp_mode_name(mode));
         } else if (hm != mode)
             REASON(x,
                    "header x-llmux-privacy %s ignored: a header can only make privacy stricter "
                    "than %s",
-                   hv, mode_name(mode));
+                   hv, lx_rp_mode_name(mode));
     }
     p->privacy_mode = mode;
 
@@ -799,12 +266,14 @@ static lx_status decide(ctx *x)
         p->sensitive = true;
     }
     if (p->n_privacy)
-        REASON(x, "privacy: request contains %s (mode %s)", types_str(x), mode_name(mode));
+        REASON(x, "privacy: request contains %s (mode %s)", lx_rp_types_str(x),
+               lx_rp_mode_name(mode));
     else if (!p->sticky)
         REASON(x, "privacy: no findings");
     if (p->sensitive && mode == LX_PRIVACY_BLOCK) {
-        set_block(x, LX_ERR_BLOCKED,
-                  pf(x, "request contains %s; privacy mode block refuses it", types_str(x)));
+        set_block(
+            x, LX_ERR_BLOCKED,
+            lx_rp_pf(x, "request contains %s; privacy mode block refuses it", lx_rp_types_str(x)));
         return LX_OK;
     }
     bool keep_local = p->sensitive && mode == LX_PRIVACY_ROUTE_LOCAL;
@@ -833,13 +302,13 @@ static lx_status decide(ctx *x)
         bool a2;
         if (lx_router_resolve(r, tspec, &t, &a2, &e) != LX_OK || a2) {
             set_block(x, LX_ERR_NOTFOUND,
-                      pf(x, "%s: target '%s' does not resolve: %s", p->rule, tspec,
-                         a2 ? "auto" : e.message));
+                      lx_rp_pf(x, "%s: target '%s' does not resolve: %s", p->rule, tspec,
+                               a2 ? "auto" : e.message));
             return LX_OK;
         }
-        add(x, &t, rule_why);
+        lx_rp_add(x, &t, rule_why);
     } else if (p->explicit_model) {
-        add(x, &asked_t, pf(x, "requested model %s", asked_spec));
+        lx_rp_add(x, &asked_t, lx_rp_pf(x, "requested model %s", asked_spec));
     } else if (th) {
         lx_tspec t;
         bool a2;
@@ -847,7 +316,7 @@ static lx_status decide(ctx *x)
             REASON(x, "header x-llmux-target '%.60s' ignored: %s", th,
                    a2 ? "auto is the default" : e.message);
         else
-            add(x, &t, pf(x, "header x-llmux-target: %.60s", th));
+            lx_rp_add(x, &t, lx_rp_pf(x, "header x-llmux-target: %.60s", th));
     }
     if (x->n == 0) {
         /* the defaults */
@@ -858,20 +327,24 @@ static lx_status decide(ctx *x)
             return LX_OK;
         }
         out_why w = OUT_NONE;
-        const char *why = def->p ? fit(x, def, &w) : "no default target";
+        const char *why = def->p ? lx_rp_fit(x, def, &w) : "no default target";
         bool same = def->p == esc->p && def->model && esc->model && !strcmp(def->model, esc->model);
         if (p->complexity.score >= thr && esc->p && !same) {
-            add(x, esc,
-                pf(x, "complexity %.2f >= %.2f (%s): escalate to %s", p->complexity.score, thr,
-                   p->complexity.task, spec(esc, s, sizeof s)));
+            lx_rp_add(x, esc,
+                      lx_rp_pf(x, "complexity %.2f >= %.2f (%s): escalate to %s",
+                               p->complexity.score, thr, p->complexity.task,
+                               lx_rp_spec(esc, s, sizeof s)));
         } else if (why && esc->p && !same) {
-            add(x, esc, pf(x, "%s; escalate to %s", why, spec(esc, s, sizeof s)));
+            lx_rp_add(x, esc, lx_rp_pf(x, "%s; escalate to %s", why, lx_rp_spec(esc, s, sizeof s)));
         } else if (def->p) {
-            add(x, def,
-                pf(x, "complexity %.2f < %.2f (%s): default target %s", p->complexity.score, thr,
-                   p->complexity.task, spec(def, s, sizeof s)));
+            lx_rp_add(x, def,
+                      lx_rp_pf(x, "complexity %.2f < %.2f (%s): default target %s",
+                               p->complexity.score, thr, p->complexity.task,
+                               lx_rp_spec(def, s, sizeof s)));
         } else {
-            add(x, esc, pf(x, "no default target: escalate to %s", spec(esc, s, sizeof s)));
+            lx_rp_add(
+                x, esc,
+                lx_rp_pf(x, "no default target: escalate to %s", lx_rp_spec(esc, s, sizeof s)));
         }
     }
     if (x->n == 0) {
@@ -883,26 +356,31 @@ static lx_status decide(ctx *x)
 
     /* 7. candidates after the choice */
     if (keep_local)
-        add_locals(x, pf(x, "local: privacy route_local keeps %s on this machine", types_str(x)));
+        lx_rp_add_locals(x, lx_rp_pf(x, "local: privacy route_local keeps %s on this machine",
+                                     lx_rp_types_str(x)));
     if (p->offline)
-        add_locals(x, "local: offline");
+        lx_rp_add_locals(x, "local: offline");
     for (size_t i = 0; i < cfg->reliability.n_fallbacks; i++) {
         const lx_fallback *f = &cfg->reliability.fallbacks[i];
-        if (!f->from || !from_matches(x, f->from, &choice))
+        if (!f->from || !lx_rp_from_matches(x, f->from, &choice))
             continue;
         for (size_t j = 0; j < f->n_to; j++)
-            add_spec(x, f->to[j], pf(x, "fallback of %s (reliability.fallbacks)", f->from));
+            lx_rp_add_spec(x, f->to[j],
+                           lx_rp_pf(x, "fallback of %s (reliability.fallbacks)", f->from));
     }
     if (choice.p->local) {
         if (keep_local)
             REASON(x, "no cloud fallback: privacy route_local");
         else if (r->esc.p)
-            add(x, &r->esc, pf(x, "fallback: escalate target %s", spec(&r->esc, s, sizeof s)));
+            lx_rp_add(
+                x, &r->esc,
+                lx_rp_pf(x, "fallback: escalate target %s", lx_rp_spec(&r->esc, s, sizeof s)));
     } else {
         if (r->def.p && r->def.p->local)
-            add(x, &r->def, pf(x, "fallback: local default %s", spec(&r->def, s, sizeof s)));
+            lx_rp_add(x, &r->def,
+                      lx_rp_pf(x, "fallback: local default %s", lx_rp_spec(&r->def, s, sizeof s)));
         else
-            add_locals(x, "fallback: local");
+            lx_rp_add_locals(x, "fallback: local");
     }
 
     /* 8. filter */
@@ -914,7 +392,7 @@ static lx_status decide(ctx *x)
         for (size_t i = 0; i < x->n; i++) {
             cand *c = &x->c[i];
             if (pass == 0) {
-                filter(x, c);
+                lx_rp_filter(x, c);
                 if (c->out) {
                     REASON(x, "left out: %s", c->out_reason);
                     continue;
@@ -924,7 +402,7 @@ static lx_status decide(ctx *x)
                 continue;
             if (pass == 1)
                 REASON(x, "%s is being probed (breaker half-open): tried after healthy targets",
-                       spec(&c->t, s, sizeof s));
+                       lx_rp_spec(&c->t, s, sizeof s));
             tg[nt++] = (lx_target){.provider = c->t.p,
                                    .model = c->t.model,
                                    .info = c->info,
@@ -946,12 +424,13 @@ static lx_status decide(ctx *x)
                 if (x->c[i].t.p->local)
                     lc = &x->c[i];
             const char *why = lc ? lc->out_reason : "no local target is configured";
-            set_block(x, LX_ERR_BLOCKED,
-                      pf(x, "request contains %s; privacy mode route_local keeps it local, but %s",
-                         types_str(x), why));
+            set_block(
+                x, LX_ERR_BLOCKED,
+                lx_rp_pf(x, "request contains %s; privacy mode route_local keeps it local, but %s",
+                         lx_rp_types_str(x), why));
         } else {
             set_block(x, block_status(c0->out),
-                      pf(x, "no target can take the request: %s", c0->out_reason));
+                      lx_rp_pf(x, "no target can take the request: %s", c0->out_reason));
         }
         return LX_OK;
     }
@@ -960,7 +439,7 @@ static lx_status decide(ctx *x)
         tg[i].redact = !tg[i].local;
     p->action = tg[0].redact ? LX_ACTION_REDACT : LX_ACTION_SEND;
     if (redact && tg[0].redact)
-        REASON(x, "redact: %s leaves as placeholders", types_str(x));
+        REASON(x, "redact: %s leaves as placeholders", lx_rp_types_str(x));
     bool want_cascade = cascade_rule || (rc->cascade && !p->explicit_model);
     if (want_cascade) {
         bool remote_after = false;
@@ -977,7 +456,7 @@ static lx_status decide(ctx *x)
         else {
             p->cascade = true;
             REASON(x, "cascade: %s drafts, the answer is validated, else escalates",
-                   spec(&(lx_tspec){tg[0].provider, tg[0].model}, s2, sizeof s2));
+                   lx_rp_spec(&(lx_tspec){tg[0].provider, tg[0].model}, s2, sizeof s2));
         }
     }
     if (p->sensitive && rc->sticky && p->n_privacy)
