@@ -147,7 +147,7 @@ static void attempt_start(lx_job *j, const lx_target *t)
     lx_error err;
     lx_error_clear(&err);
     j->att_target = t;
-    j->att_done = j->att_content = j->att_has_usage = false;
+    j->att_done = j->att_content = j->att_has_usage = j->att_unusable = false;
     memset(&j->att_usage, 0, sizeof j->att_usage);
     j->att_id[0] = j->att_model[0] = '\0';
     j->lp_sum = 0;
@@ -176,8 +176,10 @@ static void attempt_start(lx_job *j, const lx_target *t)
     }
 
     lx_provider *p = NULL;
-    if (lx_dx_provider_for(d, t->provider, &p, &err) != LX_OK)
+    if (lx_dx_provider_for(d, t->provider, &p, &err) != LX_OK) {
+        j->att_unusable = true; /* e.g. a model file that cannot be loaded */
         goto fail;
+    }
     const lx_request *req = request_for(j, t, &err);
     if (!req)
         goto fail;
@@ -248,6 +250,8 @@ static void attempt_failed(lx_job *j, const lx_error *e)
     const lx_target *t = j->att_target;
     const lx_reliability_cfg *rel = lx_dx_rel(j);
     lx_dx_verdict v = lx_dx_classify(e);
+    if (j->att_unusable) /* the provider could not be made: no retry, no verdict */
+        v = (lx_dx_verdict){.cls = LX_DX_FAILOVER};
     lx_dx_note_error(j, e, t);
     attempt_close(j, j->last_err.code, &j->last_err);
     j->att_done = true;

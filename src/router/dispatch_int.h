@@ -65,6 +65,7 @@ struct lx_job {
     bool att_done;    /* its terminal event arrived */
     bool att_content; /* it produced content */
     bool att_has_usage;
+    bool att_unusable; /* its provider could not be made */
     lx_usage att_usage;
     int att_slot; /* index in out.attempts, -1 when past the array */
     uint64_t att_t0;

@@ -137,6 +137,7 @@ static void env_init(env *e, const char *extra, bool with_router)
         "  - {name: mocklocal, type: ollama, base_url: '%s', num_ctx: 4096, models: [echo, "
         "fault-content-policy, err-500, "
         "times-1-err-503, count-12, cut-3-of-12, slow-300]}\n"
+        "  - {name: ghost, type: local, model: /nonexistent/ghost.gguf}\n"
         "catalogue:\n"
         "  - {id: fault-context-length, context: 4096}\n"
         "  - {id: small-echo, context: 2048}\n"
@@ -1231,4 +1232,18 @@ Test(dispatch_errors, table)
         cr_expect_eq(v.unreachable, rows[i].unreachable, "row %zu (%s): unreachable", i,
                      rows[i].msg);
     }
+}
+
+Test(dispatch, a_provider_that_cannot_be_made_is_passed_over_once)
+{
+    env e;
+    env_init(&e, "reliability: {retry: {max_attempts: 3, base_ms: 200, max_ms: 200}}\n", false);
+    rec r;
+    RUN_PLAN(&e, &r, true, "hello world", "ghost/ghost.gguf", "mockanthropic/echo");
+    cr_assert_eq(r.n_finish, 1, "%s", r.err.message);
+    cr_assert_str_eq(r.target, "mockanthropic/echo");
+    cr_assert_eq(r.n_attempts, 2, "no retry of a model file that cannot load: %s", r.json);
+    cr_assert_lt(r.t_end - r.t0, 200, "no backoff pause");
+    rec_free(&r);
+    env_free(&e);
 }
