@@ -121,8 +121,30 @@ void srv_req_release_slots(srv_req *r)
 static void observe(srv_req *r, const lx_outcome *o)
 {
     srv_server *s = r->w->srv;
+    if (r->observed)
+        return;
+    r->observed = true;
     if (s->metrics && r->front)
         lx_metrics_observe(s->metrics, r->front->name, r->status, o);
+}
+
+void srv_observe_cancel(srv_req *r, const lx_outcome *o)
+{
+    int st = r->status;
+    r->status = 499;
+    observe(r, o);
+    r->status = st;
+}
+
+void srv_observe_final(srv_req *r)
+{
+    /* health checks and scrapes are not traffic */
+    if (r->route && (r->route->kind == EP_HEALTHZ || r->route->kind == EP_READYZ ||
+                     r->route->kind == EP_METRICS))
+        return;
+    if (!r->route && r->method && !strcmp(r->method, "OPTIONS"))
+        return;
+    observe(r, NULL);
 }
 
 /* Error before any dispatch (no outcome). */

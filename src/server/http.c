@@ -343,6 +343,7 @@ void srv_req_cancel_work(srv_req *r, const char *why)
     if (r->job) {
         lx_job *j = r->job;
         r->job = NULL;
+        srv_observe_cancel(r, lx_job_outcome(j));
         lx_job_cancel(j);
         any = true;
     }
@@ -565,6 +566,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         }
     }
     srv_req_watch(r, false);
+    srv_observe_final(r);
     srv_log_request(r);
     srv_req_release_slots(r);
     if (r->conn) {

@@ -227,7 +227,7 @@ struct srv_req {
     size_t discarded; /* body bytes past the cap */
     bool include_usage;
     bool first_done, too_big, responded, dispatched, suspended, done, cancelled, streaming, started,
-        counted, head;
+        counted, head, observed;
     int status;
     const lx_key_cfg *key;
     int key_index; /* -1 none */
@@ -262,6 +262,12 @@ void srv_handle(srv_req *r);
 bool srv_precheck(srv_req *r);
 const srv_route *srv_find_route(const char *method, const char *path, bool *path_known,
                                 const srv_front **front_for_errors);
+/* endpoints.c: counts a request in the metrics at its end when nothing did
+ * earlier (disconnects, listings, embeddings); health checks excepted. */
+void srv_observe_final(srv_req *r);
+/* endpoints.c: counts a request whose job is being cancelled (status 499),
+ * with the job's outcome so far. */
+void srv_observe_cancel(srv_req *r, const lx_outcome *o);
 /* endpoints.c: the request ends (for whatever reason): release its slots. */
 void srv_req_release_slots(srv_req *r);
 

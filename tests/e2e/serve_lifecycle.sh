@@ -79,6 +79,7 @@ else
 fi
 sleep 0.2
 assert_contains disconnect_logged_499 "$(cat "$E2E_TMP/access.log")" '"status":499'
+assert_match disconnect_in_metrics "$(curl -s "$U/metrics")" 'llmux_requests_total\{[^}]*provider="mockopenai"[^}]*status="499"\} [1-9]'
 
 # ---- SIGHUP reload -----------------------------------------------------------------------
 curl -s -N --max-time 20 "$U/v1/chat/completions" \
