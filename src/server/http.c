@@ -671,7 +671,7 @@ lx_status srv_worker_http_start(srv_worker *w, lx_error *err)
         flags, 0, NULL, NULL, on_access, w, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)w->listen_fd,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, w, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
         w, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)65536, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)48 * 1024, MHD_OPTION_END);
+        (unsigned)65536, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_END);
     if (!w->mhd)
         return lx_fail(err, LX_ERR_IO, "cannot start the HTTP daemon on worker %d", w->index);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
