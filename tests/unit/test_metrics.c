@@ -703,3 +703,21 @@ Test(metrics, collect_breakers_and_typed_samples)
     lx_metrics_free(m);
     lx_breakers_free(br);
 }
+
+Test(metrics, oversized_labels_are_dropped_and_counted)
+{
+    lx_metrics *m = lx_metrics_new();
+    static char name[2000];
+    memset(name, 'p', sizeof name - 1);
+    lx_provider_cfg p = {.name = name};
+    lx_target t = {.provider = &p, .model = "x"};
+    lx_outcome o = outcome(NULL, &t, LX_OK);
+    lx_metrics_observe(m, "openai", 200, &o);
+    expo e;
+    lx_buf b;
+    render_parse(m, &e, &b);
+    cr_assert_eq(count_name(&e, "llmux_requests_total"), 0);
+    cr_assert_gt(get(&e, "llmux_metrics_dropped_total", "", NULL), 0);
+    expo_free(&e, &b);
+    lx_metrics_free(m);
+}
