@@ -17,8 +17,8 @@
  *   5. privacy: sensitive = findings (mode != off), or a sticky
  *      conversation under route_local; mode block refuses a sensitive
  *      request;
- *   6. the choice: explicit model, else the matching rule's target, else
- *      x-llmux-target (local | cloud | provider/model), else the defaults:
+ *   6. the choice: the matching rule's target, else x-llmux-target (local |
+ *      cloud | a target name), else the explicit model, else the defaults:
  *      escalate when complexity >= threshold, when the prompt does not fit
  *      the default target, or when it lacks a needed feature; else default;
  *   7. candidates after the choice: the local targets when the request is
@@ -307,16 +307,20 @@ static lx_status decide(ctx *x)
             return LX_OK;
         }
         lx_rp_add(x, &t, rule_why);
-    } else if (p->explicit_model) {
-        lx_rp_add(x, &asked_t, lx_rp_pf(x, "requested model %s", asked_spec));
-    } else if (th) {
-        lx_tspec t;
-        bool a2;
-        if (lx_router_resolve(r, th, &t, &a2, &e) != LX_OK || a2)
-            REASON(x, "header x-llmux-target '%.60s' ignored: %s", th,
-                   a2 ? "auto is the default" : e.message);
-        else
-            lx_rp_add(x, &t, lx_rp_pf(x, "header x-llmux-target: %.60s", th));
+    } else {
+        /* the caller's header beats the model named in the body: SDK
+         * clients must send a model, the header is how they say where */
+        if (th) {
+            lx_tspec t;
+            bool a2;
+            if (lx_router_resolve(r, th, &t, &a2, &e) != LX_OK || a2)
+                REASON(x, "header x-llmux-target '%.60s' ignored: %s", th,
+                       a2 ? "auto is the default" : e.message);
+            else
+                lx_rp_add(x, &t, lx_rp_pf(x, "header x-llmux-target: %.60s", th));
+        }
+        if (x->n == 0 && p->explicit_model)
+            lx_rp_add(x, &asked_t, lx_rp_pf(x, "requested model %s", asked_spec));
     }
     if (x->n == 0) {
         /* the defaults */

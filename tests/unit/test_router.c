@@ -814,6 +814,15 @@ Test(router, target_header)
     cr_assert(has_reason(p, "x-llmux-target 'nowhere/x' ignored"));
     lx_plan_free(p);
     lx_request_free(q);
+    /* the header beats a model named in the body */
+    q = rq("openai/gpt-4o", HARD);
+    h[0].value = "local";
+    in.req = q;
+    p = route_in(&t, &in);
+    expect_target(p, 0, "loc", "tiny");
+    cr_assert(p->explicit_model);
+    lx_plan_free(p);
+    lx_request_free(q);
     rt_free(&t);
 }
 
