@@ -218,7 +218,8 @@ typedef struct rec {
     char target[160];
     int64_t bytes_out;
     char json[8192];
-    int cancel_after_text; /* cancel the job after this many TEXT events */
+    int cancel_after_text; /* cancel the job (from a timer) after this many TEXT events */
+    int cancel_in_sink;    /* cancel it from inside the sink at this TEXT event */
     uv_timer_t cancel_timer;
 } rec;
 
@@ -271,6 +272,11 @@ static lx_status sink(void *ud, const lx_event *ev)
         if (!r->t_first)
             r->t_first = uv_now(&r->e->loop.uv);
         lx_buf_append(&r->text, ev->text, ev->len);
+        if (r->cancel_in_sink && --r->cancel_in_sink == 0) {
+            lx_job_cancel(r->job); /* from inside the sink */
+            r->done = true;
+            return LX_OK;
+        }
         if (r->cancel_after_text && --r->cancel_after_text == 0) {
             uv_timer_init(&r->e->loop.uv, &r->cancel_timer);
             r->cancel_timer.data = r;
@@ -1245,5 +1251,54 @@ Test(dispatch, a_provider_that_cannot_be_made_is_passed_over_once)
     cr_assert_eq(r.n_attempts, 2, "no retry of a model file that cannot load: %s", r.json);
     cr_assert_lt(r.t_end - r.t0, 200, "no backoff pause");
     rec_free(&r);
+    env_free(&e);
+}
+
+/* Many jobs at once on one loop: each gets exactly one terminal event and
+ * its own answer; retries, failovers and cancels interleave. */
+Test(dispatch, many_concurrent_jobs)
+{
+    env e;
+    env_init(&e, "reliability: {retry: {max_attempts: 2, base_ms: 5, max_ms: 20}}\n", false);
+    enum { N = 60 };
+    static rec rs[N];
+    hplan h;
+    const char *specs[] = {"mockopenai/times-20-err-503", "mockanthropic/echo"};
+    plan_of(&e, &h, specs, 2);
+    lx_request *qs[N];
+    for (int i = 0; i < N; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "job %d", i);
+        qs[i] = req_text("x", text);
+        memset(&rs[i], 0, sizeof rs[i]);
+        rs[i].e = &e;
+        lx_buf_init(&rs[i].text, 0);
+        rs[i].cancel_in_sink = i % 7 == 3 ? 1 : 0; /* some callers go away */
+        lx_job_opts o = {.front = "test", .stream = i % 2 == 0};
+        cr_assert_eq(
+            lx_dispatch_start_plan(e.d, qs[i], &h.plan, &o, sink, &rs[i], &rs[i].job, NULL), LX_OK);
+    }
+    for (int spins = 0; spins < 100000; spins++) {
+        int done = 0;
+        for (int i = 0; i < N; i++)
+            done += rs[i].done;
+        if (done == N)
+            break;
+        uv_run(&e.loop.uv, UV_RUN_ONCE);
+    }
+    uv_run(&e.loop.uv, UV_RUN_NOWAIT);
+    for (int i = 0; i < N; i++) {
+        cr_assert(rs[i].done, "job %d never ended", i);
+        if (i % 7 == 3 && i % 2 == 0) {
+            cr_assert_eq(rs[i].n_finish + rs[i].n_error, 0, "job %d: events after cancel", i);
+        } else if (i % 7 != 3) {
+            char want[96];
+            snprintf(want, sizeof want, "You said: job %d", i);
+            cr_assert_eq(rs[i].n_finish, 1, "job %d: %s", i, rs[i].err.message);
+            cr_assert(strstr(txt(&rs[i]), want), "job %d got: %s", i, txt(&rs[i]));
+        }
+        lx_request_free(qs[i]);
+        rec_free(&rs[i]);
+    }
     env_free(&e);
 }
