@@ -362,8 +362,9 @@ static void on_disconnect(uv_poll_t *p, int status, int events)
     srv_conn *conn = p->data;
     (void)events;
     (void)status;
-    uv_poll_stop(p);
+    uv_poll_stop(p); /* level-triggered: a hang-up would fire again */
     conn->poll_active = false;
+    conn->hup = true;
     srv_req *r = conn->req;
     if (!r || r->done || r->cancelled)
         return;
@@ -376,13 +377,16 @@ static void on_disconnect(uv_poll_t *p, int status, int events)
         srv_worker_kick(r->w);
 }
 
+/* The watch starts with the connection's first dispatched request and stays
+ * on until the connection closes (UV_DISCONNECT only fires on a hang-up), so
+ * keep-alive requests cost no epoll_ctl calls for it. */
 void srv_req_watch(srv_req *r, bool on)
 {
     srv_conn *conn = r->conn;
     if (!conn || conn->closing)
         return;
     if (on) {
-        if (conn->poll_active)
+        if (conn->poll_active || conn->hup)
             return;
         if (!conn->poll_init) {
             if (uv_poll_init(&r->w->loop.uv, &conn->poll, conn->fd) != 0)
@@ -565,7 +569,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                            sizeof r->res.error);
         }
     }
-    srv_req_watch(r, false);
     srv_observe_final(r);
     srv_log_request(r);
     srv_req_release_slots(r);
@@ -638,7 +641,6 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     if (conn->req)
         conn->req->conn = NULL;
     if (conn->poll_init) {
-        uv_poll_stop(&conn->poll);
         uv_close((uv_handle_t *)&conn->poll, on_conn_poll_closed);
     } else {
         conn_free(w, conn);

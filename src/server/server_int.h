@@ -155,7 +155,7 @@ struct srv_conn {
     int fd;
     uint64_t deadline_ms; /* loop time by which the request must have arrived; 0 none */
     uv_poll_t poll;       /* client-disconnect watch while a request runs */
-    bool poll_init, poll_active, closing;
+    bool poll_init, poll_active, closing, hup;
     srv_req *req;
     srv_conn *prev, *next;
 };
@@ -284,7 +284,7 @@ void srv_respond_stream(srv_req *r, const char *ctype);
 void srv_req_wake(srv_req *r);
 /* Suspends r (waiting for the dispatcher). */
 void srv_req_suspend(srv_req *r);
-void srv_req_watch(srv_req *r, bool on); /* client-disconnect watch */
+void srv_req_watch(srv_req *r, bool on); /* client-disconnect watch (on: until close) */
 uint64_t srv_now_ns(void);
 int64_t srv_wall_ms(void);
 
