@@ -400,6 +400,13 @@ assert_eq edge_bad_version_505 "505 closed" "$(pstat bad_version)"
 assert_eq edge_query_string_ignored "200 open" "$(pstat query_string)"
 
 # ---- /metrics after traffic --------------------------------------------------
+# a client that gives up on a slow stream: counted as 499, kind cancelled
+curl -s --max-time 0.5 "${AUTH[@]}" "${JSON[@]}" "$U/v1/chat/completions" \
+    -d '{"model":"mockopenai/slow-3000","stream":true,"messages":[{"role":"user","content":"slow"}]}' >/dev/null
+for i in $(seq 40); do # the server notices the hang-up on its own loop
+    curl -s --max-time 2 "$U/metrics" | grep -q 'status="499"' && break
+    sleep 0.05
+done
 # a prompt with an email address: the guard finds it (whatever the route)
 req POST /v1/chat/completions "${AUTH[@]}" "${JSON[@]}" \
     -d "$(body_for openai mockopenai/echo 'write to jane.doe@gmail.com please')"
@@ -439,6 +446,8 @@ if [ "${DUR%.*}" -ge 5 ]; then ok edge_metrics_duration; else fail edge_metrics_
 assert_match edge_metrics_ttft "$(cat "$METRICS")" 'llmux_ttft_seconds_count\{provider="mockopenai",model="echo",target="cloud"\} [1-9]'
 assert_match edge_metrics_overhead "$(cat "$METRICS")" 'llmux_overhead_seconds_count\{front="openai"\} [1-9]'
 assert_match edge_metrics_privacy_email "$(cat "$METRICS")" "llmux_privacy_findings_total\{type=\"(EMAIL|email)\",action=\"[a-z]+\"\} [1-9]"
+assert_match edge_metrics_cancelled_499 "$(cat "$METRICS")" 'llmux_requests_total\{front="openai",[^}]*status="499"\} [1-9]'
+assert_match edge_metrics_cancelled_kind "$(cat "$METRICS")" 'llmux_errors_total\{front="openai",[^}]*kind="cancelled"\} [1-9]'
 assert_match edge_metrics_breaker_state "$(cat "$METRICS")" '^llmux_breaker_state\{provider="mockopenai",model="echo"\} 0$'
 assert_match edge_metrics_ledger "$(cat "$METRICS")" '^llmux_ledger_up 1$'
 assert_match edge_metrics_inflight_zero "$(cat "$METRICS")" '^llmux_inflight_requests 0$'
