@@ -515,7 +515,11 @@ void lx_dx_step(lx_job *j)
         if (lx_dx_elapsed_ms(j) >= rel->retry.deadline_ms) {
             lx_error e;
             if (j->have_err) {
-                e = j->last_err;
+                e = j->last_err; /* the real cause, with the deadline named */
+                char msg[sizeof e.message];
+                snprintf(msg, sizeof msg, "%.400s (gave up: deadline of %lld ms reached)",
+                         j->last_err.message, (long long)rel->retry.deadline_ms);
+                lx_strlcpy(e.message, msg, sizeof e.message);
             } else {
                 lx_fail(&e, LX_ERR_TIMEOUT, "deadline of %lld ms reached before an answer",
                         (long long)rel->retry.deadline_ms);
