@@ -123,8 +123,9 @@ static lx_status sink(void *ud, const lx_event *ev)
         lx_fail(&a->err, st, "bad event sequence from the provider (%s)",
                 lx_event_kind_name(ev->kind));
         a->failed = true;
+        a->job = NULL; /* refusing cancels the job: the handle is gone */
         stop(a);
-        return st; /* the dispatcher cancels the job */
+        return st;
     }
     switch (ev->kind) {
     case LX_EV_TEXT:
