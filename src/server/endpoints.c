@@ -63,6 +63,8 @@ static const srv_route routes[] = {
     {"POST", "/api/show", EP_SHOW, &srv_front_ollama_chat, true},
     {"POST", "/api/embed", EP_EMBEDDINGS, &srv_front_ollama_chat, true},
     {"POST", "/api/embeddings", EP_EMBEDDINGS, &srv_front_ollama_chat, true},
+    {"GET", "/api/ps", EP_PS, &srv_front_ollama_chat, true},
+    {"GET", "/", EP_ROOT, &srv_front_ollama_chat, false},
     {"GET", "/healthz", EP_HEALTHZ, &srv_front_openai, false},
     {"GET", "/readyz", EP_READYZ, &srv_front_openai, false},
     {"GET", "/metrics", EP_METRICS, &srv_front_openai, false},
@@ -140,7 +142,7 @@ void srv_observe_final(srv_req *r)
 {
     /* health checks and scrapes are not traffic */
     if (r->route && (r->route->kind == EP_HEALTHZ || r->route->kind == EP_READYZ ||
-                     r->route->kind == EP_METRICS))
+                     r->route->kind == EP_METRICS || r->route->kind == EP_ROOT))
         return;
     if (!r->route && r->method && !strcmp(r->method, "OPTIONS"))
         return;
@@ -258,7 +260,8 @@ bool srv_precheck(srv_req *r)
         return true;
     }
     srv_ep_kind k = r->route->kind;
-    if (atomic_load(&s->draining) && k != EP_HEALTHZ && k != EP_READYZ && k != EP_METRICS) {
+    if (atomic_load(&s->draining) && k != EP_HEALTHZ && k != EP_READYZ && k != EP_METRICS &&
+        k != EP_ROOT) {
         early_error(r, 503, LX_ERR_UNAVAILABLE, "the server is shutting down");
         return true;
     }
@@ -635,6 +638,12 @@ void srv_handle(srv_req *r)
         return;
     case EP_SHOW:
         srv_ollama_show(r);
+        return;
+    case EP_ROOT: /* what Ollama answers: clients probe it */
+        srv_respond(r, 200, "text/plain; charset=utf-8", "llmux is running", 16);
+        return;
+    case EP_PS: /* no model is "loaded" the Ollama way */
+        respond_json(r, 200, "{\"models\":[]}");
         return;
     case EP_VERSION:
         respond_json(r, 200, "{\"version\":\"" LX_VERSION "\"}");

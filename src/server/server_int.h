@@ -172,6 +172,8 @@ typedef enum {
     EP_HEALTHZ,
     EP_READYZ,
     EP_METRICS,
+    EP_ROOT,
+    EP_PS,
 } srv_ep_kind;
 
 /* A caller's dialect, server side. */

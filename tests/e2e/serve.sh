@@ -157,6 +157,10 @@ assert_eq ollama_generate_stream_done true "$(jget "$(printf '%s\n' "$B" | tail 
 
 req GET /api/tags
 assert_contains ollama_tags "$B" '"name":"mocklisted/echo"'
+req GET /
+assert_eq ollama_root "200 llmux is running" "$S $B"
+req GET /api/ps
+assert_eq ollama_ps "200 []" "$S $(jget "$B" models)"
 req GET /api/version
 assert_match ollama_version "$(jget "$B" version)" '^[0-9]+\.[0-9]+'
 req POST /api/show '{"model":"mocklisted/echo"}'
