@@ -477,6 +477,11 @@ void lx_rp_filter(ctx *x, cand *c)
     }
     out_why w;
     const char *why = lx_rp_fit(x, &c->t, &w);
+    bool assumed;
+    target_features(&c->t, c->info, &assumed);
+    if (!why && assumed && p->features)
+        REASON(x, "%s is not in the catalogue: assumed to support %s",
+               lx_rp_spec(&c->t, s, sizeof s), feature_list(x, p->features));
     lx_route_tokens *sz = size_of(x, &c->t, false);
     if (sz) {
         c->tokens = sz->count;

@@ -368,11 +368,16 @@ Test(router, features_local_lacks_escalate)
     cr_assert_eq(p->n_targets, 1);
     lx_plan_free(p);
     lx_request_free(q);
-    /* unknown model: assumed capable, said so nowhere as a lack */
-    q = rq("claude/claude-sonnet-4-5", SIMPLE);
+    rt_free(&t);
+    /* a model the catalogue does not know: assumed capable, and said so */
+    t = mk("providers:\n"
+           "  - {name: vllm, type: openai, base_url: 'http://127.0.0.1:9/v1', api_key: k-0000000,"
+           " models: [mystery-7b]}\n");
+    q = rq("vllm/mystery-7b", SIMPLE);
     q->format.kind = LX_FORMAT_JSON;
     p = route(&t, q);
-    expect_target(p, 0, "claude", "claude-sonnet-4-5");
+    expect_target(p, 0, "vllm", "mystery-7b");
+    cr_assert(has_reason(p, "not in the catalogue: assumed to support json"));
     lx_plan_free(p);
     lx_request_free(q);
     rt_free(&t);
