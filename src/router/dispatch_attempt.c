@@ -334,7 +334,10 @@ static void attempt_failed(lx_job *j, const lx_error *e)
         size_t k = j->ti + 1;
         for (; k < j->plan->n_targets; k++) {
             const lx_target *c = &j->plan->targets[k];
-            if (!privacy_forbids(j, c) && c->info && c->info->context > cur)
+            /* a known larger window; or one the catalogue does not know
+             * (it may be larger: a wrong guess costs one quick 400) */
+            bool larger = !c->info || c->info->context <= 0 || !cur || c->info->context > cur;
+            if (!privacy_forbids(j, c) && larger)
                 break;
         }
         if (k >= j->plan->n_targets) {
@@ -375,6 +378,18 @@ static void attempt_succeeded(lx_job *j, const lx_event *fin)
 {
     lx_dispatch *d = j->d;
     const lx_target *t = j->att_target;
+    lx_response *r = NULL;
+    if (j->draft || !j->stream) { /* a collected answer: it must assemble */
+        lx_status fst = lx_collector_event(&j->col, fin);
+        r = fst == LX_OK ? lx_collector_take(&j->col) : NULL;
+        if (!r) {
+            lx_error e;
+            lx_fail(&e, LX_ERR_PROTO, "the answer could not be assembled");
+            lx_strlcpy(e.provider, t->provider->name, sizeof e.provider);
+            attempt_failed(j, &e);
+            return;
+        }
+    }
     attempt_close(j, LX_OK, NULL);
     j->att_done = true;
     if (d->svc.breakers && t)
@@ -388,17 +403,7 @@ static void attempt_succeeded(lx_job *j, const lx_event *fin)
         j->out.target = t; /* the answer ends with its words */
     j->has_usage = j->att_has_usage || j->prior_usage.input || j->prior_usage.output;
 
-    if (j->draft || !j->stream) {
-        lx_status fst = lx_collector_event(&j->col, fin);
-        lx_response *r = fst == LX_OK ? lx_collector_take(&j->col) : NULL;
-        if (!r) {
-            lx_error e;
-            lx_fail(&e, LX_ERR_PROTO, "the answer could not be assembled");
-            lx_strlcpy(e.provider, t->provider->name, sizeof e.provider);
-            j->att_done = false;
-            attempt_failed(j, &e);
-            return;
-        }
+    if (r) {
         if (j->draft) {
             lx_cascade_verdict cv;
             lx_dx_cascade_check(lx_dx_cfg(j), j->req, r, j->lp_sum, j->lp_n, &cv);
