@@ -153,6 +153,20 @@ if have curl && start_mock; then
         assert_eq usage_after_ask_tokens_in 2 "$(jget "$OUT" total.tokens_in)"
         assert_eq usage_after_ask_cost 4.5e-06 "$(jget "$OUT" total.cost_usd)"
 
+        # Several processes write one ledger at once: every row lands.
+        CFGP="$E2E_TMP/par.yaml"
+        write_config "$CFGP" "ledger: {path: $E2E_TMP/par/ledger.db, flush_ms: 10}"
+        pids=()
+        for i in $(seq 12); do
+            timeout 30 "$LLMUX_BIN" ask --config "$CFGP" -m mockopenai/gpt-4o "hello $i" \
+                >/dev/null 2>>"$E2E_TMP/par.err" &
+            pids+=($!)
+        done
+        for p in "${pids[@]}"; do wait "$p"; done
+        assert_eq usage_parallel_no_errors "" "$(cat "$E2E_TMP/par.err")"
+        run_llmux usage --config "$CFGP" --json
+        assert_eq usage_parallel_rows 12 "$(jget "$OUT" total.requests)"
+
         # temperature 0: the second identical request is a cache hit, cost 0.
         CFG3="$E2E_TMP/cache.yaml"
         write_config "$CFG3" "ledger: {path: $E2E_TMP/cache/ledger.db, flush_ms: 10}"
