@@ -936,3 +936,45 @@ Test(account, long_key_ids_settle_what_they_reserved)
     lx_account_close(a);
     lx_config_free(c);
 }
+
+/* keys[] from the config: a key's spend is seeded from its own rows. */
+Test(account, key_budget_from_config_survives_restart)
+{
+    lx_config *c =
+        cfg_with("ledger: {path: '@DIR@/k.db', flush_ms: 10}\n"
+                 "keys:\n"
+                 "  - {id: team-a, sha256: "
+                 "'5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8',\n"
+                 "     budget: {day_usd: 1}}\n"
+                 "  - {id: team-b, sha256: "
+                 "'6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b'}\n");
+    cr_assert_eq(c->n_keys, 2);
+    cr_assert_float_eq(c->keys[0].day_usd, 1, 1e-12);
+    lx_account *a = open_acct(c);
+    lx_ledger_row row = {.ts_ms = lx_now_ms(),
+                         .key_id = "team-a",
+                         .provider = "openai",
+                         .model = "gpt-4o",
+                         .route = "cloud",
+                         .status = "ok",
+                         .cost_usd = 0.7};
+    lx_account_record(a, &row);
+    row.key_id = "team-b";
+    row.cost_usd = 5;
+    lx_account_record(a, &row);
+    lx_account_close(a);
+    a = open_acct(c);
+    lx_reservation r;
+    lx_error e;
+    /* team-a has $0.30 left: one reservation passes, then the limit. */
+    cr_assert_eq(lx_budget_reserve(a, &c->keys[0], 0.5, 1, &r, NULL, &e), LX_OK, "%s", e.message);
+    lx_budget_settle(a, &r, 0.5, 1);
+    cr_assert_eq(lx_budget_reserve(a, &c->keys[0], 0.01, 1, &r, NULL, &e), LX_ERR_LIMIT);
+    cr_assert(strstr(e.message, "key team-a day budget $1.00 reached ($1.20 spent)"), "%s",
+              e.message);
+    /* team-b has no budget; its $5 does not count against team-a. */
+    cr_assert_eq(lx_budget_reserve(a, &c->keys[1], 0.5, 1, &r, NULL, &e), LX_OK);
+    lx_budget_settle(a, &r, 0.5, 1);
+    lx_account_close(a);
+    lx_config_free(c);
+}
