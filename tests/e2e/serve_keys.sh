@@ -100,6 +100,26 @@ assert_contains access_log_key_id "$LOG" '"key":"team-a"'
 assert_not_contains access_log_no_key_a "$LOG" "$KEY_A"
 assert_not_contains access_log_no_key_b "$LOG" "$KEY_B"
 assert_not_contains serve_output_no_key "$(cat "$SERVE_LOG")" "$KEY_A"
+
+# SIGHUP: a key removed from the config stops working, a new one works
+KEY_C="llmux-test-key-c-93aa01"
+SHA_C=$(printf '%s' "$KEY_C" | sha256sum | cut -d' ' -f1)
+py - "$CFG" "$SHA_A" "$SHA_C" <<'PY'
+import sys
+path, old, new = sys.argv[1:]
+text = open(path).read().replace("id: team-a", "id: team-c").replace(old, new)
+open(path, "w").write(text)
+PY
+kill -HUP "$SERVE_PID"
+for i in $(seq 50); do
+    [ "$(code "$U/v1/chat/completions" -H "Authorization: Bearer $KEY_C" -d "$CHAT")" = 200 ] && break
+    sleep 0.1
+done
+assert_eq reload_new_key 200 "$(code "$U/v1/chat/completions" -H "Authorization: Bearer $KEY_C" -d "$CHAT")"
+R=""
+for i in 1 2 3 4; do R="$R$(code "$U/v1/chat/completions" -H "Authorization: Bearer $KEY_A" -d "$CHAT") "; done
+assert_eq reload_revoked_key "401 401 401 401 " "$R"
+assert_eq reload_kept_key 200 "$(code "$U/v1/chat/completions" -H "Authorization: Bearer $KEY_B" -d "$CHAT")"
 stop_serve
 assert_eq keys_stop 0 "$SERVE_RC"
 assert_serve_clean serve_keys_sanitizers
