@@ -411,6 +411,10 @@ done
 req POST /v1/chat/completions "${AUTH[@]}" "${JSON[@]}" \
     -d "$(body_for openai mockopenai/echo 'write to jane.doe@gmail.com please')"
 EMAIL_CODE=$CODE
+# a model name that needs escaping in a label (the mock answers any name)
+req POST /v1/chat/completions "${AUTH[@]}" "${JSON[@]}" \
+    --data-binary '{"model":"mockopenai/we\"ird\\name","messages":[{"role":"user","content":"q"}]}'
+WEIRD_CODE=$CODE
 req GET /metrics
 assert_eq edge_metrics_status 200 "$CODE"
 assert_contains edge_metrics_content_type "$HDRS" "content-type: text/plain; version=0.0.4"
@@ -430,6 +434,8 @@ for i, l in enumerate(open(sys.argv[1]).read().splitlines(), 1):
 PY
 )
 assert_eq edge_metrics_format_valid "" "$BADLINES"
+assert_eq edge_weird_model_answered 200 "$WEIRD_CODE"
+assert_match edge_metrics_label_escaped "$(cat "$METRICS")" 'model="we\\"ird\\\\name"'
 mval() { # ERE over a sample line -> sum of values
     grep -E -- "$1" "$METRICS" | awk '{s += $NF} END {print s + 0}'
 }
