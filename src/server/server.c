@@ -79,10 +79,8 @@ void srv_bundle_ref(srv_bundle *b)
     atomic_fetch_add(&b->refs, 1);
 }
 
-void srv_bundle_unref(srv_bundle *b)
+static void bundle_free(srv_bundle *b)
 {
-    if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
-        return;
     if (b->svc.account)
         lx_account_close(b->svc.account);
     if (b->svc.breakers)
@@ -92,6 +90,41 @@ void srv_bundle_unref(srv_bundle *b)
     lx_config_free(b->cfg);
     free(b->key_inflight);
     free(b);
+}
+
+/* The last reference usually goes on a worker (its old generation ended
+ * after a reload); closing the account flushes the ledger, which must not
+ * stall that worker's loop, so the main thread frees it. */
+void srv_bundle_unref(srv_bundle *b)
+{
+    if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+        return;
+    srv_server *s = b->srv;
+    if (s) {
+        pthread_mutex_lock(&s->mu);
+        if (s->reap) {
+            b->next_dead = s->dead;
+            s->dead = b;
+            uv_async_send(s->reap);
+            pthread_mutex_unlock(&s->mu);
+            return;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    bundle_free(b);
+}
+
+static void reap_dead(srv_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    srv_bundle *b = s->dead;
+    s->dead = NULL;
+    pthread_mutex_unlock(&s->mu);
+    while (b) {
+        srv_bundle *next = b->next_dead;
+        bundle_free(b);
+        b = next;
+    }
 }
 
 srv_bundle *srv_current(srv_server *s)
@@ -453,6 +486,7 @@ typedef struct main_ctx {
     uv_loop_t loop;
     uv_signal_t term, intr, hup;
     uv_async_t done; /* a worker has ended */
+    uv_async_t reap; /* bundles to free */
 } main_ctx;
 
 void srv_wake_all(srv_server *s)
@@ -480,6 +514,7 @@ static void reload(srv_server *s)
         LX_ERROR("serve: reload failed, keeping the current config: %s", e.message);
         return;
     }
+    b->srv = s;
     if (strcmp(cfg->server.access_log, s->log.path)) {
         lx_error le = {0};
         if (srv_log_open(&s->log, cfg->server.access_log, &le) != LX_OK)
@@ -518,6 +553,16 @@ static void on_worker_done(uv_async_t *a)
     uv_close((uv_handle_t *)&m->intr, NULL);
     uv_close((uv_handle_t *)&m->hup, NULL);
     uv_close((uv_handle_t *)&m->done, NULL);
+    pthread_mutex_lock(&m->s->mu);
+    m->s->reap = NULL;
+    pthread_mutex_unlock(&m->s->mu);
+    uv_close((uv_handle_t *)&m->reap, NULL);
+}
+
+static void on_reap(uv_async_t *a)
+{
+    main_ctx *m = a->data;
+    reap_dead(m->s);
 }
 
 /* ---- the whole ------------------------------------------------------------------------ */
@@ -584,6 +629,7 @@ lx_status lx_serve_run(const lx_serve_opts *o, lx_error *err)
         free(s);
         return st == LX_ERR_NOMEM ? st : LX_ERR_CONFIG;
     }
+    b->srv = s;
     s->current = b;
     atomic_store(&s->seq, 1);
     if ((st = srv_log_open(&s->log, cfg->server.access_log, err)) != LX_OK)
@@ -657,8 +703,11 @@ lx_status lx_serve_run(const lx_serve_opts *o, lx_error *err)
     uv_loop_init(&m.loop);
     uv_async_init(&m.loop, &m.done, on_worker_done);
     m.done.data = &m;
+    uv_async_init(&m.loop, &m.reap, on_reap);
+    m.reap.data = &m;
     pthread_mutex_lock(&s->mu);
     s->main_done = &m.done;
+    s->reap = &m.reap;
     bool all_done = atomic_load(&s->workers_done) >= s->n_workers;
     pthread_mutex_unlock(&s->mu);
     if (all_done)
@@ -673,6 +722,7 @@ lx_status lx_serve_run(const lx_serve_opts *o, lx_error *err)
     uv_run(&m.loop, UV_RUN_DEFAULT);
     pthread_mutex_lock(&s->mu);
     s->main_done = NULL;
+    s->reap = NULL;
     pthread_mutex_unlock(&s->mu);
     uv_loop_close(&m.loop);
     for (int i = 0; i < workers; i++)
@@ -690,7 +740,9 @@ out:
     if (s->metrics)
         lx_metrics_free(s->metrics);
     srv_log_close(&s->log);
+    reap_dead(s);
     srv_bundle_unref(s->current);
+    reap_dead(s);
     pthread_mutex_destroy(&s->mu);
     free(s);
     return st;

@@ -44,6 +44,8 @@ typedef struct srv_bundle {
     lx_services svc;          /* what every lx_dispatch of this bundle uses */
     atomic_int *key_inflight; /* per cfg->keys[i]: requests in flight */
     uint64_t seq;             /* 1, 2, ... in load order */
+    struct srv_server *srv;   /* where a worker hands the last reference (may be NULL) */
+    struct srv_bundle *next_dead;
 } srv_bundle;
 
 lx_status srv_bundle_new(lx_config *cfg, uint64_t seq, srv_bundle **out, lx_error *err);
@@ -69,6 +71,8 @@ typedef struct lx_metrics lx_metrics;
 
 typedef struct srv_server {
     pthread_mutex_t mu;
+    srv_bundle *dead;         /* under mu: bundles whose last reference went, to free */
+    uv_async_t *reap;         /* under mu: the main loop frees `dead` (NULL: free in place) */
     srv_bundle *current;      /* under mu; the server holds one reference */
     atomic_uint_fast64_t seq; /* seq of `current` (read without mu) */
     lx_metrics *metrics;      /* NULL until the metrics module is there */
