@@ -397,6 +397,13 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
         if [ -x "$LLMUX_BIN" ]; then
             run_llmux config check -q --config "$E2E_TMP/lib.yaml"
             assert_rc lib_write_config_valid 0
+            if start_serve "$E2E_TMP/lib.yaml" --workers 1; then
+                assert_match lib_start_serve "$(curl -s "$SERVE_URL/healthz")" '"status":"ok"'
+                stop_serve
+                assert_eq lib_stop_serve 0 "$SERVE_RC"
+            else
+                fail lib_start_serve "$(tail -3 "$SERVE_LOG")"
+            fi
         else
             skip lib_write_config_valid "no llmux binary at $LLMUX_BIN"
         fi
