@@ -14,7 +14,9 @@
  *   - total: the end of the response body,
  * then prints one JSON line with p50/p90/p99 of both, in microseconds:
  *   {"n":500,"ttft_p50_us":..,"ttft_p90_us":..,"ttft_p99_us":..,
- *    "total_p50_us":..,"total_p99_us":..,"errors":0}
+ *    "total_p50_us":..,"total_p99_us":..,"headers_p50_us":..,"errors":0}
+ * (headers_p50_us: until the response headers were complete; a gateway that
+ * sends them in a packet of their own shows them earlier than the token).
  * A response that is not 200, or ends without a token, counts as an error
  * and is left out of the figures. The connection is reopened when the server
  * closes it (also counted in "reconnects").
@@ -88,8 +90,8 @@ typedef struct {
     char *body;
     size_t body_len, line_start;
     int head_done, chunked, done, keep_alive, status, token_seen;
-    long content_length; /* -1: until close */
-    int64_t t_token;
+    long content_length;     /* -1: until close */
+    int64_t t_token, t_head; /* first token; response headers complete */
 } resp;
 
 /* Looks at the body lines completed since the last call for a token. */
@@ -151,6 +153,7 @@ static int advance(resp *r)
                 r->keep_alive = 0;
         }
         r->head_done = 1;
+        r->t_head = now_ns();
         r->pos = hl;
         if (r->status == 100) { /* skip an interim response */
             memmove(r->raw, r->raw + hl, r->raw_len - hl);
@@ -275,8 +278,9 @@ int main(int argc, char **argv)
     }
 
     int64_t *ttft = calloc((size_t)n, sizeof *ttft), *total = calloc((size_t)n, sizeof *total);
+    int64_t *head = calloc((size_t)n, sizeof *head);
     resp r = {.raw = malloc(RAW_CAP), .body = malloc(RAW_CAP)};
-    if (!ttft || !total || !r.raw || !r.body) {
+    if (!ttft || !total || !head || !r.raw || !r.body) {
         fprintf(stderr, "ttft: out of memory\n");
         return 1;
     }
@@ -345,6 +349,7 @@ int main(int argc, char **argv)
         }
         if (it >= warmup) {
             ttft[got] = (r.t_token - t0) / 1000;
+            head[got] = (r.t_head - t0) / 1000;
             total[got] = (t1 - t0) / 1000;
             got++;
         }
@@ -353,13 +358,16 @@ int main(int argc, char **argv)
         close(fd);
     qsort(ttft, (size_t)got, sizeof *ttft, cmp_i64);
     qsort(total, (size_t)got, sizeof *total, cmp_i64);
+    qsort(head, (size_t)got, sizeof *head, cmp_i64);
     printf("{\"n\":%d,\"ttft_p50_us\":%lld,\"ttft_p90_us\":%lld,\"ttft_p99_us\":%lld,"
-           "\"total_p50_us\":%lld,\"total_p99_us\":%lld,\"errors\":%d,\"reconnects\":%d}\n",
+           "\"total_p50_us\":%lld,\"total_p99_us\":%lld,\"headers_p50_us\":%lld,"
+           "\"errors\":%d,\"reconnects\":%d}\n",
            got, (long long)pct(ttft, got, 50), (long long)pct(ttft, got, 90),
            (long long)pct(ttft, got, 99), (long long)pct(total, got, 50),
-           (long long)pct(total, got, 99), errors, reconnects);
+           (long long)pct(total, got, 99), (long long)pct(head, got, 50), errors, reconnects);
     free(ttft);
     free(total);
+    free(head);
     free(r.raw);
     free(r.body);
     return got ? 0 : 1;
