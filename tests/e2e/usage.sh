@@ -157,15 +157,19 @@ if have curl && start_mock; then
         CFGP="$E2E_TMP/par.yaml"
         write_config "$CFGP" "ledger: {path: $E2E_TMP/par/ledger.db, flush_ms: 10}"
         pids=()
-        for i in $(seq 12); do
-            timeout 30 "$LLMUX_BIN" ask --config "$CFGP" -m mockopenai/gpt-4o "hello $i" \
-                >/dev/null 2>>"$E2E_TMP/par.err" &
+        for i in $(seq 6); do
+            (
+                timeout 90 "$LLMUX_BIN" ask --config "$CFGP" -m mockopenai/gpt-4o "hello $i" \
+                    >/dev/null 2>>"$E2E_TMP/par.err"
+                echo "$?" >>"$E2E_TMP/par.rc"
+            ) &
             pids+=($!)
         done
         for p in "${pids[@]}"; do wait "$p"; done
+        assert_eq usage_parallel_exit "0 0 0 0 0 0" "$(sort "$E2E_TMP/par.rc" | tr '\n' ' ' | sed 's/ $//')"
         assert_eq usage_parallel_no_errors "" "$(cat "$E2E_TMP/par.err")"
         run_llmux usage --config "$CFGP" --json
-        assert_eq usage_parallel_rows 12 "$(jget "$OUT" total.requests)"
+        assert_eq usage_parallel_rows 6 "$(jget "$OUT" total.requests)"
 
         # temperature 0: the second identical request is a cache hit, cost 0.
         CFG3="$E2E_TMP/cache.yaml"
@@ -223,7 +227,13 @@ budgets: {day_usd: 0.0005, at_limit: reject}"
         msg=$(curl -s --max-time 20 -H 'content-type: application/json' -d "$body" \
             "$SERVE_URL/v1/chat/completions")
         assert_contains usage_serve_429_message "$msg" "global day budget \$0.0005 reached"
-        sleep 0.5
+        # Wait (at most 5 s) until the writer has committed every row, then
+        # kill -9: committed rows must all still be there.
+        for i in $(seq 50); do
+            rows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM requests").fetchone()[0])' "$DB5" 2>/dev/null)
+            [ "${rows:-0}" -ge 65 ] && break
+            sleep 0.1
+        done
         kill -KILL "$SERVE_PID" 2>/dev/null
         wait "$SERVE_PID" 2>/dev/null
         run_llmux usage --config "$CFG5" --json
