@@ -111,7 +111,7 @@ assert_eq local_provider_usage_output 10 "$(jget "$OUT" usage.output)"
 assert_eq local_provider_finish length "$(jget "$OUT" finish)"
 run_llmux ask --config "$E2E_TMP/local.yaml" -m local/stories --max-tokens 100000 "Once"
 assert_rc local_provider_too_long 1
-assert_contains local_provider_too_long_msg "$ERR" "context is 512 tokens"
+assert_contains local_provider_too_long_msg "$ERR" "512-token context"
 
 # `models` reads an uncatalogued local model's context window from its GGUF
 run_llmux models --config "$E2E_TMP/local.yaml" --json
