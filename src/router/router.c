@@ -8,7 +8,7 @@
  * does (plain text joined by blank lines when the GGUF has no template) and
  * counted with the model's tokenizer: exact. The tokenizer and template
  * come from the GGUF metadata, read once on first use; the weights are
- * never read. Counting costs about 60 ns per byte (SentencePiece merges),
+ * never read. Counting costs 60-170 ns per byte (by vocabulary),
  * so the policy first tries cheap bounds (lx_router_size) and counts only
  * when they cannot settle a decision, or when the caller asks for exact
  * counts (lx_route_input.exact_tokens, which `route --explain` sets). For every other target the
