@@ -1122,6 +1122,66 @@ Test(router, threads_share_one_router)
     rt_free(&t);
 }
 
+Test(router, guard_section_feeds_the_scanner)
+{
+    rt t =
+        mk(BASE "guard:\n"
+                "  disable: [EMAIL]\n"
+                "  terms: [{type: CODENAME, words: [Bluebird]}]\n"
+                "  regexes: [{type: TICKET, pattern: 'ACME-[0-9]{4}', caseless: true}]\n"
+                "routing:\n  rules:\n"
+                "    - {when: {privacy: [CODENAME]}, action: block, reason: code names stay in}\n");
+    cr_assert_not_null(lx_router_scanner(t.r));
+    lx_request *q = rq("auto", "Status of project bluebird?");
+    lx_plan *p = route(&t, q);
+    expect_block(p, LX_ERR_BLOCKED, "code names stay in");
+    cr_assert_str_eq(p->privacy[0], "CODENAME");
+    lx_plan_free(p);
+    lx_request_free(q);
+    q = rq("auto", HARD " See acme-1234." EMAIL);
+    p = route(&t, q);
+    cr_assert_eq(p->n_privacy, 1, "EMAIL is disabled");
+    cr_assert_str_eq(p->privacy[0], "TICKET");
+    expect_no_remote(p);
+    lx_plan_free(p);
+    lx_request_free(q);
+    rt_free(&t);
+}
+
+Test(router, environment_config_gets_defaults)
+{
+    /* lx_config_from_env does not run the routing check: the router fills
+     * default and escalate itself */
+    setenv("OPENAI_API_KEY", "sk-env-test-000000", 1);
+    unsetenv("ANTHROPIC_API_KEY");
+    unsetenv("GEMINI_API_KEY");
+    unsetenv("GOOGLE_API_KEY");
+    unsetenv("OLLAMA_HOST");
+    setenv("LLMUX_MODEL", "/nonexistent/env.gguf", 1);
+    lx_config *c = NULL;
+    lx_error e;
+    cr_assert_eq(lx_config_from_env(&c, &e), LX_OK, "%s", e.message);
+    lx_router *r = NULL;
+    lx_route_scratch *sc = NULL;
+    cr_assert_eq(lx_router_new(c, &r, &e), LX_OK, "%s", e.message);
+    cr_assert_eq(lx_route_scratch_new(r, &sc, &e), LX_OK);
+    lx_request *q = rq("auto", HARD);
+    lx_route_input in = {.req = q};
+    lx_plan *p = NULL;
+    cr_assert_eq(lx_route(r, sc, &in, &p, &e), LX_OK);
+    cr_assert_eq(p->action, LX_ACTION_SEND);
+    cr_assert_not(p->targets[0].local, "complex goes to the hosted model");
+    bool local_after = false;
+    for (size_t i = 1; i < p->n_targets; i++)
+        local_after |= p->targets[i].local;
+    cr_assert(local_after);
+    lx_plan_free(p);
+    lx_request_free(q);
+    lx_route_scratch_free(sc);
+    lx_router_free(r);
+    lx_config_free(c);
+}
+
 /* ---- explanation -------------------------------------------------------- */
 
 Test(router, plan_json_shape)
