@@ -36,10 +36,15 @@ lx_status srv_log_open(srv_log *l, const char *spec, lx_error *err)
     }
     int old = atomic_exchange(&l->fd, fd);
     if (old > 2) {
-        if (l->n_old < (int)(sizeof l->old_fds / sizeof l->old_fds[0]))
-            l->old_fds[l->n_old++] = old; /* a worker may still be writing to it */
-        else
-            close(old);
+        /* a worker may have loaded the old descriptor just now and still be
+         * writing: keep the last few open, close one replaced long ago */
+        int cap = (int)(sizeof l->old_fds / sizeof l->old_fds[0]);
+        if (l->n_old == cap) {
+            close(l->old_fds[0]);
+            memmove(l->old_fds, l->old_fds + 1, (size_t)(cap - 1) * sizeof l->old_fds[0]);
+            l->n_old--;
+        }
+        l->old_fds[l->n_old++] = old;
     }
     lx_strlcpy(l->path, spec ? spec : "off", sizeof l->path);
     return LX_OK;

@@ -503,19 +503,22 @@ static void reload(srv_server *s)
     lx_config *cfg = NULL;
     lx_error e = {0};
     lx_error_clear(&e);
-    if (lx_config_load(s->config_path, &cfg, &e) != LX_OK) {
-        LX_ERROR("serve: reload failed, keeping the current config: %s", e.message);
-        return;
-    }
-    srv_bundle *b;
+    srv_bundle *b = NULL;
     uint64_t seq = atomic_load(&s->seq) + 1;
-    if (srv_bundle_new(cfg, seq, &b, &e) != LX_OK) {
+    if (lx_config_load(s->config_path, &cfg, &e) != LX_OK ||
+        srv_bundle_new(cfg, seq, &b, &e) != LX_OK) {
         lx_config_free(cfg);
         LX_ERROR("serve: reload failed, keeping the current config: %s", e.message);
+        /* the access log is reopened all the same (log rotation) */
+        char path[sizeof s->log.path];
+        lx_strlcpy(path, s->log.path, sizeof path);
+        lx_error le = {0};
+        if (srv_log_open(&s->log, path, &le) != LX_OK)
+            LX_ERROR("serve: %s; access log unchanged", le.message);
         return;
     }
     b->srv = s;
-    if (strcmp(cfg->server.access_log, s->log.path)) {
+    { /* reopened every time, so log rotation works with SIGHUP */
         lx_error le = {0};
         if (srv_log_open(&s->log, cfg->server.access_log, &le) != LX_OK)
             LX_ERROR("serve: %s; access log unchanged", le.message);

@@ -55,8 +55,8 @@ void srv_bundle_unref(srv_bundle *b);
 /* ---- access log --------------------------------------------------------- */
 
 typedef struct srv_log {
-    atomic_int fd;   /* -1: off */
-    int old_fds[16]; /* replaced by reloads; closed at exit */
+    atomic_int fd;  /* -1: off */
+    int old_fds[4]; /* the last ones replaced by reloads; closed later */
     int n_old;
     char path[512];
 } srv_log;

@@ -128,6 +128,14 @@ assert_eq reload_bad_config_keeps_old mockanthropic "$P"
 assert_match reload_bad_config_logged "$(cat "$SERVE_LOG")" 'reload failed.*life\.yaml'
 kill -0 "$SERVE_PID" 2>/dev/null && ok reload_bad_config_alive || fail reload_bad_config_alive "server died"
 
+# SIGHUP reopens the access log: rotation by rename + HUP
+mv "$E2E_TMP/access.log" "$E2E_TMP/access.log.1"
+kill -HUP "$SERVE_PID"
+for i in $(seq 30); do [ -e "$E2E_TMP/access.log" ] && break; sleep 0.1; done
+curl -s -o /dev/null "$U/healthz"
+sleep 0.2
+assert_contains access_log_rotated "$(cat "$E2E_TMP/access.log" 2>/dev/null)" '"path":"/healthz"'
+
 # ---- SIGTERM drain ---------------------------------------------------------------------------
 curl -s -N --max-time 20 "$U/v1/chat/completions" \
     -d '{"model":"mockopenai/slow-150","stream":true,"messages":[{"role":"user","content":"a b c d e f g"}]}' \
