@@ -528,6 +528,11 @@ static void reload(srv_server *s)
     s->current = b;
     atomic_store(&s->seq, seq);
     pthread_mutex_unlock(&s->mu);
+    const lx_server_cfg *was = &old->cfg->server, *now = &cfg->server;
+    if (strcmp(was->listen, now->listen) || was->workers != now->workers ||
+        was->drain_ms != now->drain_ms)
+        LX_WARN("serve: server.listen, server.workers and server.drain_ms take effect at the "
+                "next start, not on reload");
     srv_bundle_unref(old);
     LX_INFO("serve: config reloaded from %s", cfg->source ? cfg->source : "(environment)");
     srv_wake_all(s);
