@@ -7,6 +7,7 @@
  *                slow-loris deadline, client-disconnect detection
  *   endpoints.c  the routes and the chat path (decode, dispatch, encode)
  *   catalog.c    model listings (/v1/models, /api/tags, /api/show)
+ *   embeddings.c /v1/embeddings, /api/embed, /api/embeddings (pass-through)
  *   keys.c       virtual keys
  *   accesslog.c  one JSON line per request
  *
