@@ -284,6 +284,11 @@ int lx_cmd_route(int argc, char **argv)
             rc = lx_cli_usage_error("route", "prompt too long");
             goto done;
         }
+    if (optind >= argc && lx_cli_is_tty(0)) {
+        lx_buf_free(&prompt);
+        rc = lx_cli_usage_error("route", "no prompt (give PROMPT or pipe it on stdin)");
+        goto done;
+    }
     if (optind >= argc) {
         char chunk[65536];
         size_t n;
