@@ -638,11 +638,17 @@ static bool is_kw(const char *s, const char *kw)
     return !strncmp(s, kw, n) && (s[n] == '\0' || !strcmp(s + n, "/auto"));
 }
 
-/* Checks a target spec. allow_auto: "auto" (or an alias of it) is fine. */
+/* Checks a target spec. allow_auto: "auto" (or an alias of it) is fine;
+ * allow_kw: "local" / "cloud" are. *local (may be NULL) gets the target's
+ * locality: 1 local, 0 remote, -1 auto. */
 static lx_status check_target(lx_config *cfg, lx_yctx *y, const char *what, const char *spec,
-                              bool allow_auto, bool allow_kw)
+                              bool allow_auto, bool allow_kw, int *local)
 {
     const char *s = spec;
+    int dummy;
+    if (!local)
+        local = &dummy;
+    *local = -1;
     for (int depth = 0; depth < 8; depth++) {
         if (!strcmp(s, "auto")) {
             if (allow_auto)
@@ -652,12 +658,33 @@ static lx_status check_target(lx_config *cfg, lx_yctx *y, const char *what, cons
                            "(provider/model, an alias, local or cloud)",
                            what, spec, strcmp(spec, "auto") ? " (an alias of auto)" : "");
         }
-        if (is_kw(s, "local") || is_kw(s, "cloud")) {
-            if (allow_kw && !lx_config_provider(cfg, s))
-                return LX_OK;
-            if (!allow_kw && !lx_config_provider(cfg, s))
+        if ((is_kw(s, "local") || is_kw(s, "cloud")) && !lx_config_provider(cfg, s)) {
+            if (!allow_kw)
                 return fail_at(y, spec, "%s: '%s' names the routing default itself; give a model",
                                what, spec);
+            *local = is_kw(s, "local");
+            return LX_OK;
+        }
+        const char *slash = strchr(s, '/');
+        if (slash && !strcmp(slash + 1, "auto")) { /* "<provider>/auto" */
+            char name[64];
+            size_t n = (size_t)(slash - s);
+            const lx_provider_cfg *p = NULL;
+            if (n < sizeof name) {
+                memcpy(name, s, n);
+                name[n] = '\0';
+                p = lx_config_provider(cfg, name);
+            }
+            bool lists_auto = false;
+            for (size_t i = 0; p && i < p->n_models; i++)
+                lists_auto |= !strcmp(p->models[i], "auto");
+            if (p && !lists_auto) {
+                if (!p->n_models)
+                    return fail_at(y, spec, "%s: provider '%s' lists no models; name one", what,
+                                   p->name);
+                *local = p->local;
+                return LX_OK;
+            }
         }
         const lx_alias *a = find_alias(cfg, s);
         if (!a)
@@ -671,6 +698,7 @@ static lx_status check_target(lx_config *cfg, lx_yctx *y, const char *what, cons
     lx_error e;
     if (lx_config_resolve(cfg, s, &p, &m, &e) != LX_OK)
         return fail_at(y, spec, "%s: %s", what, e.message);
+    *local = p->local;
     return LX_OK;
 }
 
@@ -706,14 +734,14 @@ lx_status lx_routing_check(lx_config *cfg, lx_yctx *y)
                            "aliases.%s: a provider has the same name; pick another alias name",
                            cfg->aliases[i].name);
         snprintf(what, sizeof what, "aliases.%s", cfg->aliases[i].name);
-        if ((st = check_target(cfg, y, what, cfg->aliases[i].target, true, true)) != LX_OK)
+        if ((st = check_target(cfg, y, what, cfg->aliases[i].target, true, true, NULL)) != LX_OK)
             return st;
     }
-    if (rc->default_target &&
-        (st = check_target(cfg, y, "routing.default", rc->default_target, false, false)) != LX_OK)
+    if (rc->default_target && (st = check_target(cfg, y, "routing.default", rc->default_target,
+                                                 false, false, NULL)) != LX_OK)
         return st;
     if (rc->escalate &&
-        (st = check_target(cfg, y, "routing.escalate", rc->escalate, false, false)) != LX_OK)
+        (st = check_target(cfg, y, "routing.escalate", rc->escalate, false, false, NULL)) != LX_OK)
         return st;
 
     for (size_t i = 0; i < rc->n_rules; i++) {
@@ -745,13 +773,19 @@ lx_status lx_routing_check(lx_config *cfg, lx_yctx *y)
         }
         if (r->model) {
             snprintf(what, sizeof what, "routing.rules[%zu].when.model", i);
-            if ((st = check_target(cfg, y, what, r->model, true, true)) != LX_OK)
+            if ((st = check_target(cfg, y, what, r->model, true, true, NULL)) != LX_OK)
                 return st;
         }
         if (r->target) {
             snprintf(what, sizeof what, "routing.rules[%zu].target", i);
-            if ((st = check_target(cfg, y, what, r->target, false, true)) != LX_OK)
+            int loc;
+            if ((st = check_target(cfg, y, what, r->target, false, true, &loc)) != LX_OK)
                 return st;
+            if (loc == 0 && (r->action == LX_RULE_LOCAL || r->action == LX_RULE_CASCADE))
+                return fail_at(y, r->target,
+                               "%s: '%s' is remote; action %s needs a local target (or none: "
+                               "routing.default)",
+                               what, r->target, r->action == LX_RULE_LOCAL ? "local" : "cascade");
         }
         /* rules[].when.key is checked against `keys:` only when keys exist:
          * the keys section may be absent on a CLI-only setup */

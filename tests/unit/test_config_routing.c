@@ -224,12 +224,21 @@ Test(config_routing, targets_must_resolve)
         "routing.rules[0].when.model", NULL);
     bad(PROVIDERS "routing:\n  rules:\n    - {when: {task: math}, target: auto}\n",
         "lets the router choose", NULL);
+    bad(PROVIDERS "routing:\n  rules:\n    - {action: local, target: openai/gpt-4o}\n",
+        "routing.rules[0].target: 'openai/gpt-4o' is remote; action local needs a local target",
+        NULL);
+    bad(PROVIDERS "routing:\n  rules:\n    - {action: cascade, target: cloud}\n",
+        "action cascade needs a local target", NULL);
+    bad(PROVIDERS "routing:\n  rules:\n    - {action: target, target: nowhere/auto}\n",
+        "routing.rules[0].target", "nowhere/auto");
     /* local / cloud / <provider>/auto / aliases are fine as rule targets */
     lx_config *c = ok(PROVIDERS "aliases: {s: openai}\nrouting:\n  rules:\n"
                                 "    - {when: {task: math}, target: cloud}\n"
                                 "    - {when: {task: proof}, target: local/auto}\n"
                                 "    - {when: {task: coding}, target: s}\n"
-                                "    - {when: {task: design}, target: ollama}\n");
+                                "    - {when: {task: design}, target: ollama}\n"
+                                "    - {when: {task: writing}, target: openai/auto}\n"
+                                "    - {action: local, target: ollama/auto}\n");
     lx_config_free(c);
 }
 
