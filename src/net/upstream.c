@@ -459,6 +459,10 @@ lx_status lx_upstream_new(uv_loop_t *loop, lx_upstream **out, lx_error *err)
     curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION, timerfunc_cb);
     curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u);
     curl_multi_setopt(u->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    /* curl's default connection cache is 4x the transfers in flight, and it
+     * shrinks when they end: under load a gateway then closes and reopens
+     * upstream connections all the time (bench/README.md, gateway). */
+    curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, 256L);
     uv_timer_init(loop, &u->timer);
     u->timer.data = u;
     *out = u;

@@ -1,5 +1,7 @@
 #include "proto/json.h"
 
+#include "core/utf8.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,10 +131,53 @@ json_t *lx_json_object_from_text(const char *text, const char *ctx, lx_error *er
 
 lx_status lx_json_quote(lx_buf *out, const char *s, size_t n)
 {
-    json_t *v = json_stringn_nocheck(s, n);
-    if (!v)
+    /* The same bytes jansson's compact dump writes for a string (short
+     * escapes for \b \f \n \r \t, \u00XX for other controls, UTF-8 as
+     * is), without building a json_t: this runs for every streamed chunk. */
+    static const char hex[] = "0123456789ABCDEF";
+    if (lx_buf_putc(out, '"') != LX_OK)
         return LX_ERR_NOMEM;
-    lx_status st = lx_json_dump(v, out);
-    json_decref(v);
-    return st;
+    size_t run = 0; /* start of the bytes not yet copied */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            int k = lx_utf8_seq((const unsigned char *)s + i, n - i);
+            if (k > 0) {
+                i += (size_t)k - 1;
+                continue;
+            }
+            /* invalid UTF-8 never reaches the output: U+FFFD instead */
+            if (lx_buf_append(out, s + run, i - run) != LX_OK ||
+                lx_buf_append(out, "\xef\xbf\xbd", 3) != LX_OK)
+                return LX_ERR_NOMEM;
+            run = i + 1;
+            continue;
+        }
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        char esc[6] = {'\\', 0};
+        size_t k = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            k = 6;
+        }
+        if (lx_buf_append(out, s + run, i - run) != LX_OK || lx_buf_append(out, esc, k) != LX_OK)
+            return LX_ERR_NOMEM;
+        run = i + 1;
+    }
+    if (lx_buf_append(out, s + run, n - run) != LX_OK || lx_buf_putc(out, '"') != LX_OK)
+        return LX_ERR_NOMEM;
+    return LX_OK;
 }

@@ -42,7 +42,8 @@ lx_status lx_json_opt_bool(const json_t *obj, const char *key, const char *ctx, 
  * or NULL text gives an empty object. New reference, or NULL with err. */
 json_t *lx_json_object_from_text(const char *text, const char *ctx, lx_error *err);
 
-/* Appends a JSON string literal (quoted, escaped) for n bytes of UTF-8. */
+/* Appends a JSON string literal (quoted, escaped like jansson's compact
+ * dump) for n bytes of UTF-8; an invalid byte becomes U+FFFD. */
 lx_status lx_json_quote(lx_buf *out, const char *s, size_t n);
 
 #endif

@@ -367,6 +367,7 @@ typedef struct {
     bool include_usage, started, done, has_usage;
     lx_usage usage;
     lx_buf scratch, clean;
+    lx_buf prefix; /* '{"id":..,"model":..,"choices":[{"index":0,"delta":{' of text chunks */
     lx_utf8_carry text_carry, think_carry;
 } oa_enc;
 
@@ -410,7 +411,32 @@ static lx_status put_text(oa_enc *e, lx_utf8_carry *c, const char *key, const ch
     lx_status st = lx_utf8_clean(c, t, n, flush, &e->clean);
     if (st != LX_OK || e->clean.len == 0)
         return st;
-    return write_chunk(e, json_pack("{s:s%}", key, e->clean.data, e->clean.len), NULL, NULL, out);
+    /* Text chunks are most of a stream: written by hand, byte for byte what
+     * write_chunk would produce, with the constant head built once. */
+    if (e->prefix.len == 0) {
+        char num[32];
+        snprintf(num, sizeof num, "%lld", (long long)e->created);
+        if (lx_buf_append(&e->prefix, "{\"id\":", 6) != LX_OK ||
+            lx_json_quote(&e->prefix, e->id, strlen(e->id)) != LX_OK ||
+            lx_buf_puts(&e->prefix, ",\"object\":\"chat.completion.chunk\",\"created\":") !=
+                LX_OK ||
+            lx_buf_puts(&e->prefix, num) != LX_OK ||
+            lx_buf_puts(&e->prefix, ",\"model\":") != LX_OK ||
+            lx_json_quote(&e->prefix, e->model ? e->model : "", e->model ? strlen(e->model) : 0) !=
+                LX_OK ||
+            lx_buf_puts(&e->prefix, ",\"choices\":[{\"index\":0,\"delta\":{") != LX_OK) {
+            lx_buf_reset(&e->prefix);
+            return LX_ERR_NOMEM;
+        }
+    }
+    lx_buf_reset(&e->scratch);
+    if (lx_buf_append(&e->scratch, e->prefix.data, e->prefix.len) != LX_OK ||
+        lx_json_quote(&e->scratch, key, strlen(key)) != LX_OK ||
+        lx_buf_putc(&e->scratch, ':') != LX_OK ||
+        lx_json_quote(&e->scratch, e->clean.data, e->clean.len) != LX_OK ||
+        lx_buf_puts(&e->scratch, "},\"logprobs\":null,\"finish_reason\":null}]}") != LX_OK)
+        return LX_ERR_NOMEM;
+    return lx_sse_write(out, NULL, e->scratch.data, e->scratch.len);
 }
 
 static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *out)
@@ -497,6 +523,7 @@ static void enc_free(lx_stream_encoder *base)
     if (!e)
         return;
     lx_buf_free(&e->scratch);
+    lx_buf_free(&e->prefix);
     lx_buf_free(&e->clean);
     free(e->model);
     free(e);
@@ -510,6 +537,7 @@ lx_stream_encoder *lx_openai_stream_encoder_new(const lx_codec_opts *o)
     e->base.event = enc_event;
     e->base.free = enc_free;
     lx_buf_init(&e->scratch, 0);
+    lx_buf_init(&e->prefix, 0);
     lx_buf_init(&e->clean, 0);
     if (o && o->id)
         lx_strlcpy(e->id, o->id, sizeof e->id);

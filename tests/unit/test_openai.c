@@ -747,3 +747,58 @@ Test(openai_stream, named_error_event)
     cr_assert_str_eq(err.type, "internal");
     lx_buf_free(&r.log);
 }
+
+/* Text chunks are written by hand (openai_stream.c): their bytes must be what
+ * jansson's compact dump gives for the same object, for any text. */
+Test(openai_stream_encode, text_chunks_match_jansson)
+{
+    static const char *const texts[] = {
+        "plain", "quote \" backslash \\ slash /", "nl\n tab\t cr\r bs\b ff\f",
+        "\x01\x1f\x7f ctrl", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "",
+    };
+    lx_codec_opts o = {.model = "m\"odel", .stream = true, .id = "chatcmpl-1"};
+    lx_stream_encoder *enc = lx_codec_openai.stream_encoder_new(&o);
+    cr_assert(enc);
+    lx_buf out;
+    lx_buf_init(&out, 0);
+    lx_event ev = {.kind = LX_EV_START, .model = "m\"odel"};
+    cr_assert_eq(enc->event(enc, &ev, &out), LX_OK);
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        lx_buf_reset(&out);
+        lx_event t = {.kind = LX_EV_TEXT, .text = texts[i], .len = strlen(texts[i])};
+        cr_assert_eq(enc->event(enc, &t, &out), LX_OK);
+        if (!texts[i][0]) {
+            cr_assert_eq(out.len, 0);
+            continue;
+        }
+        cr_assert(out.len > 8 && !strncmp(out.data, "data: ", 6), "%.*s", (int)out.len, out.data);
+        const char *json = out.data + 6;
+        size_t n = out.len - 6;
+        while (n && (json[n - 1] == '\n' || json[n - 1] == '\r'))
+            n--;
+        json_error_t je;
+        json_t *v = json_loadb(json, n, 0, &je);
+        cr_assert(v, "%s: %.*s", je.text, (int)n, json);
+        const char *content = json_string_value(
+            json_object_get(json_object_get(json_array_get(json_object_get(v, "choices"), 0), "delta"),
+                            "content"));
+        cr_assert(content && !strcmp(content, texts[i]), "%s", json);
+        char *again = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        cr_assert(again && strlen(again) == n && !memcmp(again, json, n), "ours %.*s\njansson %s",
+                  (int)n, json, again);
+        free(again);
+        json_decref(v);
+    }
+    lx_buf_free(&out);
+    enc->free(enc);
+}
+
+Test(json_quote, invalid_utf8_becomes_replacement)
+{
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    cr_assert_eq(lx_json_quote(&b, "a\xff" "b\xc3", 4), LX_OK);
+    cr_assert_eq(b.len, strlen("\"a\xef\xbf\xbd" "b\xef\xbf\xbd\""));
+    cr_assert(!memcmp(b.data, "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\"", b.len));
+    lx_buf_free(&b);
+}
