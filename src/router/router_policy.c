@@ -158,8 +158,10 @@ static lx_status decide(ctx *x)
 
     /* 2. signals */
     lx_status st = lx_scan_request(r->scanner, x->sc->scan, req, &p->findings, &e);
-    if (st != LX_OK)
+    if (st != LX_OK) {
+        x->fail = e;
         return st;
+    }
     lx_rp_privacy_types(x);
     if (lx_complexity_of_request(req, &p->complexity) != LX_OK && !p->complexity.task)
         lx_complexity_score(NULL, 0, &p->complexity);
@@ -497,7 +499,8 @@ lx_status lx_route(const lx_router *r, lx_route_scratch *sc, const lx_route_inpu
         if (st == LX_ERR_NOMEM)
             lx_fail(err, st, "out of memory");
         else
-            lx_fail(err, st, "routing failed: %s", lx_status_name(st));
+            lx_fail(err, st, "routing failed: privacy scan: %s",
+                    x->fail.message[0] ? x->fail.message : lx_status_name(st));
         free(x);
         lx_plan_free(p);
         return st;

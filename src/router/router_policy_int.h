@@ -51,6 +51,7 @@ typedef struct ctx {
     bool countable[MAX_CANDS * 2];
     size_t n_toks;
     bool nomem;
+    lx_error fail; /* why decide() failed (scanner errors) */
 } ctx;
 
 /* printf into the plan's arena. */
