@@ -507,6 +507,30 @@ Test(router, key_privacy_sets_the_mode)
     rt_free(&t);
 }
 
+Test(router, privacy_mode_edges)
+{
+    /* a redact rule never unblocks; an unknown header value is ignored */
+    rt t = mk(BASE "routing:\n  privacy: block\n  rules:\n"
+                   "    - {when: {task: summarization}, action: redact}\n");
+    lx_request *q = rq("auto", "Summarize this note: the meeting moved to Tuesday." EMAIL);
+    lx_plan *p = route(&t, q);
+    expect_block(p, LX_ERR_BLOCKED, "privacy mode block");
+    lx_plan_free(p);
+    lx_request_free(q);
+    rt_free(&t);
+    t = mk(BASE);
+    q = rq("auto", SIMPLE EMAIL);
+    lx_header h[] = {{"x-llmux-privacy", "sideways"}};
+    lx_route_input in = {.req = q, .headers = h, .n_headers = 1};
+    p = route_in(&t, &in);
+    cr_assert_eq(p->privacy_mode, LX_PRIVACY_ROUTE_LOCAL);
+    cr_assert(has_reason(p, "'sideways' ignored"));
+    expect_no_remote(p);
+    lx_plan_free(p);
+    lx_request_free(q);
+    rt_free(&t);
+}
+
 /* ---- fail-closed: every path to a remote target ------------------------- */
 
 static lx_health all_unreachable(void *ud, const lx_provider_cfg *p, const char *model)
