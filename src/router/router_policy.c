@@ -155,6 +155,7 @@ static lx_status decide(ctx *x)
         REASON(x, "privacy mode %s from key '%s'", lx_rp_mode_name(mode),
                in->key->id ? in->key->id : "?");
     }
+    p->privacy_mode = mode; /* refined after the rules and the header */
 
     /* 2. signals */
     lx_status st = lx_scan_request(r->scanner, x->sc->scan, req, &p->findings, &e);

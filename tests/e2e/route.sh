@@ -90,6 +90,21 @@ run_llmux route --explain --config "$E2E_TMP/bad.yaml" "$SIMPLE"
 assert_rc config.bad_task.rc 2
 assert_match config.bad_task.pos "$ERR" 'bad\.yaml:[0-9]+:[0-9]+: routing\.rules\[0\]\.when\.task'
 
+# virtual keys: scope and privacy mode
+export ROUTE_TEAM_KEY="team-secret-0123456789"
+write_config "$E2E_TMP/keys.yaml" 'keys:
+  - {id: team-a, key_env: ROUTE_TEAM_KEY, models: [mockopenai/*, auto], privacy: block}'
+run_llmux route --explain --json --config "$E2E_TMP/keys.yaml" --key team-a -m mockanthropic/claude "$SIMPLE"
+assert_rc key.scope.rc 0
+assert_contains key.scope.error "$(jget "$OUT" error)" "key 'team-a' may not use mockanthropic/claude"
+run_llmux route --explain --json --config "$E2E_TMP/keys.yaml" --key team-a "$SIMPLE$EMAIL"
+assert_eq key.privacy.mode block "$(jget "$OUT" privacy_mode)"
+assert_eq key.privacy.action block "$(jget "$OUT" action)"
+run_llmux route --explain --json --config "$E2E_TMP/keys.yaml" --key team-a "$SIMPLE"
+assert_eq key.allowed.provider mockopenai "$(jget "$OUT" provider)"
+run_llmux route --explain --config "$E2E_TMP/keys.yaml" --key nobody "$SIMPLE"
+assert_rc key.unknown 2
+
 # nothing was sent
 assert_eq nothing_sent 0 "$(py -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$(mock_requests)")"
 

@@ -973,8 +973,12 @@ Test(router, key_scope)
     lx_key_cfg key = {.id = "team-a", .models = models, .n_models = 3};
     lx_request *q = rq("openai/gpt-4o", SIMPLE);
     lx_route_input in = {.req = q, .key = &key};
+    key.has_privacy = true;
+    key.privacy = LX_PRIVACY_REDACT;
     lx_plan *p = route_in(&t, &in);
     expect_block(p, LX_ERR_BLOCKED, "key 'team-a' may not use openai/gpt-4o");
+    cr_assert_eq(p->privacy_mode, LX_PRIVACY_REDACT, "an early block still reports the mode");
+    key.has_privacy = false;
     lx_plan_free(p);
     q->model = "claude";
     p = route_in(&t, &in);
