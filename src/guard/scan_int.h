@@ -1,7 +1,8 @@
 /*
  * scan_int.h — private to src/guard/: what scanner.c (database, scan loop,
  * overlap resolution), patterns.c (trigger table and exact matchers) and
- * validators.c (checksums, shapes, placeholder lists) share.
+ * validators.c (checksums, shapes, placeholder lists) share, and the
+ * on-disk cache of compiled databases (scan_cache.c).
  *
  * Type indexes: 0 .. LX_FIND_BUILTIN_COUNT-1 are the built-in types; user
  * types follow, one index per distinct user type name.
@@ -107,5 +108,19 @@ long lx_b64url_decode(const unsigned char *s, size_t n, unsigned char *out, size
 bool lx_window_has(const unsigned char *t, size_t from, size_t to, const char *const *words);
 /* Case-insensitive prefix compare of t[i..] with a literal. */
 bool lx_ci_at(const unsigned char *t, size_t len, size_t i, const char *lit);
+
+/* ---- scan_cache.c (format, folder and trust rules: its opening comment) -- */
+
+struct hs_database;
+
+/* The cache key of the database hs_compile_multi() would build from these
+ * n patterns in HS_MODE_BLOCK on this host with this Vectorscan. */
+void lx_scan_cache_key(const char *const *exprs, const unsigned *flags, const unsigned *ids,
+                       size_t n, unsigned char key[32]);
+/* The cached database of key (the caller frees it with hs_free_database), or
+ * NULL on a miss: cache off, no file, or a file that fails any check. */
+struct hs_database *lx_scan_cache_load(const unsigned char key[32]);
+/* Writes db under key, atomically; failures are only logged (debug). */
+void lx_scan_cache_store(const unsigned char key[32], const struct hs_database *db);
 
 #endif

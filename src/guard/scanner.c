@@ -7,6 +7,9 @@
  * follow in config order. Every type (built-in or user) has a rank; the
  * overlap pass keeps, level by level from the highest rank down, the spans
  * that do not overlap anything already kept.
+ *
+ * The database comes from the on-disk cache when one was stored for the very
+ * same compiler input (scan_cache.c); a miss compiles and stores it.
  */
 #include <hs/hs.h>
 #include <stdio.h>
@@ -50,7 +53,8 @@ struct lx_scanner {
     size_t n_user_types;
     user_pat *upat; /* pattern id lx_n_triggers + k */
     size_t n_upat;
-    uint32_t *rank; /* per type index: 0 = highest precedence */
+    uint32_t *rank;  /* per type index: 0 = highest precedence */
+    bool from_cache; /* db was loaded from the on-disk cache */
 };
 
 struct lx_scan_scratch {
@@ -243,7 +247,13 @@ lx_status lx_scanner_new(const lx_scan_config *cfg, lx_scanner **out, lx_error *
     for (int i = 1; i < LX_FIND_BUILTIN_COUNT; i++)
         s->rank[builtin_order[i]] = r++;
 
+    unsigned char key[32];
     if (n > 0) {
+        lx_scan_cache_key(exprs, flags, ids, n, key);
+        s->db = lx_scan_cache_load(key);
+        s->from_cache = s->db != NULL;
+    }
+    if (n > 0 && !s->db) {
         hs_compile_error_t *ce = NULL;
         if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &s->db, &ce) !=
             HS_SUCCESS) {
@@ -263,6 +273,7 @@ lx_status lx_scanner_new(const lx_scan_config *cfg, lx_scanner **out, lx_error *
             hs_free_compile_error(ce);
             goto fail;
         }
+        lx_scan_cache_store(key, s->db);
     }
     *out = s;
     s = NULL;
@@ -278,6 +289,11 @@ fail:
     free(ids);
     lx_scanner_free(s);
     return st;
+}
+
+bool lx_scanner_from_cache(const lx_scanner *s)
+{
+    return s && s->from_cache;
 }
 
 void lx_scanner_free(lx_scanner *s)

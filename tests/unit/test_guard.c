@@ -5,14 +5,20 @@
  * its expected findings marked {{TYPE|text}} (see the README there); a line
  * must produce exactly its marked findings. The tests below cover what does
  * not fit one line: exact offsets, PEM blocks, user terms and regexes, bad
- * regexes, disabled types, whole requests, threads and random input.
+ * regexes, disabled types, whole requests, threads and random input, and
+ * the on-disk cache of compiled databases (hits, spoiled files, key, folder).
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "engine/sha256.h"
 #include "guard/scan_int.h"
 #include "guard/scanner.h"
 
@@ -615,4 +621,439 @@ Test(guard, random_bytes_keep_invariants)
         }
     }
     lx_findings_free(&f);
+}
+
+/* ---- compiled-database cache (scan_cache.c) ----------------------------- */
+
+/* Each Criterion test runs in its own process, so setenv() stays local. */
+
+/* A fresh empty folder (path in out) used as LLMUX_SCAN_CACHE. */
+static void cache_in_tmp(char out[64])
+{
+    snprintf(out, 64, "/tmp/lx_scache_XXXXXX");
+    cr_assert_not_null(mkdtemp(out));
+    cr_assert_eq(setenv("LLMUX_SCAN_CACHE", out, 1), 0);
+}
+
+/* Removes a folder and everything under it (a test's own temp folder). */
+static void rm_tree(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+/* Counts the cache files (*.hsdb) and other entries in dir; the path of
+ * the last *.hsdb goes to hsdb (if not NULL). */
+static int count_files(const char *dir, int *others, char *hsdb, size_t cap)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (others)
+        *others = 0;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        size_t l = strlen(e->d_name);
+        if (l == 64 + 5 && !strcmp(e->d_name + 64, ".hsdb")) {
+            n++;
+            if (hsdb)
+                snprintf(hsdb, cap, "%s/%s", dir, e->d_name);
+        } else if (others) {
+            (*others)++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* A scanner of cfg; *cached tells whether it came from the cache. */
+static lx_scanner *build(const lx_scan_config *cfg, bool *cached)
+{
+    lx_scanner *s = NULL;
+    lx_error err = {0};
+    cr_assert_eq(lx_scanner_new(cfg, &s, &err), LX_OK, "%s", err.message);
+    if (cached)
+        *cached = lx_scanner_from_cache(s);
+    return s;
+}
+
+static char *describe_new(const lx_scanner *s, const char *text)
+{
+    lx_scan_scratch *sc;
+    cr_assert_eq(lx_scan_scratch_new(s, &sc, NULL), LX_OK);
+    char *d = describe(s, sc, text, strlen(text));
+    lx_scan_scratch_free(sc);
+    return d;
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long l = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = malloc((size_t)l + 1);
+    cr_assert_eq(fread(p, 1, (size_t)l, f), (size_t)l);
+    fclose(f);
+    *n = (size_t)l;
+    return p;
+}
+
+static void spill(const char *path, const unsigned char *p, size_t n, mode_t mode)
+{
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    cr_assert_geq(fd, 0, "%s", path);
+    cr_assert_eq(write(fd, p, n), (ssize_t)n);
+    cr_assert_eq(fchmod(fd, mode), 0);
+    close(fd);
+}
+
+static const lx_scan_term cache_terms[] = {{"PROJECT_CODENAME", "Bluebird"},
+                                           {"CLIENT", "Acme Corp"}};
+static const lx_scan_regex cache_res[] = {{"TICKET", "JIRA-[0-9]{3,6}", 0},
+                                          {"HOST", "db[0-9]+\\.corp", 1}};
+
+Test(guard, cache_second_build_loads_and_finds_the_same)
+{
+    char dir[64];
+    cache_in_tmp(dir);
+    lx_scan_config cfg = {.terms = cache_terms, .n_terms = 2, .regexes = cache_res, .n_regexes = 2};
+    bool c1, c2, c3;
+    lx_scanner *a = build(&cfg, &c1), *b = build(&cfg, &c2);
+    cr_expect(!c1, "the first build compiles");
+    cr_expect(c2, "the second build loads from the cache");
+    int others;
+    cr_expect_eq(count_files(dir, &others, NULL, 0), 1);
+    cr_expect_eq(others, 0, "no temp file is left behind");
+    setenv("LLMUX_SCAN_CACHE", "off", 1);
+    lx_scanner *c = build(&cfg, &c3);
+    cr_expect(!c3);
+
+    /* every line of every corpus (markers included), plus user patterns */
+    static const char *const files[] = {"positives.txt", "negatives.txt", "overlaps.txt"};
+    int lines = 0, with_findings = 0;
+    for (size_t i = 0; i < 3; i++) {
+        char path[512], line[4096];
+        snprintf(path, sizeof path, "%s/%s", data_dir(), files[i]);
+        FILE *f = fopen(path, "r");
+        cr_assert_not_null(f, "%s", path);
+        while (fgets(line, sizeof line, f)) {
+            char *da = describe_new(a, line), *db = describe_new(b, line),
+                 *dc = describe_new(c, line);
+            cr_expect_str_eq(db, da, "%s", line);
+            cr_expect_str_eq(dc, da, "%s", line);
+            lines++;
+            with_findings += *da != 0;
+            free(da);
+            free(db);
+            free(dc);
+        }
+        fclose(f);
+    }
+    cr_expect_geq(lines, 150);
+    cr_expect_geq(with_findings, 80);
+    char *d = describe_new(b, "BLUEBIRD: see JIRA-12345 on DB7.CORP for acme corp, bob@acme.io");
+    cr_expect_str_eq(d, "PROJECT_CODENAME=BLUEBIRD|TICKET=JIRA-12345|HOST=DB7.CORP|CLIENT=acme "
+                        "corp|EMAIL=bob@acme.io");
+    free(d);
+    lx_scanner_free(a);
+    lx_scanner_free(b);
+    lx_scanner_free(c);
+    rm_tree(dir);
+}
+
+Test(guard, cached_builtin_scanner_passes_the_corpora)
+{
+    char dir[64];
+    cache_in_tmp(dir);
+    bool cached;
+    lx_scanner_free(build(NULL, &cached));
+    cr_expect(!cached);
+    lx_scan_scratch_free(SC);
+    lx_scanner_free(S);
+    S = build(NULL, &cached);
+    cr_assert(cached);
+    cr_assert_eq(lx_scan_scratch_new(S, &SC, NULL), LX_OK);
+    cr_expect_geq(run_corpus("positives.txt"), 80);
+    cr_expect_geq(run_corpus("negatives.txt"), 50);
+    run_corpus("overlaps.txt");
+    rm_tree(dir);
+}
+
+/* ways to spoil a good cache file */
+enum {
+    TRUNC_HALF,
+    TRUNC_HEADER,
+    EMPTY,
+    FLIP_PAYLOAD,
+    FLIP_KEY,
+    BAD_MAGIC,
+    BAD_LENGTH,
+    HS_REFUSES,
+    GROUP_WRITABLE,
+    SYMLINK,
+    N_SPOIL
+};
+
+Test(guard, corrupt_cache_files_are_ignored_and_replaced)
+{
+    char dir[64], file[600];
+    cache_in_tmp(dir);
+    /* a tiny database: the cache code does not care about its size */
+    lx_scan_config cfg = {.disabled = ~0u, .terms = cache_terms, .n_terms = 2};
+    bool cached;
+    lx_scanner_free(build(&cfg, &cached));
+    cr_assert(!cached);
+    cr_assert_eq(count_files(dir, NULL, file, sizeof file), 1);
+    size_t n;
+    unsigned char *good = slurp(file, &n);
+    cr_assert_gt(n, 88 + 16);
+    struct stat st;
+    cr_assert_eq(stat(file, &st), 0);
+    cr_expect_eq(st.st_mode & 0777, 0600);
+
+    for (int k = 0; k < N_SPOIL; k++) {
+        unsigned char *bad = malloc(n);
+        memcpy(bad, good, n);
+        size_t bn = n;
+        mode_t mode = 0600;
+        switch (k) {
+        case TRUNC_HALF:
+            bn = n / 2;
+            break;
+        case TRUNC_HEADER:
+            bn = 40;
+            break;
+        case EMPTY:
+            bn = 0;
+            break;
+        case FLIP_PAYLOAD:
+            bad[n - 7] ^= 0x10;
+            break;
+        case FLIP_KEY:
+            bad[20] ^= 1;
+            break;
+        case BAD_MAGIC:
+            bad[0] = 'X';
+            break;
+        case BAD_LENGTH:
+            bad[48] ^= 4;
+            break;
+        case HS_REFUSES: { /* a valid header of ours over bytes Vectorscan refuses */
+            bad[88] ^= 0xff;
+            lx_sha256 h;
+            lx_sha256_init(&h);
+            lx_sha256_update(&h, bad + 88, n - 88);
+            lx_sha256_final(&h, bad + 56);
+            break;
+        }
+        case GROUP_WRITABLE:
+            mode = 0660;
+            break; /* intact, but others could have written it */
+        default:
+            break;
+        }
+        if (k == SYMLINK) { /* a link to an intact copy elsewhere */
+            char target[700];
+            snprintf(target, sizeof target, "%s/elsewhere", dir);
+            spill(target, good, n, 0600);
+            unlink(file);
+            cr_assert_eq(symlink(target, file), 0);
+        } else {
+            spill(file, bad, bn, mode);
+        }
+        lx_scanner *s = build(&cfg, &cached);
+        cr_expect(!cached, "spoiled file %d was used", k);
+        char *d = describe_new(s, "bluebird for ACME CORP");
+        cr_expect_str_eq(d, "PROJECT_CODENAME=bluebird|CLIENT=ACME CORP", "spoil %d", k);
+        free(d);
+        lx_scanner_free(s);
+        /* the compile replaced the file with a good one */
+        struct stat ls;
+        cr_assert_eq(lstat(file, &ls), 0);
+        cr_expect(S_ISREG(ls.st_mode) && (ls.st_mode & 0777) == 0600, "spoil %d", k);
+        s = build(&cfg, &cached);
+        cr_expect(cached, "spoil %d: the file was not replaced", k);
+        lx_scanner_free(s);
+        free(bad);
+    }
+    free(good);
+    rm_tree(dir);
+}
+
+Test(guard, cache_off_never_writes)
+{
+    char dir[64], sub[128];
+    cache_in_tmp(dir);
+    snprintf(sub, sizeof sub, "%s/xdg", dir);
+    setenv("XDG_CACHE_HOME", sub, 1);
+    setenv("HOME", dir, 1);
+    setenv("LLMUX_SCAN_CACHE", "off", 1);
+    lx_scan_config cfg = {.disabled = ~0u, .terms = cache_terms, .n_terms = 1};
+    bool c1, c2;
+    lx_scanner_free(build(&cfg, &c1));
+    lx_scanner_free(build(&cfg, &c2));
+    cr_expect(!c1 && !c2);
+    int others;
+    cr_expect_eq(count_files(dir, &others, NULL, 0), 0);
+    cr_expect_eq(others, 0, "something was written under %s", dir);
+    rm_tree(dir);
+}
+
+Test(guard, cache_key_follows_every_pattern)
+{
+    char dir[64];
+    cache_in_tmp(dir);
+    lx_scan_term t1[] = {{"CODE", "Bluebird"}}, t2[] = {{"CODE", "Redbird"}},
+                 t3[] = {{"OTHER", "Bluebird"}};
+    lx_scan_config a = {.disabled = ~0u, .terms = t1, .n_terms = 1};
+    lx_scan_config b = {.disabled = ~0u, .terms = t2, .n_terms = 1};
+    lx_scan_config c = {.disabled = ~(1u << LX_FIND_EMAIL), .terms = t1, .n_terms = 1};
+    lx_scan_regex r1[] = {{"CODE", "Bluebird", 0}}, r2[] = {{"CODE", "Bluebird", 1}};
+    lx_scan_config d = {.disabled = ~0u, .regexes = r1, .n_regexes = 1};
+    lx_scan_config e = {.disabled = ~0u, .regexes = r2, .n_regexes = 1};
+    const lx_scan_config *all[] = {&a, &b, &c, &d, &e};
+    bool cached;
+    for (int i = 0; i < 5; i++) {
+        lx_scanner_free(build(all[i], &cached));
+        cr_expect(!cached, "config %d hit another's cache entry", i);
+        cr_expect_eq(count_files(dir, NULL, NULL, 0), i + 1);
+    }
+    for (int i = 0; i < 5; i++) {
+        lx_scanner_free(build(all[i], &cached));
+        cr_expect(cached, "config %d", i);
+    }
+    /* a type name alone does not reach the compiler: same database, one file */
+    lx_scan_config f = {.disabled = ~0u, .terms = t3, .n_terms = 1};
+    lx_scanner *s = build(&f, &cached);
+    cr_expect(cached);
+    char *desc = describe_new(s, "bluebird");
+    cr_expect_str_eq(desc, "OTHER=bluebird");
+    free(desc);
+    lx_scanner_free(s);
+    /* a regex Vectorscan refuses is reported and never cached */
+    lx_scan_regex bad[] = {{"BROKEN", "abc(def", 0}};
+    lx_scan_config g = {.disabled = ~0u, .regexes = bad, .n_regexes = 1};
+    lx_error err = {0};
+    cr_expect_eq(lx_scanner_new(&g, &s, &err), LX_ERR_CONFIG);
+    cr_expect_eq(count_files(dir, NULL, NULL, 0), 5);
+
+    /* the key itself: any change in expression, flags, id or order */
+    const char *ex[] = {"ab", "cd"}, *ex2[] = {"abc", "d"}, *ex3[] = {"cd", "ab"};
+    unsigned fl[] = {0, 0}, fl2[] = {0, 1}, id[] = {0, 1}, id2[] = {0, 2};
+    unsigned char k0[32], k1[32];
+    lx_scan_cache_key(ex, fl, id, 2, k0);
+    lx_scan_cache_key(ex, fl, id, 2, k1);
+    cr_expect(!memcmp(k0, k1, 32));
+    lx_scan_cache_key(ex2, fl, id, 2, k1);
+    cr_expect(memcmp(k0, k1, 32) != 0, "expression boundaries");
+    lx_scan_cache_key(ex3, fl, id, 2, k1);
+    cr_expect(memcmp(k0, k1, 32) != 0, "order");
+    lx_scan_cache_key(ex, fl2, id, 2, k1);
+    cr_expect(memcmp(k0, k1, 32) != 0, "flags");
+    lx_scan_cache_key(ex, fl, id2, 2, k1);
+    cr_expect(memcmp(k0, k1, 32) != 0, "ids");
+    lx_scan_cache_key(ex, fl, id, 1, k1);
+    cr_expect(memcmp(k0, k1, 32) != 0, "count");
+    rm_tree(dir);
+}
+
+Test(guard, cache_folder_from_xdg_then_home)
+{
+    char dir[64], xdg[128], path[256];
+    cache_in_tmp(dir);
+    unsetenv("LLMUX_SCAN_CACHE");
+    snprintf(xdg, sizeof xdg, "%s/xdg", dir);
+    setenv("XDG_CACHE_HOME", xdg, 1);
+    setenv("HOME", dir, 1);
+    lx_scan_config cfg = {.disabled = ~0u, .terms = cache_terms, .n_terms = 1};
+    bool cached;
+    lx_scanner_free(build(&cfg, &cached));
+    snprintf(path, sizeof path, "%s/llmux/scan", xdg);
+    cr_expect_eq(count_files(path, NULL, NULL, 0), 1, "%s", path);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_expect_eq(st.st_mode & 0777, 0700);
+    /* a relative XDG_CACHE_HOME is ignored (XDG spec): HOME is used */
+    setenv("XDG_CACHE_HOME", "relative/cache", 1);
+    lx_scanner_free(build(&cfg, &cached));
+    cr_expect(!cached);
+    snprintf(path, sizeof path, "%s/.cache/llmux/scan", dir);
+    cr_expect_eq(count_files(path, NULL, NULL, 0), 1, "%s", path);
+    lx_scanner_free(build(&cfg, &cached));
+    cr_expect(cached);
+    rm_tree(dir);
+}
+
+Test(guard, unusable_cache_folder_is_silent)
+{
+    char dir[64], notdir[128], below[160];
+    cache_in_tmp(dir);
+    snprintf(notdir, sizeof notdir, "%s/plainfile", dir);
+    spill(notdir, (const unsigned char *)"x", 1, 0600);
+    snprintf(below, sizeof below, "%s/scan", notdir);
+    lx_scan_config cfg = {.disabled = ~0u, .terms = cache_terms, .n_terms = 2};
+    const char *where[] = {below, notdir};
+    for (int i = 0; i < 2; i++) {
+        setenv("LLMUX_SCAN_CACHE", where[i], 1);
+        bool cached;
+        lx_scanner *s = build(&cfg, &cached);
+        cr_expect(!cached);
+        char *d = describe_new(s, "Bluebird");
+        cr_expect_str_eq(d, "PROJECT_CODENAME=Bluebird");
+        free(d);
+        lx_scanner_free(s);
+    }
+    /* no cache setting, no XDG_CACHE_HOME, no HOME: nowhere to cache */
+    unsetenv("LLMUX_SCAN_CACHE");
+    unsetenv("XDG_CACHE_HOME");
+    unsetenv("HOME");
+    bool cached;
+    lx_scanner_free(build(&cfg, &cached));
+    cr_expect(!cached);
+    rm_tree(dir);
+}
+
+typedef struct {
+    const lx_scan_config *cfg;
+    lx_status st;
+} racer;
+
+static void *race(void *ud)
+{
+    racer *r = ud;
+    lx_scanner *s = NULL;
+    r->st = lx_scanner_new(r->cfg, &s, NULL);
+    lx_scanner_free(s);
+    return NULL;
+}
+
+Test(guard, cache_racing_builders)
+{
+    char dir[64];
+    cache_in_tmp(dir);
+    lx_scan_config cfg = {
+        .disabled = ~0u, .terms = cache_terms, .n_terms = 2, .regexes = cache_res, .n_regexes = 2};
+    pthread_t th[4];
+    racer r[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (racer){&cfg, LX_ERR_INTERNAL};
+        cr_assert_eq(pthread_create(&th[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_eq(r[i].st, LX_OK);
+    }
+    int others;
+    cr_expect_eq(count_files(dir, &others, NULL, 0), 1);
+    cr_expect_eq(others, 0);
+    bool cached;
+    lx_scanner_free(build(&cfg, &cached));
+    cr_expect(cached);
+    rm_tree(dir);
 }
