@@ -34,7 +34,14 @@
  * the name, so readers see a whole old file or a whole new one and racing
  * writers are harmless. Every failure is a debug log line, never an error:
  * the cache only ever saves time.
+ *
+ * Housekeeping: a hit refreshes the file's mtime, so mtime is the last use.
+ * Each store (a miss, hence rare) deletes, in the same folder and owned by
+ * this user, cache files unused for LX_CACHE_TTL_DAYS and temp files of
+ * writers that died more than an hour ago. Only names this file creates
+ * ("<64 hex>.hsdb", ".<64 hex>.XXXXXX") are ever deleted.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hs/hs.h>
@@ -42,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -51,6 +59,7 @@
 #define LX_CACHE_VERSION 1u
 #define LX_CACHE_HDR 88
 #define LX_CACHE_MAX ((size_t)256 << 20) /* a payload above 256 MiB is not ours */
+#define LX_CACHE_TTL_DAYS 30
 
 static const char cache_magic[8] = {'L', 'X', 'S', 'C', 'A', 'N', 'D', 'B'};
 
@@ -248,6 +257,7 @@ struct hs_database *lx_scan_cache_load(const unsigned char key[32])
         db = NULL;
         goto out;
     }
+    futimens(fd, NULL); /* last use, for pruning; failure is harmless */
     LX_DEBUG("scan cache: loaded %s", path);
 out:
     if (fd >= 0)
@@ -256,6 +266,41 @@ out:
     free(path);
     free(dir);
     return db;
+}
+
+static bool all_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* Deletes stale files of ours in dir (see the opening comment). */
+static void prune(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *n = e->d_name;
+        size_t l = strlen(n);
+        time_t max_age;
+        if (l == 64 + 5 && all_hex(n, 64) && !strcmp(n + 64, ".hsdb"))
+            max_age = (time_t)LX_CACHE_TTL_DAYS * 86400;
+        else if (l == 1 + 64 + 7 && n[0] == '.' && all_hex(n + 1, 64) && n[65] == '.')
+            max_age = 3600;
+        else
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+            st.st_uid != geteuid() || now - st.st_mtime <= max_age)
+            continue;
+        if (unlinkat(dirfd(d), n, 0) == 0)
+            LX_DEBUG("scan cache: removed stale %s/%s", dir, n);
+    }
+    closedir(d);
 }
 
 void lx_scan_cache_store(const unsigned char key[32], const struct hs_database *db)
@@ -297,6 +342,7 @@ void lx_scan_cache_store(const unsigned char key[32], const struct hs_database *
         goto out;
     }
     LX_DEBUG("scan cache: stored %s (%zu bytes)", path, len + LX_CACHE_HDR);
+    prune(dir);
 out:
     if (fd >= 0) {
         close(fd);

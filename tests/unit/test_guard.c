@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/sha256.h"
@@ -1055,5 +1056,54 @@ Test(guard, cache_racing_builders)
     bool cached;
     lx_scanner_free(build(&cfg, &cached));
     cr_expect(cached);
+    rm_tree(dir);
+}
+
+Test(guard, cache_prunes_stale_files_of_its_own)
+{
+    char dir[64], path[256];
+    cache_in_tmp(dir);
+    static const char *const names[] = {
+        /* 0: stale cache file */ "0000000000000000000000000000000000000000000000000000000000000000"
+                                  ".hsdb",
+        /* 1: stale temp file */
+        ".1111111111111111111111111111111111111111111111111111111111111111.a1B2c3",
+        /* 2: recent cache file */
+        "2222222222222222222222222222222222222222222222222222222222222222.hsdb",
+        /* 3: old, but not a name of ours */ "notes.txt",
+        /* 4: old, upper-case hex is not ours */
+        "ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB.hsdb",
+    };
+    const bool old[] = {true, true, false, true, true}, gone[] = {true, true, false, false, false};
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        spill(path, (const unsigned char *)"x", 1, 0600);
+        if (old[i]) {
+            struct timespec t[2] = {{time(NULL) - 40 * 86400, 0}, {time(NULL) - 40 * 86400, 0}};
+            cr_assert_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+        }
+    }
+    lx_scan_config cfg = {.disabled = ~0u, .terms = cache_terms, .n_terms = 1};
+    bool cached;
+    lx_scanner_free(build(&cfg, &cached)); /* a miss: stores, then prunes */
+    cr_expect(!cached);
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        cr_expect_eq(access(path, F_OK) != 0, gone[i], "%s", names[i]);
+    }
+    /* a hit refreshes the mtime, so a file in use never looks stale */
+    char file[600];
+    for (int i = 2; i < 5; i += 2) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    cr_assert_eq(count_files(dir, NULL, file, sizeof file), 1);
+    struct timespec t[2] = {{time(NULL) - 40 * 86400, 0}, {time(NULL) - 40 * 86400, 0}};
+    cr_assert_eq(utimensat(AT_FDCWD, file, t, 0), 0);
+    lx_scanner_free(build(&cfg, &cached));
+    cr_expect(cached);
+    struct stat st;
+    cr_assert_eq(stat(file, &st), 0);
+    cr_expect_gt(st.st_mtime, time(NULL) - 3600);
     rm_tree(dir);
 }
