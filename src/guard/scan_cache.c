@@ -211,6 +211,34 @@ static bool write_all(int fd, const void *buf, size_t n)
     return true;
 }
 
+struct hs_database *lx_scan_cache_decode(const unsigned char *buf, size_t n,
+                                         const unsigned char key[32], const char *what)
+{
+    if (n <= LX_CACHE_HDR || n - LX_CACHE_HDR > LX_CACHE_MAX) {
+        LX_DEBUG("scan cache: %s has a bad size (%zu bytes); ignored", what, n);
+        return NULL;
+    }
+    size_t len = n - LX_CACHE_HDR;
+    unsigned char sum[32];
+    lx_sha256 h;
+    lx_sha256_init(&h);
+    lx_sha256_update(&h, buf + LX_CACHE_HDR, len);
+    lx_sha256_final(&h, sum);
+    if (memcmp(buf, cache_magic, 8) != 0 || get_le(buf + 8, 4) != LX_CACHE_VERSION ||
+        get_le(buf + 12, 4) != 0 || memcmp(buf + 16, key, 32) != 0 || get_le(buf + 48, 8) != len ||
+        memcmp(buf + 56, sum, 32) != 0) {
+        LX_DEBUG("scan cache: %s: bad header or checksum; ignored", what);
+        return NULL;
+    }
+    hs_database_t *db = NULL;
+    hs_error_t he = hs_deserialize_database((const char *)buf + LX_CACHE_HDR, len, &db);
+    if (he != HS_SUCCESS) {
+        LX_DEBUG("scan cache: %s: Vectorscan refused it (%d); ignored", what, he);
+        return NULL;
+    }
+    return db;
+}
+
 struct hs_database *lx_scan_cache_load(const unsigned char key[32])
 {
     hs_database_t *db = NULL;
@@ -235,28 +263,13 @@ struct hs_database *lx_scan_cache_load(const unsigned char key[32])
                  (long long)st.st_size);
         goto out;
     }
-    size_t size = (size_t)st.st_size, len = size - LX_CACHE_HDR;
+    size_t size = (size_t)st.st_size;
     if (!(buf = malloc(size)) || !read_all(fd, buf, size)) {
         LX_DEBUG("scan cache: cannot read %s; ignored", path);
         goto out;
     }
-    unsigned char sum[32];
-    lx_sha256 h;
-    lx_sha256_init(&h);
-    lx_sha256_update(&h, buf + LX_CACHE_HDR, len);
-    lx_sha256_final(&h, sum);
-    if (memcmp(buf, cache_magic, 8) != 0 || get_le(buf + 8, 4) != LX_CACHE_VERSION ||
-        get_le(buf + 12, 4) != 0 || memcmp(buf + 16, key, 32) != 0 || get_le(buf + 48, 8) != len ||
-        memcmp(buf + 56, sum, 32) != 0) {
-        LX_DEBUG("scan cache: %s: bad header or checksum; ignored", path);
+    if (!(db = lx_scan_cache_decode(buf, size, key, path)))
         goto out;
-    }
-    hs_error_t he = hs_deserialize_database((const char *)buf + LX_CACHE_HDR, len, &db);
-    if (he != HS_SUCCESS) {
-        LX_DEBUG("scan cache: %s: Vectorscan refused it (%d); ignored", path, he);
-        db = NULL;
-        goto out;
-    }
     futimens(fd, NULL); /* last use, for pruning; failure is harmless */
     LX_DEBUG("scan cache: loaded %s", path);
 out:

@@ -120,6 +120,11 @@ void lx_scan_cache_key(const char *const *exprs, const unsigned *flags, const un
 /* The cached database of key (the caller frees it with hs_free_database), or
  * NULL on a miss: cache off, no file, or a file that fails any check. */
 struct hs_database *lx_scan_cache_load(const unsigned char key[32]);
+/* The database in a cache file's bytes buf[0..n) if every check of ours
+ * passes (header, key, length, payload checksum) and Vectorscan accepts the
+ * payload; else NULL, with a debug line naming `what` (a path). */
+struct hs_database *lx_scan_cache_decode(const unsigned char *buf, size_t n,
+                                         const unsigned char key[32], const char *what);
 /* Writes db under key, atomically; failures are only logged (debug). */
 void lx_scan_cache_store(const unsigned char key[32], const struct hs_database *db);
 
