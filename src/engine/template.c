@@ -490,3 +490,20 @@ done:
     lx_buf_free(&tmp);
     return w.st;
 }
+
+lx_status lx_template_render_plain(const lx_request *req, lx_buf *out, lx_error *err)
+{
+    for (size_t i = 0; i < req->n_messages; i++) {
+        const lx_message *m = &req->messages[i];
+        for (size_t j = 0; j < m->n_parts; j++) {
+            const lx_part *p = &m->parts[j];
+            const char *t =
+                p->kind == LX_PART_TEXT || p->kind == LX_PART_TOOL_RESULT ? p->text : NULL;
+            if (!t || !*t)
+                continue;
+            if ((out->len && lx_buf_puts(out, "\n\n") != LX_OK) || lx_buf_puts(out, t) != LX_OK)
+                return lx_fail(err, LX_ERR_TOOBIG, "prompt too long (cap %zu bytes)", out->cap);
+        }
+    }
+    return LX_OK;
+}

@@ -89,6 +89,10 @@ void lx_template_set_date(lx_template *t, const char *date);
 lx_status lx_template_render(const lx_template *t, const lx_request *req,
                              bool add_generation_prompt, lx_buf *out, lx_error *err);
 
+/* The prompt for models without a chat template: the text of every TEXT and
+ * TOOL_RESULT part, separated by blank lines. LX_ERR_TOOBIG at out's cap. */
+lx_status lx_template_render_plain(const lx_request *req, lx_buf *out, lx_error *err);
+
 /* Texts that end the assistant's turn (end-of-turn tokens, e.g.
  * "<|im_end|>"): a NULL-terminated static array; *n gets the count. */
 const char *const *lx_template_stops(const lx_template *t, size_t *n);

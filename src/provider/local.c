@@ -118,24 +118,6 @@ static const lx_template *get_template(local_provider *lp)
     return t;
 }
 
-/* Plain fallback for models without a chat template. */
-static lx_status render_plain(const lx_request *req, lx_buf *out, lx_error *err)
-{
-    for (size_t i = 0; i < req->n_messages; i++) {
-        const lx_message *m = &req->messages[i];
-        for (size_t j = 0; j < m->n_parts; j++) {
-            const lx_part *p = &m->parts[j];
-            const char *t =
-                p->kind == LX_PART_TEXT || p->kind == LX_PART_TOOL_RESULT ? p->text : NULL;
-            if (!t || !*t)
-                continue;
-            if ((out->len && lx_buf_puts(out, "\n\n") != LX_OK) || lx_buf_puts(out, t) != LX_OK)
-                return lx_fail(err, LX_ERR_TOOBIG, "prompt too long (cap %zu bytes)", out->cap);
-        }
-    }
-    return LX_OK;
-}
-
 static lx_status on_token(void *ud, const lx_gen_token *t)
 {
     local_call *c = ud;
@@ -177,7 +159,7 @@ static void *worker(void *arg)
     if (tm)
         st = lx_template_render(tm, req, true, &prompt, &err);
     else
-        st = render_plain(req, &prompt, &err);
+        st = lx_template_render_plain(req, &prompt, &err);
     if (st != LX_OK)
         goto end;
     st = lx_engine_tokenize(lp->engine, prompt.data ? prompt.data : "", prompt.len, true,

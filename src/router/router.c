@@ -351,24 +351,6 @@ int64_t lx_router_context(const lx_router *r, const lx_tspec *t, const lx_model_
     return info ? info->context : 0;
 }
 
-/* Same text as provider/local.c's plain fallback. */
-static lx_status render_plain(const lx_request *req, lx_buf *out)
-{
-    for (size_t i = 0; i < req->n_messages; i++) {
-        const lx_message *m = &req->messages[i];
-        for (size_t j = 0; j < m->n_parts; j++) {
-            const lx_part *p = &m->parts[j];
-            const char *t =
-                p->kind == LX_PART_TEXT || p->kind == LX_PART_TOOL_RESULT ? p->text : NULL;
-            if (!t || !*t)
-                continue;
-            if ((out->len && lx_buf_puts(out, "\n\n") != LX_OK) || lx_buf_puts(out, t) != LX_OK)
-                return LX_ERR_TOOBIG;
-        }
-    }
-    return LX_OK;
-}
-
 void lx_router_size(const lx_router *r, lx_route_scratch *sc, const lx_request *req,
                     const lx_tspec *t, int64_t est, bool exact, lx_tok_size *out)
 {
@@ -380,7 +362,7 @@ void lx_router_size(const lx_router *r, lx_route_scratch *sc, const lx_request *
         return;
     lx_buf_reset(&sc->render);
     lx_status st = lt->tmpl ? lx_template_render(lt->tmpl, req, true, &sc->render, NULL)
-                            : render_plain(req, &sc->render);
+                            : lx_template_render_plain(req, &sc->render, NULL);
     if (st != LX_OK)
         return;
     out->countable = true;
