@@ -486,7 +486,11 @@ static lx_status put_account(lx_buf *b, const lx_config *c)
 
 lx_status lx_config_dump(const lx_config *c, lx_buf *out)
 {
-    TRY(lx_buf_printf(out, "# effective configuration (source: %s)\n", c->source));
+    /* the source is a path: a control character in it must not end the comment */
+    TRY(lx_buf_puts(out, "# effective configuration (source: "));
+    for (const char *p = c->source ? c->source : ""; *p; p++)
+        TRY(lx_buf_putc(out, (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p));
+    TRY(lx_buf_puts(out, ")\n"));
     if (c->default_model)
         TRY(put_kv(out, "", "default_model", c->default_model));
     TRY(put_timeouts(out, "", &c->timeouts));

@@ -39,6 +39,12 @@ assert_contains check_full_warns_unset "$ERR" \
     "llmux: warning: provider claude: LLMUX_TEST_ANTHROPIC_KEY is not set"
 assert_contains check_full_catalogue_override "$OUT" \
     "price: {input: 3, output: 10, cache_read: 1.25, cache_write: 0}"
+# every section is in the effective configuration, defaults included
+for s in aliases routing guard reliability server keys ledger budgets cache; do
+    assert_match "check_full_section_$s" "$OUT" "^$s:"
+done
+assert_contains check_full_routing_default "$OUT" "routing:
+  privacy: route_local"
 unset LLMUX_TEST_OPENAI_KEY
 
 # the dump is itself a valid config

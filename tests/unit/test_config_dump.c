@@ -364,3 +364,22 @@ Test(config_dump, literal_key_mask_is_stable)
     lx_config_free(c1);
     lx_config_free(c2);
 }
+
+/* The source name is printed in a comment: a newline in it cannot start a
+ * line of YAML. */
+Test(config_dump, source_comment_stays_one_line)
+{
+    static const char y[] = "providers: [{name: o, type: ollama}]\nledger: {path: ':memory:'}\n";
+    lx_config *c = NULL;
+    lx_error err;
+    cr_assert_eq(lx_config_parse(y, sizeof y - 1, "evil\nkeys: x\n.yaml", &c, &err), LX_OK, "%s",
+                 err.message);
+    lx_buf b;
+    dump_ok(c, &b);
+    cr_assert_not_null(strstr(b.data, "# effective configuration (source: evil?keys: x?.yaml)\n"),
+                       "%s", b.data);
+    lx_config *c2 = parse_ok(b.data, b.len);
+    lx_buf_free(&b);
+    lx_config_free(c);
+    lx_config_free(c2);
+}
