@@ -195,7 +195,9 @@ static lx_status put_model(lx_buf *b, const lx_model_info *m)
     if (st == LX_OK)
         st = put_str(b, m->id);
     if (st == LX_OK && m->provider)
-        st = lx_buf_printf(b, "\n    provider: %s", m->provider);
+        st = lx_buf_puts(b, "\n    provider: ");
+    if (st == LX_OK && m->provider)
+        st = put_str(b, m->provider);
     if (st == LX_OK)
         st = lx_buf_printf(b, "\n    context: %lld\n    max_output: %lld\n    features: [",
                            (long long)m->context, (long long)m->max_output);
