@@ -138,7 +138,8 @@ typedef struct lx_plan {
     bool sticky;           /* held local by an earlier sensitive turn */
     bool offline;          /* every remote provider unreachable */
     bool explicit_model;   /* the caller named a model (not auto / an alias of auto) */
-    lx_complexity complexity;
+    lx_complexity complexity; /* computed for auto, rules that test it, and exact_tokens
+                                 (explain); otherwise zero with task NULL */
     const char *rule;      /* "rules[2] at line 14" that matched; NULL: defaults */
     unsigned features;     /* LX_FEAT_* the request needs */
     int64_t max_output;    /* requested output tokens (0 = unset) */

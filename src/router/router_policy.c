@@ -164,8 +164,6 @@ static lx_status decide(ctx *x)
         return st;
     }
     lx_rp_privacy_types(x);
-    if (lx_complexity_of_request(req, &p->complexity) != LX_OK && !p->complexity.task)
-        lx_complexity_score(NULL, 0, &p->complexity);
     p->features = lx_rp_needed_features(req);
     p->max_output = req->sampling.max_tokens > 0 ? req->sampling.max_tokens : 0;
     x->reserve = p->max_output ? p->max_output : LX_ROUTE_OUTPUT_RESERVE;
@@ -190,6 +188,16 @@ static lx_status decide(ctx *x)
         return LX_OK;
     }
     p->explicit_model = !autos;
+    /* The complexity score (~15 us for 2 KB, most of a decision) is only
+     * needed when the router picks the model, when a rule tests it, or for
+     * an explanation; a request for an explicit model skips it. */
+    bool need_cx = autos || in->exact_tokens;
+    for (size_t i = 0; i < rc->n_rules && !need_cx; i++)
+        need_cx = rc->rules[i].n_tasks || rc->rules[i].has_complexity_above ||
+                  rc->rules[i].has_complexity_below;
+    if (need_cx && lx_complexity_of_request(req, &p->complexity) != LX_OK &&
+        !p->complexity.task)
+        lx_complexity_score(NULL, 0, &p->complexity);
     if (autos) {
         REASON(x, "model '%s': the router decides", asked);
         if (!lx_rp_key_allows_auto(in->key)) {
