@@ -40,6 +40,26 @@ lx_status lx_openai_error_encode(const lx_error *e, int *http_status, lx_buf *ou
 lx_status lx_openai_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers,
                                  lx_error *err);
 
+/* The common stream chunk read without jansson (openai_fast.c): a text
+ * delta or a role chunk with only the usual metadata keys. Returns true when
+ * s[0..n) is exactly that shape (the file comment lists it) and filled `c`;
+ * false means "not handled", never "invalid": the caller then parses with
+ * jansson. `buf` (caller's, at least n + 1 bytes) receives the decoded,
+ * NUL-terminated strings `c` points at (NULL: key absent or null), which
+ * hold the same bytes jansson would decode. */
+typedef struct lx_openai_fast_chunk {
+    const char *id, *model;
+    const char *content; /* choices[0].delta.content */
+    size_t content_len;
+} lx_openai_fast_chunk;
+bool lx_openai_fast_parse(const char *s, size_t n, char *buf, lx_openai_fast_chunk *c);
+
+/* Test-only switch: stream decoders created after lx_openai_fast_enable(false)
+ * never try lx_openai_fast_parse (every chunk goes through jansson), so tests
+ * and fuzz/fuzz_openai_fast.c can compare both paths. On by default; not
+ * thread-safe (flip it only while no decoder is being created). */
+void lx_openai_fast_enable(bool on);
+
 /* Stream halves (openai_stream.c); NULL on out of memory. */
 lx_stream_decoder *lx_openai_stream_decoder_new(lx_event_fn sink, void *ud);
 lx_stream_encoder *lx_openai_stream_encoder_new(const lx_codec_opts *o);

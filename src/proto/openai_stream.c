@@ -24,7 +24,10 @@
  * TOOL_ARGS; finish_reason closes every open call (TOOL_END) and is held
  * until [DONE], which emits USAGE (when a usage object was seen) and
  * FINISH. Choices other than index 0 are ignored (n > 1 is not supported).
- * A chunk {"error":{...}} is an upstream error (LX_ERR_UPSTREAM).
+ * A chunk {"error":{...}} is an upstream error (LX_ERR_UPSTREAM). The
+ * common text chunk is first tried by a strict hand-written reader
+ * (openai_fast.c, several times cheaper than jansson); anything it does not
+ * fully recognise goes through jansson as before.
  *
  * Encoder: the mirror image: a role chunk first, content and tool-call
  * fragments (id/type/name only on the first fragment of an index), a chunk
@@ -64,7 +67,17 @@ typedef struct {
     lx_usage usage;
     oa_call *calls;
     size_t n_calls, cap_calls;
+    bool fast;      /* try lx_openai_fast_parse before jansson */
+    char *fast_buf; /* its output, fast_cap bytes */
+    size_t fast_cap;
 } oa_dec;
+
+static bool fast_enabled = true;
+
+void lx_openai_fast_enable(bool on)
+{
+    fast_enabled = on;
+}
 
 static lx_status emit(oa_dec *d, lx_event ev)
 {
@@ -240,6 +253,31 @@ static lx_status on_done(oa_dec *d)
     return st;
 }
 
+/* The common chunk (openai_fast.c): the same events and state as the
+ * jansson path below gives it. False: not that shape, parse it fully. */
+static bool fast_chunk(oa_dec *d, const char *s, size_t n, lx_status *st)
+{
+    if (n + 1 > d->fast_cap) {
+        size_t cap = n + 1 > 2 * d->fast_cap ? n + 1 : 2 * d->fast_cap;
+        char *b = realloc(d->fast_buf, cap);
+        if (!b)
+            return false;
+        d->fast_buf = b;
+        d->fast_cap = cap;
+    }
+    lx_openai_fast_chunk c;
+    if (!lx_openai_fast_parse(s, n, d->fast_buf, &c))
+        return false;
+    *st = LX_OK;
+    if (!d->started) {
+        d->started = true;
+        *st = emit(d, (lx_event){.kind = LX_EV_START, .id = c.id, .model = c.model});
+    }
+    if (*st == LX_OK && c.content_len > 0)
+        *st = emit(d, (lx_event){.kind = LX_EV_TEXT, .text = c.content, .len = c.content_len});
+    return true;
+}
+
 static lx_status on_sse(void *ud, const lx_sse_event *ev, lx_error *err)
 {
     oa_dec *d = ud;
@@ -255,6 +293,9 @@ static lx_status on_sse(void *ud, const lx_sse_event *ev, lx_error *err)
         return LX_OK;
     if (n == 6 && memcmp(s, "[DONE]", 6) == 0)
         return on_done(d);
+    lx_status fst;
+    if (d->fast && strcmp(ev->event, "error") != 0 && fast_chunk(d, s, n, &fst))
+        return fst;
     json_error_t je;
     json_t *root = json_loadb(s, n, 0, &je);
     if (!root)
@@ -340,6 +381,7 @@ static void dec_free(lx_stream_decoder *base)
     for (size_t i = 0; i < d->n_calls; i++)
         free(d->calls[i].id);
     free(d->calls);
+    free(d->fast_buf);
     free(d);
 }
 
@@ -353,6 +395,7 @@ lx_stream_decoder *lx_openai_stream_decoder_new(lx_event_fn sink, void *ud)
     d->base.free = dec_free;
     d->sink = sink;
     d->ud = ud;
+    d->fast = fast_enabled;
     lx_sse_init(&d->sse, 0);
     return &d->base;
 }

@@ -1,0 +1,396 @@
+/*
+ * openai_fast.c — a strict reader for the one chunk shape that makes up
+ * nearly all of an OpenAI Chat Completions stream (see openai.h).
+ *
+ * Accepted, in any key order, with any JSON whitespace, each key at most
+ * once:
+ *
+ *   { "id": string, "object": string, "created": integer, "model": string,
+ *     "system_fingerprint": string|null, "service_tier": string|null,
+ *     "usage": null, "obfuscation": string,
+ *     "choices": [] | [ { "index": 0, "logprobs": null, "finish_reason": null,
+ *                         "delta": { "role": string, "content": string|null,
+ *                                    "refusal": null } } ] }
+ *
+ * Everything else — another key, another type, a second choice, an escape
+ * in a key, a number that is not a plain integer, a lone surrogate, \u0000,
+ * bad UTF-8, a control character — is "not handled", and the caller parses
+ * the chunk with jansson as before. So this reader only has to be right
+ * about what it accepts: every accepted text is valid JSON for jansson
+ * (json_loadb, flags 0) and the strings it returns are the bytes jansson
+ * would hold. The rules mirror jansson 2.14: whitespace is space, tab, LF,
+ * CR; strings may not hold bytes below 0x20; escapes are \" \\ \/ \b \f \n
+ * \r \t and \uXXXX (either case), a high surrogate must be followed by an
+ * escaped low one, a low one alone is refused; raw bytes must be strict
+ * UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF);
+ * integers have no leading zero (at most 18 digits here, so they always
+ * fit); the document ends after the object.
+ */
+#include <string.h>
+
+#include "proto/openai.h"
+
+typedef struct {
+    const unsigned char *p, *end;
+    char *out; /* next free byte of the caller's buffer */
+} rd;
+
+static void ws(rd *r)
+{
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
+        r->p++;
+}
+
+/* Skips whitespace, then consumes c if it is next. */
+static bool take(rd *r, char c)
+{
+    ws(r);
+    if (r->p < r->end && *r->p == (unsigned char)c) {
+        r->p++;
+        return true;
+    }
+    return false;
+}
+
+static bool null_lit(rd *r)
+{
+    if (r->end - r->p >= 4 && memcmp(r->p, "null", 4) == 0) {
+        r->p += 4;
+        return true;
+    }
+    return false;
+}
+
+static int hex4(const unsigned char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* Length of the strict UTF-8 sequence at p (lead byte >= 0x80), 0 if bad. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+static char *put_utf8(char *o, unsigned v)
+{
+    if (v < 0x80) {
+        *o++ = (char)v;
+    } else if (v < 0x800) {
+        *o++ = (char)(0xC0 | v >> 6);
+        *o++ = (char)(0x80 | (v & 0x3F));
+    } else if (v < 0x10000) {
+        *o++ = (char)(0xE0 | v >> 12);
+        *o++ = (char)(0x80 | (v >> 6 & 0x3F));
+        *o++ = (char)(0x80 | (v & 0x3F));
+    } else {
+        *o++ = (char)(0xF0 | v >> 18);
+        *o++ = (char)(0x80 | (v >> 12 & 0x3F));
+        *o++ = (char)(0x80 | (v >> 6 & 0x3F));
+        *o++ = (char)(0x80 | (v & 0x3F));
+    }
+    return o;
+}
+
+/* A string value (after whitespace); its decoded bytes, NUL-terminated, go
+ * to r->out and *val / *len point at them. Decoded text is never longer
+ * than its quoted form, so the caller's n + 1 bytes always suffice. */
+static bool string(rd *r, const char **val, size_t *len)
+{
+    ws(r);
+    if (r->p >= r->end || *r->p != '"')
+        return false;
+    r->p++;
+    char *o = r->out;
+    const unsigned char *p = r->p, *end = r->end;
+    for (;;) {
+        const unsigned char *run = p;
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+        if (p >= end)
+            return false;
+        unsigned char c = *p;
+        if (c == '"') {
+            p++;
+            break;
+        }
+        if (c < 0x20)
+            return false;
+        if (c >= 0x80) {
+            size_t k = utf8_seq(p, end);
+            if (!k)
+                return false;
+            memcpy(o, p, k);
+            o += k;
+            p += k;
+            continue;
+        }
+        /* backslash */
+        if (end - p < 2)
+            return false;
+        char e = (char)p[1];
+        p += 2;
+        switch (e) {
+        case '"':
+            *o++ = '"';
+            break;
+        case '\\':
+            *o++ = '\\';
+            break;
+        case '/':
+            *o++ = '/';
+            break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
+        case 'u': {
+            if (end - p < 4)
+                return false;
+            int v = hex4(p);
+            p += 4;
+            if (v <= 0 || (v >= 0xDC00 && v <= 0xDFFF))
+                return false; /* \u0000 or a lone low surrogate */
+            if (v >= 0xD800 && v <= 0xDBFF) {
+                if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+                    return false;
+                int lo = hex4(p + 2);
+                if (lo < 0xDC00 || lo > 0xDFFF)
+                    return false;
+                p += 6;
+                v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            o = put_utf8(o, (unsigned)v);
+            break;
+        }
+        default:
+            return false;
+        }
+    }
+    *o = '\0';
+    *val = r->out;
+    *len = (size_t)(o - r->out);
+    r->out = o + 1;
+    r->p = p;
+    return true;
+}
+
+static bool string_or_null(rd *r, const char **val, size_t *len)
+{
+    ws(r);
+    if (null_lit(r)) {
+        *val = NULL;
+        *len = 0;
+        return true;
+    }
+    return string(r, val, len);
+}
+
+/* An integer jansson reads as one: -?(0|[1-9][0-9]*), at most 18 digits;
+ * what follows is checked by the caller (a ',' or '}' must come next). */
+static bool integer(rd *r)
+{
+    ws(r);
+    if (r->p < r->end && *r->p == '-')
+        r->p++;
+    if (r->p >= r->end || *r->p < '0' || *r->p > '9')
+        return false;
+    if (*r->p == '0') {
+        r->p++;
+        return true;
+    }
+    for (int i = 0; i < 18 && r->p < r->end && *r->p >= '0' && *r->p <= '9'; i++)
+        r->p++;
+    return true;
+}
+
+/* A key among `names` (plain ASCII, no escapes); its index, or -1. */
+static int key(rd *r, const char *const *names, int n)
+{
+    ws(r);
+    if (r->p >= r->end || *r->p != '"')
+        return -1;
+    const unsigned char *k = ++r->p;
+    while (r->p < r->end && *r->p != '"') {
+        if (*r->p == '\\' || *r->p < 0x20 || *r->p >= 0x80)
+            return -1;
+        r->p++;
+    }
+    if (r->p >= r->end)
+        return -1;
+    size_t len = (size_t)(r->p - k);
+    r->p++;
+    if (!take(r, ':'))
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (names[i][0] == (char)k[0] && strncmp(names[i], (const char *)k, len) == 0 &&
+            names[i][len] == '\0') /* k holds no NUL, so names[i] is not shorter */
+            return i;
+    return -1;
+}
+
+/* Walks the members of an object whose '{' was consumed: for each key,
+ * `member` reads the value. Duplicate keys are refused. */
+#define OBJECT(r, names, n, member_stmt)                                                           \
+    do {                                                                                           \
+        unsigned seen_ = 0;                                                                        \
+        if (!take(r, '}')) {                                                                       \
+            for (;;) {                                                                             \
+                int k_ = key(r, names, n);                                                         \
+                if (k_ < 0 || (seen_ & 1u << k_))                                                  \
+                    return false;                                                                  \
+                seen_ |= 1u << k_;                                                                 \
+                int K = k_;                                                                        \
+                member_stmt;                                                                       \
+                if (take(r, '}'))                                                                  \
+                    break;                                                                         \
+                if (!take(r, ','))                                                                 \
+                    return false;                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+static const char *const delta_keys[] = {"role", "content", "refusal"};
+
+static bool delta(rd *r, lx_openai_fast_chunk *c)
+{
+    if (!take(r, '{'))
+        return false;
+    const char *v;
+    size_t n;
+    OBJECT(r, delta_keys, 3, {
+        bool ok = false;
+        if (K == 0)
+            ok = string(r, &v, &n);
+        else if (K == 1)
+            ok = string_or_null(r, &c->content, &c->content_len);
+        else {
+            ws(r);
+            ok = null_lit(r);
+        }
+        if (!ok)
+            return false;
+    });
+    return true;
+}
+
+static const char *const choice_keys[] = {"index", "delta", "logprobs", "finish_reason"};
+
+static bool choice(rd *r, lx_openai_fast_chunk *c)
+{
+    OBJECT(r, choice_keys, 4, {
+        bool ok = false;
+        ws(r);
+        if (K == 0)
+            ok = r->p < r->end && *r->p == '0' && (r->p++, true);
+        else if (K == 1)
+            ok = delta(r, c);
+        else
+            ok = null_lit(r);
+        if (!ok)
+            return false;
+    });
+    return true;
+}
+
+static const char *const top_keys[] = {
+    "id",           "object", "created",     "model",  "system_fingerprint",
+    "service_tier", "usage",  "obfuscation", "choices"};
+
+bool lx_openai_fast_parse(const char *s, size_t n, char *buf, lx_openai_fast_chunk *c)
+{
+    rd r = {(const unsigned char *)s, (const unsigned char *)s + n, buf};
+    memset(c, 0, sizeof *c);
+    if (!take(&r, '{'))
+        return false;
+    const char *v;
+    size_t len;
+    OBJECT(&r, top_keys, 9, {
+        bool ok = false;
+        switch (K) {
+        case 0:
+            ok = string(&r, &c->id, &len);
+            break;
+        case 3:
+            ok = string(&r, &c->model, &len);
+            break;
+        case 1:
+        case 7:
+            ok = string(&r, &v, &len);
+            break;
+        case 2:
+            ok = integer(&r);
+            break;
+        case 4:
+        case 5:
+            ok = string_or_null(&r, &v, &len);
+            break;
+        case 6:
+            ws(&r);
+            ok = null_lit(&r);
+            break;
+        default: /* choices: [] or [one choice] */
+            if (!take(&r, '['))
+                return false;
+            if (take(&r, ']')) {
+                ok = true;
+                break;
+            }
+            ok = take(&r, '{') && choice(&r, c) && take(&r, ']');
+        }
+        if (!ok)
+            return false;
+    });
+    ws(&r);
+    return r.p == r.end;
+}
