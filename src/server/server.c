@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -487,7 +488,18 @@ typedef struct main_ctx {
     uv_signal_t term, intr, hup;
     uv_async_t done; /* a worker has ended */
     uv_async_t reap; /* bundles to free */
+    uv_timer_t trim; /* gives freed heap back to the system */
 } main_ctx;
+
+/* glibc keeps freed memory in each thread's arena; after a burst (64
+ * streams, a large body) RSS would stay at its peak for the life of the
+ * server. Every two seconds the main thread hands the unused part back. */
+#define TRIM_EVERY_MS 2000
+
+static void on_trim(uv_timer_t *t)
+{
+    malloc_trim(0);
+}
 
 void srv_wake_all(srv_server *s)
 {
@@ -561,6 +573,7 @@ static void on_worker_done(uv_async_t *a)
     uv_close((uv_handle_t *)&m->intr, NULL);
     uv_close((uv_handle_t *)&m->hup, NULL);
     uv_close((uv_handle_t *)&m->done, NULL);
+    uv_close((uv_handle_t *)&m->trim, NULL);
     pthread_mutex_lock(&m->s->mu);
     m->s->reap = NULL;
     pthread_mutex_unlock(&m->s->mu);
@@ -727,6 +740,9 @@ lx_status lx_serve_run(const lx_serve_opts *o, lx_error *err)
     uv_signal_start(&m.term, on_signal, SIGTERM);
     uv_signal_start(&m.intr, on_signal, SIGINT);
     uv_signal_start(&m.hup, on_signal, SIGHUP);
+    uv_timer_init(&m.loop, &m.trim);
+    uv_timer_start(&m.trim, on_trim, TRIM_EVERY_MS, TRIM_EVERY_MS);
+    uv_unref((uv_handle_t *)&m.trim);
     uv_run(&m.loop, UV_RUN_DEFAULT);
     pthread_mutex_lock(&s->mu);
     s->main_done = NULL;
