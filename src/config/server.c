@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "config/config_int.h"
 #include "engine/sha256.h"
 
@@ -179,17 +180,6 @@ static _Thread_local struct {
     const lx_ynode *keys;
 } tl_keys;
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static lx_status k_id(lx_yctx *y, const lx_ynode *v, void *o)
 {
     key_parse *kp = o;
@@ -221,7 +211,7 @@ static lx_status k_sha256(lx_yctx *y, const lx_ynode *v, void *o)
     }
     bool ok = n == 64;
     for (size_t i = 0; ok && i < 32; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = lx_hex_digit(s[2 * i]), lo = lx_hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             ok = false;
         else

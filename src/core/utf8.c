@@ -121,3 +121,14 @@ lx_status lx_request_check_utf8(const lx_request *r, const char *model, lx_error
     return LX_OK;
 }
 #undef CHECK
+
+int lx_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

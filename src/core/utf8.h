@@ -45,4 +45,7 @@ lx_status lx_utf8_lossy(const char *s, size_t n, lx_buf *out);
  * "messages[1].parts[0].text: not valid UTF-8 at byte 7". */
 lx_status lx_request_check_utf8(const lx_request *r, const char *model, lx_error *err);
 
+/* Value of one hexadecimal digit (either case); -1 for anything else. */
+int lx_hex_digit(char c);
+
 #endif

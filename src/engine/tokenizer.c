@@ -9,6 +9,7 @@
  * Encoding is in tokenizer_encode.c; the shared internals in
  * tokenizer_int.h.
  */
+#include "core/utf8.h"
 #include "engine/tokenizer.h"
 
 #include <stdio.h>
@@ -129,23 +130,12 @@ static int cp_to_byte(uint32_t cp)
     return -1;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* "<0xNN>" -> NN, else -1. */
 static int byte_token_value(const char *s, size_t n)
 {
     if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>')
         return -1;
-    int h = hexval(s[3]), l = hexval(s[4]);
+    int h = lx_hex_digit(s[3]), l = lx_hex_digit(s[4]);
     return (h < 0 || l < 0) ? -1 : h * 16 + l;
 }
 

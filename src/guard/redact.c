@@ -30,6 +30,7 @@
  *   its signature signs the original text, a redacted copy would be
  *   refused upstream, and sending it unredacted would leak.
  */
+#include "core/utf8.h"
 #include "guard/redact.h"
 
 #include <jansson.h>
@@ -361,17 +362,6 @@ static lx_status lex_json(const char *t, size_t n, rx_toks *out)
     return LX_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* \uXXXX at t[i..n): the code unit, or -1. */
 static long u_escape(const char *t, size_t i, size_t n)
 {
@@ -379,7 +369,7 @@ static long u_escape(const char *t, size_t i, size_t n)
         return -1;
     long v = 0;
     for (int k = 2; k < 6; k++) {
-        int h = hexval(t[i + (size_t)k]);
+        int h = lx_hex_digit(t[i + (size_t)k]);
         if (h < 0)
             return -1;
         v = v * 16 + h;
