@@ -64,4 +64,21 @@ void lx_openai_fast_enable(bool on);
 lx_stream_decoder *lx_openai_stream_decoder_new(lx_event_fn sink, void *ud);
 lx_stream_encoder *lx_openai_stream_encoder_new(const lx_codec_opts *o);
 
+/* ---- the request path without jansson (openai_req_fast.c) ----
+ * lx_openai_req_encode_fast appends to `out` the body the jansson encoder
+ * would write for r (model already checked, lx_request_check_utf8 passed)
+ * and returns true, or returns false with `out` unchanged ("not handled":
+ * tools, images, ...; the caller then encodes with jansson).
+ * lx_openai_req_decode_fast returns true with *out a new request (caller
+ * frees) equal to what the jansson decoder builds for the body, or false
+ * ("not handled", never an error: the caller then decodes with jansson).
+ * lx_openai_req_fast_enable(false) (test-only, not thread-safe) makes both
+ * return false. lx_openai_req_same compares two requests field by field;
+ * false with the first difference named in why[cap]. */
+bool lx_openai_req_encode_fast(const lx_request *r, const char *model, const lx_codec_opts *o,
+                               lx_buf *out);
+bool lx_openai_req_decode_fast(const char *body, size_t len, lx_request **out);
+void lx_openai_req_fast_enable(bool on);
+bool lx_openai_req_same(const lx_request *a, const lx_request *b, char *why, size_t cap);
+
 #endif
