@@ -35,29 +35,50 @@ lx_status lx_openai_text_content(lx_arena *a, const json_t *c, const char *ctx, 
 lx_status lx_openai_response_decode(const char *body, size_t len, lx_response **out, lx_error *err);
 lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
                                     lx_error *err);
+/* The jansson implementation the encoder above was written against: same
+ * contract, same bytes (tests/unit/test_openai_write.c proves it). Kept as
+ * the reference for tests, fuzz targets and benchmarks, and for the replies
+ * the hand-written encoder passes on. */
+lx_status lx_openai_response_encode_jansson(const lx_response *r, const lx_codec_opts *o,
+                                            lx_buf *out, lx_error *err);
 void lx_openai_error_decode(int http_status, const char *body, size_t len, lx_error *err);
 lx_status lx_openai_error_encode(const lx_error *e, int *http_status, lx_buf *out);
 lx_status lx_openai_http_prepare(const lx_codec_opts *o, lx_buf *url, lx_buf *headers,
                                  lx_error *err);
 
 /* The common stream chunk read without jansson (openai_fast.c): a text
- * delta or a role chunk with only the usual metadata keys. Returns true when
- * s[0..n) is exactly that shape (the file comment lists it) and filled `c`;
- * false means "not handled", never "invalid": the caller then parses with
- * jansson. `buf` (caller's, at least n + 1 bytes) receives the decoded,
- * NUL-terminated strings `c` points at (NULL: key absent or null), which
- * hold the same bytes jansson would decode. */
+ * delta, a role chunk, a finish chunk or a usage chunk with only the usual
+ * metadata keys. Returns true when s[0..n) is exactly that shape (the file
+ * comment lists it) and filled `c`; false means "not handled", never
+ * "invalid": the caller then parses with jansson. `buf` (caller's, at least
+ * n + 1 bytes) receives the decoded, NUL-terminated strings `c` points at
+ * (NULL: key absent or null), which hold the same bytes jansson would
+ * decode. */
 typedef struct lx_openai_fast_chunk {
     const char *id, *model;
     const char *content; /* choices[0].delta.content */
     size_t content_len;
+    const char *finish_reason; /* choices[0].finish_reason */
+    bool has_usage;            /* a usage object: `usage` as lx_openai_usage_from reads it */
+    lx_usage usage;
 } lx_openai_fast_chunk;
 bool lx_openai_fast_parse(const char *s, size_t n, char *buf, lx_openai_fast_chunk *c);
 
-/* Test-only switch: stream decoders created after lx_openai_fast_enable(false)
- * never try lx_openai_fast_parse (every chunk goes through jansson), so tests
- * and fuzz/fuzz_openai_fast.c can compare both paths. On by default; not
- * thread-safe (flip it only while no decoder is being created). */
+/* The common whole response read without jansson (openai_fast.c): one
+ * choice whose message has text, refusal or reasoning (no tool calls), and
+ * the usual metadata and usage. True: *out is the response
+ * lx_openai_response_decode_jansson would return for s[0..n) (caller frees
+ * it). False: not handled (or out of memory), nothing allocated; parse it
+ * with jansson. */
+bool lx_openai_fast_response(const char *s, size_t n, lx_response **out);
+lx_status lx_openai_response_decode_jansson(const char *body, size_t len, lx_response **out,
+                                            lx_error *err);
+
+/* Test-only switch: stream decoders and encoders created after
+ * lx_openai_fast_enable(false) never use the hand-written readers and
+ * writers (every chunk goes through jansson), so tests, fuzz targets and
+ * benchmarks can compare both paths. On by default; not thread-safe (flip
+ * it only while no decoder or encoder is being created). */
 void lx_openai_fast_enable(bool on);
 
 /* Stream halves (openai_stream.c); NULL on out of memory. */

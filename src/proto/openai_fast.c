@@ -236,22 +236,46 @@ static bool string_or_null(rd *r, const char **val, size_t *len)
     return string(r, val, len);
 }
 
-/* An integer jansson reads as one: -?(0|[1-9][0-9]*), at most 18 digits;
- * what follows is checked by the caller (a ',' or '}' must come next). */
-static bool integer(rd *r)
+/* An integer jansson reads as one: -?(0|[1-9][0-9]*), at most 18 digits
+ * here (so it always fits), its value in *v; what follows is checked by the
+ * caller (a ',' or '}' must come next, so "01", "1.5", "1e3" and a 19th
+ * digit are all refused there). */
+static bool int_value(rd *r, int64_t *v)
 {
     ws(r);
-    if (r->p < r->end && *r->p == '-')
+    bool neg = r->p < r->end && *r->p == '-';
+    if (neg)
         r->p++;
     if (r->p >= r->end || *r->p < '0' || *r->p > '9')
         return false;
-    if (*r->p == '0') {
+    int64_t x = 0;
+    if (*r->p == '0')
         r->p++;
-        return true;
-    }
-    for (int i = 0; i < 18 && r->p < r->end && *r->p >= '0' && *r->p <= '9'; i++)
-        r->p++;
+    else
+        for (int i = 0; i < 18 && r->p < r->end && *r->p >= '0' && *r->p <= '9'; i++)
+            x = x * 10 + (*r->p++ - '0');
+    *v = neg ? -x : x;
     return true;
+}
+
+static bool integer(rd *r)
+{
+    int64_t v;
+    return int_value(r, &v);
+}
+
+/* An integer or null (null reads as 0, as lx_json_opt_int leaves it). */
+static bool int_or_null(rd *r, int64_t *v)
+{
+    ws(r);
+    *v = 0;
+    return null_lit(r) || int_value(r, v);
+}
+
+static bool null_value(rd *r)
+{
+    ws(r);
+    return null_lit(r);
 }
 
 /* A key among `names` (plain ASCII, no escapes); its index, or -1. */
@@ -300,6 +324,86 @@ static int key(rd *r, const char *const *names, int n)
         }                                                                                          \
     } while (0)
 
+/* ---- usage ----------------------------------------------------------------
+ * {"prompt_tokens", "completion_tokens", "total_tokens",
+ *  "prompt_tokens_details": null | {"cached_tokens", "audio_tokens"},
+ *  "completion_tokens_details": null | {"reasoning_tokens", "audio_tokens",
+ *     "accepted_prediction_tokens", "rejected_prediction_tokens"},
+ *  "prompt_cache_hit_tokens", "prompt_cache_miss_tokens" (DeepSeek)}, each
+ * an integer or null. The four counters lx_openai_usage_from reads must not
+ * be negative (it refuses those); the others it ignores. The result is what
+ * lx_openai_usage_from computes. */
+
+static bool counter(rd *r, int64_t *v)
+{
+    return int_or_null(r, v) && *v >= 0;
+}
+
+static const char *const pdetail_keys[] = {"cached_tokens", "audio_tokens"};
+static const char *const cdetail_keys[] = {"reasoning_tokens", "audio_tokens",
+                                           "accepted_prediction_tokens",
+                                           "rejected_prediction_tokens"};
+
+/* A details object or null; *v gets its first key's counter (0 if absent). */
+static bool details(rd *r, const char *const *names, int n, int64_t *v)
+{
+    *v = 0;
+    if (null_value(r))
+        return true;
+    if (!take(r, '{'))
+        return false;
+    OBJECT(r, names, n, {
+        int64_t x;
+        if (K == 0 ? !counter(r, v) : !int_or_null(r, &x))
+            return false;
+    });
+    return true;
+}
+
+static const char *const usage_keys[] = {
+    "prompt_tokens",           "completion_tokens",         "total_tokens",
+    "prompt_tokens_details",   "completion_tokens_details", "prompt_cache_hit_tokens",
+    "prompt_cache_miss_tokens"};
+
+/* The usage value: null (*has false) or the object above. */
+static bool usage(rd *r, bool *has, lx_usage *u)
+{
+    int64_t prompt = 0, completion = 0, cached = 0, reasoning = 0, x;
+    memset(u, 0, sizeof *u);
+    *has = false;
+    if (null_value(r))
+        return true;
+    if (!take(r, '{'))
+        return false;
+    OBJECT(r, usage_keys, 7, {
+        bool ok;
+        if (K == 0)
+            ok = counter(r, &prompt);
+        else if (K == 1)
+            ok = counter(r, &completion);
+        else if (K == 3)
+            ok = details(r, pdetail_keys, 2, &cached);
+        else if (K == 4)
+            ok = details(r, cdetail_keys, 4, &reasoning);
+        else
+            ok = int_or_null(r, &x);
+        if (!ok)
+            return false;
+    });
+    if (cached > prompt)
+        cached = prompt;
+    if (reasoning > completion)
+        reasoning = completion;
+    u->input = prompt - cached;
+    u->cache_read = cached;
+    u->output = completion - reasoning;
+    u->reasoning = reasoning;
+    *has = true;
+    return true;
+}
+
+/* ---- stream chunk ------------------------------------------------------- */
+
 static const char *const delta_keys[] = {"role", "content", "refusal"};
 
 static bool delta(rd *r, lx_openai_fast_chunk *c)
@@ -314,10 +418,8 @@ static bool delta(rd *r, lx_openai_fast_chunk *c)
             ok = string(r, &v, &n);
         else if (K == 1)
             ok = string_or_null(r, &c->content, &c->content_len);
-        else {
-            ws(r);
-            ok = null_lit(r);
-        }
+        else
+            ok = null_value(r);
         if (!ok)
             return false;
     });
@@ -328,6 +430,7 @@ static const char *const choice_keys[] = {"index", "delta", "logprobs", "finish_
 
 static bool choice(rd *r, lx_openai_fast_chunk *c)
 {
+    size_t n;
     OBJECT(r, choice_keys, 4, {
         bool ok = false;
         ws(r);
@@ -335,8 +438,10 @@ static bool choice(rd *r, lx_openai_fast_chunk *c)
             ok = r->p < r->end && *r->p == '0' && (r->p++, true);
         else if (K == 1)
             ok = delta(r, c);
-        else
+        else if (K == 2)
             ok = null_lit(r);
+        else
+            ok = string_or_null(r, &c->finish_reason, &n);
         if (!ok)
             return false;
     });
@@ -376,10 +481,13 @@ bool lx_openai_fast_parse(const char *s, size_t n, char *buf, lx_openai_fast_chu
             ok = string_or_null(&r, &v, &len);
             break;
         case 6:
-            ws(&r);
-            ok = null_lit(&r);
+            ok = usage(&r, &c->has_usage, &c->usage);
             break;
-        default: /* choices: [] or [one choice] */
+        default: /* choices: null, [] or [one choice] */
+            if (null_value(&r)) {
+                ok = true;
+                break;
+            }
             if (!take(&r, '['))
                 return false;
             if (take(&r, ']')) {
@@ -393,4 +501,175 @@ bool lx_openai_fast_parse(const char *s, size_t n, char *buf, lx_openai_fast_chu
     });
     ws(&r);
     return r.p == r.end;
+}
+
+/* ---- whole response --------------------------------------------------------
+ * { "id": string|null, "object": string, "created": integer|null,
+ *   "model": string|null, "system_fingerprint": string|null,
+ *   "service_tier": string|null, "prompt_logprobs": null,
+ *   "kv_transfer_params": null, "usage": null | usage (above),
+ *   "choices": [ { "index": integer, "logprobs": null,
+ *                  "finish_reason": string|null,
+ *                  "stop_reason": string|integer|null (vLLM),
+ *                  "message": { "role": string, "content": string|null,
+ *                               "refusal": string|null,
+ *                               "reasoning_content": string|null,
+ *                               "reasoning": string|null,
+ *                               "annotations": [], "tool_calls": null|[],
+ *                               "audio": null, "function_call": null } } ] }
+ * exactly one choice; same string, number and whitespace rules as above.
+ * Tool calls, content parts, logprobs and everything else: not handled. */
+
+typedef struct {
+    const char *id, *model, *finish;
+    const char *text[4]; /* reasoning_content, reasoning, content, refusal */
+    size_t len[4];
+    bool has_reasoning_content, has_message, has_usage;
+    int64_t created;
+    lx_usage usage;
+} fresp;
+
+static const char *const msg_keys[] = {
+    "reasoning_content", "reasoning",  "content", "refusal",      "role",
+    "annotations",       "tool_calls", "audio",   "function_call"};
+
+static bool message(rd *r, fresp *f)
+{
+    if (!take(r, '{'))
+        return false;
+    const char *v;
+    size_t n;
+    OBJECT(r, msg_keys, 9, {
+        bool ok;
+        if (K < 4) {
+            ok = string_or_null(r, &f->text[K], &f->len[K]);
+            if (K == 0)
+                f->has_reasoning_content = true;
+        } else if (K == 4)
+            ok = string(r, &v, &n);
+        else if (K == 5)
+            ok = take(r, '[') && take(r, ']');
+        else if (K == 6)
+            ok = null_value(r) || (take(r, '[') && take(r, ']'));
+        else
+            ok = null_value(r);
+        if (!ok)
+            return false;
+    });
+    return true;
+}
+
+static const char *const rchoice_keys[] = {"index", "message", "logprobs", "finish_reason",
+                                           "stop_reason"};
+
+static bool rchoice(rd *r, fresp *f)
+{
+    const char *v;
+    size_t n;
+    int64_t x;
+    OBJECT(r, rchoice_keys, 5, {
+        bool ok;
+        if (K == 0)
+            ok = int_value(r, &x);
+        else if (K == 1)
+            ok = f->has_message = message(r, f);
+        else if (K == 2)
+            ok = null_value(r);
+        else if (K == 3)
+            ok = string_or_null(r, &f->finish, &n);
+        else {
+            ws(r);
+            ok = r->p < r->end && *r->p == '"' ? string(r, &v, &n) : int_or_null(r, &x);
+        }
+        if (!ok)
+            return false;
+    });
+    return true;
+}
+
+static const char *const resp_keys[] = {
+    "id",      "object",          "created",            "model", "system_fingerprint",
+    "choices", "prompt_logprobs", "kv_transfer_params", "usage", "service_tier"};
+
+static bool fresp_parse(rd *r, fresp *f)
+{
+    const char *v;
+    size_t len;
+    bool has_choices = false;
+    if (!take(r, '{'))
+        return false;
+    OBJECT(r, resp_keys, 10, {
+        bool ok;
+        switch (K) {
+        case 0:
+            ok = string_or_null(r, &f->id, &len);
+            break;
+        case 1:
+            ok = string(r, &v, &len);
+            break;
+        case 2:
+            ok = int_or_null(r, &f->created); /* null leaves 0, as the reference */
+            break;
+        case 3:
+            ok = string_or_null(r, &f->model, &len);
+            break;
+        case 4:
+        case 9:
+            ok = string_or_null(r, &v, &len);
+            break;
+        case 5:
+            has_choices = true;
+            ok = take(r, '[') && take(r, '{') && rchoice(r, f) && take(r, ']');
+            break;
+        case 6:
+        case 7:
+            ok = null_value(r);
+            break;
+        default:
+            ok = usage(r, &f->has_usage, &f->usage);
+        }
+        if (!ok)
+            return false;
+    });
+    ws(r);
+    return has_choices && f->has_message && r->p == r->end;
+}
+
+bool lx_openai_fast_response(const char *s, size_t n, lx_response **out)
+{
+    *out = NULL;
+    if (!s || n == 0)
+        return false;
+    lx_response *resp = lx_response_new();
+    char *buf = resp ? lx_arena_alloc(resp->arena, n + 1) : NULL;
+    fresp f;
+    memset(&f, 0, sizeof f);
+    rd r = {(const unsigned char *)s, (const unsigned char *)s + n, buf};
+    if (!buf || !fresp_parse(&r, &f)) {
+        lx_response_free(resp);
+        return false;
+    }
+    /* the strings live in buf, which the arena owns */
+    resp->id = (char *)f.id;
+    resp->model = (char *)f.model;
+    resp->created = f.created;
+    resp->finish = lx_openai_finish_from(f.finish);
+    for (int k = 0; k < 4; k++) {
+        if (k == 1 && f.has_reasoning_content)
+            continue;
+        if (!f.text[k] || !f.len[k])
+            continue;
+        lx_part *p = lx_response_add_part(resp, k < 2 ? LX_PART_THINKING : LX_PART_TEXT);
+        if (!p) {
+            lx_response_free(resp);
+            return false;
+        }
+        p->text = (char *)f.text[k];
+        if (k == 3)
+            resp->finish = LX_FINISH_CONTENT_FILTER;
+    }
+    resp->usage = f.usage;
+    resp->has_usage = f.has_usage;
+    *out = resp;
+    return true;
 }

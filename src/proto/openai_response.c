@@ -141,7 +141,10 @@ json_t *lx_openai_usage_to(const lx_usage *u)
 
 /* ---- response ------------------------------------------------------------- */
 
-lx_status lx_openai_response_decode(const char *body, size_t len, lx_response **out, lx_error *err)
+/* The reference decoder (jansson): every body the hand-written reader in
+ * openai_fast.c does not take. */
+lx_status lx_openai_response_decode_jansson(const char *body, size_t len, lx_response **out,
+                                            lx_error *err)
 {
     json_t *root = NULL;
     lx_response *r = NULL;
@@ -239,8 +242,17 @@ fail:
     return st;
 }
 
-lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
-                                    lx_error *err)
+lx_status lx_openai_response_decode(const char *body, size_t len, lx_response **out, lx_error *err)
+{
+    if (lx_openai_fast_response(body, len, out))
+        return LX_OK;
+    return lx_openai_response_decode_jansson(body, len, out, err);
+}
+
+/* The reference encoder (jansson), kept for the differential tests and
+ * for the rare reply the hand-written one below passes on. */
+lx_status lx_openai_response_encode_jansson(const lx_response *r, const lx_codec_opts *o,
+                                            lx_buf *out, lx_error *err)
 {
     char idbuf[64];
     const char *id = o && o->id ? o->id : r->id;
@@ -298,6 +310,146 @@ lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o
     lx_buf_free(&text);
     lx_buf_free(&think);
     return st == LX_OK ? st : lx_fail(err, st, "out of memory encoding the response");
+}
+
+/* The text of every part of `kind` joined, as valid UTF-8 (what the
+ * reference builds with lx_utf8_lossy): a single valid part is used in
+ * place, anything else is joined and repaired in `tmp`. */
+static lx_status joined(const lx_response *r, lx_part_kind kind, lx_buf *tmp, const char **s,
+                        size_t *n)
+{
+    const char *one = NULL;
+    size_t count = 0;
+    for (size_t i = 0; i < r->n_parts; i++)
+        if (r->parts[i].kind == kind && r->parts[i].text) {
+            one = r->parts[i].text;
+            count++;
+        }
+    *s = "";
+    *n = 0;
+    if (count == 0)
+        return LX_OK;
+    if (count == 1) {
+        size_t len = strlen(one);
+        if (lx_utf8_valid_prefix(one, len) == len) {
+            *s = one;
+            *n = len;
+            return LX_OK;
+        }
+    }
+    for (size_t i = 0; i < r->n_parts; i++)
+        if (r->parts[i].kind == kind && r->parts[i].text &&
+            lx_buf_puts(tmp, r->parts[i].text) != LX_OK)
+            return LX_ERR_NOMEM;
+    if (lx_utf8_lossy(tmp->data, tmp->len, tmp) != LX_OK)
+        return LX_ERR_NOMEM;
+    *s = tmp->data ? tmp->data : "";
+    *n = tmp->len;
+    return LX_OK;
+}
+
+static bool valid_utf8(const char *s)
+{
+    size_t n = strlen(s);
+    return lx_utf8_valid_prefix(s, n) == n;
+}
+
+static lx_status quote(lx_buf *out, const char *s)
+{
+    return lx_json_quote(out, s, strlen(s));
+}
+
+/* The usage object exactly as jansson dumps lx_openai_usage_to(u). */
+static lx_status put_usage(lx_buf *out, const lx_usage *u)
+{
+    int64_t prompt = lx_usage_total_input(u), completion = lx_usage_total_output(u);
+    return lx_buf_printf(out,
+                         "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld,"
+                         "\"prompt_tokens_details\":{\"cached_tokens\":%lld},"
+                         "\"completion_tokens_details\":{\"reasoning_tokens\":%lld}}",
+                         (long long)prompt, (long long)completion, (long long)(prompt + completion),
+                         (long long)u->cache_read, (long long)u->reasoning);
+}
+
+/* Written by hand, byte for byte what the reference above dumps (compact,
+ * keys in insertion order, strings as lx_json_quote writes them). Strings
+ * the reference refuses (id, model or a tool call field that is not valid
+ * UTF-8: json_pack fails) go to the reference, which fails as before. */
+lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o, lx_buf *out,
+                                    lx_error *err)
+{
+    char idbuf[64];
+    const char *id = o && o->id ? o->id : r->id;
+    if (!id) {
+        lx_wire_id(idbuf, sizeof idbuf, "chatcmpl-");
+        id = idbuf;
+    }
+    const char *model = o && o->model ? o->model : r->model ? r->model : "";
+    size_t n_calls = 0;
+    bool ok = valid_utf8(id) && valid_utf8(model);
+    for (size_t i = 0; i < r->n_parts && ok; i++) {
+        const lx_part *p = &r->parts[i];
+        if (p->kind != LX_PART_TOOL_CALL)
+            continue;
+        n_calls++;
+        ok = (!p->id || valid_utf8(p->id)) && (!p->name || valid_utf8(p->name)) &&
+             (!p->arguments || valid_utf8(p->arguments));
+    }
+    if (!ok)
+        return lx_openai_response_encode_jansson(r, o, out, err);
+    lx_buf text, think;
+    lx_buf_init(&text, 0);
+    lx_buf_init(&think, 0);
+    const char *ts, *hs;
+    size_t tn, hn, at = out->len;
+    const char *fr = lx_openai_finish_to(r->finish);
+    lx_status st = joined(r, LX_PART_TEXT, &text, &ts, &tn);
+    if (st == LX_OK)
+        st = joined(r, LX_PART_THINKING, &think, &hs, &hn);
+    if (st == LX_OK && (st = lx_buf_append(out, "{\"id\":", 6)) == LX_OK &&
+        (st = quote(out, id)) == LX_OK &&
+        (st = lx_buf_printf(out, ",\"object\":\"chat.completion\",\"created\":%lld,\"model\":",
+                            (long long)(r->created ? r->created : (int64_t)time(NULL)))) ==
+            LX_OK &&
+        (st = quote(out, model)) == LX_OK &&
+        (st = lx_buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                               "\"content\":")) == LX_OK)
+        st = tn || !n_calls ? lx_json_quote(out, ts, tn) : lx_buf_puts(out, "null");
+    if (st == LX_OK && hn && (st = lx_buf_puts(out, ",\"reasoning_content\":")) == LX_OK)
+        st = lx_json_quote(out, hs, hn);
+    if (st == LX_OK && n_calls)
+        st = lx_buf_puts(out, ",\"tool_calls\":[");
+    for (size_t i = 0, k = 0; i < r->n_parts && st == LX_OK; i++) {
+        const lx_part *p = &r->parts[i];
+        if (p->kind != LX_PART_TOOL_CALL)
+            continue;
+        char cid[64];
+        if (!p->id)
+            snprintf(cid, sizeof cid, "call_%zu", i);
+        if ((st = lx_buf_puts(out, k++ ? ",{\"id\":" : "{\"id\":")) == LX_OK &&
+            (st = quote(out, p->id ? p->id : cid)) == LX_OK &&
+            (st = lx_buf_puts(out, ",\"type\":\"function\",\"function\":{\"name\":")) == LX_OK &&
+            (st = quote(out, p->name ? p->name : "")) == LX_OK &&
+            (st = lx_buf_puts(out, ",\"arguments\":")) == LX_OK &&
+            (st = quote(out, p->arguments ? p->arguments : "{}")) == LX_OK)
+            st = lx_buf_puts(out, "}}");
+    }
+    if (st == LX_OK && n_calls)
+        st = lx_buf_putc(out, ']');
+    if (st == LX_OK && (st = lx_buf_puts(out, "},\"finish_reason\":")) == LX_OK &&
+        (st = quote(out, fr ? fr : "stop")) == LX_OK && (st = lx_buf_puts(out, "}]")) == LX_OK &&
+        r->has_usage && (st = lx_buf_puts(out, ",\"usage\":")) == LX_OK)
+        st = put_usage(out, &r->usage);
+    if (st == LX_OK)
+        st = lx_buf_putc(out, '}');
+    lx_buf_free(&text);
+    lx_buf_free(&think);
+    if (st == LX_OK)
+        return LX_OK;
+    out->len = at; /* no half reply */
+    if (out->data)
+        out->data[at] = '\0';
+    return lx_fail(err, LX_ERR_NOMEM, "out of memory encoding the response");
 }
 
 /* ---- errors and HTTP ------------------------------------------------------- */

@@ -25,16 +25,21 @@
  * until [DONE], which emits USAGE (when a usage object was seen) and
  * FINISH. Choices other than index 0 are ignored (n > 1 is not supported).
  * A chunk {"error":{...}} is an upstream error (LX_ERR_UPSTREAM). The
- * common text chunk is first tried by a strict hand-written reader
- * (openai_fast.c, several times cheaper than jansson); anything it does not
- * fully recognise goes through jansson as before.
+ * common chunks (text, role, finish_reason, usage) are first tried by a
+ * strict hand-written reader (openai_fast.c, several times cheaper than
+ * jansson); anything it does not fully recognise goes through jansson as
+ * before.
  *
  * Encoder: the mirror image: a role chunk first, content and tool-call
  * fragments (id/type/name only on the first fragment of an index), a chunk
  * carrying finish_reason, the usage chunk when include_usage, [DONE]. An
  * ERROR event becomes data: {"error":{...}} and no [DONE]. Text split in
  * the middle of a UTF-8 character is re-joined across events; invalid
- * bytes become U+FFFD (JSON strings must be valid UTF-8).
+ * bytes become U+FFFD (JSON strings must be valid UTF-8). The text, role,
+ * finish and usage chunks are written by hand, byte for byte what jansson's
+ * compact dump gives (tests/unit/test_openai_write.c compares both); tool
+ * chunks, errors, and the role/finish/usage chunks of a stream whose id or
+ * model is not valid UTF-8 still go through jansson.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +280,15 @@ static bool fast_chunk(oa_dec *d, const char *s, size_t n, lx_status *st)
     }
     if (*st == LX_OK && c.content_len > 0)
         *st = emit(d, (lx_event){.kind = LX_EV_TEXT, .text = c.content, .len = c.content_len});
+    if (*st == LX_OK && c.finish_reason) {
+        d->finish = lx_openai_finish_from(c.finish_reason);
+        d->has_finish = true;
+        *st = close_calls(d);
+    }
+    if (*st == LX_OK && c.has_usage) {
+        d->usage = c.usage;
+        d->has_usage = true;
+    }
     return true;
 }
 
@@ -408,9 +422,11 @@ typedef struct {
     char *model;
     int64_t created;
     bool include_usage, started, done, has_usage;
+    bool fast; /* hand-written chunks (lx_openai_fast_enable) */
     lx_usage usage;
     lx_buf scratch, clean;
     lx_buf prefix; /* '{"id":..,"model":..,"choices":[{"index":0,"delta":{' of text chunks */
+    int head_ok;   /* id and model are valid UTF-8: 1 yes, -1 no, 0 not checked */
     lx_utf8_carry text_carry, think_carry;
 } oa_enc;
 
@@ -436,6 +452,70 @@ static lx_status write_chunk(oa_enc *e, json_t *delta, const char *finish, json_
     return st;
 }
 
+#define CHOICE_OPEN "[{\"index\":0,\"delta\":{"
+
+/* Builds e->prefix once (the model is known from the first event on). */
+static lx_status build_prefix(oa_enc *e)
+{
+    if (e->prefix.len)
+        return LX_OK;
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)e->created);
+    if (lx_buf_append(&e->prefix, "{\"id\":", 6) != LX_OK ||
+        lx_json_quote(&e->prefix, e->id, strlen(e->id)) != LX_OK ||
+        lx_buf_puts(&e->prefix, ",\"object\":\"chat.completion.chunk\",\"created\":") != LX_OK ||
+        lx_buf_puts(&e->prefix, num) != LX_OK || lx_buf_puts(&e->prefix, ",\"model\":") != LX_OK ||
+        lx_json_quote(&e->prefix, e->model ? e->model : "", e->model ? strlen(e->model) : 0) !=
+            LX_OK ||
+        lx_buf_puts(&e->prefix, ",\"choices\":" CHOICE_OPEN) != LX_OK) {
+        lx_buf_reset(&e->prefix);
+        return LX_ERR_NOMEM;
+    }
+    return LX_OK;
+}
+
+/* Whether the role, finish and usage chunks may be written by hand: json_pack
+ * refuses an id or model that is not valid UTF-8, and then so must we. */
+static bool by_hand(oa_enc *e)
+{
+    if (!e->fast)
+        return false;
+    if (!e->head_ok) {
+        const char *m = e->model ? e->model : "";
+        size_t ni = strlen(e->id), nm = strlen(m);
+        e->head_ok =
+            lx_utf8_valid_prefix(e->id, ni) == ni && lx_utf8_valid_prefix(m, nm) == nm ? 1 : -1;
+    }
+    return e->head_ok > 0;
+}
+
+/* A chunk written by hand: the prefix (without the opening of choices when
+ * `no_choice`), then `tail` and, when u, the usage object and '}'. Byte for
+ * byte what write_chunk gives for the same content. */
+static lx_status hand_chunk(oa_enc *e, bool no_choice, const char *tail, const lx_usage *u,
+                            lx_buf *out)
+{
+    if (build_prefix(e) != LX_OK)
+        return LX_ERR_NOMEM;
+    size_t head = e->prefix.len - (no_choice ? sizeof CHOICE_OPEN - 1 : 0);
+    lx_buf_reset(&e->scratch);
+    if (lx_buf_append(&e->scratch, e->prefix.data, head) != LX_OK ||
+        lx_buf_puts(&e->scratch, tail) != LX_OK)
+        return LX_ERR_NOMEM;
+    if (u) {
+        int64_t prompt = lx_usage_total_input(u), completion = lx_usage_total_output(u);
+        if (lx_buf_printf(&e->scratch,
+                          "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":"
+                          "%lld,\"prompt_tokens_details\":{\"cached_tokens\":%lld},"
+                          "\"completion_tokens_details\":{\"reasoning_tokens\":%lld}}}",
+                          (long long)prompt, (long long)completion,
+                          (long long)(prompt + completion), (long long)u->cache_read,
+                          (long long)u->reasoning) != LX_OK)
+            return LX_ERR_NOMEM;
+    }
+    return lx_sse_write(out, NULL, e->scratch.data, e->scratch.len);
+}
+
 static lx_status ensure_started(oa_enc *e, const char *model, lx_buf *out)
 {
     if (e->started)
@@ -443,6 +523,11 @@ static lx_status ensure_started(oa_enc *e, const char *model, lx_buf *out)
     e->started = true;
     if (!e->model && model && !(e->model = strdup(model)))
         return LX_ERR_NOMEM;
+    if (by_hand(e))
+        return hand_chunk(e, false,
+                          "\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,"
+                          "\"finish_reason\":null}]}",
+                          NULL, out);
     return write_chunk(e, json_pack("{s:s,s:s}", "role", "assistant", "content", ""), NULL, NULL,
                        out);
 }
@@ -454,24 +539,13 @@ static lx_status put_text(oa_enc *e, lx_utf8_carry *c, const char *key, const ch
     lx_status st = lx_utf8_clean(c, t, n, flush, &e->clean);
     if (st != LX_OK || e->clean.len == 0)
         return st;
+    if (!e->fast) /* the jansson reference (lx_openai_fast_enable(false)) */
+        return write_chunk(e, json_pack("{s:s%}", key, e->clean.data, e->clean.len), NULL, NULL,
+                           out);
     /* Text chunks are most of a stream: written by hand, byte for byte what
      * write_chunk would produce, with the constant head built once. */
-    if (e->prefix.len == 0) {
-        char num[32];
-        snprintf(num, sizeof num, "%lld", (long long)e->created);
-        if (lx_buf_append(&e->prefix, "{\"id\":", 6) != LX_OK ||
-            lx_json_quote(&e->prefix, e->id, strlen(e->id)) != LX_OK ||
-            lx_buf_puts(&e->prefix, ",\"object\":\"chat.completion.chunk\",\"created\":") !=
-                LX_OK ||
-            lx_buf_puts(&e->prefix, num) != LX_OK ||
-            lx_buf_puts(&e->prefix, ",\"model\":") != LX_OK ||
-            lx_json_quote(&e->prefix, e->model ? e->model : "", e->model ? strlen(e->model) : 0) !=
-                LX_OK ||
-            lx_buf_puts(&e->prefix, ",\"choices\":[{\"index\":0,\"delta\":{") != LX_OK) {
-            lx_buf_reset(&e->prefix);
-            return LX_ERR_NOMEM;
-        }
-    }
+    if (build_prefix(e) != LX_OK)
+        return LX_ERR_NOMEM;
     lx_buf_reset(&e->scratch);
     if (lx_buf_append(&e->scratch, e->prefix.data, e->prefix.len) != LX_OK ||
         lx_json_quote(&e->scratch, key, strlen(key)) != LX_OK ||
@@ -535,15 +609,22 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
     case LX_EV_FINISH: {
         const char *fr = lx_openai_finish_to(ev->finish);
         e->done = true;
+        lx_usage zero = {0};
+        const lx_usage *u = e->has_usage ? &e->usage : &zero;
+        if (by_hand(e)) {
+            char tail[96];
+            snprintf(tail, sizeof tail, "},\"logprobs\":null,\"finish_reason\":\"%s\"}]}",
+                     fr ? fr : "stop"); /* a fixed wire name: nothing to escape */
+            if ((st = hand_chunk(e, false, tail, NULL, out)) != LX_OK ||
+                (e->include_usage && (st = hand_chunk(e, true, "[],\"usage\":", u, out)) != LX_OK))
+                return st;
+            return lx_sse_write(out, NULL, "[DONE]", 6);
+        }
         if ((st = write_chunk(e, json_object(), fr ? fr : "stop", NULL, out)) != LX_OK)
             return st;
-        if (e->include_usage) {
-            lx_usage zero = {0};
-            if ((st = write_chunk(e, NULL, NULL,
-                                  lx_openai_usage_to(e->has_usage ? &e->usage : &zero), out)) !=
-                LX_OK)
-                return st;
-        }
+        if (e->include_usage &&
+            (st = write_chunk(e, NULL, NULL, lx_openai_usage_to(u), out)) != LX_OK)
+            return st;
         return lx_sse_write(out, NULL, "[DONE]", 6);
     }
     case LX_EV_ERROR: {
@@ -592,5 +673,6 @@ lx_stream_encoder *lx_openai_stream_encoder_new(const lx_codec_opts *o)
     }
     e->include_usage = o && o->include_usage;
     e->created = (int64_t)time(NULL);
+    e->fast = fast_enabled;
     return &e->base;
 }

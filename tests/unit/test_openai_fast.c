@@ -131,6 +131,23 @@ static const char *const accepted[] = {
     "\"finish_reason\":null}]}",
     "{\"system_fingerprint\":null,\"service_tier\":null,\"created\":0,\"choices\":[{}]}",
     CH("{\"content\":\"\\uFFFF\\uE000\\u0800\\u07FF\\u0080\\u007F\\u0001\\uDBFF\\uDFFF\"}"),
+    /* the final chunks */
+    "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":"
+             "\"stop\"}]}",
+    "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}",
+    "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"end\"},\"finish_reason\":"
+             "\"length\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4,"
+             "\"total_tokens\":13}}",
+    "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10,"
+             "\"total_tokens\":29,\"prompt_tokens_details\":{\"cached_tokens\":3,"
+             "\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":4,"
+             "\"audio_tokens\":0,\"accepted_prediction_tokens\":0,"
+             "\"rejected_prediction_tokens\":0}}}",
+    "{" HEAD ",\"choices\":null,\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1,"
+             "\"prompt_tokens_details\":null,\"completion_tokens_details\":null}}",
+    "{" HEAD ",\"choices\":[],\"usage\":{}}",
+    "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"prompt_tokens_details\":{"
+             "\"cached_tokens\":5},\"completion_tokens\":null,\"prompt_cache_hit_tokens\":1}}",
 };
 
 static const char *const fallback[] = {
@@ -138,8 +155,10 @@ static const char *const fallback[] = {
     "{\"id\":\"a\",\"id\":\"b\",\"choices\":[]}",
     CH("{\"reasoning_content\":\"hm\"}"),
     CH("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]}"),
-    "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}",
-    "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}",
+    "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":7}]}",
+    "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":-3,\"completion_tokens\":2}}",
+    "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"prompt_time\":0.5}}",
+    "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens_details\":[]}}",
     "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}},{\"index\":1,\"delta\":{"
              "\"content\":\"b\"}}]}",
     "{" HEAD ",\"choices\":[{\"index\":1,\"delta\":{\"content\":\"b\"}}]}",
@@ -171,7 +190,7 @@ static const char *const fallback[] = {
     CH("null"),
     "[1]",
     "\"str\"",
-    "{\"choices\":null}",
+    "{\"choices\":nul}",
     "{\"usage\":nul}",
     "{\"usage\":nullx}",
     "{\"model\":\"m\"",
@@ -224,6 +243,18 @@ Test(openai_fast, hand_written_streams_match_jansson)
         const char *three[] = {accepted[0], fallback[i], accepted[2]};
         same_chunks(three, 3);
     }
+    /* open tool calls closed by a fast finish chunk; a call after it */
+    const char *tool[] = {
+        accepted[0],
+        CH("{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\","
+           "\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]}"),
+        CH("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]}"),
+        "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}",
+        "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3}}",
+        CH("{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{}\"}}]}"),
+    };
+    same_chunks(tool, 5);
+    same_chunks(tool, 6);
     /* an `event: error` chunk of the common shape stays an upstream error */
     const char *ev = "event: error\ndata: " CH("{\"content\":\"x\"}") "\n\n";
     same(ev, strlen(ev));
@@ -262,11 +293,19 @@ static void gen_string(lx_buf *b)
     lx_buf_putc(b, '"');
 }
 
+static void gen_rvalue(lx_buf *b, const char *key);
+
 static void gen_value(lx_buf *b, const char *key)
 {
+    static const char *const finishes[] = {"\"stop\"", "\"length\"", "\"tool_calls\"",
+                                           "\"content_filter\"", "\"eos\"", "\"\"", "7"};
     gen_ws(b);
     if (!strcmp(key, "created"))
         lx_buf_puts(b, rnd(10) ? "1732400000" : rnd(2) ? "-0" : "0");
+    else if (!strcmp(key, "usage") && rnd(4) == 0)
+        gen_rvalue(b, "usage");
+    else if (!strcmp(key, "finish_reason") && rnd(6) == 0)
+        lx_buf_puts(b, finishes[rnd(7)]);
     else if (!strcmp(key, "usage") || !strcmp(key, "refusal") || !strcmp(key, "logprobs") ||
              !strcmp(key, "finish_reason"))
         lx_buf_puts(b, "null");
@@ -291,7 +330,9 @@ static void gen_member(lx_buf *b, const char *k, int level)
     lx_buf_putc(b, ':');
     static const char *const choice_keys[] = {"index", "delta", "logprobs", "finish_reason"};
     static const char *const delta_keys[] = {"role", "content", "refusal"};
-    if (!strcmp(k, "choices")) {
+    if (!strcmp(k, "choices") && rnd(20) == 0) {
+        lx_buf_puts(b, "null");
+    } else if (!strcmp(k, "choices")) {
         gen_ws(b);
         lx_buf_putc(b, '[');
         if (rnd(8)) {
@@ -425,4 +466,347 @@ Test(openai_fast, mutated_chunks_match_jansson)
     size_t n_fast = 0;
     generated(2, 6000, 3, &n_fast);
     cr_assert_gt(n_fast, 50, "the fast path took only %zu mutated chunks", n_fast);
+}
+
+/* ---- whole responses (lx_openai_fast_response) ------------------------------ */
+
+static void put_str(lx_buf *b, const char *name, const char *s)
+{
+    if (s) {
+        lx_buf_printf(b, "%s=%zu[", name, strlen(s));
+        lx_buf_puts(b, s);
+        lx_buf_puts(b, "] ");
+    } else {
+        lx_buf_printf(b, "%s=(null) ", name);
+    }
+}
+
+/* Every field of a response, or the status and error of its decode. */
+static char *describe(lx_status st, const lx_error *err, const lx_response *r)
+{
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    lx_buf_printf(&b, "status %d %s\n", (int)st, st ? err->message : "");
+    if (st == LX_OK) {
+        put_str(&b, "id", r->id);
+        put_str(&b, "model", r->model);
+        put_str(&b, "provider", r->provider);
+        put_str(&b, "stop", r->stop_sequence);
+        lx_buf_printf(&b, "finish=%d created=%lld usage=%d:%lld:%lld:%lld:%lld:%lld\n",
+                      (int)r->finish, (long long)r->created, (int)r->has_usage,
+                      (long long)r->usage.input, (long long)r->usage.cache_read,
+                      (long long)r->usage.cache_write, (long long)r->usage.output,
+                      (long long)r->usage.reasoning);
+        for (size_t i = 0; i < r->n_parts; i++) {
+            const lx_part *p = &r->parts[i];
+            lx_buf_printf(&b, "part %d err=%d ", (int)p->kind, (int)p->is_error);
+            put_str(&b, "text", p->text);
+            put_str(&b, "url", p->url);
+            put_str(&b, "data", p->data);
+            put_str(&b, "mt", p->media_type);
+            put_str(&b, "id", p->id);
+            put_str(&b, "name", p->name);
+            put_str(&b, "args", p->arguments);
+            put_str(&b, "sig", p->signature);
+            lx_buf_putc(&b, '\n');
+        }
+    }
+    size_t n;
+    return lx_buf_steal(&b, &n);
+}
+
+/* Decodes s both ways and through the codec entry; all three must agree.
+ * Returns whether the hand-written reader took it. */
+static bool same_response(const char *s, size_t n)
+{
+    lx_response *f = NULL, *j = NULL, *c = NULL;
+    lx_error e1 = {0}, e2 = {0};
+    bool took = lx_openai_fast_response(s, n, &f);
+    lx_status sj = lx_openai_response_decode_jansson(s, n, &j, &e1);
+    lx_status sc = lx_openai_response_decode(s, n, &c, &e2);
+    char *dj = describe(sj, &e1, j), *dc = describe(sc, &e2, c);
+    cr_assert_str_eq(dc, dj, "codec decode and jansson differ on:\n%.*s", (int)n, s);
+    if (took) {
+        char *df = describe(LX_OK, NULL, f);
+        cr_assert_str_eq(df, dj, "fast reader and jansson differ on:\n%.*s", (int)n, s);
+        free(df);
+    } else {
+        cr_assert_null(f);
+    }
+    free(dj);
+    free(dc);
+    lx_response_free(f);
+    lx_response_free(j);
+    lx_response_free(c);
+    return took;
+}
+
+#define RHEAD                                                                                      \
+    "\"id\":\"chatcmpl-AbC\",\"object\":\"chat.completion\",\"created\":1732400000,\"model\":"     \
+    "\"gpt-4o-mini-2024-07-18\""
+#define RMSG(msg, fr)                                                                              \
+    "{" RHEAD ",\"choices\":[{\"index\":0,\"message\":" msg ",\"logprobs\":null,"                \
+    "\"finish_reason\":" fr "}]}"
+#define USAGE_FULL                                                                                 \
+    "\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10,\"total_tokens\":29,"                \
+    "\"prompt_tokens_details\":{\"cached_tokens\":3,\"audio_tokens\":0},"                          \
+    "\"completion_tokens_details\":{\"reasoning_tokens\":4,\"audio_tokens\":0,"                    \
+    "\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}"
+
+static const char *const r_accepted[] = {
+    /* OpenAI's own shape */
+    "{\"id\":\"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT\",\"object\":\"chat.completion\",\"created\":"
+    "1741569952,\"model\":\"gpt-4.1-2025-04-14\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+    "\"assistant\",\"content\":\"Hello! How can I assist you today?\",\"refusal\":null,"
+    "\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}]," USAGE_FULL
+    ",\"service_tier\":\"default\",\"system_fingerprint\":\"fp_1\"}",
+    RMSG("{\"role\":\"assistant\",\"content\":\"x\"}", "\"length\""),
+    RMSG("{\"role\":\"assistant\",\"content\":null,\"refusal\":\"I can't\"}", "\"stop\""),
+    RMSG("{\"role\":\"assistant\",\"content\":\"a\",\"reasoning_content\":\"think\"}", "null"),
+    RMSG("{\"role\":\"assistant\",\"content\":\"a\",\"reasoning\":\"r\"}", "\"weird\""),
+    RMSG("{\"role\":\"assistant\",\"content\":\"a\",\"reasoning_content\":null,\"reasoning\":\"r\"}",
+         "\"stop\""),
+    RMSG("{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[],\"audio\":null,"
+         "\"function_call\":null}",
+         "\"tool_calls\""),
+    RMSG("{\"role\":\"assistant\",\"content\":\"\\u00e9\\ud83d\\ude00\\n\\\"\\\\\\/\\b\\f\\r\\t\"}",
+         "\"content_filter\""),
+    RMSG("{\"content\":\"\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\"}", "\"stop\""),
+    "{\"choices\":[{\"message\":{}}]}",
+    "{\"id\":null,\"model\":null,\"created\":null,\"usage\":null,\"choices\":[{\"message\":{}}]}",
+    "{\"choices\":[{\"message\":{\"content\":\"x\"},\"index\":3,\"stop_reason\":null}],"
+    "\"created\":-5,\"prompt_logprobs\":null,\"kv_transfer_params\":null}",
+    "{\"choices\":[{\"message\":{},\"stop_reason\":\"</s>\"}]}",
+    "{\"choices\":[{\"message\":{},\"stop_reason\":128009}]}",
+    " {\r\n\t\"choices\" : [ { \"message\" : { \"content\" : \"a\" } } ] ,\"usage\":{"
+    "\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7,\"prompt_tokens_details\":null,"
+    "\"completion_tokens_details\":null} } ",
+    "{\"choices\":[{\"message\":{}}],\"usage\":{}}",
+    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":2,\"prompt_tokens_details\":{"
+    "\"cached_tokens\":9},\"completion_tokens\":1,\"completion_tokens_details\":{"
+    "\"reasoning_tokens\":5}}}",
+    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":999999999999999999,"
+    "\"completion_tokens\":-0,\"prompt_cache_hit_tokens\":1,\"prompt_cache_miss_tokens\":-2,"
+    "\"total_tokens\":null}}",
+};
+
+static const char *const r_fallback[] = {
+    RMSG("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":"
+         "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}",
+         "\"tool_calls\""),
+    RMSG("{\"content\":[{\"type\":\"text\",\"text\":\"a\"}]}", "\"stop\""),
+    RMSG("{\"content\":\"a\",\"content\":\"b\"}", "\"stop\""),
+    RMSG("{\"content\":\"\\u0000x\"}", "\"stop\""),
+    RMSG("{\"content\":7}", "\"stop\""),
+    RMSG("{\"content\":\"a\"}", "7"),
+    RMSG("{\"content\":\"a\",\"annotations\":[{}]}", "null"),
+    "{\"choices\":[]}",
+    "{\"choices\":[{}]}",
+    "{\"choices\":null}",
+    "{\"choices\":[{\"message\":null}]}",
+    "{\"choices\":[{\"message\":{}},{\"message\":{}}]}",
+    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":-1}}",
+    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":1.0}}",
+    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":1234567890123456789}}",
+    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens_details\":{\"cached_tokens\":-3}}}",
+    "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens_details\":7}}",
+    "{\"choices\":[{\"message\":{}}],\"usage\":{\"queue_time\":0.1}}",
+    "{\"choices\":[{\"message\":{}}],\"usage\":7}",
+    "{\"choices\":[{\"message\":{},\"stop_reason\":-\"x\"}]}",
+    "{\"choices\":[{\"message\":{}}],\"created\":1.5}",
+    "{\"choices\":[{\"message\":{}}],\"created\":\"1\"}",
+    "{\"choices\":[{\"message\":{}}],\"id\":7}",
+    "{\"choices\":[{\"message\":{}}],\"x_groq\":{}}",
+    "{\"choices\":[{\"message\":{}}]} x",
+    "{\"choices\":[{\"message\":{}}]",
+    "{\"error\":{\"message\":\"boom\"}}",
+    "{}",
+    "[]",
+    "",
+    "nope",
+};
+
+Test(openai_fast, whole_responses_hand_picked)
+{
+    for (size_t i = 0; i < sizeof r_accepted / sizeof *r_accepted; i++)
+        cr_assert(same_response(r_accepted[i], strlen(r_accepted[i])), "refused: %s",
+                  r_accepted[i]);
+    for (size_t i = 0; i < sizeof r_fallback / sizeof *r_fallback; i++)
+        cr_assert_not(same_response(r_fallback[i], strlen(r_fallback[i])), "accepted: %s",
+                      r_fallback[i]);
+    /* the fields really come through */
+    lx_response *r = NULL;
+    cr_assert(lx_openai_fast_response(r_accepted[0], strlen(r_accepted[0]), &r));
+    cr_assert_str_eq(r->id, "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT");
+    cr_assert_str_eq(r->model, "gpt-4.1-2025-04-14");
+    cr_assert_eq(r->created, 1741569952);
+    cr_assert_eq(r->n_parts, 1);
+    cr_assert_str_eq(r->parts[0].text, "Hello! How can I assist you today?");
+    cr_assert_eq(r->finish, LX_FINISH_STOP);
+    cr_assert(r->has_usage);
+    cr_assert_eq(r->usage.input, 16);
+    cr_assert_eq(r->usage.cache_read, 3);
+    cr_assert_eq(r->usage.output, 6);
+    cr_assert_eq(r->usage.reasoning, 4);
+    lx_response_free(r);
+}
+
+static void gen_obj(lx_buf *b, const char *const *keys, size_t n, const char *must);
+
+/* One value for `key` of a whole response; rarely one that must fall back. */
+static void gen_rvalue(lx_buf *b, const char *key)
+{
+    static const char *const counters[] = {"0", "7", "-0", "19", "999999999999999999", "null",
+                                           /* fall back */ "-1", "1.0", "1e2",
+                                           "12345678901234567890", "\"3\""};
+    static const char *const prompt_keys[] = {"cached_tokens", "audio_tokens"};
+    static const char *const compl_keys[] = {"reasoning_tokens", "audio_tokens",
+                                             "accepted_prediction_tokens",
+                                             "rejected_prediction_tokens"};
+    static const char *const usage_keys_[] = {
+        "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details",
+        "completion_tokens_details", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens"};
+    static const char *const msg_keys_[] = {"role",  "content",     "refusal", "annotations",
+                                            "reasoning_content", "reasoning", "tool_calls",
+                                            "audio", "function_call"};
+    static const char *const choice_keys_[] = {"index", "message", "logprobs", "finish_reason",
+                                               "stop_reason"};
+    static const char *const finishes[] = {"\"stop\"", "\"length\"", "\"tool_calls\"",
+                                           "\"content_filter\"", "\"function_call\"", "\"eos\"",
+                                           "null", "\"\""};
+    gen_ws(b);
+    bool odd = rnd(40) == 0; /* a value of the wrong kind */
+    if (odd) {
+        static const char *const wrong[] = {"7", "\"s\"", "null", "[]", "{}", "true", "1.5"};
+        lx_buf_puts(b, wrong[rnd(7)]);
+    } else if (!strcmp(key, "choices")) {
+        lx_buf_putc(b, '[');
+        gen_ws(b);
+        gen_obj(b, choice_keys_, 5, "message");
+        if (rnd(50) == 0) {
+            lx_buf_putc(b, ',');
+            gen_obj(b, choice_keys_, 5, "message");
+        }
+        lx_buf_putc(b, ']');
+    } else if (!strcmp(key, "message")) {
+        gen_obj(b, msg_keys_, 9, "content");
+    } else if (!strcmp(key, "usage")) {
+        if (rnd(6) == 0)
+            lx_buf_puts(b, "null");
+        else
+            gen_obj(b, usage_keys_, 7, NULL);
+    } else if (!strcmp(key, "prompt_tokens_details")) {
+        if (rnd(6) == 0)
+            lx_buf_puts(b, "null");
+        else
+            gen_obj(b, prompt_keys, 2, NULL);
+    } else if (!strcmp(key, "completion_tokens_details")) {
+        if (rnd(6) == 0)
+            lx_buf_puts(b, "null");
+        else
+            gen_obj(b, compl_keys, 4, NULL);
+    } else if (strstr(key, "tokens")) {
+        lx_buf_puts(b, counters[rnd(30) == 0 ? 6 + rnd(5) : rnd(6)]);
+    } else if (!strcmp(key, "created") || !strcmp(key, "index")) {
+        lx_buf_puts(b, rnd(8) ? "1732400000" : rnd(2) ? "-0" : rnd(2) ? "null" : "-42");
+    } else if (!strcmp(key, "finish_reason")) {
+        lx_buf_puts(b, finishes[rnd(8)]);
+    } else if (!strcmp(key, "stop_reason")) {
+        lx_buf_puts(b, rnd(3) == 0 ? "null" : rnd(2) ? "128009" : "\"</s>\"");
+    } else if (!strcmp(key, "annotations")) {
+        lx_buf_puts(b, rnd(30) ? "[]" : "[{\"type\":\"url\"}]");
+    } else if (!strcmp(key, "tool_calls")) {
+        lx_buf_puts(b, rnd(3) == 0 ? "null" : rnd(30) ? "[]" : "[{\"function\":{\"name\":\"f\"}}]");
+    } else if (!strcmp(key, "logprobs") || !strcmp(key, "audio") ||
+               !strcmp(key, "function_call") || !strcmp(key, "prompt_logprobs") ||
+               !strcmp(key, "kv_transfer_params")) {
+        lx_buf_puts(b, "null");
+    } else if (strcmp(key, "object") && strcmp(key, "role") && rnd(5) == 0) {
+        lx_buf_puts(b, "null");
+    } else {
+        gen_string(b);
+    }
+    gen_ws(b);
+}
+
+/* A random subset of `keys` (always `must`) in random order; rarely a
+ * repeated or unknown key. */
+static void gen_obj(lx_buf *b, const char *const *keys, size_t n, const char *must)
+{
+    const char *pick[20];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rnd(3) || (must && !strcmp(keys[i], must)))
+            pick[k++] = keys[i];
+    if (rnd(60) == 0)
+        pick[k++] = keys[rnd((unsigned)n)];
+    if (rnd(60) == 0)
+        pick[k++] = "x_other";
+    for (size_t i = k; i > 1; i--) {
+        size_t j = rnd((unsigned)i);
+        const char *t = pick[i - 1];
+        pick[i - 1] = pick[j];
+        pick[j] = t;
+    }
+    lx_buf_putc(b, '{');
+    for (size_t i = 0; i < k; i++) {
+        if (i)
+            lx_buf_putc(b, ',');
+        gen_ws(b);
+        lx_buf_printf(b, "\"%s\"", pick[i]);
+        gen_ws(b);
+        lx_buf_putc(b, ':');
+        gen_rvalue(b, pick[i]);
+    }
+    if (!k)
+        gen_ws(b);
+    lx_buf_putc(b, '}');
+}
+
+static void gen_response(lx_buf *b)
+{
+    static const char *const top[] = {"id",
+                                      "object",
+                                      "created",
+                                      "model",
+                                      "system_fingerprint",
+                                      "choices",
+                                      "prompt_logprobs",
+                                      "kv_transfer_params",
+                                      "usage",
+                                      "service_tier"};
+    lx_buf_reset(b);
+    gen_ws(b);
+    gen_obj(b, top, 10, "choices");
+    gen_ws(b);
+}
+
+static void generated_responses(unsigned seed, int rounds, int mutations, size_t *n_fast)
+{
+    rng_state = seed;
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    for (int r = 0; r < rounds; r++) {
+        gen_response(&b);
+        for (int m = mutations ? 1 + (int)rnd((unsigned)mutations) : 0; m > 0; m--)
+            mutate(&b);
+        if (same_response(b.data, b.len))
+            (*n_fast)++;
+    }
+    lx_buf_free(&b);
+}
+
+Test(openai_fast, generated_responses_match_jansson)
+{
+    size_t n_fast = 0;
+    generated_responses(3, 20000, 0, &n_fast);
+    cr_assert_gt(n_fast, 4000, "the fast reader took only %zu responses", n_fast);
+    cr_assert_lt(n_fast, 20000, "the fast reader never fell back");
+}
+
+Test(openai_fast, mutated_responses_match_jansson)
+{
+    size_t n_fast = 0;
+    generated_responses(4, 20000, 3, &n_fast);
+    cr_assert_gt(n_fast, 200, "the fast reader took only %zu mutated responses", n_fast);
 }
