@@ -421,6 +421,8 @@ static lx_status request_decode(const char *body, size_t len, lx_request **out, 
     json_t *root = NULL;
     lx_request *r = NULL;
     lx_status st;
+    if (lx_openai_req_decode_fast(body, len, out)) /* the plain chat request, same result */
+        return LX_OK;
     *out = NULL;
     if ((st = lx_json_parse(body, len, true, &root, err)) != LX_OK)
         return st;

@@ -252,12 +252,12 @@ bool lx_openai_req_encode_fast(const lx_request *r, const char *model, const lx_
  *   {role: "system"|"developer", content: null|string|[{type:"text",text}]}
  *   {role: "user", content: null|string|[{type:"text",text}|{type:"refusal",refusal}]}
  *   {role: "assistant", content: (as user), reasoning_content, refusal:
- *    string|null, tool_calls: null};
+ *    string|null, tool_calls: null|[]};
  *   temperature, top_p: number|null; top_k, seed: integer (or an integral
  *   real) |null; max_completion_tokens / max_tokens: positive integer|null;
  *   stop: null|string|[string]; stream, parallel_tool_calls: bool|null;
  *   user: string|null; stream_options: null|{include_usage: bool|null};
- *   tools: null; tool_choice: null|"none"|"auto"|"required";
+ *   tools: null|[]; tool_choice: null|"none"|"auto"|"required";
  *   response_format: null|{type:"text"|"json_object"}.
  * Other keys (anywhere) are read only to check them and ignored, as jansson
  * builds and request_decode ignores them. Not handled (jansson decides,
@@ -275,6 +275,7 @@ enum { MAX_DEPTH = 32, MAX_NUM = 63 };
 
 typedef struct {
     const unsigned char *p, *end;
+    bool trusted; /* text checked already: strings are only delimited again */
 } rd;
 
 typedef enum { V_ABSENT = 0, V_NULL, V_TRUE, V_FALSE, V_INT, V_REAL, V_STR, V_ARR, V_OBJ } vkind;
@@ -310,6 +311,21 @@ static bool str_scan(rd *r, val *v)
 {
     const unsigned char *p = r->p + 1, *end = r->end;
     bool esc = false;
+    if (r->trusted) {
+        const unsigned char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return false;
+        if (memchr(p, '\\', (size_t)(q - p))) {
+            esc = true;
+            while (p < end && *p != '"')
+                p += *p == '\\' ? 2 : 1;
+            if (p >= end)
+                return false;
+        } else {
+            p = q;
+        }
+        goto done;
+    }
     for (;;) {
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
@@ -351,6 +367,7 @@ static bool str_scan(rd *r, val *v)
             return false;
         }
     }
+done:
     v->kind = V_STR;
     v->p = r->p + 1;
     v->q = p;
@@ -563,9 +580,9 @@ static bool value_scan(rd *r, val *v, int depth)
  * missing), the others are checked and ignored. false: not an object, a
  * bad value, a named key given twice, or an escape in a key. */
 static bool obj_scan(const unsigned char *p, const unsigned char *end, const char *const *names,
-                     int n, val *out, int depth)
+                     int n, val *out, int depth, bool trusted, const unsigned char **stop)
 {
-    rd r = {p, end};
+    rd r = {p, end, trusted};
     for (int i = 0; i < n; i++)
         out[i].kind = V_ABSENT;
     ws(&r);
@@ -573,8 +590,10 @@ static bool obj_scan(const unsigned char *p, const unsigned char *end, const cha
         return false;
     r.p++;
     ws(&r);
-    if (r.p < r.end && *r.p == '}')
+    if (r.p < r.end && *r.p == '}') {
+        *stop = r.p + 1;
         return true;
+    }
     for (;;) {
         val k, x;
         if (!key_scan(&r, &k) || k.esc)
@@ -596,17 +615,38 @@ static bool obj_scan(const unsigned char *p, const unsigned char *end, const cha
         ws(&r);
         if (r.p >= r.end)
             return false;
-        if (*r.p == '}')
+        if (*r.p == '}') {
+            *stop = r.p + 1;
             return true;
+        }
         if (*r.p != ',')
             return false;
         r.p++;
     }
 }
 
+/* obj_scan of a value checked already. */
+static bool obj_read(const val *v, const char *const *names, int n, val *out)
+{
+    const unsigned char *stop;
+    return v->kind == V_OBJ && obj_scan(v->p, v->q, names, n, out, 1, true, &stop);
+}
+
 static bool is_null(const val *v)
 {
     return v->kind == V_ABSENT || v->kind == V_NULL;
+}
+
+/* null, absent or [] (nothing to read, as for the jansson decoder) */
+static bool is_none(const val *v)
+{
+    if (is_null(v))
+        return true;
+    if (v->kind != V_ARR)
+        return false;
+    rd r = {v->p + 1, v->q, true};
+    ws(&r);
+    return *r.p == ']';
 }
 
 static bool str_is(const val *v, const char *s)
@@ -682,12 +722,11 @@ static bool text_content(lx_arena *a, const val *c, char **out)
     lx_buf b;
     lx_buf_init(&b, 0);
     bool ok = true;
-    rd ar = {c->p + 1, c->q};
+    rd ar = {c->p + 1, c->q, true};
     ws(&ar);
     while (ok && *ar.p != ']') {
         val it, f[2];
-        ok = value_scan(&ar, &it, 2) && it.kind == V_OBJ &&
-             obj_scan(it.p, it.q, keys, 2, f, 2) && str_is(&f[0], "text") && f[1].kind == V_STR;
+        ok = value_scan(&ar, &it, 2) && obj_read(&it, keys, 2, f) && str_is(&f[0], "text") && f[1].kind == V_STR;
         if (ok) {
             char *t = str_decode(a, &f[1]);
             ok = t && lx_buf_puts(&b, t) == LX_OK;
@@ -714,11 +753,11 @@ static bool parts_content(lx_request *r, lx_message *m, const val *c)
     if (c->kind != V_ARR)
         return false;
     static const char *const keys[] = {"type", "text", "refusal"};
-    rd ar = {c->p + 1, c->q};
+    rd ar = {c->p + 1, c->q, true};
     ws(&ar);
     while (*ar.p != ']') {
         val it, f[3];
-        if (!value_scan(&ar, &it, 2) || it.kind != V_OBJ || !obj_scan(it.p, it.q, keys, 3, f, 2))
+        if (!value_scan(&ar, &it, 2) || !obj_read(&it, keys, 3, f))
             return false;
         const val *t = str_is(&f[0], "text")      ? &f[1]
                        : str_is(&f[0], "refusal") ? &f[2]
@@ -742,7 +781,7 @@ static bool message_in(lx_request *r, const val *mv)
     static const char *const keys[M_N] = {"role", "content", "reasoning_content", "refusal",
                                           "tool_calls"};
     val f[M_N];
-    if (mv->kind != V_OBJ || !obj_scan(mv->p, mv->q, keys, M_N, f, 1))
+    if (!obj_read(mv, keys, M_N, f))
         return false;
     const val *role = &f[M_ROLE];
     if (str_is(role, "system") || str_is(role, "developer")) {
@@ -754,7 +793,7 @@ static bool message_in(lx_request *r, const val *mv)
         lx_message *m = lx_request_add_message(r, LX_ROLE_USER);
         return m && parts_content(r, m, &f[M_CONTENT]);
     }
-    if (!str_is(role, "assistant") || !is_null(&f[M_TOOL_CALLS]))
+    if (!str_is(role, "assistant") || !is_none(&f[M_TOOL_CALLS]))
         return false;
     char *reasoning, *refusal;
     lx_message *m = lx_request_add_message(r, LX_ROLE_ASSISTANT);
@@ -805,7 +844,7 @@ static bool request_in(lx_request *r, const val *f)
     const val *msgs = &f[K_MESSAGES];
     if (msgs->kind != V_ARR)
         return false;
-    rd ar = {msgs->p + 1, msgs->q};
+    rd ar = {msgs->p + 1, msgs->q, true};
     ws(&ar);
     if (*ar.p == ']')
         return false; /* "must not be empty" */
@@ -817,7 +856,7 @@ static bool request_in(lx_request *r, const val *f)
         if (*ar.p == ',')
             ar.p++;
     }
-    if (!is_null(&f[K_TOOLS]))
+    if (!is_none(&f[K_TOOLS]))
         return false;
     const val *tc = &f[K_TOOL_CHOICE];
     if (str_is(tc, "none"))
@@ -832,7 +871,7 @@ static bool request_in(lx_request *r, const val *f)
     if (!is_null(rf)) {
         static const char *const keys[] = {"type"};
         val t;
-        if (rf->kind != V_OBJ || !obj_scan(rf->p, rf->q, keys, 1, &t, 1))
+        if (!obj_read(rf, keys, 1, &t))
             return false;
         if (str_is(&t, "json_object"))
             r->format.kind = LX_FORMAT_JSON;
@@ -860,7 +899,7 @@ static bool request_in(lx_request *r, const val *f)
         if (!t || lx_request_add_stop(r, t) != LX_OK)
             return false;
     } else if (stop->kind == V_ARR) {
-        rd sr = {stop->p + 1, stop->q};
+        rd sr = {stop->p + 1, stop->q, true};
         ws(&sr);
         while (*sr.p != ']') {
             val x;
@@ -883,7 +922,7 @@ static bool request_in(lx_request *r, const val *f)
     if (!is_null(so)) {
         static const char *const keys[] = {"include_usage"};
         val iu;
-        if (so->kind != V_OBJ || !obj_scan(so->p, so->q, keys, 1, &iu, 1) ||
+        if (!obj_read(so, keys, 1, &iu) ||
             !opt_bool(&iu, &inc, NULL))
             return false;
     }
@@ -904,13 +943,12 @@ bool lx_openai_req_decode_fast(const char *body, size_t len, lx_request **out)
         return false;
     const unsigned char *p = (const unsigned char *)body, *end = p + len;
     val f[K_N];
-    rd whole = {p, end};
-    val top;
-    /* the whole document first: valid JSON, one object, nothing after it */
-    if (!value_scan(&whole, &top, 0) || top.kind != V_OBJ)
+    /* the whole document is checked here: one object, nothing after it */
+    rd rest = {p, end, false};
+    if (!obj_scan(p, end, keys, K_N, f, 0, false, &rest.p))
         return false;
-    ws(&whole);
-    if (whole.p != end || !obj_scan(top.p, top.q, keys, K_N, f, 0))
+    ws(&rest);
+    if (rest.p != end)
         return false;
     lx_request *r = lx_request_new();
     if (!r)

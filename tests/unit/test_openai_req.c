@@ -368,3 +368,601 @@ Test(openai_req, encode_random_requests)
     }
     cr_assert_gt(n_fast_enc, 6000, "the fast encoder took only %d", n_fast_enc);
 }
+
+/* ---- decoder ------------------------------------------------------------- */
+
+static int n_fast_dec;
+
+/* Decodes body both ways; the results must be the same. */
+static void check_decode(const char *body, size_t len, const char *what)
+{
+    lx_request *a = NULL, *b = NULL;
+    lx_error ea = {0}, eb = {0};
+    lx_status sa = lx_codec_openai.request_decode(body, len, &a, &ea);
+    lx_openai_req_fast_enable(false);
+    lx_status sb = lx_codec_openai.request_decode(body, len, &b, &eb);
+    lx_openai_req_fast_enable(true);
+    cr_assert_eq(sa, sb, "%s: status %d vs %d (%s | %s)\nbody: %.*s", what, sa, sb, ea.message,
+                 eb.message, (int)len, body);
+    if (sa != LX_OK) {
+        cr_assert_str_eq(ea.message, eb.message, "%s", what);
+        cr_assert_str_eq(ea.type, eb.type);
+        cr_assert_eq(ea.code, eb.code);
+        cr_assert_null(a);
+        cr_assert_null(b);
+        return;
+    }
+    char why[160];
+    cr_assert(lx_openai_req_same(a, b, why, sizeof why), "%s: %s differs\nbody: %.*s", what, why,
+              (int)len, body);
+    /* and they encode the same in every dialect */
+    const lx_codec *codecs[] = {&lx_codec_openai, &lx_codec_anthropic, &lx_codec_gemini,
+                                &lx_codec_ollama};
+    for (size_t c = 0; c < 4; c++) {
+        lx_buf x, y;
+        lx_buf_init(&x, 0);
+        lx_buf_init(&y, 0);
+        lx_codec_opts o = {.model = "m", .stream = c & 1, .default_max_tokens = 100};
+        lx_error e1 = {0}, e2 = {0};
+        lx_status s1 = codecs[c]->request_encode(a, &o, &x, &e1);
+        lx_status s2 = codecs[c]->request_encode(b, &o, &y, &e2);
+        cr_assert_eq(s1, s2, "%s: %s encode", what, codecs[c]->name);
+        cr_assert_eq(x.len, y.len, "%s: %s encode", what, codecs[c]->name);
+        cr_assert(x.len == 0 || memcmp(x.data, y.data, x.len) == 0, "%s: %s encode", what,
+                  codecs[c]->name);
+        lx_buf_free(&x);
+        lx_buf_free(&y);
+    }
+    lx_request *f = NULL;
+    if (lx_openai_req_decode_fast(body, len, &f)) {
+        n_fast_dec++;
+        lx_request_free(f);
+    }
+    lx_request_free(a);
+    lx_request_free(b);
+}
+
+static void check_decode_str(const char *body)
+{
+    check_decode(body, strlen(body), body);
+}
+
+Test(openai_req, decode_takes_the_common_shapes)
+{
+    for (size_t i = 0; i < 5; i++) {
+        lx_request *r = NULL;
+        cr_assert(lx_openai_req_decode_fast(bodies[i], strlen(bodies[i]), &r), "body %zu", i);
+        lx_request_free(r);
+        check_decode_str(bodies[i]);
+    }
+    for (size_t i = 5; i < 7; i++) {
+        lx_request *r = NULL;
+        cr_assert_not(lx_openai_req_decode_fast(bodies[i], strlen(bodies[i]), &r), "body %zu", i);
+        cr_assert_null(r);
+        check_decode_str(bodies[i]);
+    }
+}
+
+Test(openai_req, decode_hand_written)
+{
+#define MSG "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]"
+    static const char *const cases[] = {
+        "{\"model\":\"m\"," MSG "}",
+        " \t\r\n{\"model\":\"m\"," MSG "} \n",
+        "{\"model\":\"m\"," MSG "}x",
+        "{\"model\":\"m\"," MSG ",}",
+        "{\"model\":\"m\"," MSG "",
+        "[]",
+        "",
+        "{}",
+        "null",
+        "{\"model\":\"\"," MSG "}",
+        "{\"model\":null," MSG "}",
+        "{\"model\":1," MSG "}",
+        "{\"model\":\"m\"}",
+        "{\"model\":\"m\",\"messages\":[]}",
+        "{\"model\":\"m\",\"messages\":{}}",
+        "{\"model\":\"m\",\"messages\":[1]}",
+        "{\"model\":\"m\",\"messages\":[{}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"bot\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"us\\u0065r\",\"content\":\"x\"}]}",
+        "{\"mod\\u0065l\":\"m\"," MSG "}",
+        "{\"model\":\"m\",\"model\":\"n\"," MSG "}",
+        "{\"model\":\"m\"," MSG "," MSG "}",
+        "{\"model\":\"m\",\"x\":1,\"x\":2," MSG "}",
+        "{\"model\":\"m\\u0000\"," MSG "}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\\u0000b\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\udc00\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\\u0041\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\uD83D\\uDE00\\u00E9\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\x\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xc0\xaf\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xed\xa0\x80\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xf4\x90\x80\x80\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\tb\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\x7f\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"audio\"}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[1]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":1}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":1}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"refusal\","
+        "\"refusal\":\"x\"}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"a\",\"x\":[1,{\"y\":null}]},{\"text\":\"b\",\"type\":\"text\"}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":null,\"refusal\":"
+        "\"\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"reasoning_content\":1}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":\"x\",\"refusal\":"
+        "\"r\",\"reasoning_content\":\"\",\"tool_calls\":null,\"name\":\"bob\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":"
+        "\"r\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"role\":\"user\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\",\"content\":\"b\"}]}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":-0}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":-0.0}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":1e400}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":-1e400}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":1e-400}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":4.9e-324}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":0.30000000000000004441}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":1.7976931348623157e308}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":1.7976931348623159e308}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":01}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":1.}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":.5}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":1e}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":1E+2}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":-}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":+1}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":\"1\"}",
+        "{\"model\":\"m\"," MSG ",\"temperature\":null,\"top_p\":null,\"seed\":null}",
+        "{\"model\":\"m\"," MSG ",\"seed\":9223372036854775807}",
+        "{\"model\":\"m\"," MSG ",\"seed\":9223372036854775808}",
+        "{\"model\":\"m\"," MSG ",\"seed\":-9223372036854775808}",
+        "{\"model\":\"m\"," MSG ",\"seed\":-9223372036854775809}",
+        "{\"model\":\"m\"," MSG ",\"seed\":1.0}",
+        "{\"model\":\"m\"," MSG ",\"seed\":1.5}",
+        "{\"model\":\"m\"," MSG ",\"seed\":1e18}",
+        "{\"model\":\"m\"," MSG ",\"seed\":1e19}",
+        "{\"model\":\"m\"," MSG ",\"seed\":true}",
+        "{\"model\":\"m\"," MSG ",\"top_k\":40}",
+        "{\"model\":\"m\"," MSG ",\"top_k\":-3}",
+        "{\"model\":\"m\"," MSG ",\"top_k\":2000000000}",
+        "{\"model\":\"m\"," MSG ",\"max_tokens\":0}",
+        "{\"model\":\"m\"," MSG ",\"max_tokens\":-1}",
+        "{\"model\":\"m\"," MSG ",\"max_tokens\":64.0}",
+        "{\"model\":\"m\"," MSG ",\"max_tokens\":\"64\"}",
+        "{\"model\":\"m\"," MSG ",\"max_tokens\":5,\"max_completion_tokens\":null}",
+        "{\"model\":\"m\"," MSG ",\"max_tokens\":5,\"max_completion_tokens\":0}",
+        "{\"model\":\"m\"," MSG ",\"max_tokens\":\"x\",\"max_completion_tokens\":7}",
+        "{\"model\":\"m\"," MSG ",\"stop\":null}",
+        "{\"model\":\"m\"," MSG ",\"stop\":[]}",
+        "{\"model\":\"m\"," MSG ",\"stop\":[\"a\",\"\\n\"]}",
+        "{\"model\":\"m\"," MSG ",\"stop\":[\"a\",1]}",
+        "{\"model\":\"m\"," MSG ",\"stop\":1}",
+        "{\"model\":\"m\"," MSG ",\"stop\":\"\"}",
+        "{\"model\":\"m\"," MSG ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
+        "{\"model\":\"m\"," MSG ",\"stream\":1}",
+        "{\"model\":\"m\"," MSG ",\"stream_options\":{\"include_usage\":1}}",
+        "{\"model\":\"m\"," MSG ",\"stream_options\":{\"include_usage\":null,\"x\":2}}",
+        "{\"model\":\"m\"," MSG ",\"stream_options\":[]}",
+        "{\"model\":\"m\"," MSG ",\"stream_options\":null}",
+        "{\"model\":\"m\"," MSG ",\"user\":\"u\"}",
+        "{\"model\":\"m\"," MSG ",\"user\":5}",
+        "{\"model\":\"m\"," MSG ",\"parallel_tool_calls\":true}",
+        "{\"model\":\"m\"," MSG ",\"parallel_tool_calls\":\"yes\"}",
+        "{\"model\":\"m\"," MSG ",\"tool_choice\":\"auto\"}",
+        "{\"model\":\"m\"," MSG ",\"tool_choice\":\"none\"}",
+        "{\"model\":\"m\"," MSG ",\"tool_choice\":\"required\"}",
+        "{\"model\":\"m\"," MSG ",\"tool_choice\":\"any\"}",
+        "{\"model\":\"m\"," MSG ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":"
+        "\"f\"}}}",
+        "{\"model\":\"m\"," MSG ",\"tools\":null}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[]}",
+        "{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":\"text\"}}",
+        "{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":\"json_object\",\"x\":1}}",
+        "{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":\"xml\"}}",
+        "{\"model\":\"m\"," MSG ",\"response_format\":{}}",
+        "{\"model\":\"m\"," MSG ",\"response_format\":\"json\"}",
+        "{\"model\":\"m\"," MSG ",\"n\":1,\"presence_penalty\":0.5,\"frequency_penalty\":-1,"
+        "\"logit_bias\":{\"50256\":-100},\"metadata\":{\"a\":[true,false,null,{}]},"
+        "\"logprobs\":false,\"top_logprobs\":null}",
+        "{\"model\":\"m\"," MSG ",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]"
+        "]]]]]]]]]]]]]]]]]]]]]}",
+        "{\"model\":\"m\"," MSG ",\"x\":{\"\\u0000\":1}}",
+        "{\"model\":\"m\"," MSG ",\"x\":{\"a\\nb\":1,\"a\":2,\"a\":3}}",
+        "{\"model\":\"m\"," MSG ",\"x\":nul}",
+        "{\"model\":\"m\"," MSG ",\"x\":truex}",
+        "{\"model\":\"m\"," MSG ",\"x\":[1,]}",
+        "{\"model\":\"m\"," MSG ",\"x\":[1 2]}",
+        "{\"model\":\"m\"," MSG ",\"x\":{\"a\" 1}}",
+        "{\"model\":\"m\"," MSG ",\"x\":{1:1}}",
+        "{\"model\":\"m\"," MSG ",\"x\":99999999999999999999}",
+        "{\"model\":\"m\"," MSG ",\"x\":-99999999999999999999}",
+        "{\"model\":\"m\"," MSG ",\"x\":1" "0000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000.5}",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        check_decode_str(cases[i]);
+    /* embedded NUL bytes, with their lengths */
+    static const char nul_body[] = "{\"model\":\"m\"," MSG "}\0";
+    check_decode(nul_body, sizeof nul_body - 1, "trailing NUL");
+    static const char nul_mid[] = "{\"model\":\"m\",\0" MSG "}";
+    check_decode(nul_mid, sizeof nul_mid - 1, "NUL inside");
+    check_decode(bodies[0], strlen(bodies[0]) - 1, "cut short");
+#undef MSG
+}
+
+/* ---- generated bodies ---------------------------------------------------- */
+
+static bool wild; /* generate what the fast path must refuse, too */
+
+static void gen_ws(lx_buf *b)
+{
+    static const char *const w[] = {"", "", "", " ", "\n", "\t", "\r\n  "};
+    lx_buf_puts(b, w[pick(7)]);
+}
+
+static void gen_string(lx_buf *b)
+{
+    static const char *const parts[] = {
+        "a",      "Hello",  " ",      "\\\"",   "\\\\",    "\\/",    "\\n",   "\\r",   "\\t",
+        "\\b",    "\\f",    "\\u0041", "\\u00e9", "\\u4E2D", "\\ud83d\\ude00", "é", "中",
+        "😀",     "\x7f",   "\\u0000", "\\ud800", "\\udc00", "\\ud800\\u0041", "\\x",  "\xff",
+        "\xc3",   "\xed\xa0\x80", "\x01", "\t",  "\\u12",  "\\uD83D\\uDE00",  "\\u002F",
+    };
+    lx_buf_putc(b, '"');
+    int n = (int)pick(6);
+    for (int i = 0; i < n; i++) {
+        uint32_t k = pick(sizeof parts / sizeof *parts);
+        if (k >= 19 && (!wild || pick(3))) /* the refused ones, less often */
+            k = pick(19);
+        lx_buf_puts(b, parts[k]);
+    }
+    lx_buf_putc(b, '"');
+}
+
+static void gen_number(lx_buf *b)
+{
+    static const char *const nums[] = {
+        "0",   "-0",    "1",      "64",    "-1",   "0.2",   "-0.0",  "1.0",  "1e2",   "1E+2",
+        "1e-2", "2.5",  "1e400",  "-1e400", "1e-400", "9223372036854775807", "9223372036854775808",
+        "-9223372036854775808", "1e18", "1e19", "01", "1.", ".5", "-", "1e", "0.30000000000000004",
+        "123456789012345678901234567890", "4.9e-324", "17", "3.0e0",
+    };
+    static const char *const tame[] = {"0", "-0", "1", "64", "0.2", "-0.0", "1.0", "1e2",
+                                       "1E+2", "2.5", "1e-400", "17", "3.0e0", "4.9e-324"};
+    if (wild)
+        lx_buf_puts(b, nums[pick(sizeof nums / sizeof *nums)]);
+    else
+        lx_buf_puts(b, tame[pick(sizeof tame / sizeof *tame)]);
+}
+
+static void gen_value(lx_buf *b, int depth);
+
+static void gen_any(lx_buf *b, int depth)
+{
+    switch (pick(depth > 3 ? 6 : 8)) {
+    case 0: lx_buf_puts(b, "null"); break;
+    case 1: lx_buf_puts(b, pick(2) ? "true" : "false"); break;
+    case 2:
+    case 3: gen_number(b); break;
+    case 4:
+    case 5: gen_string(b); break;
+    case 6:
+    case 7: gen_value(b, depth + 1); break;
+    }
+}
+
+/* A random array or object of random values. */
+static void gen_value(lx_buf *b, int depth)
+{
+    bool obj = pick(2);
+    lx_buf_putc(b, obj ? '{' : '[');
+    int n = (int)pick(4);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            lx_buf_putc(b, ',');
+        gen_ws(b);
+        if (obj) {
+            gen_string(b);
+            gen_ws(b);
+            lx_buf_putc(b, ':');
+            gen_ws(b);
+        }
+        gen_any(b, depth);
+        gen_ws(b);
+    }
+    lx_buf_putc(b, obj ? '}' : ']');
+}
+
+static void gen_key(lx_buf *b, const char *k)
+{
+    gen_ws(b);
+    lx_buf_printf(b, "\"%s\"", k);
+    gen_ws(b);
+    lx_buf_putc(b, ':');
+    gen_ws(b);
+}
+
+/* A text: usually a string, sometimes null or text parts, or junk. */
+static void gen_content(lx_buf *b, bool parts_ok)
+{
+    uint32_t k = pick(wild ? 10 : 9);
+    if (k < 5) {
+        gen_string(b);
+    } else if (k < 6) {
+        lx_buf_puts(b, "null");
+    } else if (k < 9 && parts_ok) {
+        lx_buf_putc(b, '[');
+        int n = (int)pick(3);
+        for (int i = 0; i < n; i++) {
+            if (i)
+                lx_buf_putc(b, ',');
+            uint32_t t = pick(10);
+            if (t < 6) {
+                lx_buf_puts(b, "{\"type\":\"text\",\"text\":");
+                gen_string(b);
+                lx_buf_puts(b, pick(4) ? "}" : ",\"cache_control\":{\"type\":\"ephemeral\"}}");
+            } else if (t < 7) {
+                lx_buf_puts(b, "{\"text\":");
+                gen_string(b);
+                lx_buf_puts(b, ",\"type\":\"text\"}");
+            } else if (t < 8) {
+                lx_buf_puts(b, "{\"type\":\"refusal\",\"refusal\":");
+                gen_string(b);
+                lx_buf_putc(b, '}');
+            } else if (t < 9 && wild) {
+                lx_buf_puts(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y.png\"}}");
+            } else if (wild) {
+                gen_any(b, 2);
+            } else {
+                lx_buf_puts(b, "{\"type\":\"text\",\"text\":\"t\"}");
+            }
+        }
+        lx_buf_putc(b, ']');
+    } else {
+        gen_any(b, 2);
+    }
+}
+
+static void gen_message(lx_buf *b)
+{
+    static const char *const roles[] = {"user",      "user", "system", "assistant",
+                                        "developer", "tool", "bot",    "us\\u0065r"};
+    static const char *const extra[] = {"reasoning_content", "refusal", "tool_calls", "name",
+                                        "tool_call_id"};
+    const char *role = roles[wild ? pick(pick(4) ? 5 : 8) : pick(5)];
+    /* members built one by one, then written in a random order */
+    lx_buf m[5];
+    int n = 0;
+    lx_buf_init(&m[n], 0);
+    gen_key(&m[n], "role");
+    if (!wild || pick(30))
+        lx_buf_printf(&m[n], "\"%s\"", role);
+    else
+        gen_any(&m[n], 2);
+    n++;
+    if (!wild || pick(8)) {
+        lx_buf_init(&m[n], 0);
+        gen_key(&m[n], "content");
+        gen_content(&m[n], true);
+        n++;
+    }
+    int ne = (int)pick(3);
+    uint32_t e0 = pick(5);
+    for (int i = 0; i < ne; i++) {
+        uint32_t e = wild ? pick(5) : (e0 + (uint32_t)i) % 5; /* tame: no key twice */
+        lx_buf_init(&m[n], 0);
+        gen_key(&m[n], extra[e]);
+        if (e == 2)
+            lx_buf_puts(&m[n], pick(3) ? "null" : "[]");
+        else if (!wild || pick(5))
+            gen_string(&m[n]);
+        else
+            gen_any(&m[n], 2);
+        n++;
+    }
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)pick((uint32_t)i + 1);
+        lx_buf t = m[i];
+        m[i] = m[j];
+        m[j] = t;
+    }
+    lx_buf_putc(b, '{');
+    for (int i = 0; i < n; i++) {
+        if (i)
+            lx_buf_putc(b, ',');
+        lx_buf_append(b, m[i].data, m[i].len);
+        lx_buf_free(&m[i]);
+    }
+    gen_ws(b);
+    lx_buf_putc(b, '}');
+}
+
+static void gen_body(lx_buf *b)
+{
+    static const char *const keys[] = {
+        "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens",
+        "stop", "stream", "stream_options", "seed", "user", "top_k", "tool_choice",
+        "response_format", "parallel_tool_calls", "tools", "n", "presence_penalty",
+        "frequency_penalty", "metadata", "logprobs"};
+    enum { NK = sizeof keys / sizeof *keys };
+    int order[NK];
+    for (int i = 0; i < NK; i++)
+        order[i] = i;
+    for (int i = NK - 1; i > 0; i--) {
+        int j = (int)pick((uint32_t)i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    gen_ws(b);
+    lx_buf_putc(b, '{');
+    bool first = true;
+    for (int ii = 0; ii < NK; ii++) {
+        int k = order[ii];
+        bool always = k < 2;
+        if (!always && pick(3))
+            continue;
+        if (always && !pick(50))
+            continue;
+        if (!first)
+            lx_buf_putc(b, ',');
+        first = false;
+        gen_key(b, keys[k]);
+        bool junk = wild && !pick(25);
+        if (junk) {
+            gen_any(b, 1);
+            continue;
+        }
+        switch (k) {
+        case 0:
+        case 10:
+            if (!wild && k == 0)
+                lx_buf_puts(b, pick(2) ? "\"gpt-4o-mini\"" : "\"m\\u00e9\"");
+            else if (pick(20))
+                gen_string(b);
+            else
+                lx_buf_puts(b, pick(2) ? "\"\"" : "null");
+            break;
+        case 1: {
+            lx_buf_putc(b, '[');
+            int n = (int)pick(5) + (!wild || pick(20) ? 1 : 0);
+            for (int i = 0; i < n; i++) {
+                if (i)
+                    lx_buf_putc(b, ',');
+                gen_ws(b);
+                gen_message(b);
+            }
+            lx_buf_putc(b, ']');
+            break;
+        }
+        case 4:
+        case 5:
+        case 9:
+        case 11:
+            if (!wild) { /* integers the decoder takes */
+                static const char *const ints[] = {"1", "64", "17", "1e2", "3.0e0", "1.0",
+                                                   "9223372036854775807", "4096"};
+                lx_buf_puts(b, ints[pick(8)]);
+                break;
+            }
+            /* fall through */
+        case 2:
+        case 3:
+        case 16:
+        case 17:
+        case 18: pick(10) ? gen_number(b) : (void)lx_buf_puts(b, "null"); break;
+        case 6:
+            if (pick(2)) {
+                gen_string(b);
+            } else {
+                lx_buf_putc(b, '[');
+                int n = (int)pick(4);
+                for (int i = 0; i < n; i++) {
+                    if (i)
+                        lx_buf_putc(b, ',');
+                    gen_string(b);
+                }
+                lx_buf_putc(b, ']');
+            }
+            break;
+        case 7:
+        case 14:
+        case 20: lx_buf_puts(b, pick(2) ? "true" : pick(2) ? "false" : "null"); break;
+        case 8:
+            lx_buf_puts(b, pick(4) ? "{\"include_usage\":true}" : "{\"include_usage\":false,\"x\":1}");
+            break;
+        case 12: {
+            static const char *const tc[] = {"\"auto\"", "\"none\"", "\"required\"", "null",
+                                             "\"x\""};
+            lx_buf_puts(b, tc[pick(wild ? 5 : 4)]);
+            break;
+        }
+        case 13: {
+            static const char *const rf[] = {"{\"type\":\"text\"}", "{\"type\":\"json_object\"}",
+                                             "null", "{\"type\":\"json_schema\"}"};
+            lx_buf_puts(b, rf[pick(wild ? 4 : 3)]);
+            break;
+        }
+        case 15: lx_buf_puts(b, pick(2) ? "null" : "[]"); break;
+        default: gen_value(b, 1); break;
+        }
+    }
+    gen_ws(b);
+    lx_buf_putc(b, '}');
+    gen_ws(b);
+}
+
+Test(openai_req, decode_generated_bodies)
+{
+    n_fast_dec = 0;
+    int total = 6000;
+    for (int i = 0; i < total; i++) {
+        lx_buf b;
+        lx_buf_init(&b, 0);
+        wild = i % 2;
+        gen_body(&b);
+        char what[40];
+        snprintf(what, sizeof what, "generated body %d", i);
+        check_decode(b.data, b.len, what);
+        lx_buf_free(&b);
+    }
+    cr_log_info("fast decoder took %d of %d generated bodies", n_fast_dec, total);
+    cr_assert_gt(n_fast_dec, total / 10, "the fast decoder took only %d", n_fast_dec);
+}
+
+Test(openai_req, decode_mutated_bodies)
+{
+    for (int i = 0; i < 6000; i++) {
+        lx_buf b;
+        lx_buf_init(&b, 0);
+        wild = i % 2;
+        if (i % 3 == 0)
+            lx_buf_puts(&b, bodies[pick(5)]);
+        else
+            gen_body(&b);
+        int nm = 1 + (int)pick(3);
+        for (int m = 0; m < nm && b.len; m++) {
+            size_t at = pick((uint32_t)b.len);
+            static const char bytes[] = "{}[],:\"\\ 0123456789.eE+-ntfu\x00\x80\xff\x1f";
+            switch (pick(3)) {
+            case 0: b.data[at] = bytes[pick(sizeof bytes - 1)]; break;
+            case 1: memmove(b.data + at, b.data + at + 1, b.len - at), b.len--; break;
+            default: {
+                char c = bytes[pick(sizeof bytes - 1)];
+                lx_buf_putc(&b, 0);
+                memmove(b.data + at + 1, b.data + at, b.len - at - 1);
+                b.data[at] = c;
+            }
+            }
+        }
+        char what[40];
+        snprintf(what, sizeof what, "mutated body %d", i);
+        check_decode(b.data, b.len, what);
+        lx_buf_free(&b);
+    }
+}
+
+Test(openai_req, decode_then_encode_round_trip)
+{
+    /* bodies the fast decoder takes, re-encoded by the fast encoder: same as
+     * the jansson encoder on the jansson decode */
+    for (int i = 0; i < 3000; i++) {
+        lx_buf b;
+        lx_buf_init(&b, 0);
+        wild = false;
+        gen_body(&b);
+        lx_request *r = NULL;
+        lx_error err = {0};
+        if (lx_codec_openai.request_decode(b.data, b.len, &r, &err) == LX_OK) {
+            check_encode_all_opts(r, "round trip");
+            lx_request_free(r);
+        }
+        lx_buf_free(&b);
+    }
+}
