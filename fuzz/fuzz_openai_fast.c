@@ -9,7 +9,10 @@
  * refuses (0: none). The two logs — every event field and text byte, the
  * final status, error message and type — must be identical, else
  * __builtin_trap(). The reader is also called directly with a buffer of
- * exactly n + 1 bytes, so any overrun shows under ASan. */
+ * exactly n + 1 bytes, so any overrun shows under ASan. The shapes it takes
+ * include the final chunks (finish_reason string, usage object, choices []
+ * or null), so their events (FINISH reason, TOOL_END of open calls, USAGE)
+ * are compared too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lx_openai_fast_chunk c;
     if (buf && lx_openai_fast_parse(in, n, buf, &c)) {
         if (c.content && c.content[c.content_len] != '\0')
+            __builtin_trap();
+        if (c.has_usage && (c.usage.input < 0 || c.usage.output < 0 || c.usage.cache_read < 0 ||
+                            c.usage.reasoning < 0))
             __builtin_trap();
     }
     free(buf);

@@ -25,6 +25,9 @@ const char *lx_openai_finish_to(lx_finish f);
 lx_status lx_openai_usage_from(const json_t *usage, const char *ctx, lx_usage *out, lx_error *err);
 /* New reference to the wire `usage` object for u; NULL on out of memory. */
 json_t *lx_openai_usage_to(const lx_usage *u);
+/* Appends that object's compact JSON text (what lx_json_dump writes for
+ * lx_openai_usage_to(u)), without jansson. */
+lx_status lx_openai_usage_write(lx_buf *out, const lx_usage *u);
 
 /* Text of a `content` value given as a string, null or an array of text
  * parts, joined into the arena; LX_ERR_INVALID naming `ctx`.content. */

@@ -10,6 +10,11 @@
  *   back). A `refusal` becomes a TEXT part with finish CONTENT_FILTER;
  *   `reasoning_content` (vLLM, DeepSeek) or `reasoning` (OpenRouter) a
  *   THINKING part.
+ * Both directions have a hand-written fast path for the common case — the
+ *   reader in openai_fast.c (text/refusal/reasoning, no tool calls) and the
+ *   writer below (every reply whose strings jansson accepts) — proven equal
+ *   to the jansson code, which stays as the fallback and the reference
+ *   (tests/unit/test_openai_fast.c, test_openai_write.c, fuzz_openai_resp.c).
  * Error body: {"error":{"message","type","code","param"}}; servers that
  *   send {"error":"text"} (llama.cpp) are read too.
  * HTTP: POST {base_url}/chat/completions, Authorization: Bearer KEY.
@@ -359,16 +364,36 @@ static lx_status quote(lx_buf *out, const char *s)
     return lx_json_quote(out, s, strlen(s));
 }
 
-/* The usage object exactly as jansson dumps lx_openai_usage_to(u). */
-static lx_status put_usage(lx_buf *out, const lx_usage *u)
+/* Appends the decimal digits of v (what "%lld" prints), without printf. */
+static lx_status put_i64(lx_buf *out, int64_t v)
+{
+    char d[24], *p = d + sizeof d;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    return lx_buf_append(out, p, (size_t)(d + sizeof d - p));
+}
+
+lx_status lx_openai_usage_write(lx_buf *out, const lx_usage *u)
 {
     int64_t prompt = lx_usage_total_input(u), completion = lx_usage_total_output(u);
-    return lx_buf_printf(out,
-                         "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld,"
-                         "\"prompt_tokens_details\":{\"cached_tokens\":%lld},"
-                         "\"completion_tokens_details\":{\"reasoning_tokens\":%lld}}",
-                         (long long)prompt, (long long)completion, (long long)(prompt + completion),
-                         (long long)u->cache_read, (long long)u->reasoning);
+    lx_status st;
+    if ((st = lx_buf_puts(out, "{\"prompt_tokens\":")) != LX_OK ||
+        (st = put_i64(out, prompt)) != LX_OK ||
+        (st = lx_buf_puts(out, ",\"completion_tokens\":")) != LX_OK ||
+        (st = put_i64(out, completion)) != LX_OK ||
+        (st = lx_buf_puts(out, ",\"total_tokens\":")) != LX_OK ||
+        (st = put_i64(out, prompt + completion)) != LX_OK ||
+        (st = lx_buf_puts(out, ",\"prompt_tokens_details\":{\"cached_tokens\":")) != LX_OK ||
+        (st = put_i64(out, u->cache_read)) != LX_OK ||
+        (st = lx_buf_puts(out, "},\"completion_tokens_details\":{\"reasoning_tokens\":")) !=
+            LX_OK ||
+        (st = put_i64(out, u->reasoning)) != LX_OK)
+        return st;
+    return lx_buf_puts(out, "}}");
 }
 
 /* Written by hand, byte for byte what the reference above dumps (compact,
@@ -408,9 +433,9 @@ lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o
         st = joined(r, LX_PART_THINKING, &think, &hs, &hn);
     if (st == LX_OK && (st = lx_buf_append(out, "{\"id\":", 6)) == LX_OK &&
         (st = quote(out, id)) == LX_OK &&
-        (st = lx_buf_printf(out, ",\"object\":\"chat.completion\",\"created\":%lld,\"model\":",
-                            (long long)(r->created ? r->created : (int64_t)time(NULL)))) ==
-            LX_OK &&
+        (st = lx_buf_puts(out, ",\"object\":\"chat.completion\",\"created\":")) == LX_OK &&
+        (st = put_i64(out, r->created ? r->created : (int64_t)time(NULL))) == LX_OK &&
+        (st = lx_buf_puts(out, ",\"model\":")) == LX_OK &&
         (st = quote(out, model)) == LX_OK &&
         (st = lx_buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
                                "\"content\":")) == LX_OK)
@@ -439,7 +464,7 @@ lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o
     if (st == LX_OK && (st = lx_buf_puts(out, "},\"finish_reason\":")) == LX_OK &&
         (st = quote(out, fr ? fr : "stop")) == LX_OK && (st = lx_buf_puts(out, "}]")) == LX_OK &&
         r->has_usage && (st = lx_buf_puts(out, ",\"usage\":")) == LX_OK)
-        st = put_usage(out, &r->usage);
+        st = lx_openai_usage_write(out, &r->usage);
     if (st == LX_OK)
         st = lx_buf_putc(out, '}');
     lx_buf_free(&text);

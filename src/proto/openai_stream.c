@@ -502,17 +502,9 @@ static lx_status hand_chunk(oa_enc *e, bool no_choice, const char *tail, const l
     if (lx_buf_append(&e->scratch, e->prefix.data, head) != LX_OK ||
         lx_buf_puts(&e->scratch, tail) != LX_OK)
         return LX_ERR_NOMEM;
-    if (u) {
-        int64_t prompt = lx_usage_total_input(u), completion = lx_usage_total_output(u);
-        if (lx_buf_printf(&e->scratch,
-                          "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":"
-                          "%lld,\"prompt_tokens_details\":{\"cached_tokens\":%lld},"
-                          "\"completion_tokens_details\":{\"reasoning_tokens\":%lld}}}",
-                          (long long)prompt, (long long)completion,
-                          (long long)(prompt + completion), (long long)u->cache_read,
-                          (long long)u->reasoning) != LX_OK)
-            return LX_ERR_NOMEM;
-    }
+    if (u && (lx_openai_usage_write(&e->scratch, u) != LX_OK ||
+              lx_buf_putc(&e->scratch, '}') != LX_OK))
+        return LX_ERR_NOMEM;
     return lx_sse_write(out, NULL, e->scratch.data, e->scratch.len);
 }
 
