@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "core/utf8.h"
+#include "proto/callids.h"
 #include "proto/json.h"
 #include "proto/openai.h"
 
@@ -32,214 +33,6 @@ static bool fast_on = true;
 void lx_openai_req_fast_enable(bool on)
 {
     fast_on = on;
-}
-
-/* ---- encoder ------------------------------------------------------------- */
-
-/* jansson 2.14's real formatting (jsonp_dtostr with precision 17 into a
- * 24-byte buffer); false where jansson's dump would fail. */
-static bool real_text(double v, char *buf, size_t *len)
-{
-    enum { SIZE = 24 };
-    if (!isfinite(v))
-        return false;
-    int ret = snprintf(buf, SIZE, "%.17g", v);
-    if (ret < 0 || ret >= SIZE)
-        return false;
-    size_t n = (size_t)ret;
-    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
-        if (n + 3 >= SIZE)
-            return false;
-        buf[n++] = '.';
-        buf[n++] = '0';
-        buf[n] = '\0';
-    }
-    char *start = strchr(buf, 'e');
-    if (start) {
-        start++;
-        char *end = start + 1;
-        if (*start == '-')
-            start++;
-        while (*end == '0')
-            end++;
-        if (end != start) {
-            memmove(start, end, n - (size_t)(end - buf) + 1);
-            n -= (size_t)(end - start);
-        }
-    }
-    *len = n;
-    return true;
-}
-
-static bool valid_utf8(const char *s)
-{
-    size_t n = strlen(s);
-    return lx_utf8_valid_prefix(s, n) == n;
-}
-
-/* Whether the fast encoder covers r (see the file comment). */
-static bool encodable(const lx_request *r)
-{
-    if (r->n_tools || r->format.kind == LX_FORMAT_JSON_SCHEMA)
-        return false;
-    for (size_t i = 0; i < r->sampling.n_stop; i++)
-        if (!r->sampling.stop[i] || !valid_utf8(r->sampling.stop[i]))
-            return false;
-    if (r->sampling.has_temperature && !isfinite(r->sampling.temperature))
-        return false;
-    if (r->sampling.has_top_p && !isfinite(r->sampling.top_p))
-        return false;
-    for (size_t i = 0; i < r->n_messages; i++) {
-        const lx_message *m = &r->messages[i];
-        if (m->role == LX_ROLE_TOOL)
-            return false;
-        for (size_t j = 0; j < m->n_parts; j++) {
-            lx_part_kind k = m->parts[j].kind;
-            if ((m->role == LX_ROLE_USER && k == LX_PART_IMAGE) ||
-                (m->role == LX_ROLE_ASSISTANT && k == LX_PART_TOOL_CALL))
-                return false;
-        }
-    }
-    return true;
-}
-
-#define PUT(lit) lx_buf_append(out, lit, sizeof lit - 1)
-
-static lx_status quote(lx_buf *out, const char *s)
-{
-    return lx_json_quote(out, s ? s : "", s ? strlen(s) : 0);
-}
-
-/* The TEXT parts of m joined (NULL texts skipped) into b. */
-static lx_status joined(const lx_message *m, lx_buf *b)
-{
-    lx_buf_reset(b);
-    for (size_t j = 0; j < m->n_parts; j++)
-        if (m->parts[j].kind == LX_PART_TEXT && m->parts[j].text &&
-            lx_buf_puts(b, m->parts[j].text) != LX_OK)
-            return LX_ERR_NOMEM;
-    return LX_OK;
-}
-
-static lx_status message_out(const lx_message *m, lx_buf *b, lx_buf *out)
-{
-    lx_status st;
-    if (m->role == LX_ROLE_SYSTEM) {
-        if ((st = joined(m, b)) != LX_OK || (st = PUT("{\"role\":\"system\",\"content\":")) != LX_OK ||
-            (st = lx_json_quote(out, b->data ? b->data : "", b->len)) != LX_OK)
-            return st;
-        return lx_buf_putc(out, '}');
-    }
-    if (m->role == LX_ROLE_USER) {
-        if ((st = PUT("{\"role\":\"user\",\"content\":")) != LX_OK)
-            return st;
-        if (m->n_parts == 1 && m->parts[0].kind == LX_PART_TEXT) {
-            if ((st = quote(out, m->parts[0].text)) != LX_OK)
-                return st;
-        } else {
-            bool first = true;
-            if ((st = lx_buf_putc(out, '[')) != LX_OK)
-                return st;
-            for (size_t j = 0; j < m->n_parts; j++) {
-                if (m->parts[j].kind != LX_PART_TEXT)
-                    continue;
-                if ((!first && (st = lx_buf_putc(out, ',')) != LX_OK) ||
-                    (st = PUT("{\"type\":\"text\",\"text\":")) != LX_OK ||
-                    (st = quote(out, m->parts[j].text)) != LX_OK ||
-                    (st = lx_buf_putc(out, '}')) != LX_OK)
-                    return st;
-                first = false;
-            }
-            if ((st = lx_buf_putc(out, ']')) != LX_OK)
-                return st;
-        }
-        return lx_buf_putc(out, '}');
-    }
-    /* assistant: earlier model output, repaired rather than refused */
-    if ((st = joined(m, b)) != LX_OK)
-        return st;
-    if (lx_utf8_valid_prefix(b->data ? b->data : "", b->len) < b->len &&
-        (st = lx_utf8_lossy(b->data, b->len, b)) != LX_OK)
-        return st;
-    if ((st = PUT("{\"role\":\"assistant\",\"content\":")) != LX_OK ||
-        (st = lx_json_quote(out, b->data ? b->data : "", b->len)) != LX_OK)
-        return st;
-    return lx_buf_putc(out, '}');
-}
-
-static lx_status real_out(lx_buf *out, const char *key, size_t klen, double v)
-{
-    char num[24];
-    size_t n;
-    if (!real_text(v, num, &n))
-        return LX_ERR_INVALID; /* not reached: encodable() checked */
-    lx_status st = lx_buf_append(out, key, klen);
-    return st == LX_OK ? lx_buf_append(out, num, n) : st;
-}
-
-static lx_status body_out(const lx_request *r, const char *model, const lx_codec_opts *o,
-                          lx_buf *out)
-{
-    lx_status st;
-    lx_buf b;
-    lx_buf_init(&b, 0);
-    if ((st = PUT("{\"model\":")) != LX_OK || (st = quote(out, model)) != LX_OK ||
-        (st = PUT(",\"messages\":[")) != LX_OK)
-        goto done;
-    for (size_t i = 0; i < r->n_messages; i++)
-        if ((i && (st = lx_buf_putc(out, ',')) != LX_OK) ||
-            (st = message_out(&r->messages[i], &b, out)) != LX_OK)
-            goto done;
-    if ((st = lx_buf_putc(out, ']')) != LX_OK)
-        goto done;
-    const lx_sampling *s = &r->sampling;
-    if (s->has_temperature &&
-        (st = real_out(out, ",\"temperature\":", 15, s->temperature)) != LX_OK)
-        goto done;
-    if (s->has_top_p && (st = real_out(out, ",\"top_p\":", 9, s->top_p)) != LX_OK)
-        goto done;
-    if (s->has_seed && (st = lx_buf_printf(out, ",\"seed\":%lld", (long long)s->seed)) != LX_OK)
-        goto done;
-    if (s->max_tokens > 0 && (st = lx_buf_printf(out, ",\"max_completion_tokens\":%lld",
-                                                 (long long)s->max_tokens)) != LX_OK)
-        goto done;
-    if (s->n_stop) {
-        if ((st = PUT(",\"stop\":[")) != LX_OK)
-            goto done;
-        for (size_t i = 0; i < s->n_stop; i++)
-            if ((i && (st = lx_buf_putc(out, ',')) != LX_OK) ||
-                (st = quote(out, s->stop[i])) != LX_OK)
-                goto done;
-        if ((st = lx_buf_putc(out, ']')) != LX_OK)
-            goto done;
-    }
-    if (r->format.kind == LX_FORMAT_JSON &&
-        (st = PUT(",\"response_format\":{\"type\":\"json_object\"}")) != LX_OK)
-        goto done;
-    if (o && o->stream &&
-        (st = PUT(",\"stream\":true,\"stream_options\":{\"include_usage\":true}")) != LX_OK)
-        goto done;
-    if (r->user && ((st = PUT(",\"user\":")) != LX_OK || (st = quote(out, r->user)) != LX_OK))
-        goto done;
-    st = lx_buf_putc(out, '}');
-done:
-    lx_buf_free(&b);
-    return st;
-}
-
-bool lx_openai_req_encode_fast(const lx_request *r, const char *model, const lx_codec_opts *o,
-                               lx_buf *out)
-{
-    if (!fast_on || !encodable(r))
-        return false;
-    size_t start = out->len;
-    if (body_out(r, model, o, out) == LX_OK)
-        return true;
-    /* out of memory or over the cap: undo, let jansson fail the same way */
-    out->len = start;
-    if (out->data)
-        out->data[start] = '\0';
-    return false;
 }
 
 /* ---- decoder --------------------------------------------------------------
@@ -398,14 +191,23 @@ static char *put_utf8(char *o, unsigned u)
 
 /* The decoded bytes of a checked string, NUL-terminated, in the arena
  * (never longer than the raw text); NULL on out of memory. */
+static size_t str_decode_to(char *s, const val *v);
+
 static char *str_decode(lx_arena *a, const val *v)
 {
     size_t n = (size_t)(v->q - v->p);
     if (!v->esc)
         return lx_arena_strndup(a, (const char *)v->p, n);
-    char *s = lx_arena_alloc(a, n + 1), *o = s;
-    if (!s)
-        return NULL;
+    char *s = lx_arena_alloc(a, n + 1);
+    if (s)
+        str_decode_to(s, v);
+    return s;
+}
+
+/* Decodes into s (room for the raw length + 1); the decoded length. */
+static size_t str_decode_to(char *s, const val *v)
+{
+    char *o = s;
     for (const unsigned char *p = v->p; p < v->q;) {
         if (*p != '\\') {
             *o++ = (char)*p++;
@@ -433,7 +235,7 @@ static char *str_decode(lx_arena *a, const val *v)
         }
     }
     *o = '\0';
-    return s;
+    return (size_t)(o - s);
 }
 
 /* A number as jansson lexes it: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?,
@@ -630,6 +432,130 @@ static bool obj_read(const val *v, const char *const *names, int n, val *out)
 {
     const unsigned char *stop;
     return v->kind == V_OBJ && obj_scan(v->p, v->q, names, n, out, 1, true, &stop);
+}
+
+/* ---- compact re-dump ------------------------------------------------------
+ * redump writes what lx_json_dump (compact, keys in order) writes for the
+ * value jansson parses from the text at r (checked here unless r->trusted):
+ * strings unescaped and escaped again as jansson's dump does (a string
+ * without escapes is its own dump: no control characters, quotes or
+ * backslashes, valid UTF-8), integers as %lld, reals as real_text. Not
+ * handled: an escape in a key, a key given twice in one object (jansson
+ * would keep the last value at the first key's place), more than 64 keys in
+ * one object, nesting deeper than MAX_DEPTH, what str_scan / num_scan
+ * refuse, a real jansson cannot print. */
+
+enum { MAX_KEYS = 64 };
+
+static bool real_text(double v, char *buf, size_t *len);
+
+static bool str_dump(const val *v, lx_buf *out)
+{
+    if (!v->esc)
+        return lx_buf_putc(out, '"') == LX_OK &&
+               lx_buf_append(out, v->p, (size_t)(v->q - v->p)) == LX_OK &&
+               lx_buf_putc(out, '"') == LX_OK;
+    size_t n = (size_t)(v->q - v->p);
+    char small[256], *tmp = n < sizeof small ? small : malloc(n + 1);
+    if (!tmp)
+        return false;
+    size_t k = str_decode_to(tmp, v);
+    bool ok = lx_json_quote(out, tmp, k) == LX_OK;
+    if (tmp != small)
+        free(tmp);
+    return ok;
+}
+
+static bool redump(rd *r, lx_buf *out, int depth)
+{
+    ws(r);
+    if (r->p >= r->end)
+        return false;
+    unsigned char c = *r->p;
+    if (c == '{' || c == '[') {
+        bool obj = c == '{';
+        char close = obj ? '}' : ']';
+        const unsigned char *kp[MAX_KEYS];
+        size_t kl[MAX_KEYS], nk = 0;
+        if (depth >= MAX_DEPTH || lx_buf_putc(out, (char)c) != LX_OK)
+            return false;
+        r->p++;
+        ws(r);
+        if (r->p < r->end && *r->p == close) {
+            r->p++;
+            return lx_buf_putc(out, close) == LX_OK;
+        }
+        for (;;) {
+            if (obj) {
+                val k;
+                if (!key_scan(r, &k) || k.esc || nk == MAX_KEYS)
+                    return false;
+                size_t n = (size_t)(k.q - k.p);
+                for (size_t i = 0; i < nk; i++)
+                    if (kl[i] == n && memcmp(kp[i], k.p, n) == 0)
+                        return false;
+                kp[nk] = k.p;
+                kl[nk++] = n;
+                ws(r);
+                if (r->p >= r->end || *r->p != ':' || !str_dump(&k, out) ||
+                    lx_buf_putc(out, ':') != LX_OK)
+                    return false;
+                r->p++;
+            }
+            if (!redump(r, out, depth + 1))
+                return false;
+            ws(r);
+            if (r->p >= r->end)
+                return false;
+            if (*r->p == close) {
+                r->p++;
+                return lx_buf_putc(out, close) == LX_OK;
+            }
+            if (*r->p != ',' || lx_buf_putc(out, ',') != LX_OK)
+                return false;
+            r->p++;
+        }
+    }
+    val v;
+    if (!value_scan(r, &v, depth))
+        return false;
+    switch (v.kind) {
+    case V_NULL: return lx_buf_append(out, "null", 4) == LX_OK;
+    case V_TRUE: return lx_buf_append(out, "true", 4) == LX_OK;
+    case V_FALSE: return lx_buf_append(out, "false", 5) == LX_OK;
+    case V_STR: return str_dump(&v, out);
+    case V_INT: return lx_buf_printf(out, "%lld", (long long)v.i) == LX_OK;
+    case V_REAL: {
+        char num[24];
+        size_t n;
+        return real_text(v.d, num, &n) && lx_buf_append(out, num, n) == LX_OK;
+    }
+    default: return false;
+    }
+}
+
+/* The dump of the object text s[0..n) (lx_json_object_from_text then
+ * lx_json_dump), checked here, appended to out; `typed`: an empty object
+ * becomes {"type":"object"} as the encoder's tool parameters do. */
+static bool object_redump(const char *s, size_t n, bool typed, lx_buf *out)
+{
+    rd r = {(const unsigned char *)s, (const unsigned char *)s + n, false};
+    ws(&r);
+    if (n == 0 || (typed && r.end - r.p >= 2 && r.p[0] == '{')) {
+        rd e = {r.p + 1, r.end, false};
+        ws(&e);
+        if (n == 0 || (e.p < e.end && *e.p == '}')) {
+            e.p++;
+            ws(&e);
+            if (n == 0 || e.p == e.end)
+                return (typed ? lx_buf_puts(out, "{\"type\":\"object\"}")
+                              : lx_buf_puts(out, "{}")) == LX_OK;
+        }
+    }
+    if (r.p >= r.end || *r.p != '{' || !redump(&r, out, 0))
+        return false;
+    ws(&r);
+    return r.p == r.end;
 }
 
 static bool is_null(const val *v)
@@ -959,6 +885,309 @@ bool lx_openai_req_decode_fast(const char *body, size_t len, lx_request **out)
     }
     *out = r;
     return true;
+}
+
+/* ---- encoder ------------------------------------------------------------- */
+
+/* jansson 2.14's real formatting (jsonp_dtostr with precision 17 into a
+ * 24-byte buffer); false where jansson's dump would fail. */
+static bool real_text(double v, char *buf, size_t *len)
+{
+    enum { SIZE = 24 };
+    if (!isfinite(v))
+        return false;
+    int ret = snprintf(buf, SIZE, "%.17g", v);
+    if (ret < 0 || ret >= SIZE)
+        return false;
+    size_t n = (size_t)ret;
+    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+        if (n + 3 >= SIZE)
+            return false;
+        buf[n++] = '.';
+        buf[n++] = '0';
+        buf[n] = '\0';
+    }
+    char *start = strchr(buf, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, n - (size_t)(end - buf) + 1);
+            n -= (size_t)(end - start);
+        }
+    }
+    *len = n;
+    return true;
+}
+
+static bool valid_utf8(const char *s)
+{
+    size_t n = strlen(s);
+    return lx_utf8_valid_prefix(s, n) == n;
+}
+
+#define PUT(lit) (lx_buf_append(out, lit, sizeof lit - 1) == LX_OK)
+
+static bool quote(lx_buf *out, const char *s)
+{
+    return lx_json_quote(out, s ? s : "", s ? strlen(s) : 0) == LX_OK;
+}
+
+/* The TEXT parts of m joined (NULL texts skipped) into b. */
+static bool joined(const lx_message *m, lx_buf *b)
+{
+    lx_buf_reset(b);
+    for (size_t j = 0; j < m->n_parts; j++)
+        if (m->parts[j].kind == LX_PART_TEXT && m->parts[j].text &&
+            lx_buf_puts(b, m->parts[j].text) != LX_OK)
+            return false;
+    return true;
+}
+
+typedef struct {
+    lx_buf *out;
+    lx_buf b; /* scratch */
+    lx_call_ids ids;
+    bool ids_ready;
+} enc;
+
+static lx_call_ids *ids_of(enc *e)
+{
+    if (!e->ids_ready && lx_call_ids_init(&e->ids, "call_") == LX_OK)
+        e->ids_ready = true;
+    return e->ids_ready ? &e->ids : NULL;
+}
+
+static bool user_out(enc *e, const lx_message *m)
+{
+    lx_buf *out = e->out;
+    if (!PUT("{\"role\":\"user\",\"content\":"))
+        return false;
+    if (m->n_parts == 1 && m->parts[0].kind == LX_PART_TEXT)
+        return quote(out, m->parts[0].text) && lx_buf_putc(out, '}') == LX_OK;
+    bool first = true;
+    if (lx_buf_putc(out, '[') != LX_OK)
+        return false;
+    for (size_t j = 0; j < m->n_parts; j++) {
+        const lx_part *p = &m->parts[j];
+        if (p->kind != LX_PART_TEXT && p->kind != LX_PART_IMAGE)
+            continue;
+        if (!first && lx_buf_putc(out, ',') != LX_OK)
+            return false;
+        first = false;
+        if (p->kind == LX_PART_TEXT) {
+            if (!PUT("{\"type\":\"text\",\"text\":") || !quote(out, p->text) ||
+                lx_buf_putc(out, '}') != LX_OK)
+                return false;
+            continue;
+        }
+        if (!PUT("{\"type\":\"image_url\",\"image_url\":{\"url\":"))
+            return false;
+        if (p->data) {
+            lx_buf_reset(&e->b);
+            if (lx_buf_printf(&e->b, "data:%s;base64,%s",
+                              p->media_type ? p->media_type : "image/png", p->data) != LX_OK ||
+                lx_json_quote(out, e->b.data, e->b.len) != LX_OK)
+                return false;
+        } else if (!quote(out, p->url)) {
+            return false;
+        }
+        if (!PUT("}}"))
+            return false;
+    }
+    return PUT("]}");
+}
+
+static bool assistant_out(enc *e, const lx_message *m)
+{
+    lx_buf *out = e->out, *b = &e->b;
+    /* earlier model output: repaired rather than refused */
+    if (!joined(m, b) || (lx_utf8_valid_prefix(b->data ? b->data : "", b->len) < b->len &&
+                          lx_utf8_lossy(b->data, b->len, b) != LX_OK))
+        return false;
+    bool has_calls = false;
+    for (size_t j = 0; j < m->n_parts; j++)
+        has_calls = has_calls || m->parts[j].kind == LX_PART_TOOL_CALL;
+    if (!PUT("{\"role\":\"assistant\",\"content\":"))
+        return false;
+    if (b->len || !has_calls) {
+        if (lx_json_quote(out, b->data ? b->data : "", b->len) != LX_OK)
+            return false;
+    } else if (!PUT("null")) {
+        return false;
+    }
+    if (has_calls) {
+        if (!PUT(",\"tool_calls\":["))
+            return false;
+        bool first = true;
+        for (size_t j = 0; j < m->n_parts; j++) {
+            const lx_part *p = &m->parts[j];
+            if (p->kind != LX_PART_TOOL_CALL)
+                continue;
+            lx_call_ids *ids = ids_of(e);
+            const char *id = ids ? lx_call_ids_for_call(ids, p) : NULL;
+            if (!id || (!first && lx_buf_putc(out, ',') != LX_OK) || !PUT("{\"id\":") ||
+                !quote(out, id) || !PUT(",\"type\":\"function\",\"function\":{\"name\":") ||
+                !quote(out, p->name) || !PUT(",\"arguments\":") ||
+                !quote(out, p->arguments ? p->arguments : "{}") || !PUT("}}"))
+                return false;
+            first = false;
+        }
+        if (lx_buf_putc(out, ']') != LX_OK)
+            return false;
+    }
+    return lx_buf_putc(out, '}') == LX_OK;
+}
+
+/* false: not handled (or out of memory); out is then partly written. */
+static bool messages_out(enc *e, const lx_request *r)
+{
+    lx_buf *out = e->out;
+    bool first = true;
+    for (size_t i = 0; i < r->n_messages; i++) {
+        const lx_message *m = &r->messages[i];
+        if (m->role == LX_ROLE_TOOL) { /* one wire message per result */
+            for (size_t j = 0; j < m->n_parts; j++) {
+                const lx_part *p = &m->parts[j];
+                if (p->kind != LX_PART_TOOL_RESULT)
+                    continue;
+                lx_call_ids *ids = ids_of(e);
+                const char *id = ids ? lx_call_ids_for_result(ids, p) : NULL;
+                if (!id || (!first && lx_buf_putc(out, ',') != LX_OK) ||
+                    !PUT("{\"role\":\"tool\",\"tool_call_id\":") || !quote(out, id) ||
+                    !PUT(",\"content\":") || !quote(out, p->text) || lx_buf_putc(out, '}') != LX_OK)
+                    return false;
+                first = false;
+            }
+            continue;
+        }
+        if (!first && lx_buf_putc(out, ',') != LX_OK)
+            return false;
+        first = false;
+        if (m->role == LX_ROLE_SYSTEM) {
+            if (!joined(m, &e->b) || !PUT("{\"role\":\"system\",\"content\":") ||
+                lx_json_quote(out, e->b.data ? e->b.data : "", e->b.len) != LX_OK ||
+                lx_buf_putc(out, '}') != LX_OK)
+                return false;
+        } else if (!(m->role == LX_ROLE_USER ? user_out(e, m) : assistant_out(e, m))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool real_out(lx_buf *out, const char *key, size_t klen, double v)
+{
+    char num[24];
+    size_t n;
+    return real_text(v, num, &n) && lx_buf_append(out, key, klen) == LX_OK &&
+           lx_buf_append(out, num, n) == LX_OK;
+}
+
+static bool tools_out(enc *e, const lx_request *r)
+{
+    lx_buf *out = e->out;
+    if (!PUT(",\"tools\":["))
+        return false;
+    for (size_t i = 0; i < r->n_tools; i++) {
+        const lx_tool *t = &r->tools[i];
+        const char *params = t->parameters ? t->parameters : "";
+        if ((i && lx_buf_putc(out, ',') != LX_OK) ||
+            !PUT("{\"type\":\"function\",\"function\":{\"name\":") || !quote(out, t->name) ||
+            (t->description && (!PUT(",\"description\":") || !quote(out, t->description))) ||
+            !PUT(",\"parameters\":") || !object_redump(params, strlen(params), true, out) ||
+            !PUT("}}"))
+            return false;
+    }
+    if (lx_buf_putc(out, ']') != LX_OK)
+        return false;
+    const lx_tool_choice *tc = &r->tool_choice;
+    bool ok = true;
+    if (tc->kind == LX_TOOL_CHOICE_AUTO)
+        ok = PUT(",\"tool_choice\":\"auto\"");
+    else if (tc->kind == LX_TOOL_CHOICE_NONE)
+        ok = PUT(",\"tool_choice\":\"none\"");
+    else if (tc->kind == LX_TOOL_CHOICE_REQUIRED)
+        ok = PUT(",\"tool_choice\":\"required\"");
+    else if (tc->kind == LX_TOOL_CHOICE_NAMED)
+        ok = (!tc->name || valid_utf8(tc->name)) &&
+             PUT(",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":") &&
+             quote(out, tc->name) && PUT("}}");
+    if (ok && tc->has_parallel)
+        ok = tc->parallel ? PUT(",\"parallel_tool_calls\":true")
+                          : PUT(",\"parallel_tool_calls\":false");
+    return ok;
+}
+
+static bool body_out(enc *e, const lx_request *r, const char *model, const lx_codec_opts *o)
+{
+    lx_buf *out = e->out;
+    if (!PUT("{\"model\":") || !quote(out, model) || !PUT(",\"messages\":[") ||
+        !messages_out(e, r) || lx_buf_putc(out, ']') != LX_OK)
+        return false;
+    const lx_sampling *s = &r->sampling;
+    if (s->has_temperature && !real_out(out, ",\"temperature\":", 15, s->temperature))
+        return false;
+    if (s->has_top_p && !real_out(out, ",\"top_p\":", 9, s->top_p))
+        return false;
+    if (s->has_seed && lx_buf_printf(out, ",\"seed\":%lld", (long long)s->seed) != LX_OK)
+        return false;
+    if (s->max_tokens > 0 &&
+        lx_buf_printf(out, ",\"max_completion_tokens\":%lld", (long long)s->max_tokens) != LX_OK)
+        return false;
+    if (s->n_stop) {
+        if (!PUT(",\"stop\":["))
+            return false;
+        for (size_t i = 0; i < s->n_stop; i++) /* json_string refuses bad UTF-8 */
+            if (!s->stop[i] || !valid_utf8(s->stop[i]) ||
+                (i && lx_buf_putc(out, ',') != LX_OK) || !quote(out, s->stop[i]))
+                return false;
+        if (lx_buf_putc(out, ']') != LX_OK)
+            return false;
+    }
+    if (r->n_tools && !tools_out(e, r))
+        return false;
+    if (r->format.kind == LX_FORMAT_JSON && !PUT(",\"response_format\":{\"type\":\"json_object\"}"))
+        return false;
+    if (r->format.kind == LX_FORMAT_JSON_SCHEMA) {
+        const char *schema = r->format.schema ? r->format.schema : "";
+        const char *name = r->format.name ? r->format.name : "response";
+        if (!valid_utf8(name) ||
+            !PUT(",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":") ||
+            !quote(out, name) || !PUT(",\"schema\":") ||
+            !object_redump(schema, strlen(schema), false, out) ||
+            !(r->format.strict ? PUT(",\"strict\":true}}") : PUT(",\"strict\":false}}")))
+            return false;
+    }
+    if (o && o->stream && !PUT(",\"stream\":true,\"stream_options\":{\"include_usage\":true}"))
+        return false;
+    if (r->user && (!PUT(",\"user\":") || !quote(out, r->user)))
+        return false;
+    return lx_buf_putc(out, '}') == LX_OK;
+}
+
+bool lx_openai_req_encode_fast(const lx_request *r, const char *model, const lx_codec_opts *o,
+                               lx_buf *out)
+{
+    if (!fast_on)
+        return false;
+    size_t start = out->len;
+    enc e = {.out = out};
+    lx_buf_init(&e.b, 0);
+    bool ok = body_out(&e, r, model, o);
+    lx_buf_free(&e.b);
+    if (e.ids_ready)
+        lx_call_ids_free(&e.ids);
+    if (!ok) { /* not handled, out of memory or over the cap: undo, jansson decides */
+        out->len = start;
+        if (out->data)
+            out->data[start] = '\0';
+    }
+    return ok;
 }
 
 /* ---- comparison (tests, fuzz oracle) ------------------------------------- */
