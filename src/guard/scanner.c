@@ -9,12 +9,24 @@
  * that do not overlap anything already kept.
  *
  * The database comes from the on-disk cache when one was stored for the very
- * same compiler input (scan_cache.c); a miss compiles and stores it.
+ * same compiler input (scan_cache.c); a miss compiles and stores it. With
+ * lx_scanner_isolate_compile(true) (the server) the compile runs in a forked
+ * child that sends the serialized database back through a pipe: the
+ * compiler's heap and the code pages of Vectorscan's compiler and of
+ * libstdc++ (about 7 MB of heap and 4-5 MB of library pages) then never
+ * become part of the long-lived process. Any failure of the child (fork,
+ * crash, short or bad output) falls back to compiling in-process, so the
+ * result is the same database either way.
  */
+#include <errno.h>
 #include <hs/hs.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "guard/scan_int.h"
 
@@ -55,6 +67,7 @@ struct lx_scanner {
     size_t n_upat;
     uint32_t *rank;  /* per type index: 0 = highest precedence */
     bool from_cache; /* db was loaded from the on-disk cache */
+    bool in_child;   /* db was compiled by a forked child */
 };
 
 struct lx_scan_scratch {
@@ -179,6 +192,120 @@ static char *escape_literal(const char *w)
     return r;
 }
 
+/* ---- compiling in a child process ------------------------------------------ */
+
+static _Atomic bool isolate;
+
+void lx_scanner_isolate_compile(bool on)
+{
+    atomic_store(&isolate, on);
+}
+
+static bool write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        c += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* The child: compile, send [u64 length][serialized bytes], exit without
+ * running atexit handlers or flushing the parent's stdio buffers. A compile
+ * error sends length 0: the parent compiles again in-process to get the
+ * error message with its pattern index. */
+static void child_compile(int fd, const char *const *exprs, const unsigned *flags,
+                          const unsigned *ids, size_t n)
+{
+    hs_database_t *db = NULL;
+    hs_compile_error_t *ce = NULL;
+    char *bytes = NULL;
+    size_t len = 0;
+    if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) !=
+            HS_SUCCESS ||
+        hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
+        len = 0;
+    uint64_t l = len;
+    bool ok = write_all(fd, &l, sizeof l) && (!len || write_all(fd, bytes, len));
+    _exit(ok ? 0 : 1);
+}
+
+/* True with *db set when a forked child compiled the patterns; false (and
+ * nothing allocated) on any failure, the caller then compiles in-process. */
+static bool compile_in_child(const char *const *exprs, const unsigned *flags,
+                             const unsigned *ids, size_t n, hs_database_t **db)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return false;
+    fflush(NULL); /* nothing buffered twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return false;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        child_compile(p[1], exprs, flags, ids, n);
+    }
+    close(p[1]);
+    uint64_t len = 0;
+    size_t got = 0, cap = 0;
+    char *buf = NULL;
+    bool ok = true;
+    for (;;) {
+        char tmp[65536];
+        ssize_t r = read(p[0], tmp, sizeof tmp);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            ok = false;
+            break;
+        }
+        if (r == 0)
+            break;
+        if (got + (size_t)r > cap) {
+            size_t nc = cap ? cap * 2 : 1 << 20;
+            while (nc < got + (size_t)r)
+                nc *= 2;
+            if (nc > ((size_t)256 << 20)) { /* far beyond any real database */
+                ok = false;
+                break;
+            }
+            char *nb = realloc(buf, nc);
+            if (!nb) {
+                ok = false;
+                break;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        memcpy(buf + got, tmp, (size_t)r);
+        got += (size_t)r;
+    }
+    close(p[0]);
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    ok = ok && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && got >= sizeof len;
+    if (ok) {
+        memcpy(&len, buf, sizeof len);
+        ok = len > 0 && len == got - sizeof len &&
+             hs_deserialize_database(buf + sizeof len, (size_t)len, db) == HS_SUCCESS;
+    }
+    free(buf);
+    if (!ok)
+        *db = NULL;
+    return ok;
+}
+
 lx_status lx_scanner_new(const lx_scan_config *cfg, lx_scanner **out, lx_error *err)
 {
     static const lx_scan_config none = {0};
@@ -253,6 +380,10 @@ lx_status lx_scanner_new(const lx_scan_config *cfg, lx_scanner **out, lx_error *
         s->db = lx_scan_cache_load(key);
         s->from_cache = s->db != NULL;
     }
+    if (n > 0 && !s->db && atomic_load(&isolate) && compile_in_child(exprs, flags, ids, n, &s->db)) {
+        s->in_child = true;
+        lx_scan_cache_store(key, s->db);
+    }
     if (n > 0 && !s->db) {
         hs_compile_error_t *ce = NULL;
         if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &s->db, &ce) !=
@@ -294,6 +425,11 @@ fail:
 bool lx_scanner_from_cache(const lx_scanner *s)
 {
     return s && s->from_cache;
+}
+
+bool lx_scanner_compiled_in_child(const lx_scanner *s)
+{
+    return s && s->in_child;
 }
 
 void lx_scanner_free(lx_scanner *s)

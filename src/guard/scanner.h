@@ -178,9 +178,15 @@ void lx_findings_free(lx_findings *f);
  * LX_ERR_NOMEM. */
 lx_status lx_scanner_new(const lx_scan_config *cfg, lx_scanner **out, lx_error *err);
 void lx_scanner_free(lx_scanner *s);
+/* Process-wide: when on, a database that is not in the on-disk cache is
+ * compiled in a forked child (scanner.c says why); off by default (the CLI's
+ * one-shot commands). The server turns it on before building its config. */
+void lx_scanner_isolate_compile(bool on);
 /* True when s's database was loaded from the on-disk cache rather than
  * compiled (tests and diagnostics; results are the same either way). */
 bool lx_scanner_from_cache(const lx_scanner *s);
+/* True when a forked child compiled s's database (tests, diagnostics). */
+bool lx_scanner_compiled_in_child(const lx_scanner *s);
 
 /* Per-thread scratch for one scanner; owned by the caller. */
 lx_status lx_scan_scratch_new(const lx_scanner *s, lx_scan_scratch **out, lx_error *err);

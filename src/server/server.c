@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "guard/scanner.h"
 #include "server/metrics.h"
 #include "server/server_int.h"
 
@@ -611,6 +612,7 @@ static void stop_workers(srv_server *s)
 lx_status lx_serve_run(const lx_serve_opts *o, lx_error *err)
 {
     lx_config *cfg = NULL;
+    lx_scanner_isolate_compile(true); /* the compiler's memory stays out of the server */
     lx_status st = lx_config_load(o->config_path, &cfg, err);
     if (st != LX_OK)
         return st == LX_ERR_NOMEM ? st : LX_ERR_CONFIG;
@@ -653,6 +655,7 @@ lx_status lx_serve_run(const lx_serve_opts *o, lx_error *err)
     b->srv = s;
     s->current = b;
     atomic_store(&s->seq, 1);
+    malloc_trim(0); /* what loading the config and building the services freed */
     if ((st = srv_log_open(&s->log, cfg->server.access_log, err)) != LX_OK)
         goto out;
     s->metrics = lx_metrics_new();

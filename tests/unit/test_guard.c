@@ -768,6 +768,50 @@ Test(guard, cache_second_build_loads_and_finds_the_same)
     rm_tree(dir);
 }
 
+/* The server compiles in a forked child (lx_scanner_isolate_compile): the
+ * database must find exactly what an in-process compile finds, be stored in
+ * the cache, and a bad pattern must still fail with the message naming it. */
+Test(guard, isolated_compile_matches_in_process_and_names_bad_patterns)
+{
+    char dir[64];
+    cache_in_tmp(dir);
+    lx_scan_config cfg = {.terms = cache_terms, .n_terms = 2, .regexes = cache_res, .n_regexes = 2};
+    lx_scanner_isolate_compile(true);
+    bool c1, c2;
+    lx_scanner *a = build(&cfg, &c1);
+    cr_expect(!c1, "compiled (in the child), not loaded");
+    cr_expect(lx_scanner_compiled_in_child(a));
+    cr_expect_eq(count_files(dir, NULL, NULL, 0), 1, "the child's database was cached");
+    setenv("LLMUX_SCAN_CACHE", "off", 1);
+    lx_scanner_isolate_compile(false);
+    lx_scanner *b = build(&cfg, &c2);
+    cr_expect(!c2);
+    cr_expect(!lx_scanner_compiled_in_child(b));
+    static const char *const texts[] = {
+        "BLUEBIRD: see JIRA-12345 on DB7.CORP for acme corp, bob@acme.io",
+        "card 4111 1111 1111 1111, call +1 415 555 0100, key AKIAIOSFODNN7EXAMPLE", "nothing"};
+    for (size_t i = 0; i < 3; i++) {
+        char *da = describe_new(a, texts[i]), *db = describe_new(b, texts[i]);
+        cr_expect_str_eq(da, db, "%s", texts[i]);
+        free(da);
+        free(db);
+    }
+    lx_scanner_free(a);
+    lx_scanner_free(b);
+
+    static const lx_scan_regex bad[] = {{"TICKET", "JIRA-([0-9]", 0}};
+    lx_scan_config bcfg = {.regexes = bad, .n_regexes = 1};
+    lx_scanner_isolate_compile(true);
+    lx_scanner *s = NULL;
+    lx_error err = {0};
+    cr_expect_eq(lx_scanner_new(&bcfg, &s, &err), LX_ERR_CONFIG);
+    cr_expect_null(s);
+    cr_expect(strstr(err.message, "JIRA-([0-9]") && strstr(err.message, "TICKET"), "%s",
+              err.message);
+    lx_scanner_isolate_compile(false);
+    rm_tree(dir);
+}
+
 Test(guard, cached_builtin_scanner_passes_the_corpora)
 {
     char dir[64];
