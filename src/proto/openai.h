@@ -68,8 +68,8 @@ typedef struct lx_openai_fast_chunk {
 bool lx_openai_fast_parse(const char *s, size_t n, char *buf, lx_openai_fast_chunk *c);
 
 /* The common whole response read without jansson (openai_fast.c): one
- * choice whose message has text, refusal or reasoning (no tool calls), and
- * the usual metadata and usage. True: *out is the response
+ * choice whose message has text, refusal, reasoning and up to 16 tool calls
+ * (arguments as a string), and the usual metadata and usage. True: *out is the response
  * lx_openai_response_decode_jansson would return for s[0..n) (caller frees
  * it). False: not handled (or out of memory), nothing allocated; parse it
  * with jansson. */

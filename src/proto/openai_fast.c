@@ -515,10 +515,21 @@ bool lx_openai_fast_parse(const char *s, size_t n, char *buf, lx_openai_fast_chu
  *                               "refusal": string|null,
  *                               "reasoning_content": string|null,
  *                               "reasoning": string|null,
- *                               "annotations": [], "tool_calls": null|[],
+ *                               "annotations": [],
+ *                               "tool_calls": null | [ call, ... ],
  *                               "audio": null, "function_call": null } } ] }
- * exactly one choice; same string, number and whitespace rules as above.
- * Tool calls, content parts, logprobs and everything else: not handled. */
+ * where a call is { "id": string|null, "type": string, "index": integer,
+ * "function": { "name": string|null, "arguments": string|null } } (at most
+ * MAX_CALLS of them); exactly one choice; same string, number and
+ * whitespace rules as above. Arguments given as an object, content parts,
+ * logprobs and everything else: not handled. */
+
+#define MAX_CALLS 16
+
+typedef struct {
+    const char *id, *name, *args;
+    size_t args_len;
+} fcall;
 
 typedef struct {
     const char *id, *model, *finish;
@@ -527,7 +538,70 @@ typedef struct {
     bool has_reasoning_content, has_message, has_usage;
     int64_t created;
     lx_usage usage;
+    fcall calls[MAX_CALLS];
+    int n_calls;
 } fresp;
+
+static const char *const fn_keys[] = {"name", "arguments"};
+static const char *const call_keys[] = {"id", "type", "index", "function"};
+
+/* The function object of a call, '{' not yet consumed. */
+static bool function(rd *r, fcall *c)
+{
+    size_t n;
+    if (!take(r, '{'))
+        return false;
+    OBJECT(r, fn_keys, 2, {
+        if (!(K == 0 ? string_or_null(r, &c->name, &n) : string_or_null(r, &c->args, &c->args_len)))
+            return false;
+    });
+    return true;
+}
+
+/* One tool call, '{' not yet consumed. */
+static bool tool_call(rd *r, fcall *c)
+{
+    const char *v;
+    size_t n;
+    int64_t x;
+    bool has_fn = false;
+    if (!take(r, '{'))
+        return false;
+    OBJECT(r, call_keys, 4, {
+        bool ok;
+        if (K == 0)
+            ok = string_or_null(r, &c->id, &n);
+        else if (K == 1)
+            ok = string(r, &v, &n);
+        else if (K == 2)
+            ok = int_value(r, &x);
+        else
+            ok = has_fn = function(r, c);
+        if (!ok)
+            return false;
+    });
+    return has_fn; /* the reference refuses a call without a function object */
+}
+
+/* null, [] or [call, ...]. */
+static bool tool_calls(rd *r, fresp *f)
+{
+    if (null_value(r))
+        return true;
+    if (!take(r, '['))
+        return false;
+    if (take(r, ']'))
+        return true;
+    do {
+        if (f->n_calls == MAX_CALLS)
+            return false;
+        fcall *c = &f->calls[f->n_calls++];
+        memset(c, 0, sizeof *c);
+        if (!tool_call(r, c))
+            return false;
+    } while (take(r, ','));
+    return take(r, ']');
+}
 
 static const char *const msg_keys[] = {
     "reasoning_content", "reasoning",  "content", "refusal",      "role",
@@ -550,7 +624,7 @@ static bool message(rd *r, fresp *f)
         else if (K == 5)
             ok = take(r, '[') && take(r, ']');
         else if (K == 6)
-            ok = null_value(r) || (take(r, '[') && take(r, ']'));
+            ok = tool_calls(r, f);
         else
             ok = null_value(r);
         if (!ok)
@@ -667,6 +741,16 @@ bool lx_openai_fast_response(const char *s, size_t n, lx_response **out)
         p->text = (char *)f.text[k];
         if (k == 3)
             resp->finish = LX_FINISH_CONTENT_FILTER;
+    }
+    for (int i = 0; i < f.n_calls; i++) {
+        const fcall *c = &f.calls[i];
+        lx_part *p = lx_response_add_part(resp, LX_PART_TOOL_CALL);
+        if (!p || !(p->name = c->name ? (char *)c->name : lx_arena_strdup(resp->arena, "")) ||
+            !(p->arguments = c->args ? (char *)c->args : lx_arena_strdup(resp->arena, "{}"))) {
+            lx_response_free(resp);
+            return false;
+        }
+        p->id = (char *)c->id;
     }
     resp->usage = f.usage;
     resp->has_usage = f.has_usage;

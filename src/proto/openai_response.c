@@ -11,7 +11,7 @@
  *   `reasoning_content` (vLLM, DeepSeek) or `reasoning` (OpenRouter) a
  *   THINKING part.
  * Both directions have a hand-written fast path for the common case — the
- *   reader in openai_fast.c (text/refusal/reasoning, no tool calls) and the
+ *   reader in openai_fast.c (text, refusal, reasoning, tool calls) and the
  *   writer below (every reply whose strings jansson accepts) — proven equal
  *   to the jansson code, which stays as the fallback and the reference
  *   (tests/unit/test_openai_fast.c, test_openai_write.c, fuzz_openai_resp.c).

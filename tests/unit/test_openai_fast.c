@@ -515,6 +515,8 @@ static char *describe(lx_status st, const lx_error *err, const lx_response *r)
     return lx_buf_steal(&b, &n);
 }
 
+static size_t n_fast_tools; /* responses with tool calls the fast reader took */
+
 /* Decodes s both ways and through the codec entry; all three must agree.
  * Returns whether the hand-written reader took it. */
 static bool same_response(const char *s, size_t n)
@@ -527,6 +529,11 @@ static bool same_response(const char *s, size_t n)
     char *dj = describe(sj, &e1, j), *dc = describe(sc, &e2, c);
     cr_assert_str_eq(dc, dj, "codec decode and jansson differ on:\n%.*s", (int)n, s);
     if (took) {
+        for (size_t i = 0; i < f->n_parts; i++)
+            if (f->parts[i].kind == LX_PART_TOOL_CALL) {
+                n_fast_tools++;
+                break;
+            }
         char *df = describe(LX_OK, NULL, f);
         cr_assert_str_eq(df, dj, "fast reader and jansson differ on:\n%.*s", (int)n, s);
         free(df);
@@ -585,15 +592,32 @@ static const char *const r_accepted[] = {
     "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":2,\"prompt_tokens_details\":{"
     "\"cached_tokens\":9},\"completion_tokens\":1,\"completion_tokens_details\":{"
     "\"reasoning_tokens\":5}}}",
+    RMSG("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":"
+         "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]}",
+         "\"tool_calls\""),
+    RMSG("{\"content\":\"let me check\",\"reasoning_content\":\"hm\",\"tool_calls\":[{\"index\":0,"
+         "\"function\":{\"arguments\":\"\"}},{\"id\":null,\"function\":{\"name\":null,"
+         "\"arguments\":null}},{\"function\":{},\"type\":\"function\",\"id\":\"c\\u00e9\"}]}",
+         "\"tool_calls\""),
     "{\"choices\":[{\"message\":{}}],\"usage\":{\"prompt_tokens\":999999999999999999,"
     "\"completion_tokens\":-0,\"prompt_cache_hit_tokens\":1,\"prompt_cache_miss_tokens\":-2,"
     "\"total_tokens\":null}}",
 };
 
 static const char *const r_fallback[] = {
-    RMSG("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":"
-         "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}",
-         "\"tool_calls\""),
+    RMSG("{\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":{\"a\":1}}}]}", "null"),
+    RMSG("{\"tool_calls\":[{\"id\":\"c\"}]}", "null"),
+    RMSG("{\"tool_calls\":[{\"function\":null}]}", "null"),
+    RMSG("{\"tool_calls\":[{\"id\":7,\"function\":{}}]}", "null"),
+    RMSG("{\"tool_calls\":[{\"function\":{\"name\":7}}]}", "null"),
+    RMSG("{\"tool_calls\":[{\"function\":{}},]}", "null"),
+    RMSG("{\"tool_calls\":[{\"function\":{},\"extra_content\":{}}]}", "null"),
+    RMSG("{\"tool_calls\":{}}", "null"),
+    RMSG("{\"tool_calls\":[{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},"
+         "{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},"
+         "{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},"
+         "{\"function\":{}},{\"function\":{}},{\"function\":{}}]}",
+         "null"), /* 17 calls: more than the reader keeps */
     RMSG("{\"content\":[{\"type\":\"text\",\"text\":\"a\"}]}", "\"stop\""),
     RMSG("{\"content\":\"a\",\"content\":\"b\"}", "\"stop\""),
     RMSG("{\"content\":\"\\u0000x\"}", "\"stop\""),
@@ -715,8 +739,22 @@ static void gen_rvalue(lx_buf *b, const char *key)
         lx_buf_puts(b, rnd(3) == 0 ? "null" : rnd(2) ? "128009" : "\"</s>\"");
     } else if (!strcmp(key, "annotations")) {
         lx_buf_puts(b, rnd(30) ? "[]" : "[{\"type\":\"url\"}]");
+    } else if (!strcmp(key, "tool_calls") && rnd(3)) {
+        static const char *const call_keys[] = {"id", "type", "index", "function"};
+        lx_buf_putc(b, '[');
+        for (unsigned i = rnd(4); i > 0; i--) {
+            gen_obj(b, call_keys, 4, "function");
+            if (i > 1)
+                lx_buf_putc(b, ',');
+        }
+        lx_buf_putc(b, ']');
+    } else if (!strcmp(key, "function")) {
+        static const char *const fn_keys[] = {"name", "arguments"};
+        gen_obj(b, fn_keys, 2, NULL);
+    } else if (!strcmp(key, "arguments") && rnd(20) == 0) {
+        lx_buf_puts(b, "{\"a\":[1,\"x\"]}");
     } else if (!strcmp(key, "tool_calls")) {
-        lx_buf_puts(b, rnd(3) == 0 ? "null" : rnd(30) ? "[]" : "[{\"function\":{\"name\":\"f\"}}]");
+        lx_buf_puts(b, rnd(2) ? "null" : "[]");
     } else if (!strcmp(key, "logprobs") || !strcmp(key, "audio") ||
                !strcmp(key, "function_call") || !strcmp(key, "prompt_logprobs") ||
                !strcmp(key, "kv_transfer_params")) {
@@ -799,8 +837,10 @@ static void generated_responses(unsigned seed, int rounds, int mutations, size_t
 Test(openai_fast, generated_responses_match_jansson)
 {
     size_t n_fast = 0;
+    n_fast_tools = 0;
     generated_responses(3, 20000, 0, &n_fast);
     cr_assert_gt(n_fast, 4000, "the fast reader took only %zu responses", n_fast);
+    cr_assert_gt(n_fast_tools, 500, "only %zu of them with tool calls", n_fast_tools);
     cr_assert_lt(n_fast, 20000, "the fast reader never fell back");
 }
 
