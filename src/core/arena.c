@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define BLOCK_SIZE 8192
+#define FIRST_BLOCK 1024 /* blocks double from here up to BLOCK_SIZE */
 #define ALIGN 16
 
 typedef struct block {
@@ -21,6 +22,7 @@ typedef struct block {
 struct lx_arena {
     block *head;
     size_t total;
+    size_t next; /* size of the next regular block; 0 = FIRST_BLOCK */
 };
 
 lx_arena *lx_arena_new(void)
@@ -84,9 +86,15 @@ void *lx_arena_alloc(lx_arena *a, size_t n)
         memset(big->data, 0, need);
         return big->data;
     }
-    block *nb = new_block(BLOCK_SIZE);
+    /* Most arenas hold a small request or a few strings: start small and
+     * double, so a short-lived arena costs ~1 KB instead of 8. */
+    size_t size = a->next ? a->next : FIRST_BLOCK;
+    if (size < need)
+        size = need;
+    block *nb = new_block(size);
     if (!nb)
         return NULL;
+    a->next = size * 2 < BLOCK_SIZE ? size * 2 : BLOCK_SIZE;
     nb->next = b;
     a->head = nb;
     nb->used = need;

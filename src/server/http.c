@@ -46,7 +46,7 @@
 #define REQ_POOL_MAX 256
 #define CONN_POOL_MAX 256
 #define BODY_KEEP (64 * 1024) /* body / out storage kept across requests */
-#define STREAM_BLOCK 16384
+#define STREAM_BLOCK 4096
 
 uint64_t srv_now_ns(void)
 {
