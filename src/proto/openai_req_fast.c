@@ -1,21 +1,25 @@
 /*
- * openai_req_fast.c — the OpenAI request path without jansson for the common
- * plain chat request (see the block at the end of openai.h).
+ * openai_req_fast.c — the OpenAI request path without jansson (see the block
+ * at the end of openai.h): a strict reader for the caller's body and a
+ * writer for the upstream body, each falling back to the jansson code in
+ * openai.c ("not handled") for anything it cannot prove equal.
  *
  * Encoder (lx_request -> upstream body): writes the bytes the jansson
- * encoder in openai.c would write (same keys, same order, compact, strings
- * escaped like jansson's dump, reals as jansson 2.14 prints them: "%.17g",
- * ".0" added when there is neither '.' nor 'e', '+' and leading zeros of
- * the exponent removed, nothing longer than 23 characters). It covers
- * system / user / assistant messages made of TEXT parts (other part kinds
- * that the jansson encoder skips are skipped the same way), the sampling
- * fields, stop, response_format json_object, stream + stream_options and
- * user. Anything else — tools, tool calls or results, images, a JSON
- * Schema format, a stop string that is not valid UTF-8, a real jansson
- * would refuse — is "not handled" and openai.c runs the jansson encoder,
- * which also produces today's errors.
+ * encoder would write (same keys, same order, compact, strings escaped like
+ * jansson's dump, reals as jansson 2.14 prints them: "%.17g", ".0" added
+ * when there is neither '.' nor 'e', '+' and leading zeros of the exponent
+ * removed, nothing longer than 23 characters). It covers every shape the
+ * jansson encoder writes — messages of all roles with text, image, tool call
+ * and tool result parts (ids from the same lx_call_ids walk), sampling,
+ * stop, tools with their parameters, tool_choice, parallel_tool_calls,
+ * response_format, stream options, user. Tool parameters and JSON Schemas
+ * are re-dumped from their text the way jansson parses and dumps them.
+ * Not handled, so jansson decides (and reports its error): text jansson
+ * would refuse (bad parameters / schema JSON, a stop string, tool_choice or
+ * schema name that is not valid UTF-8, a real it cannot print), duplicate
+ * or escaped keys in parameters / schemas, out of memory.
  *
- * Decoder (caller body -> lx_request): see the second half of this file.
+ * Decoder (caller body -> lx_request): see the comment above the reader.
  */
 #include <errno.h>
 #include <math.h>
@@ -39,29 +43,26 @@ void lx_openai_req_fast_enable(bool on)
  *
  * Accepted: one JSON object (whitespace around it), every value anywhere in
  * it valid for jansson 2.14 (json_loadb, JSON_DECODE_ANY | JSON_ALLOW_NUL),
- * where the keys request_decode reads hold only what this reader
- * interprets exactly as request_decode does:
- *   model: non-empty string; messages: non-empty array of
- *   {role: "system"|"developer", content: null|string|[{type:"text",text}]}
- *   {role: "user", content: null|string|[{type:"text",text}|{type:"refusal",refusal}]}
- *   {role: "assistant", content: (as user), reasoning_content, refusal:
- *    string|null, tool_calls: null|[]};
- *   temperature, top_p: number|null; top_k, seed: integer (or an integral
- *   real) |null; max_completion_tokens / max_tokens: positive integer|null;
- *   stop: null|string|[string]; stream, parallel_tool_calls: bool|null;
- *   user: string|null; stream_options: null|{include_usage: bool|null};
- *   tools: null|[]; tool_choice: null|"none"|"auto"|"required";
- *   response_format: null|{type:"text"|"json_object"}.
- * Other keys (anywhere) are read only to check them and ignored, as jansson
- * builds and request_decode ignores them. Not handled (jansson decides,
- * with today's result or error): any error request_decode would report,
- * images, tool calls and results, tools, a named tool_choice, JSON Schema,
- * a key the decoder reads given twice (top level, message or part), an
- * escape in such a key, \u0000 anywhere, nesting deeper than 32, a number
- * token longer than 63 characters, and of course anything jansson refuses
- * (the string and number rules are those of openai_fast.c; reals go
- * through strtod and integers through strtoll on the token text, as in
- * jansson, refused on overflow).
+ * where the keys request_decode reads hold what it takes without an error;
+ * the lx_request is then built exactly as request_decode builds it (the
+ * same rules, in the same order: roles system/developer/user/assistant/tool,
+ * text / refusal / image_url parts, reasoning_content, refusal, tool_calls
+ * with string, object or null arguments, tool results merged and named
+ * after their call, tools, tool_choice, response_format, sampling, stop,
+ * stream, stream_options, user). Other keys, anywhere, are checked and
+ * ignored, as jansson builds and request_decode ignores them. JSON passed
+ * through as text (object arguments, tool parameters, schemas) is re-dumped
+ * as lx_json_dump would (redump below).
+ *
+ * Not handled (jansson decides, with today's result or error message): any
+ * error request_decode would report, a key the decoder reads given twice
+ * (top level, message, part, ...; jansson keeps the last), an escape in such
+ * a key, an escaped value where an exact string is compared ("us\u0065r"),
+ * \u0000 anywhere, nesting deeper than 32, a number token longer than 63
+ * characters, and anything jansson refuses (strings: control characters,
+ * bad escapes, lone surrogates, invalid UTF-8; numbers: its grammar, reals
+ * through strtod and integers through strtoll on the token text as jansson
+ * does, refused on overflow).
  */
 
 enum { MAX_DEPTH = 32, MAX_NUM = 63 };
@@ -563,18 +564,6 @@ static bool is_null(const val *v)
     return v->kind == V_ABSENT || v->kind == V_NULL;
 }
 
-/* null, absent or [] (nothing to read, as for the jansson decoder) */
-static bool is_none(const val *v)
-{
-    if (is_null(v))
-        return true;
-    if (v->kind != V_ARR)
-        return false;
-    rd r = {v->p + 1, v->q, true};
-    ws(&r);
-    return *r.p == ']';
-}
-
 static bool str_is(const val *v, const char *s)
 {
     size_t n = strlen(s);
@@ -668,7 +657,35 @@ static bool text_content(lx_arena *a, const val *c, char **out)
 
 /* parts_content without images: TEXT parts from a string or text /
  * refusal parts. */
-static bool parts_content(lx_request *r, lx_message *m, const val *c)
+/* The compact dump of a checked value (lx_json_dump_arena), in the arena. */
+static char *dump_arena(lx_arena *a, const val *v)
+{
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    rd r = {v->p, v->q, true};
+    char *s = redump(&r, &b, 1) ? lx_arena_strndup(a, b.data ? b.data : "", b.len) : NULL;
+    lx_buf_free(&b);
+    return s;
+}
+
+/* openai.c's image_from_url: a data: URL split into media type and data. */
+static bool image_in(lx_arena *a, lx_part *p, const char *url)
+{
+    const char *comma = strchr(url, ',');
+    if (strncmp(url, "data:", 5) == 0 && comma) {
+        const char *semi = memchr(url + 5, ';', (size_t)(comma - url - 5));
+        if (semi && (size_t)(comma - semi) == 7 && strncmp(semi, ";base64", 7) == 0) {
+            p->media_type = lx_arena_strndup(a, url + 5, (size_t)(semi - url - 5));
+            p->data = lx_arena_strdup(a, comma + 1);
+            return p->media_type && p->data;
+        }
+    }
+    return (p->url = lx_arena_strdup(a, url)) != NULL;
+}
+
+/* parts_content: TEXT parts from a string or text / refusal parts, IMAGE
+ * parts from image_url ones when `images`. */
+static bool parts_content(lx_request *r, lx_message *m, const val *c, bool images)
 {
     if (is_null(c))
         return true;
@@ -678,20 +695,69 @@ static bool parts_content(lx_request *r, lx_message *m, const val *c)
     }
     if (c->kind != V_ARR)
         return false;
-    static const char *const keys[] = {"type", "text", "refusal"};
+    static const char *const keys[] = {"type", "text", "refusal", "image_url"};
+    static const char *const url_key[] = {"url"};
     rd ar = {c->p + 1, c->q, true};
     ws(&ar);
     while (*ar.p != ']') {
-        val it, f[3];
-        if (!value_scan(&ar, &it, 2) || !obj_read(&it, keys, 3, f))
+        val it, f[4];
+        if (!value_scan(&ar, &it, 2) || !obj_read(&it, keys, 4, f))
             return false;
-        const val *t = str_is(&f[0], "text")      ? &f[1]
-                       : str_is(&f[0], "refusal") ? &f[2]
-                                                  : NULL;
-        if (!t || t->kind != V_STR)
+        if (images && str_is(&f[0], "image_url")) {
+            val u = f[3];
+            if (u.kind == V_OBJ && !obj_read(&f[3], url_key, 1, &u))
+                return false;
+            char *url;
+            lx_part *p;
+            if (u.kind != V_STR || !(url = str_decode(r->arena, &u)) ||
+                !(p = lx_message_add_part(r, m, LX_PART_IMAGE)) || !image_in(r->arena, p, url))
+                return false;
+        } else {
+            const val *t = str_is(&f[0], "text")      ? &f[1]
+                           : str_is(&f[0], "refusal") ? &f[2]
+                                                      : NULL;
+            if (!t || t->kind != V_STR)
+                return false;
+            lx_part *p = lx_message_add_part(r, m, LX_PART_TEXT);
+            if (!p || !(p->text = str_decode(r->arena, t)))
+                return false;
+        }
+        ws(&ar);
+        if (*ar.p == ',')
+            ar.p++;
+    }
+    return true;
+}
+
+/* tool_calls_in */
+static bool tool_calls_in(lx_request *r, lx_message *m, const val *tc)
+{
+    if (is_null(tc))
+        return true;
+    if (tc->kind != V_ARR)
+        return false;
+    static const char *const keys[] = {"id", "function"};
+    static const char *const fkeys[] = {"name", "arguments"};
+    rd ar = {tc->p + 1, tc->q, true};
+    ws(&ar);
+    while (*ar.p != ']') {
+        val it, f[2], g[2];
+        if (!value_scan(&ar, &it, 2) || !obj_read(&it, keys, 2, f) || !obj_read(&f[1], fkeys, 2, g))
             return false;
-        lx_part *p = lx_message_add_part(r, m, LX_PART_TEXT);
-        if (!p || !(p->text = str_decode(r->arena, t)))
+        lx_part *p = lx_message_add_part(r, m, LX_PART_TOOL_CALL);
+        if (!p || !opt_str(r->arena, &f[0], &p->id) || !opt_str(r->arena, &g[0], &p->name) ||
+            !p->name)
+            return false;
+        const val *args = &g[1];
+        if (args->kind == V_OBJ)
+            p->arguments = dump_arena(r->arena, args);
+        else if (is_null(args))
+            p->arguments = lx_arena_strdup(r->arena, "{}");
+        else if (args->kind == V_STR)
+            p->arguments = str_decode(r->arena, args);
+        else
+            return false;
+        if (!p->arguments)
             return false;
         ws(&ar);
         if (*ar.p == ',')
@@ -700,26 +766,53 @@ static bool parts_content(lx_request *r, lx_message *m, const val *c)
     return true;
 }
 
-enum { M_ROLE, M_CONTENT, M_REASONING, M_REFUSAL, M_TOOL_CALLS, M_N };
+/* openai.c's call_name: the name of the earlier call with this id. */
+static char *call_name(const lx_request *r, const char *id)
+{
+    for (size_t i = r->n_messages; id && i-- > 0;)
+        for (size_t j = 0; j < r->messages[i].n_parts; j++) {
+            const lx_part *p = &r->messages[i].parts[j];
+            if (p->kind == LX_PART_TOOL_CALL && p->id && !strcmp(p->id, id))
+                return p->name;
+        }
+    return NULL;
+}
+
+enum { M_ROLE, M_CONTENT, M_REASONING, M_REFUSAL, M_TOOL_CALLS, M_TOOL_CALL_ID, M_N };
 
 static bool message_in(lx_request *r, const val *mv)
 {
-    static const char *const keys[M_N] = {"role", "content", "reasoning_content", "refusal",
-                                          "tool_calls"};
+    static const char *const keys[M_N] = {"role",    "content",    "reasoning_content",
+                                          "refusal", "tool_calls", "tool_call_id"};
     val f[M_N];
     if (!obj_read(mv, keys, M_N, f))
         return false;
     const val *role = &f[M_ROLE];
-    if (str_is(role, "system") || str_is(role, "developer")) {
-        char *text;
+    char *text;
+    if (str_is(role, "system") || str_is(role, "developer"))
         return text_content(r->arena, &f[M_CONTENT], &text) &&
                lx_request_add_text(r, LX_ROLE_SYSTEM, text) == LX_OK;
-    }
     if (str_is(role, "user")) {
         lx_message *m = lx_request_add_message(r, LX_ROLE_USER);
-        return m && parts_content(r, m, &f[M_CONTENT]);
+        return m && parts_content(r, m, &f[M_CONTENT], true);
     }
-    if (!str_is(role, "assistant") || !is_none(&f[M_TOOL_CALLS]))
+    if (str_is(role, "tool")) {
+        char *id;
+        if (!opt_str(r->arena, &f[M_TOOL_CALL_ID], &id) || !id ||
+            !text_content(r->arena, &f[M_CONTENT], &text))
+            return false;
+        lx_message *tm = r->n_messages && r->messages[r->n_messages - 1].role == LX_ROLE_TOOL
+                             ? &r->messages[r->n_messages - 1]
+                             : lx_request_add_message(r, LX_ROLE_TOOL);
+        lx_part *p = tm ? lx_message_add_part(r, tm, LX_PART_TOOL_RESULT) : NULL;
+        if (!p)
+            return false;
+        p->id = id;
+        p->text = text;
+        p->name = call_name(r, id);
+        return true;
+    }
+    if (!str_is(role, "assistant"))
         return false;
     char *reasoning, *refusal;
     lx_message *m = lx_request_add_message(r, LX_ROLE_ASSISTANT);
@@ -732,7 +825,7 @@ static bool message_in(lx_request *r, const val *mv)
             return false;
         p->text = reasoning;
     }
-    if (!parts_content(r, m, &f[M_CONTENT]))
+    if (!parts_content(r, m, &f[M_CONTENT], false))
         return false;
     if (refusal && *refusal && m->n_parts == 0) {
         lx_part *p = lx_message_add_part(r, m, LX_PART_TEXT);
@@ -740,6 +833,62 @@ static bool message_in(lx_request *r, const val *mv)
             return false;
         p->text = refusal;
     }
+    return tool_calls_in(r, m, &f[M_TOOL_CALLS]);
+}
+
+/* tools_in */
+static bool tools_in(lx_request *r, const val *tools)
+{
+    if (is_null(tools))
+        return true;
+    if (tools->kind != V_ARR)
+        return false;
+    static const char *const keys[] = {"type", "function"};
+    static const char *const fkeys[] = {"name", "description", "parameters"};
+    rd ar = {tools->p + 1, tools->q, true};
+    ws(&ar);
+    while (*ar.p != ']') {
+        val it, f[2], g[3];
+        if (!value_scan(&ar, &it, 2) || !obj_read(&it, keys, 2, f) ||
+            !str_is(&f[0], "function") || !obj_read(&f[1], fkeys, 3, g))
+            return false;
+        lx_tool *t = lx_request_add_tool(r);
+        if (!t || !opt_str(r->arena, &g[0], &t->name) ||
+            !opt_str(r->arena, &g[1], &t->description) || !t->name || !*t->name)
+            return false;
+        if (!is_null(&g[2]) &&
+            (g[2].kind != V_OBJ || !(t->parameters = dump_arena(r->arena, &g[2]))))
+            return false;
+        ws(&ar);
+        if (*ar.p == ',')
+            ar.p++;
+    }
+    return true;
+}
+
+/* format_in */
+static bool format_in(lx_request *r, const val *rf)
+{
+    if (is_null(rf))
+        return true;
+    static const char *const keys[] = {"type", "json_schema"};
+    static const char *const skeys[] = {"name", "strict", "schema"};
+    val f[2], g[3];
+    if (!obj_read(rf, keys, 2, f))
+        return false;
+    if (str_is(&f[0], "text"))
+        return true;
+    if (str_is(&f[0], "json_object")) {
+        r->format.kind = LX_FORMAT_JSON;
+        return true;
+    }
+    bool strict = false;
+    if (!str_is(&f[0], "json_schema") || !obj_read(&f[1], skeys, 3, g) ||
+        !opt_str(r->arena, &g[0], &r->format.name) || !opt_bool(&g[1], &strict, NULL) ||
+        g[2].kind != V_OBJ || !(r->format.schema = dump_arena(r->arena, &g[2])))
+        return false;
+    r->format.kind = LX_FORMAT_JSON_SCHEMA;
+    r->format.strict = strict;
     return true;
 }
 
@@ -782,28 +931,28 @@ static bool request_in(lx_request *r, const val *f)
         if (*ar.p == ',')
             ar.p++;
     }
-    if (!is_none(&f[K_TOOLS]))
+    if (!tools_in(r, &f[K_TOOLS]))
         return false;
     const val *tc = &f[K_TOOL_CHOICE];
-    if (str_is(tc, "none"))
+    if (str_is(tc, "none")) {
         r->tool_choice.kind = LX_TOOL_CHOICE_NONE;
-    else if (str_is(tc, "auto"))
+    } else if (str_is(tc, "auto")) {
         r->tool_choice.kind = LX_TOOL_CHOICE_AUTO;
-    else if (str_is(tc, "required"))
+    } else if (str_is(tc, "required")) {
         r->tool_choice.kind = LX_TOOL_CHOICE_REQUIRED;
-    else if (!is_null(tc))
+    } else if (tc->kind == V_OBJ) {
+        static const char *const keys[] = {"function"};
+        static const char *const fkeys[] = {"name"};
+        val fn, name;
+        if (!obj_read(tc, keys, 1, &fn) || !obj_read(&fn, fkeys, 1, &name) ||
+            !opt_str(r->arena, &name, &r->tool_choice.name) || !r->tool_choice.name)
+            return false;
+        r->tool_choice.kind = LX_TOOL_CHOICE_NAMED;
+    } else if (!is_null(tc)) {
         return false;
-    const val *rf = &f[K_FORMAT];
-    if (!is_null(rf)) {
-        static const char *const keys[] = {"type"};
-        val t;
-        if (!obj_read(rf, keys, 1, &t))
-            return false;
-        if (str_is(&t, "json_object"))
-            r->format.kind = LX_FORMAT_JSON;
-        else if (!str_is(&t, "text"))
-            return false;
     }
+    if (!format_in(r, &f[K_FORMAT]))
+        return false;
     lx_sampling *s = &r->sampling;
     int64_t tk = 0, mt = 0;
     bool has_tk, has_mt;

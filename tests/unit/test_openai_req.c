@@ -457,17 +457,23 @@ static void check_decode_str(const char *body)
 
 Test(openai_req, decode_takes_the_common_shapes)
 {
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
         lx_request *r = NULL;
         cr_assert(lx_openai_req_decode_fast(bodies[i], strlen(bodies[i]), &r), "body %zu", i);
         lx_request_free(r);
         check_decode_str(bodies[i]);
     }
-    for (size_t i = 5; i < 7; i++) {
+    static const char *const refused[] = {
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"x\":1,\"model\":\"n\"}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\\u0000\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":"
+        "\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"a\":1,\"a\":2}}}]}",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
         lx_request *r = NULL;
-        cr_assert_not(lx_openai_req_decode_fast(bodies[i], strlen(bodies[i]), &r), "body %zu", i);
+        cr_assert_not(lx_openai_req_decode_fast(refused[i], strlen(refused[i]), &r), "%zu", i);
         cr_assert_null(r);
-        check_decode_str(bodies[i]);
+        check_decode_str(refused[i]);
     }
 }
 
@@ -610,6 +616,66 @@ Test(openai_req, decode_hand_written)
         "{\"model\":\"m\"," MSG ",\"x\":{\"a\" 1}}",
         "{\"model\":\"m\"," MSG ",\"x\":{1:1}}",
         "{\"model\":\"m\"," MSG ",\"x\":99999999999999999999}",
+#define TOOL_F(params) "{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":" params "}}"
+        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{}") "]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("null") "]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("[]") "]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"type\":\"object\",\"properties\":{\"x\":{"
+        "\"type\":\"number\",\"minimum\":-0,\"maximum\":1e2,\"m\":0.1,\"d\":\"a\\/b\\u00e9\\n\"}},"
+        "\"required\":[\"x\"],\"additionalProperties\":false}") "]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"a\" : [ 1 , -0.0 , 1E+2 , true , null ] }") "]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"a\":1,\"a\":2}") "]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"k\\u0041\":1}") "]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"x\":-1.2345678901234567e-308}") "]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"x\":1.5e300}") "]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"\"}}]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+        "\"description\":\"d\\td\"}},{\"function\":{\"name\":\"g\"},\"type\":\"function\"}],"
+        "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"g\"}},\"parallel_tool_calls\":true}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[{\"type\":\"web\"}]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":[1]}",
+        "{\"model\":\"m\"," MSG ",\"tools\":{}}",
+        "{\"model\":\"m\"," MSG ",\"tool_choice\":{\"function\":{}}}",
+        "{\"model\":\"m\"," MSG ",\"tool_choice\":{\"function\":{\"name\":\"\"}}}",
+        "{\"model\":\"m\"," MSG ",\"tool_choice\":[]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"a\","
+        "\"function\":{\"name\":\"f\",\"arguments\":{\"x\":[1,2.50,\"\\u00e9\"]}}},{\"function\":{"
+        "\"name\":\"\"}},{\"id\":null,\"type\":\"function\",\"function\":{\"name\":\"g\",\"arguments\":"
+        "\"{\\\"y\\\":1}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"a\",\"content\":\"r1\"},{\"role\":"
+        "\"tool\",\"tool_call_id\":\"zz\",\"content\":[{\"type\":\"text\",\"text\":\"r2\"}]},{\"role\":"
+        "\"tool\",\"tool_call_id\":\"\",\"content\":null},{\"role\":\"user\",\"content\":\"u\"},{\"role\":"
+        "\"tool\",\"tool_call_id\":\"a\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{"
+        "\"name\":\"f\",\"arguments\":[1]}}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{"
+        "\"name\":\"f\",\"arguments\":{\"a\":1,\"a\":1}}}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{"
+        "\"arguments\":\"{}\"}}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":{}}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":1,"
+        "\"function\":{\"name\":\"f\"}}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"r\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"tool_call_id\":\"a\",\"content\":1}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+        "\"image_url\":{\"url\":\"data:image/png;base64,aGk=\",\"detail\":\"low\"}},{\"type\":"
+        "\"image_url\",\"image_url\":\"https://x/y.png\"},{\"type\":\"image_url\",\"image_url\":{"
+        "\"url\":\"data:,x\"}},{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:a;base64x,y\"}},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:;base64,\"}}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+        "\"image_url\":{}}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"}]}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"image_url\","
+        "\"image_url\":\"https://x\"}]}]}",
+        "{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{"
+        "\"name\":\"n\",\"strict\":true,\"schema\":{\"type\":\"object\",\"properties\":{}}}}}",
+        "{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{"
+        "\"schema\":{}}}}",
+        "{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{"
+        "\"schema\":[]}}}",
+        "{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{"
+        "\"strict\":1,\"schema\":{}}}}",
+        "{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":\"json_schema\"}}",
+#undef TOOL_F
         "{\"model\":\"m\"," MSG ",\"x\":-99999999999999999999}",
         "{\"model\":\"m\"," MSG ",\"x\":1" "0000000000000000000000000000000000000000000000000000000000000000"
         "0000000000000000000000000000000.5}",
@@ -744,7 +810,7 @@ static void gen_content(lx_buf *b, bool parts_ok)
                 lx_buf_puts(b, "{\"type\":\"refusal\",\"refusal\":");
                 gen_string(b);
                 lx_buf_putc(b, '}');
-            } else if (t < 9 && wild) {
+            } else if (t < 9) {
                 lx_buf_puts(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y.png\"}}");
             } else if (wild) {
                 gen_any(b, 2);
@@ -758,13 +824,97 @@ static void gen_content(lx_buf *b, bool parts_ok)
     }
 }
 
+/* A JSON object for tool parameters, arguments and schemas: tame ones have
+ * distinct plain keys, wild ones any keys and values. */
+static void gen_json_obj(lx_buf *b, int depth)
+{
+    lx_buf_putc(b, '{');
+    int n = (int)pick(4);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            lx_buf_putc(b, ',');
+        gen_ws(b);
+        if (wild && pick(2))
+            gen_string(b);
+        else
+            lx_buf_printf(b, "\"k%d\"", wild ? (int)pick(3) : i);
+        gen_ws(b);
+        lx_buf_putc(b, ':');
+        uint32_t k = pick(depth < 3 ? 6 : 4);
+        if (k < 3)
+            gen_any(b, 4); /* scalars at this depth */
+        else if (k < 4)
+            lx_buf_puts(b, "[1,-0,2.5e-3,\"s\",null,true]");
+        else
+            gen_json_obj(b, depth + 1);
+        gen_ws(b);
+    }
+    lx_buf_putc(b, '}');
+}
+
+static void gen_tool_calls(lx_buf *b)
+{
+    lx_buf_putc(b, '[');
+    int n = (int)pick(3);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            lx_buf_putc(b, ',');
+        lx_buf_puts(b, "{\"id\":");
+        if (pick(5))
+            lx_buf_printf(b, "\"call_%d\"", (int)pick(3));
+        else
+            lx_buf_puts(b, "null");
+        lx_buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":");
+        static const char *const names[] = {"\"f\"", "\"g\"", "\"\"", "null"};
+        lx_buf_puts(b, names[pick(wild ? 4 : 3)]);
+        lx_buf_puts(b, ",\"arguments\":");
+        uint32_t k = pick(wild ? 5 : 4);
+        if (k == 0)
+            gen_string(b);
+        else if (k == 1)
+            lx_buf_puts(b, "\"{\\\"x\\\":1}\"");
+        else if (k == 2)
+            lx_buf_puts(b, "null");
+        else if (k == 3)
+            gen_json_obj(b, 0);
+        else
+            gen_any(b, 2);
+        lx_buf_puts(b, "}}");
+    }
+    lx_buf_putc(b, ']');
+}
+
+static void gen_tools(lx_buf *b)
+{
+    lx_buf_putc(b, '[');
+    int n = (int)pick(3);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            lx_buf_putc(b, ',');
+        lx_buf_printf(b, "{\"type\":\"function\",\"function\":{\"name\":\"t%d\"", i);
+        if (pick(2)) {
+            lx_buf_puts(b, ",\"description\":");
+            gen_string(b);
+        }
+        uint32_t k = pick(4);
+        if (k == 1)
+            lx_buf_puts(b, ",\"parameters\":null");
+        else if (k >= 2) {
+            lx_buf_puts(b, ",\"parameters\":");
+            gen_json_obj(b, 0);
+        }
+        lx_buf_puts(b, "}}");
+    }
+    lx_buf_putc(b, ']');
+}
+
 static void gen_message(lx_buf *b)
 {
     static const char *const roles[] = {"user",      "user", "system", "assistant",
                                         "developer", "tool", "bot",    "us\\u0065r"};
     static const char *const extra[] = {"reasoning_content", "refusal", "tool_calls", "name",
                                         "tool_call_id"};
-    const char *role = roles[wild ? pick(pick(4) ? 5 : 8) : pick(5)];
+    const char *role = roles[wild ? pick(pick(4) ? 6 : 8) : pick(6)];
     /* members built one by one, then written in a random order */
     lx_buf m[5];
     int n = 0;
@@ -788,7 +938,9 @@ static void gen_message(lx_buf *b)
         lx_buf_init(&m[n], 0);
         gen_key(&m[n], extra[e]);
         if (e == 2)
-            lx_buf_puts(&m[n], pick(3) ? "null" : "[]");
+            pick(3) ? gen_tool_calls(&m[n]) : (void)lx_buf_puts(&m[n], "null");
+        else if (e == 4 && pick(2))
+            lx_buf_printf(&m[n], "\"call_%d\"", (int)pick(3));
         else if (!wild || pick(5))
             gen_string(&m[n]);
         else
@@ -906,18 +1058,31 @@ static void gen_body(lx_buf *b)
             lx_buf_puts(b, pick(4) ? "{\"include_usage\":true}" : "{\"include_usage\":false,\"x\":1}");
             break;
         case 12: {
-            static const char *const tc[] = {"\"auto\"", "\"none\"", "\"required\"", "null",
-                                             "\"x\""};
-            lx_buf_puts(b, tc[pick(wild ? 5 : 4)]);
+            static const char *const tc[] = {
+                "\"auto\"", "\"none\"", "\"required\"", "null",
+                "{\"type\":\"function\",\"function\":{\"name\":\"t0\"}}", "\"x\"",
+                "{\"function\":{}}"};
+            lx_buf_puts(b, tc[pick(wild ? 7 : 5)]);
             break;
         }
         case 13: {
             static const char *const rf[] = {"{\"type\":\"text\"}", "{\"type\":\"json_object\"}",
                                              "null", "{\"type\":\"json_schema\"}"};
-            lx_buf_puts(b, rf[pick(wild ? 4 : 3)]);
+            uint32_t k = pick(wild ? 5 : 4);
+            if (k < 3) {
+                lx_buf_puts(b, rf[k]);
+            } else if (k == 3) {
+                lx_buf_puts(b, "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"n\",\"strict\":");
+                lx_buf_puts(b, pick(2) ? "true" : "null");
+                lx_buf_puts(b, ",\"schema\":");
+                gen_json_obj(b, 0);
+                lx_buf_puts(b, "}}");
+            } else {
+                lx_buf_puts(b, rf[3]);
+            }
             break;
         }
-        case 15: lx_buf_puts(b, pick(2) ? "null" : "[]"); break;
+        case 15: pick(3) ? gen_tools(b) : (void)lx_buf_puts(b, pick(2) ? "null" : "[]"); break;
         default: gen_value(b, 1); break;
         }
     }
