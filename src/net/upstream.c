@@ -30,19 +30,31 @@
 #include "core/log.h"
 #include "core/version.h"
 
+#define SPARE_EASY 16  /* finished easy handles kept for the next transfers */
+#define IDLE_SOCKS 64  /* stopped socket polls kept for reuse */
+
+typedef struct sock_ctx {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    struct lx_upstream *u;
+} sock_ctx;
+
 struct lx_upstream {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
     int in_curl;          /* depth of curl_multi_socket_action calls */
     lx_http_call *calls;  /* every live transfer (doubly linked) */
+    /* Reuse, so that a keep-alive request costs no handle setup: easy
+     * handles (curl_easy_reset keeps their buffers) and the uv polls of
+     * sockets curl stopped watching between two transfers on the same
+     * connection (a poll stays bound to its fd number, which is all libuv
+     * keeps; it is stopped, so a closed and reused fd number is harmless). */
+    CURL *spare[SPARE_EASY];
+    int n_spare;
+    sock_ctx *idle[IDLE_SOCKS];
+    int n_idle;
 };
-
-typedef struct sock_ctx {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    lx_upstream *u;
-} sock_ctx;
 
 struct lx_http_call {
     lx_upstream *u;
@@ -90,7 +102,12 @@ static void release(lx_http_call *c)
         c->next->prev = c->prev;
     if (c->easy) {
         curl_multi_remove_handle(u->multi, c->easy);
-        curl_easy_cleanup(c->easy);
+        if (u->n_spare < SPARE_EASY) {
+            curl_easy_reset(c->easy);
+            u->spare[u->n_spare++] = c->easy;
+        } else {
+            curl_easy_cleanup(c->easy);
+        }
         c->easy = NULL;
     }
     curl_slist_free_all(c->hdrs);
@@ -394,9 +411,21 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
         if (sc) {
             uv_poll_stop(&sc->poll);
             curl_multi_assign(u->multi, s, NULL);
-            uv_close((uv_handle_t *)&sc->poll, free_sock_cb);
+            if (u->n_idle == IDLE_SOCKS) { /* drop the oldest */
+                uv_close((uv_handle_t *)&u->idle[0]->poll, free_sock_cb);
+                memmove(u->idle, u->idle + 1, (IDLE_SOCKS - 1) * sizeof *u->idle);
+                u->n_idle--;
+            }
+            u->idle[u->n_idle++] = sc;
         }
         return 0;
+    }
+    for (int i = u->n_idle - 1; !sc && i >= 0; i--) {
+        if (u->idle[i]->fd == s) {
+            sc = u->idle[i];
+            u->idle[i] = u->idle[--u->n_idle];
+            curl_multi_assign(u->multi, s, sc);
+        }
     }
     if (!sc) {
         sc = calloc(1, sizeof *sc);
@@ -482,7 +511,12 @@ void lx_upstream_free(lx_upstream *u)
         u->calls->cancelled = true;
         release(u->calls);
     }
-    curl_multi_cleanup(u->multi); /* CURL_POLL_REMOVE callbacks close the polls */
+    curl_multi_cleanup(u->multi); /* CURL_POLL_REMOVE callbacks stop the polls */
+    for (int i = 0; i < u->n_spare; i++)
+        curl_easy_cleanup(u->spare[i]);
+    for (int i = 0; i < u->n_idle; i++)
+        uv_close((uv_handle_t *)&u->idle[i]->poll, free_sock_cb);
+    u->n_spare = u->n_idle = 0;
     uv_timer_stop(&u->timer);
     uv_close((uv_handle_t *)&u->timer, free_upstream_cb);
 }
@@ -532,7 +566,7 @@ lx_status lx_upstream_start(lx_upstream *u, const lx_http_request *req, const lx
     c->ud = ud;
     c->t = req->timeouts;
     c->retry_after_ms = -1;
-    c->easy = curl_easy_init();
+    c->easy = u->n_spare ? u->spare[--u->n_spare] : curl_easy_init();
     if (!c->easy) {
         free(c);
         return lx_fail(err, LX_ERR_INTERNAL, "curl_easy_init failed");

@@ -283,15 +283,19 @@ static void on_begin_timer(uv_timer_t *t)
     begin(t->data);
 }
 
-static lx_status job_new(lx_dispatch *d, const lx_request *req, const lx_job_opts *o,
-                         lx_event_fn sink, void *ud, lx_job **out, lx_error *err)
+/* owned: req is the caller's to give (freed here on failure too); else copied. */
+static lx_status job_new(lx_dispatch *d, const lx_request *req, lx_request *owned,
+                         const lx_job_opts *o, lx_event_fn sink, void *ud, lx_job **out,
+                         lx_error *err)
 {
     lx_job *j = calloc(1, sizeof *j);
-    if (!j)
+    if (!j) {
+        lx_request_free(owned);
         return lx_fail(err, LX_ERR_NOMEM, "out of memory");
+    }
     j->d = d;
     j->arena = lx_arena_new();
-    j->req = lx_request_clone(req);
+    j->req = owned ? owned : lx_request_clone(req);
     if (!j->arena || !j->req)
         goto nomem;
     if (o && o->n_headers) {
@@ -335,16 +339,18 @@ nomem:
     return lx_fail(err, LX_ERR_NOMEM, "out of memory");
 }
 
-static lx_status start_common(lx_dispatch *d, const lx_request *req, const lx_plan *plan,
-                              const lx_job_opts *o, lx_event_fn sink, void *ud, lx_job **out,
-                              lx_error *err)
+static lx_status start_common(lx_dispatch *d, const lx_request *req, lx_request *owned,
+                              const lx_plan *plan, const lx_job_opts *o, lx_event_fn sink,
+                              void *ud, lx_job **out, lx_error *err)
 {
     if (out)
         *out = NULL;
-    if (!d || !req || !sink)
+    if (!d || !req || !sink) {
+        lx_request_free(owned);
         return lx_fail(err, LX_ERR_INVALID, "dispatch: request and sink are required");
+    }
     lx_job *j = NULL;
-    lx_status st = job_new(d, req, o, sink, ud, &j, err);
+    lx_status st = job_new(d, req, owned, o, sink, ud, &j, err);
     if (st != LX_OK)
         return st;
     if (plan) {
@@ -361,7 +367,13 @@ static lx_status start_common(lx_dispatch *d, const lx_request *req, const lx_pl
 lx_status lx_dispatch_start(lx_dispatch *d, const lx_request *req, const lx_job_opts *o,
                             lx_event_fn sink, void *ud, lx_job **out, lx_error *err)
 {
-    return start_common(d, req, NULL, o, sink, ud, out, err);
+    return start_common(d, req, NULL, NULL, o, sink, ud, out, err);
+}
+
+lx_status lx_dispatch_start_owned(lx_dispatch *d, lx_request *req, const lx_job_opts *o,
+                                  lx_event_fn sink, void *ud, lx_job **out, lx_error *err)
+{
+    return start_common(d, req, req, NULL, o, sink, ud, out, err);
 }
 
 lx_status lx_dispatch_start_plan(lx_dispatch *d, const lx_request *req, const lx_plan *plan,
@@ -370,7 +382,7 @@ lx_status lx_dispatch_start_plan(lx_dispatch *d, const lx_request *req, const lx
 {
     if (!plan)
         return lx_fail(err, LX_ERR_INVALID, "dispatch: no plan");
-    return start_common(d, req, plan, o, sink, ud, out, err);
+    return start_common(d, req, NULL, plan, o, sink, ud, out, err);
 }
 
 void lx_job_cancel(lx_job *j)

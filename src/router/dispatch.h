@@ -134,6 +134,11 @@ lx_status lx_dispatch_start(lx_dispatch *d, const lx_request *req, const lx_job_
 lx_status lx_dispatch_start_plan(lx_dispatch *d, const lx_request *req, const lx_plan *plan,
                                  const lx_job_opts *o, lx_event_fn sink, void *ud, lx_job **out,
                                  lx_error *err);
+/* lx_dispatch_start without the copy: takes ownership of req (allocated by
+ * lx_request_new or a decoder), which the job frees, also when this fails.
+ * For callers that have no use for the request after starting (the server). */
+lx_status lx_dispatch_start_owned(lx_dispatch *d, lx_request *req, const lx_job_opts *o,
+                                  lx_event_fn sink, void *ud, lx_job **out, lx_error *err);
 /* Uses p for every target of provider cfg on this dispatch (tests: fake
  * providers). Takes ownership of p (freed by lx_dispatch_free); replaces
  * one made earlier. */

@@ -528,8 +528,7 @@ static void handle_chat(srv_req *r)
         r->col_init = true;
     }
     lx_job *job = NULL;
-    st = lx_dispatch_start(r->gen->d, q, &o, on_event, r, &job, &e);
-    lx_request_free(q);
+    st = lx_dispatch_start_owned(r->gen->d, q, &o, on_event, r, &job, &e); /* takes q */
     if (st != LX_OK) {
         srv_respond_error(r, 0, &e);
         observe(r, NULL);
