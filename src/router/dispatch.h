@@ -88,7 +88,10 @@ typedef struct lx_job_opts {
     lx_timeouts timeouts;     /* zero fields: the providers' own */
 } lx_job_opts;
 
-#define LX_MAX_ATTEMPTS 32
+/* Attempts kept in an outcome: 4 targets x 3 tries; later ones are counted
+ * in n_attempts only. (Every live job carries the array, so it is sized for
+ * real plans, not the worst case.) */
+#define LX_MAX_ATTEMPTS 12
 
 typedef struct lx_attempt {
     const lx_target *target;

@@ -209,6 +209,9 @@ static int user_version(sqlite3 *db)
 static lx_status configure(sq_store *s, sqlite3 *db, lx_error *err)
 {
     sqlite3_busy_timeout(db, 5000);
+    /* The ledger appends; SQLite's default 2 MB page cache per connection
+     * would be most of a server's heap. 512 KB keeps the hot index pages. */
+    lx_sq_exec(db, "PRAGMA cache_size=-512");
     if (s->read_only)
         return LX_OK;
     sqlite3_stmt *q = NULL;
