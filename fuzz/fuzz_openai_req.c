@@ -6,7 +6,9 @@
  * decoded request (lx_openai_req_same) must be identical. When it decoded,
  * the request is encoded for the upstream with the fast encoder on and off,
  * with the last input byte choosing the lx_codec_opts (model override,
- * stream): same status, message and bytes. Any difference: __builtin_trap().
+ * stream), then again with the raw input put in as the user, the first
+ * part's text or a stop string (bits 2-3): same status, message and bytes.
+ * Any difference: __builtin_trap().
  * The fast decoder is also called directly on an exact-size heap copy, so an
  * overrun shows under ASan. */
 #include <stdint.h>
@@ -62,6 +64,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lx_codec_opts o = {.model = sel & 1 ? "gpt-4o-mini" : NULL, .stream = (sel & 2) != 0};
         encode_both(a, &o);
         encode_both(a, NULL);
+        /* the raw input (often not UTF-8) as a string the encoder checks,
+         * or as earlier model output it repairs, or as a stop string */
+        char *raw = lx_arena_strndup(a->arena, copy, size);
+        if (raw && (sel & 12)) {
+            if (sel & 4)
+                a->user = raw;
+            if ((sel & 8) && a->n_messages && a->messages[0].n_parts)
+                a->messages[0].parts[0].text = raw;
+            if ((sel & 12) == 12)
+                (void)lx_request_add_stop(a, raw);
+            encode_both(a, &o);
+        }
     }
     lx_request_free(a);
     lx_request_free(b);

@@ -596,11 +596,11 @@ static lx_status request_encode(const lx_request *r, const lx_codec_opts *o, lx_
     const char *model = o && o->model ? o->model : r->model;
     if (!model || !*model)
         return lx_fail(err, LX_ERR_INVALID, "model: required");
+    if (lx_openai_req_encode_fast(r, model, o, out)) /* same bytes; checks UTF-8 itself */
+        return LX_OK;
     lx_status cst = lx_request_check_utf8(r, model, err);
     if (cst != LX_OK)
         return cst;
-    if (lx_openai_req_encode_fast(r, model, o, out)) /* the plain chat request, same bytes */
-        return LX_OK;
     json_t *root = json_object(), *msgs = json_array();
     lx_call_ids ids;
     bool ids_ok = lx_call_ids_init(&ids, "call_") == LX_OK;

@@ -90,10 +90,10 @@ lx_stream_encoder *lx_openai_stream_encoder_new(const lx_codec_opts *o);
 
 /* ---- the request path without jansson (openai_req_fast.c) ----
  * lx_openai_req_encode_fast appends to `out` the body the jansson encoder
- * would write for r (model already checked, lx_request_check_utf8 passed)
- * and returns true, or returns false with `out` unchanged ("not handled",
- * e.g. tool parameters jansson cannot parse; the caller then encodes with
- * jansson, which reports the error).
+ * would write for r (`model` non-empty) and returns true, or returns false
+ * with `out` unchanged ("not handled": a string lx_request_check_utf8
+ * refuses, tool parameters jansson cannot parse, ...; the caller then runs
+ * the check and the jansson encoder, which report the error).
  * lx_openai_req_decode_fast returns true with *out a new request (caller
  * frees) equal to what the jansson decoder builds for the body, or false
  * ("not handled", never an error: the caller then decodes with jansson).

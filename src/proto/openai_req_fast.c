@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,127 @@ static bool fast_on = true;
 void lx_openai_req_fast_enable(bool on)
 {
     fast_on = on;
+}
+
+/* Eight bytes at a time: special8(x) is non-zero when some byte of x is a
+ * control character (< 0x20), '"', '\\' or not ASCII (>= 0x80). Only
+ * whether some byte is special is exact, not which one. */
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
+static inline uint64_t load8(const unsigned char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+static inline uint64_t special8(uint64_t x)
+{
+    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+    return (((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | x) & HIGH;
+}
+
+/* lx_json_quote for valid UTF-8 (the bytes jansson's dump writes for the
+ * string); false, with out partly written, at a byte that is not valid
+ * UTF-8 (jansson would refuse the string: the caller falls back). */
+static bool quote_n(lx_buf *out, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)str, *p = s, *end = s + n, *run = s;
+    if (lx_buf_putc(out, '"') != LX_OK)
+        return false;
+    for (;;) {
+        while (end - p >= 8 && !special8(load8(p)))
+            p += 8;
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        if (p >= end)
+            break;
+        unsigned char c = *p;
+        if (c >= 0x80) {
+            int k = lx_utf8_seq(p, (size_t)(end - p));
+            if (k <= 0)
+                return false;
+            p += k;
+            continue;
+        }
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t k = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            k = 6;
+        }
+        if (lx_buf_append(out, run, (size_t)(p - run)) != LX_OK ||
+            lx_buf_append(out, esc, k) != LX_OK)
+            return false;
+        run = ++p;
+    }
+    return lx_buf_append(out, run, (size_t)(end - run)) == LX_OK && lx_buf_putc(out, '"') == LX_OK;
+}
+
+/* Whether the NUL-terminated s (NULL: yes) is valid UTF-8, as
+ * lx_utf8_valid_prefix decides. */
+static bool utf8_ok(const char *str)
+{
+    if (!str)
+        return true;
+    size_t n = strlen(str);
+    const unsigned char *p = (const unsigned char *)str, *end = p + n;
+    while (p < end) {
+        while (end - p >= 8 && !(load8(p) & HIGH))
+            p += 8;
+        if (p >= end)
+            break;
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        int k = lx_utf8_seq(p, (size_t)(end - p));
+        if (k <= 0)
+            return false;
+        p += k;
+    }
+    return true;
+}
+
+/* "%lld" */
+static bool int_out(lx_buf *out, int64_t v)
+{
+    char buf[24], *e = buf + sizeof buf, *d = e;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--d = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--d = '-';
+    return lx_buf_append(out, d, (size_t)(e - d)) == LX_OK;
 }
 
 /* ---- decoder --------------------------------------------------------------
@@ -66,6 +188,15 @@ void lx_openai_req_fast_enable(bool on)
  */
 
 enum { MAX_DEPTH = 32, MAX_NUM = 63 };
+
+typedef struct {
+    const char *s;
+    size_t n;
+} kname; /* a key the decoder reads */
+#define K(lit)                                                                                     \
+    {                                                                                              \
+        lit, sizeof lit - 1                                                                        \
+    }
 
 typedef struct {
     const unsigned char *p, *end;
@@ -121,6 +252,8 @@ static bool str_scan(rd *r, val *v)
         goto done;
     }
     for (;;) {
+        while (end - p >= 8 && !special8(load8(p)))
+            p += 8;
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
         if (p >= end)
@@ -217,11 +350,21 @@ static size_t str_decode_to(char *s, const val *v)
         unsigned char c = p[1];
         p += 2;
         switch (c) {
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'n': *o++ = '\n'; break;
-        case 'r': *o++ = '\r'; break;
-        case 't': *o++ = '\t'; break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
         case 'u': {
             unsigned u = (unsigned)hex4(p);
             p += 4;
@@ -232,7 +375,9 @@ static size_t str_decode_to(char *s, const val *v)
             o = put_utf8(o, u);
             break;
         }
-        default: *o++ = (char)c; break; /* " \ / */
+        default:
+            *o++ = (char)c;
+            break; /* " \ / */
         }
     }
     *o = '\0';
@@ -315,7 +460,8 @@ static bool value_scan(rd *r, val *v, int depth)
     const unsigned char *start = r->p;
     size_t left = (size_t)(r->end - r->p);
     switch (*r->p) {
-    case '"': return str_scan(r, v);
+    case '"':
+        return str_scan(r, v);
     case 'n':
         if (left < 4 || memcmp(r->p, "null", 4) != 0)
             return false;
@@ -374,7 +520,8 @@ static bool value_scan(rd *r, val *v, int depth)
         v->q = r->p;
         return true;
     }
-    default: return num_scan(r, v);
+    default:
+        return num_scan(r, v);
     }
 }
 
@@ -382,8 +529,8 @@ static bool value_scan(rd *r, val *v, int depth)
  * the values of the keys in names[0..n) go to out[] (V_ABSENT when
  * missing), the others are checked and ignored. false: not an object, a
  * bad value, a named key given twice, or an escape in a key. */
-static bool obj_scan(const unsigned char *p, const unsigned char *end, const char *const *names,
-                     int n, val *out, int depth, bool trusted, const unsigned char **stop)
+static bool obj_scan(const unsigned char *p, const unsigned char *end, const kname *names, int n,
+                     val *out, int depth, bool trusted, const unsigned char **stop)
 {
     rd r = {p, end, trusted};
     for (int i = 0; i < n; i++)
@@ -409,7 +556,7 @@ static bool obj_scan(const unsigned char *p, const unsigned char *end, const cha
             return false;
         size_t kl = (size_t)(k.q - k.p);
         for (int i = 0; i < n; i++)
-            if (strlen(names[i]) == kl && memcmp(names[i], k.p, kl) == 0) {
+            if (names[i].n == kl && memcmp(names[i].s, k.p, kl) == 0) {
                 if (out[i].kind != V_ABSENT)
                     return false;
                 out[i] = x;
@@ -429,7 +576,7 @@ static bool obj_scan(const unsigned char *p, const unsigned char *end, const cha
 }
 
 /* obj_scan of a value checked already. */
-static bool obj_read(const val *v, const char *const *names, int n, val *out)
+static bool obj_read(const val *v, const kname *names, int n, val *out)
 {
     const unsigned char *stop;
     return v->kind == V_OBJ && obj_scan(v->p, v->q, names, n, out, 1, true, &stop);
@@ -461,7 +608,7 @@ static bool str_dump(const val *v, lx_buf *out)
     if (!tmp)
         return false;
     size_t k = str_decode_to(tmp, v);
-    bool ok = lx_json_quote(out, tmp, k) == LX_OK;
+    bool ok = quote_n(out, tmp, k);
     if (tmp != small)
         free(tmp);
     return ok;
@@ -521,17 +668,23 @@ static bool redump(rd *r, lx_buf *out, int depth)
     if (!value_scan(r, &v, depth))
         return false;
     switch (v.kind) {
-    case V_NULL: return lx_buf_append(out, "null", 4) == LX_OK;
-    case V_TRUE: return lx_buf_append(out, "true", 4) == LX_OK;
-    case V_FALSE: return lx_buf_append(out, "false", 5) == LX_OK;
-    case V_STR: return str_dump(&v, out);
-    case V_INT: return lx_buf_printf(out, "%lld", (long long)v.i) == LX_OK;
+    case V_NULL:
+        return lx_buf_append(out, "null", 4) == LX_OK;
+    case V_TRUE:
+        return lx_buf_append(out, "true", 4) == LX_OK;
+    case V_FALSE:
+        return lx_buf_append(out, "false", 5) == LX_OK;
+    case V_STR:
+        return str_dump(&v, out);
+    case V_INT:
+        return int_out(out, v.i);
     case V_REAL: {
         char num[24];
         size_t n;
         return real_text(v.d, num, &n) && lx_buf_append(out, num, n) == LX_OK;
     }
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -633,7 +786,7 @@ static bool text_content(lx_arena *a, const val *c, char **out)
         return (*out = str_decode(a, c)) != NULL;
     if (c->kind != V_ARR)
         return false;
-    static const char *const keys[] = {"type", "text"};
+    static const kname keys[] = {K("type"), K("text")};
     lx_buf b;
     lx_buf_init(&b, 0);
     bool ok = true;
@@ -641,7 +794,8 @@ static bool text_content(lx_arena *a, const val *c, char **out)
     ws(&ar);
     while (ok && *ar.p != ']') {
         val it, f[2];
-        ok = value_scan(&ar, &it, 2) && obj_read(&it, keys, 2, f) && str_is(&f[0], "text") && f[1].kind == V_STR;
+        ok = value_scan(&ar, &it, 2) && obj_read(&it, keys, 2, f) && str_is(&f[0], "text") &&
+             f[1].kind == V_STR;
         if (ok) {
             char *t = str_decode(a, &f[1]);
             ok = t && lx_buf_puts(&b, t) == LX_OK;
@@ -695,8 +849,8 @@ static bool parts_content(lx_request *r, lx_message *m, const val *c, bool image
     }
     if (c->kind != V_ARR)
         return false;
-    static const char *const keys[] = {"type", "text", "refusal", "image_url"};
-    static const char *const url_key[] = {"url"};
+    static const kname keys[] = {K("type"), K("text"), K("refusal"), K("image_url")};
+    static const kname url_key[] = {K("url")};
     rd ar = {c->p + 1, c->q, true};
     ws(&ar);
     while (*ar.p != ']') {
@@ -713,9 +867,7 @@ static bool parts_content(lx_request *r, lx_message *m, const val *c, bool image
                 !(p = lx_message_add_part(r, m, LX_PART_IMAGE)) || !image_in(r->arena, p, url))
                 return false;
         } else {
-            const val *t = str_is(&f[0], "text")      ? &f[1]
-                           : str_is(&f[0], "refusal") ? &f[2]
-                                                      : NULL;
+            const val *t = str_is(&f[0], "text") ? &f[1] : str_is(&f[0], "refusal") ? &f[2] : NULL;
             if (!t || t->kind != V_STR)
                 return false;
             lx_part *p = lx_message_add_part(r, m, LX_PART_TEXT);
@@ -736,8 +888,8 @@ static bool tool_calls_in(lx_request *r, lx_message *m, const val *tc)
         return true;
     if (tc->kind != V_ARR)
         return false;
-    static const char *const keys[] = {"id", "function"};
-    static const char *const fkeys[] = {"name", "arguments"};
+    static const kname keys[] = {K("id"), K("function")};
+    static const kname fkeys[] = {K("name"), K("arguments")};
     rd ar = {tc->p + 1, tc->q, true};
     ws(&ar);
     while (*ar.p != ']') {
@@ -782,8 +934,8 @@ enum { M_ROLE, M_CONTENT, M_REASONING, M_REFUSAL, M_TOOL_CALLS, M_TOOL_CALL_ID, 
 
 static bool message_in(lx_request *r, const val *mv)
 {
-    static const char *const keys[M_N] = {"role",    "content",    "reasoning_content",
-                                          "refusal", "tool_calls", "tool_call_id"};
+    static const kname keys[M_N] = {K("role"),    K("content"),    K("reasoning_content"),
+                                    K("refusal"), K("tool_calls"), K("tool_call_id")};
     val f[M_N];
     if (!obj_read(mv, keys, M_N, f))
         return false;
@@ -843,14 +995,14 @@ static bool tools_in(lx_request *r, const val *tools)
         return true;
     if (tools->kind != V_ARR)
         return false;
-    static const char *const keys[] = {"type", "function"};
-    static const char *const fkeys[] = {"name", "description", "parameters"};
+    static const kname keys[] = {K("type"), K("function")};
+    static const kname fkeys[] = {K("name"), K("description"), K("parameters")};
     rd ar = {tools->p + 1, tools->q, true};
     ws(&ar);
     while (*ar.p != ']') {
         val it, f[2], g[3];
-        if (!value_scan(&ar, &it, 2) || !obj_read(&it, keys, 2, f) ||
-            !str_is(&f[0], "function") || !obj_read(&f[1], fkeys, 3, g))
+        if (!value_scan(&ar, &it, 2) || !obj_read(&it, keys, 2, f) || !str_is(&f[0], "function") ||
+            !obj_read(&f[1], fkeys, 3, g))
             return false;
         lx_tool *t = lx_request_add_tool(r);
         if (!t || !opt_str(r->arena, &g[0], &t->name) ||
@@ -871,8 +1023,8 @@ static bool format_in(lx_request *r, const val *rf)
 {
     if (is_null(rf))
         return true;
-    static const char *const keys[] = {"type", "json_schema"};
-    static const char *const skeys[] = {"name", "strict", "schema"};
+    static const kname keys[] = {K("type"), K("json_schema")};
+    static const kname skeys[] = {K("name"), K("strict"), K("schema")};
     val f[2], g[3];
     if (!obj_read(rf, keys, 2, f))
         return false;
@@ -941,8 +1093,8 @@ static bool request_in(lx_request *r, const val *f)
     } else if (str_is(tc, "required")) {
         r->tool_choice.kind = LX_TOOL_CHOICE_REQUIRED;
     } else if (tc->kind == V_OBJ) {
-        static const char *const keys[] = {"function"};
-        static const char *const fkeys[] = {"name"};
+        static const kname keys[] = {K("function")};
+        static const kname fkeys[] = {K("name")};
         val fn, name;
         if (!obj_read(tc, keys, 1, &fn) || !obj_read(&fn, fkeys, 1, &name) ||
             !opt_str(r->arena, &name, &r->tool_choice.name) || !r->tool_choice.name)
@@ -995,10 +1147,9 @@ static bool request_in(lx_request *r, const val *f)
         return false;
     const val *so = &f[K_STREAM_OPTIONS];
     if (!is_null(so)) {
-        static const char *const keys[] = {"include_usage"};
+        static const kname keys[] = {K("include_usage")};
         val iu;
-        if (!obj_read(so, keys, 1, &iu) ||
-            !opt_bool(&iu, &inc, NULL))
+        if (!obj_read(so, keys, 1, &iu) || !opt_bool(&iu, &inc, NULL))
             return false;
     }
     r->include_usage = inc;
@@ -1009,10 +1160,22 @@ static bool request_in(lx_request *r, const val *f)
 
 bool lx_openai_req_decode_fast(const char *body, size_t len, lx_request **out)
 {
-    static const char *const keys[K_N] = {
-        "model", "messages", "tools",  "tool_choice",           "response_format",
-        "temperature", "top_p", "top_k", "seed", "max_completion_tokens",
-        "max_tokens", "stop", "parallel_tool_calls", "stream", "user", "stream_options"};
+    static const kname keys[K_N] = {K("model"),
+                                    K("messages"),
+                                    K("tools"),
+                                    K("tool_choice"),
+                                    K("response_format"),
+                                    K("temperature"),
+                                    K("top_p"),
+                                    K("top_k"),
+                                    K("seed"),
+                                    K("max_completion_tokens"),
+                                    K("max_tokens"),
+                                    K("stop"),
+                                    K("parallel_tool_calls"),
+                                    K("stream"),
+                                    K("user"),
+                                    K("stream_options")};
     *out = NULL;
     if (!fast_on || !body)
         return false;
@@ -1040,7 +1203,36 @@ bool lx_openai_req_decode_fast(const char *body, size_t len, lx_request **out)
 
 /* jansson 2.14's real formatting (jsonp_dtostr with precision 17 into a
  * 24-byte buffer); false where jansson's dump would fail. */
+static bool real_text_printf(double v, char *buf, size_t *len);
+
+/* real_text_printf behind a small per-thread cache: requests repeat the
+ * same few temperatures, and printf of a double is the costliest step. */
 static bool real_text(double v, char *buf, size_t *len)
+{
+    static _Thread_local struct {
+        uint64_t bits;
+        bool used, ok;
+        unsigned char n;
+        char s[24];
+    } cache[4];
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    unsigned i = (unsigned)((bits ^ bits >> 29 ^ bits >> 47) & 3);
+    if (!cache[i].used || cache[i].bits != bits) {
+        size_t n = 0;
+        cache[i].ok = real_text_printf(v, cache[i].s, &n);
+        cache[i].n = (unsigned char)n;
+        cache[i].bits = bits;
+        cache[i].used = true;
+    }
+    if (!cache[i].ok)
+        return false;
+    memcpy(buf, cache[i].s, 24);
+    *len = cache[i].n;
+    return true;
+}
+
+static bool real_text_printf(double v, char *buf, size_t *len)
 {
     enum { SIZE = 24 };
     if (!isfinite(v))
@@ -1083,7 +1275,7 @@ static bool valid_utf8(const char *s)
 
 static bool quote(lx_buf *out, const char *s)
 {
-    return lx_json_quote(out, s ? s : "", s ? strlen(s) : 0) == LX_OK;
+    return quote_n(out, s ? s : "", s ? strlen(s) : 0);
 }
 
 /* The TEXT parts of m joined (NULL texts skipped) into b. */
@@ -1140,7 +1332,7 @@ static bool user_out(enc *e, const lx_message *m)
             lx_buf_reset(&e->b);
             if (lx_buf_printf(&e->b, "data:%s;base64,%s",
                               p->media_type ? p->media_type : "image/png", p->data) != LX_OK ||
-                lx_json_quote(out, e->b.data, e->b.len) != LX_OK)
+                !quote_n(out, e->b.data, e->b.len))
                 return false;
         } else if (!quote(out, p->url)) {
             return false;
@@ -1164,7 +1356,7 @@ static bool assistant_out(enc *e, const lx_message *m)
     if (!PUT("{\"role\":\"assistant\",\"content\":"))
         return false;
     if (b->len || !has_calls) {
-        if (lx_json_quote(out, b->data ? b->data : "", b->len) != LX_OK)
+        if (!quote_n(out, b->data ? b->data : "", b->len))
             return false;
     } else if (!PUT("null")) {
         return false;
@@ -1219,7 +1411,7 @@ static bool messages_out(enc *e, const lx_request *r)
         first = false;
         if (m->role == LX_ROLE_SYSTEM) {
             if (!joined(m, &e->b) || !PUT("{\"role\":\"system\",\"content\":") ||
-                lx_json_quote(out, e->b.data ? e->b.data : "", e->b.len) != LX_OK ||
+                !quote_n(out, e->b.data ? e->b.data : "", e->b.len) ||
                 lx_buf_putc(out, '}') != LX_OK)
                 return false;
         } else if (!(m->role == LX_ROLE_USER ? user_out(e, m) : assistant_out(e, m))) {
@@ -1283,17 +1475,16 @@ static bool body_out(enc *e, const lx_request *r, const char *model, const lx_co
         return false;
     if (s->has_top_p && !real_out(out, ",\"top_p\":", 9, s->top_p))
         return false;
-    if (s->has_seed && lx_buf_printf(out, ",\"seed\":%lld", (long long)s->seed) != LX_OK)
+    if (s->has_seed && (!PUT(",\"seed\":") || !int_out(out, s->seed)))
         return false;
-    if (s->max_tokens > 0 &&
-        lx_buf_printf(out, ",\"max_completion_tokens\":%lld", (long long)s->max_tokens) != LX_OK)
+    if (s->max_tokens > 0 && (!PUT(",\"max_completion_tokens\":") || !int_out(out, s->max_tokens)))
         return false;
     if (s->n_stop) {
         if (!PUT(",\"stop\":["))
             return false;
         for (size_t i = 0; i < s->n_stop; i++) /* json_string refuses bad UTF-8 */
-            if (!s->stop[i] || !valid_utf8(s->stop[i]) ||
-                (i && lx_buf_putc(out, ',') != LX_OK) || !quote(out, s->stop[i]))
+            if (!s->stop[i] || !valid_utf8(s->stop[i]) || (i && lx_buf_putc(out, ',') != LX_OK) ||
+                !quote(out, s->stop[i]))
                 return false;
         if (lx_buf_putc(out, ']') != LX_OK)
             return false;
@@ -1319,10 +1510,34 @@ static bool body_out(enc *e, const lx_request *r, const char *model, const lx_co
     return lx_buf_putc(out, '}') == LX_OK;
 }
 
+/* true exactly when lx_request_check_utf8(r, model) passes (same fields). */
+static bool all_valid(const lx_request *r, const char *model)
+{
+    if (!utf8_ok(model) || !utf8_ok(r->user))
+        return false;
+    for (size_t i = 0; i < r->n_messages; i++)
+        for (size_t j = 0; j < r->messages[i].n_parts; j++) {
+            const lx_part *p = &r->messages[i].parts[j];
+            bool model_text = r->messages[i].role == LX_ROLE_ASSISTANT &&
+                              (p->kind == LX_PART_TEXT || p->kind == LX_PART_THINKING);
+            if ((!model_text && !utf8_ok(p->text)) || !utf8_ok(p->url) || !utf8_ok(p->data) ||
+                !utf8_ok(p->media_type) || !utf8_ok(p->id) || !utf8_ok(p->name) ||
+                !utf8_ok(p->arguments) || !utf8_ok(p->signature))
+                return false;
+        }
+    for (size_t i = 0; i < r->n_tools; i++)
+        if (!utf8_ok(r->tools[i].name) || !utf8_ok(r->tools[i].description))
+            return false;
+    for (size_t i = 0; i < r->sampling.n_stop; i++)
+        if (!utf8_ok(r->sampling.stop[i]))
+            return false;
+    return utf8_ok(r->tool_choice.name) && utf8_ok(r->format.name);
+}
+
 bool lx_openai_req_encode_fast(const lx_request *r, const char *model, const lx_codec_opts *o,
                                lx_buf *out)
 {
-    if (!fast_on)
+    if (!fast_on || !all_valid(r, model))
         return false;
     size_t start = out->len;
     enc e = {.out = out};

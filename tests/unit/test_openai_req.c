@@ -68,8 +68,8 @@ static void check_encode(const lx_request *r, const lx_codec_opts *o, const char
     cr_assert_str_eq(a.msg, b.msg, "%s", what);
     cr_assert_eq(a.out.len, b.out.len, "%s:\nfast:    %s\njansson: %s", what, a.out.data,
                  b.out.data);
-    cr_assert(memcmp(a.out.data, b.out.data, a.out.len) == 0, "%s:\nfast:    %s\njansson: %s",
-              what, a.out.data, b.out.data);
+    cr_assert(memcmp(a.out.data, b.out.data, a.out.len) == 0, "%s:\nfast:    %s\njansson: %s", what,
+              a.out.data, b.out.data);
     lx_buf probe;
     lx_buf_init(&probe, 0);
     const char *model = o && o->model ? o->model : r->model;
@@ -88,7 +88,9 @@ static void check_encode_all_opts(const lx_request *r, const char *what)
     for (int m = 0; m < 3; m++)
         for (int s = 0; s < 2; s++)
             for (int u = 0; u < 2; u++) {
-                lx_codec_opts o = {.model = m == 0 ? NULL : m == 1 ? "gpt-4o-mini" : "",
+                lx_codec_opts o = {.model = m == 0   ? NULL
+                                            : m == 1 ? "gpt-4o-mini"
+                                                     : "",
                                    .stream = s,
                                    .include_usage = u,
                                    .num_ctx = 4096,
@@ -111,10 +113,40 @@ static lx_request *decode_jansson(const char *body)
 /* ---- random strings ------------------------------------------------------ */
 
 static const char *const pieces[] = {
-    "a",  "Hello", " ",   "\"",     "\\",     "/",    "\n",   "\r",       "\t",   "\b",
-    "\f", "\x01",  "\x1f", "\x7f",  "é",      "中文", "😀",   "\xe2\x80\xa8", "<",    "&",
-    "0",  "-",     "e",   "\xff",   "\xc3",   "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc0\xaf",
-    "\xe2\x82",    "{}",  "null",   "\\u0041", "%s",  "\xef\xbf\xbd",
+    "a",
+    "Hello",
+    " ",
+    "\"",
+    "\\",
+    "/",
+    "\n",
+    "\r",
+    "\t",
+    "\b",
+    "\f",
+    "\x01",
+    "\x1f",
+    "\x7f",
+    "é",
+    "中文",
+    "😀",
+    "\xe2\x80\xa8",
+    "<",
+    "&",
+    "0",
+    "-",
+    "e",
+    "\xff",
+    "\xc3",
+    "\xed\xa0\x80",
+    "\xf4\x90\x80\x80",
+    "\xc0\xaf",
+    "\xe2\x82",
+    "{}",
+    "null",
+    "\\u0041",
+    "%s",
+    "\xef\xbf\xbd",
 };
 #define N_PIECES (sizeof pieces / sizeof *pieces)
 #define N_VALID_PIECES 23 /* the first ones are valid UTF-8 */
@@ -139,20 +171,39 @@ static char *rand_str(lx_arena *a, bool valid)
 
 static double rand_real(void)
 {
-    static const double edge[] = {0.0,     -0.0,    0.2,      1.0,         2.0,      0.7,
-                                  1e300,   -1e-300, 5e-324,   DBL_MAX,     -DBL_MIN, 1e16,
-                                  1e17,    1e21,    -1.2345678901234567e-308, 123456789.0,
-                                  1.0 / 3, 0.1,     -12345678901234567.0,     1e-7};
+    static const double edge[] = {0.0,
+                                  -0.0,
+                                  0.2,
+                                  1.0,
+                                  2.0,
+                                  0.7,
+                                  1e300,
+                                  -1e-300,
+                                  5e-324,
+                                  DBL_MAX,
+                                  -DBL_MIN,
+                                  1e16,
+                                  1e17,
+                                  1e21,
+                                  -1.2345678901234567e-308,
+                                  123456789.0,
+                                  1.0 / 3,
+                                  0.1,
+                                  -12345678901234567.0,
+                                  1e-7};
     switch (pick(4)) {
-    case 0: return edge[pick(sizeof edge / sizeof *edge)];
-    case 1: return (double)(int)pick(200) / 100.0;
+    case 0:
+        return edge[pick(sizeof edge / sizeof *edge)];
+    case 1:
+        return (double)(int)pick(200) / 100.0;
     case 2: {
         uint64_t bits = (uint64_t)rnd() << 32 | rnd();
         double d;
         memcpy(&d, &bits, sizeof d);
         return d; /* may be NaN or infinite: jansson refuses, so must the fast path */
     }
-    default: return ldexp((double)rnd(), (int)pick(200) - 100);
+    default:
+        return ldexp((double)rnd(), (int)pick(200) - 100);
     }
 }
 
@@ -165,15 +216,29 @@ static int64_t rand_int(void)
 /* JSON texts for tool parameters and schemas: ones jansson takes (the
  * dump must match) and ones it refuses (the error must match). */
 static const char *const json_texts[] = {
-    "{}", " { } ", "", "{\"type\":\"object\"}",
+    "{}",
+    " { } ",
+    "",
+    "{\"type\":\"object\"}",
     "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\",\"minimum\":-0.0,"
     "\"max\":1e2,\"d\":0.1,\"e\":-1.5E-7,\"i\":-0,\"j\":123456789012345678}}}",
     "{\"a\":\"\\u00e9\\n\\/\\u001f\\\\\\\"\\ud83d\\ude00\",\"b\":\"é\x7f\"}",
-    " {\n\t\"a\" : [ 1 , 2 , { \"b\" : null , \"c\" : true , \"d\" : false } ] , \"e\":[] ,\"f\":{}}\r\n",
-    "{\"a\":1,\"a\":2}", "[1]", "{\"a\":}", "{\"a\":1e400}", "{\"a\":99999999999999999999}",
-    "{\"k\\u0041\":1}", "{\"a\":\"\\u0000\"}", "{\"x\":\"\xff\"}", "{\"x\":1} x", "{\"x\":\"a\tb\"}",
+    " {\n\t\"a\" : [ 1 , 2 , { \"b\" : null , \"c\" : true , \"d\" : false } ] , \"e\":[] "
+    ",\"f\":{}}\r\n",
+    "{\"a\":1,\"a\":2}",
+    "[1]",
+    "{\"a\":}",
+    "{\"a\":1e400}",
+    "{\"a\":99999999999999999999}",
+    "{\"k\\u0041\":1}",
+    "{\"a\":\"\\u0000\"}",
+    "{\"x\":\"\xff\"}",
+    "{\"x\":1} x",
+    "{\"x\":\"a\tb\"}",
     "{\"x\":1e-400,\"y\":5e-324,\"z\":1.7976931348623157e308,\"w\":-1.2345678901234567e-300}",
-    "{\"x\":-1.2345678901234567e-308}", "null", "{\"a\":{\"a\":{\"a\":1}},\"b\":{\"a\":2}}",
+    "{\"x\":-1.2345678901234567e-308}",
+    "null",
+    "{\"a\":{\"a\":{\"a\":1}},\"b\":{\"a\":2}}",
 };
 #define N_JSON_TEXTS (sizeof json_texts / sizeof *json_texts)
 
@@ -336,17 +401,35 @@ Test(openai_req, encode_exact_bytes)
         "\"Our team runs a small web service that stores orders in Postgres. Requests must finish "
         "within 200 ms. Last night the batch job timed out twice. In two sentences, what are the "
         "first three things we should check?\"}],\"temperature\":0.20000000000000001,"
-        "\"max_completion_tokens\":64,\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+        "\"max_completion_tokens\":64,\"stream\":true,\"stream_options\":{\"include_usage\":true}"
+        "}");
     lx_buf_free(&b);
     lx_request_free(r);
 }
 
 Test(openai_req, encode_reals_at_the_edges)
 {
-    static const double v[] = {0.0,    -0.0,    1.0,      100.0,   0.2,      1e16,    1e17,
-                               1e21,   1e22,    1e-7,     5e-324,  DBL_MAX,  -DBL_MAX, DBL_MIN,
-                               -1.2345678901234567e-308, -12345678901234567.0,
-                               -123456789012345678.0,    1.5e300, 0.1 + 0.2, INFINITY, NAN};
+    static const double v[] = {0.0,
+                               -0.0,
+                               1.0,
+                               100.0,
+                               0.2,
+                               1e16,
+                               1e17,
+                               1e21,
+                               1e22,
+                               1e-7,
+                               5e-324,
+                               DBL_MAX,
+                               -DBL_MAX,
+                               DBL_MIN,
+                               -1.2345678901234567e-308,
+                               -12345678901234567.0,
+                               -123456789012345678.0,
+                               1.5e300,
+                               0.1 + 0.2,
+                               INFINITY,
+                               NAN};
     for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
         lx_request *r = decode_jansson(bodies[1]);
         r->sampling.has_temperature = true;
@@ -464,9 +547,11 @@ Test(openai_req, decode_takes_the_common_shapes)
         check_decode_str(bodies[i]);
     }
     static const char *const refused[] = {
-        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"x\":1,\"model\":\"n\"}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"x\":1,\"model\":"
+        "\"n\"}",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\\u0000\"}]}",
-        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":"
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{"
+        "\"type\":"
         "\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"a\":1,\"a\":2}}}]}",
     };
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
@@ -509,7 +594,8 @@ Test(openai_req, decode_hand_written)
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\"}]}",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\udc00\"}]}",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\\u0041\"}]}",
-        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\uD83D\\uDE00\\u00E9\"}]}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\uD83D\\uDE00\\u00E9\"}]"
+        "}",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\x\"}]}",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xc0\xaf\"}]}",
@@ -605,7 +691,8 @@ Test(openai_req, decode_hand_written)
         "{\"model\":\"m\"," MSG ",\"n\":1,\"presence_penalty\":0.5,\"frequency_penalty\":-1,"
         "\"logit_bias\":{\"50256\":-100},\"metadata\":{\"a\":[true,false,null,{}]},"
         "\"logprobs\":false,\"top_logprobs\":null}",
-        "{\"model\":\"m\"," MSG ",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]"
+        "{\"model\":\"m\"," MSG
+        ",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]"
         "]]]]]]]]]]]]]]]]]]]]]}",
         "{\"model\":\"m\"," MSG ",\"x\":{\"\\u0000\":1}}",
         "{\"model\":\"m\"," MSG ",\"x\":{\"a\\nb\":1,\"a\":2,\"a\":3}}",
@@ -616,22 +703,28 @@ Test(openai_req, decode_hand_written)
         "{\"model\":\"m\"," MSG ",\"x\":{\"a\" 1}}",
         "{\"model\":\"m\"," MSG ",\"x\":{1:1}}",
         "{\"model\":\"m\"," MSG ",\"x\":99999999999999999999}",
-#define TOOL_F(params) "{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":" params "}}"
+#define TOOL_F(params)                                                                             \
+    "{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":" params "}}"
         "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{}") "]}",
         "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("null") "]}",
         "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("[]") "]}",
-        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"type\":\"object\",\"properties\":{\"x\":{"
-        "\"type\":\"number\",\"minimum\":-0,\"maximum\":1e2,\"m\":0.1,\"d\":\"a\\/b\\u00e9\\n\"}},"
-        "\"required\":[\"x\"],\"additionalProperties\":false}") "]}",
-        "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"a\" : [ 1 , -0.0 , 1E+2 , true , null ] }") "]}",
+        "{\"model\":\"m\"," MSG
+        ",\"tools\":[" TOOL_F("{\"type\":\"object\",\"properties\":{\"x\":{"
+                              "\"type\":\"number\",\"minimum\":-0,\"maximum\":1e2,\"m\":0.1,\"d\":"
+                              "\"a\\/b\\u00e9\\n\"}},"
+                              "\"required\":[\"x\"],\"additionalProperties\":false}") "]}",
+        "{\"model\":\"m\"," MSG
+        ",\"tools\":[" TOOL_F("{\"a\" : [ 1 , -0.0 , 1E+2 , true , null ] }") "]}",
         "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"a\":1,\"a\":2}") "]}",
         "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"k\\u0041\":1}") "]}",
         "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"x\":-1.2345678901234567e-308}") "]}",
         "{\"model\":\"m\"," MSG ",\"tools\":[" TOOL_F("{\"x\":1.5e300}") "]}",
-        "{\"model\":\"m\"," MSG ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"\"}}]}",
+        "{\"model\":\"m\"," MSG
+        ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"\"}}]}",
         "{\"model\":\"m\"," MSG ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
         "\"description\":\"d\\td\"}},{\"function\":{\"name\":\"g\"},\"type\":\"function\"}],"
-        "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"g\"}},\"parallel_tool_calls\":true}",
+        "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"g\"}},\"parallel_tool_"
+        "calls\":true}",
         "{\"model\":\"m\"," MSG ",\"tools\":[{\"type\":\"web\"}]}",
         "{\"model\":\"m\"," MSG ",\"tools\":[1]}",
         "{\"model\":\"m\"," MSG ",\"tools\":{}}",
@@ -640,10 +733,14 @@ Test(openai_req, decode_hand_written)
         "{\"model\":\"m\"," MSG ",\"tool_choice\":[]}",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"a\","
         "\"function\":{\"name\":\"f\",\"arguments\":{\"x\":[1,2.50,\"\\u00e9\"]}}},{\"function\":{"
-        "\"name\":\"\"}},{\"id\":null,\"type\":\"function\",\"function\":{\"name\":\"g\",\"arguments\":"
-        "\"{\\\"y\\\":1}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"a\",\"content\":\"r1\"},{\"role\":"
-        "\"tool\",\"tool_call_id\":\"zz\",\"content\":[{\"type\":\"text\",\"text\":\"r2\"}]},{\"role\":"
-        "\"tool\",\"tool_call_id\":\"\",\"content\":null},{\"role\":\"user\",\"content\":\"u\"},{\"role\":"
+        "\"name\":\"\"}},{\"id\":null,\"type\":\"function\",\"function\":{\"name\":\"g\","
+        "\"arguments\":"
+        "\"{\\\"y\\\":1}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"a\",\"content\":\"r1\"},{"
+        "\"role\":"
+        "\"tool\",\"tool_call_id\":\"zz\",\"content\":[{\"type\":\"text\",\"text\":\"r2\"}]},{"
+        "\"role\":"
+        "\"tool\",\"tool_call_id\":\"\",\"content\":null},{\"role\":\"user\",\"content\":\"u\"},{"
+        "\"role\":"
         "\"tool\",\"tool_call_id\":\"a\"}]}",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{"
         "\"name\":\"f\",\"arguments\":[1]}}]}]}",
@@ -659,12 +756,15 @@ Test(openai_req, decode_hand_written)
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
         "\"image_url\":{\"url\":\"data:image/png;base64,aGk=\",\"detail\":\"low\"}},{\"type\":"
         "\"image_url\",\"image_url\":\"https://x/y.png\"},{\"type\":\"image_url\",\"image_url\":{"
-        "\"url\":\"data:,x\"}},{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:a;base64x,y\"}},"
+        "\"url\":\"data:,x\"}},{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:a;base64x,y\"}"
+        "},"
         "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:;base64,\"}}]}]}",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
         "\"image_url\":{}}]}]}",
-        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"}]}]}",
-        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"image_url\","
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"}]}]"
+        "}",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":[{\"type\":\"image_"
+        "url\","
         "\"image_url\":\"https://x\"}]}]}",
         "{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{"
         "\"name\":\"n\",\"strict\":true,\"schema\":{\"type\":\"object\",\"properties\":{}}}}}",
@@ -677,7 +777,8 @@ Test(openai_req, decode_hand_written)
         "{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":\"json_schema\"}}",
 #undef TOOL_F
         "{\"model\":\"m\"," MSG ",\"x\":-99999999999999999999}",
-        "{\"model\":\"m\"," MSG ",\"x\":1" "0000000000000000000000000000000000000000000000000000000000000000"
+        "{\"model\":\"m\"," MSG ",\"x\":1"
+        "0000000000000000000000000000000000000000000000000000000000000000"
         "0000000000000000000000000000000.5}",
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
@@ -704,10 +805,38 @@ static void gen_ws(lx_buf *b)
 static void gen_string(lx_buf *b)
 {
     static const char *const parts[] = {
-        "a",      "Hello",  " ",      "\\\"",   "\\\\",    "\\/",    "\\n",   "\\r",   "\\t",
-        "\\b",    "\\f",    "\\u0041", "\\u00e9", "\\u4E2D", "\\ud83d\\ude00", "é", "中",
-        "😀",     "\x7f",   "\\u0000", "\\ud800", "\\udc00", "\\ud800\\u0041", "\\x",  "\xff",
-        "\xc3",   "\xed\xa0\x80", "\x01", "\t",  "\\u12",  "\\uD83D\\uDE00",  "\\u002F",
+        "a",
+        "Hello",
+        " ",
+        "\\\"",
+        "\\\\",
+        "\\/",
+        "\\n",
+        "\\r",
+        "\\t",
+        "\\b",
+        "\\f",
+        "\\u0041",
+        "\\u00e9",
+        "\\u4E2D",
+        "\\ud83d\\ude00",
+        "é",
+        "中",
+        "😀",
+        "\x7f",
+        "\\u0000",
+        "\\ud800",
+        "\\udc00",
+        "\\ud800\\u0041",
+        "\\x",
+        "\xff",
+        "\xc3",
+        "\xed\xa0\x80",
+        "\x01",
+        "\t",
+        "\\u12",
+        "\\uD83D\\uDE00",
+        "\\u002F",
     };
     lx_buf_putc(b, '"');
     int n = (int)pick(6);
@@ -723,13 +852,39 @@ static void gen_string(lx_buf *b)
 static void gen_number(lx_buf *b)
 {
     static const char *const nums[] = {
-        "0",   "-0",    "1",      "64",    "-1",   "0.2",   "-0.0",  "1.0",  "1e2",   "1E+2",
-        "1e-2", "2.5",  "1e400",  "-1e400", "1e-400", "9223372036854775807", "9223372036854775808",
-        "-9223372036854775808", "1e18", "1e19", "01", "1.", ".5", "-", "1e", "0.30000000000000004",
-        "123456789012345678901234567890", "4.9e-324", "17", "3.0e0",
+        "0",
+        "-0",
+        "1",
+        "64",
+        "-1",
+        "0.2",
+        "-0.0",
+        "1.0",
+        "1e2",
+        "1E+2",
+        "1e-2",
+        "2.5",
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "1e18",
+        "1e19",
+        "01",
+        "1.",
+        ".5",
+        "-",
+        "1e",
+        "0.30000000000000004",
+        "123456789012345678901234567890",
+        "4.9e-324",
+        "17",
+        "3.0e0",
     };
-    static const char *const tame[] = {"0", "-0", "1", "64", "0.2", "-0.0", "1.0", "1e2",
-                                       "1E+2", "2.5", "1e-400", "17", "3.0e0", "4.9e-324"};
+    static const char *const tame[] = {"0",   "-0",   "1",   "64",     "0.2", "-0.0",  "1.0",
+                                       "1e2", "1E+2", "2.5", "1e-400", "17",  "3.0e0", "4.9e-324"};
     if (wild)
         lx_buf_puts(b, nums[pick(sizeof nums / sizeof *nums)]);
     else
@@ -741,14 +896,24 @@ static void gen_value(lx_buf *b, int depth);
 static void gen_any(lx_buf *b, int depth)
 {
     switch (pick(depth > 3 ? 6 : 8)) {
-    case 0: lx_buf_puts(b, "null"); break;
-    case 1: lx_buf_puts(b, pick(2) ? "true" : "false"); break;
+    case 0:
+        lx_buf_puts(b, "null");
+        break;
+    case 1:
+        lx_buf_puts(b, pick(2) ? "true" : "false");
+        break;
     case 2:
-    case 3: gen_number(b); break;
+    case 3:
+        gen_number(b);
+        break;
     case 4:
-    case 5: gen_string(b); break;
+    case 5:
+        gen_string(b);
+        break;
     case 6:
-    case 7: gen_value(b, depth + 1); break;
+    case 7:
+        gen_value(b, depth + 1);
+        break;
     }
 }
 
@@ -811,7 +976,8 @@ static void gen_content(lx_buf *b, bool parts_ok)
                 gen_string(b);
                 lx_buf_putc(b, '}');
             } else if (t < 9) {
-                lx_buf_puts(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y.png\"}}");
+                lx_buf_puts(b,
+                            "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y.png\"}}");
             } else if (wild) {
                 gen_any(b, 2);
             } else {
@@ -966,11 +1132,27 @@ static void gen_message(lx_buf *b)
 
 static void gen_body(lx_buf *b)
 {
-    static const char *const keys[] = {
-        "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens",
-        "stop", "stream", "stream_options", "seed", "user", "top_k", "tool_choice",
-        "response_format", "parallel_tool_calls", "tools", "n", "presence_penalty",
-        "frequency_penalty", "metadata", "logprobs"};
+    static const char *const keys[] = {"model",
+                                       "messages",
+                                       "temperature",
+                                       "top_p",
+                                       "max_tokens",
+                                       "max_completion_tokens",
+                                       "stop",
+                                       "stream",
+                                       "stream_options",
+                                       "seed",
+                                       "user",
+                                       "top_k",
+                                       "tool_choice",
+                                       "response_format",
+                                       "parallel_tool_calls",
+                                       "tools",
+                                       "n",
+                                       "presence_penalty",
+                                       "frequency_penalty",
+                                       "metadata",
+                                       "logprobs"};
     enum { NK = sizeof keys / sizeof *keys };
     int order[NK];
     for (int i = 0; i < NK; i++)
@@ -1026,8 +1208,8 @@ static void gen_body(lx_buf *b)
         case 9:
         case 11:
             if (!wild) { /* integers the decoder takes */
-                static const char *const ints[] = {"1", "64", "17", "1e2", "3.0e0", "1.0",
-                                                   "9223372036854775807", "4096"};
+                static const char *const ints[] = {
+                    "1", "64", "17", "1e2", "3.0e0", "1.0", "9223372036854775807", "4096"};
                 lx_buf_puts(b, ints[pick(8)]);
                 break;
             }
@@ -1036,7 +1218,9 @@ static void gen_body(lx_buf *b)
         case 3:
         case 16:
         case 17:
-        case 18: pick(10) ? gen_number(b) : (void)lx_buf_puts(b, "null"); break;
+        case 18:
+            pick(10) ? gen_number(b) : (void)lx_buf_puts(b, "null");
+            break;
         case 6:
             if (pick(2)) {
                 gen_string(b);
@@ -1053,14 +1237,21 @@ static void gen_body(lx_buf *b)
             break;
         case 7:
         case 14:
-        case 20: lx_buf_puts(b, pick(2) ? "true" : pick(2) ? "false" : "null"); break;
+        case 20:
+            lx_buf_puts(b, pick(2) ? "true" : pick(2) ? "false" : "null");
+            break;
         case 8:
-            lx_buf_puts(b, pick(4) ? "{\"include_usage\":true}" : "{\"include_usage\":false,\"x\":1}");
+            lx_buf_puts(b,
+                        pick(4) ? "{\"include_usage\":true}" : "{\"include_usage\":false,\"x\":1}");
             break;
         case 12: {
             static const char *const tc[] = {
-                "\"auto\"", "\"none\"", "\"required\"", "null",
-                "{\"type\":\"function\",\"function\":{\"name\":\"t0\"}}", "\"x\"",
+                "\"auto\"",
+                "\"none\"",
+                "\"required\"",
+                "null",
+                "{\"type\":\"function\",\"function\":{\"name\":\"t0\"}}",
+                "\"x\"",
                 "{\"function\":{}}"};
             lx_buf_puts(b, tc[pick(wild ? 7 : 5)]);
             break;
@@ -1072,7 +1263,8 @@ static void gen_body(lx_buf *b)
             if (k < 3) {
                 lx_buf_puts(b, rf[k]);
             } else if (k == 3) {
-                lx_buf_puts(b, "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"n\",\"strict\":");
+                lx_buf_puts(
+                    b, "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"n\",\"strict\":");
                 lx_buf_puts(b, pick(2) ? "true" : "null");
                 lx_buf_puts(b, ",\"schema\":");
                 gen_json_obj(b, 0);
@@ -1082,8 +1274,12 @@ static void gen_body(lx_buf *b)
             }
             break;
         }
-        case 15: pick(3) ? gen_tools(b) : (void)lx_buf_puts(b, pick(2) ? "null" : "[]"); break;
-        default: gen_value(b, 1); break;
+        case 15:
+            pick(3) ? gen_tools(b) : (void)lx_buf_puts(b, pick(2) ? "null" : "[]");
+            break;
+        default:
+            gen_value(b, 1);
+            break;
         }
     }
     gen_ws(b);
@@ -1124,8 +1320,12 @@ Test(openai_req, decode_mutated_bodies)
             size_t at = pick((uint32_t)b.len);
             static const char bytes[] = "{}[],:\"\\ 0123456789.eE+-ntfu\x00\x80\xff\x1f";
             switch (pick(3)) {
-            case 0: b.data[at] = bytes[pick(sizeof bytes - 1)]; break;
-            case 1: memmove(b.data + at, b.data + at + 1, b.len - at), b.len--; break;
+            case 0:
+                b.data[at] = bytes[pick(sizeof bytes - 1)];
+                break;
+            case 1:
+                memmove(b.data + at, b.data + at + 1, b.len - at), b.len--;
+                break;
             default: {
                 char c = bytes[pick(sizeof bytes - 1)];
                 lx_buf_putc(&b, 0);
