@@ -178,9 +178,9 @@ int main(int argc, char **argv)
             for (long i = 0; i < m; i++) {
                 lx_response *r = NULL;
                 lx_error err = {0};
-                lx_status st = fast ? lx_openai_response_decode(body, sizeof body - 1, &r, &err)
-                                    : lx_openai_response_decode_jansson(body, sizeof body - 1,
-                                                                        &r, &err);
+                lx_status st =
+                    fast ? lx_openai_response_decode(body, sizeof body - 1, &r, &err)
+                         : lx_openai_response_decode_jansson(body, sizeof body - 1, &r, &err);
                 if (st != LX_OK) {
                     fprintf(stderr, "decode failed: %s\n", err.message);
                     exit(1);
@@ -199,8 +199,7 @@ int main(int argc, char **argv)
     lx_response_free(chk);
     qsort(r_fast, 5, sizeof *r_fast, cmp);
     qsort(r_slow, 5, sizeof *r_slow, cmp);
-    printf("openai response decode, %zu-byte body, %ld runs, median of 5:\n", sizeof body - 1,
-           m);
+    printf("openai response decode, %zu-byte body, %ld runs, median of 5:\n", sizeof body - 1, m);
     printf("  jansson only : %7.1f ns/response (best %.1f)\n", r_slow[2], r_slow[0]);
     printf("  fast path    : %7.1f ns/response (best %.1f)\n", r_fast[2], r_fast[0]);
     printf("  speed-up     : %.1fx\n", r_slow[2] / r_fast[2]);

@@ -107,8 +107,9 @@ int main(int argc, char **argv)
     lx_part *p = lx_response_add_part(r, LX_PART_TEXT);
     if (!p)
         return 1;
-    p->text = "The quick brown fox jumps over the lazy dog. It was a bright cold day in April, "
-              "and the clocks were striking thirteen.\nCaf\xc3\xa9 \"ok\" \xe6\x97\xa5\xe6\x9c\xac.";
+    p->text =
+        "The quick brown fox jumps over the lazy dog. It was a bright cold day in April, "
+        "and the clocks were striking thirteen.\nCaf\xc3\xa9 \"ok\" \xe6\x97\xa5\xe6\x9c\xac.";
     r->finish = LX_FINISH_STOP;
     r->has_usage = true;
     r->usage = (lx_usage){.input = 93, .cache_read = 1024, .output = 46};

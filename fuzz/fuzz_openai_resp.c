@@ -9,9 +9,10 @@
  * jansson decoder gives (status, message, response). (2) When the body
  * decodes, the response is encoded by the hand-written and the jansson
  * encoder (a fixed id; `created` set when absent): same status, same
- * bytes. (3) The response is replayed as stream events (START, parts,
- * USAGE, FINISH) into a stream encoder with hand-written chunks and one
- * without (lx_openai_fast_enable): same bytes. Any difference:
+ * bytes. (3) The response is replayed as stream events (START, text and
+ * thinking, TOOL_START/ARGS/END per call, USAGE, FINISH) into a stream
+ * encoder with hand-written chunks and one without
+ * (lx_openai_fast_enable): same bytes. Any difference:
  * __builtin_trap(). The fast reader also runs on an exact-size copy so any
  * overrun shows under ASan. */
 #include <stdint.h>
@@ -79,9 +80,30 @@ static void stream(const lx_response *r, const lx_codec_opts *o, bool fast, lx_b
     lx_openai_fast_enable(true);
     if (!e)
         return;
-    lx_status st = e->event(e, &(lx_event){.kind = LX_EV_START, .id = r->id, .model = r->model}, out);
+    lx_status st =
+        e->event(e, &(lx_event){.kind = LX_EV_START, .id = r->id, .model = r->model}, out);
+    int calls = 0;
     for (size_t i = 0; i < r->n_parts && st == LX_OK; i++) {
         const lx_part *p = &r->parts[i];
+        if (p->kind == LX_PART_TOOL_CALL) { /* no NULL id: that one is random */
+            int k = calls++;
+            st = e->event(e,
+                          &(lx_event){.kind = LX_EV_TOOL_START,
+                                      .index = k,
+                                      .id = p->id ? p->id : "call_fz",
+                                      .name = p->name},
+                          out);
+            if (st == LX_OK)
+                st = e->event(e,
+                              &(lx_event){.kind = LX_EV_TOOL_ARGS,
+                                          .index = k,
+                                          .text = p->arguments,
+                                          .len = p->arguments ? strlen(p->arguments) : 0},
+                              out);
+            if (st == LX_OK)
+                st = e->event(e, &(lx_event){.kind = LX_EV_TOOL_END, .index = k}, out);
+            continue;
+        }
         lx_event ev = {.kind = p->kind == LX_PART_THINKING ? LX_EV_THINKING : LX_EV_TEXT,
                        .text = p->text,
                        .len = p->text ? strlen(p->text) : 0};

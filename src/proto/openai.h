@@ -61,6 +61,8 @@ typedef struct lx_openai_fast_chunk {
     const char *id, *model;
     const char *content; /* choices[0].delta.content */
     size_t content_len;
+    const char *thinking; /* delta.reasoning_content, else delta.reasoning */
+    size_t thinking_len;
     const char *finish_reason; /* choices[0].finish_reason */
     bool has_usage;            /* a usage object: `usage` as lx_openai_usage_from reads it */
     lx_usage usage;

@@ -1,16 +1,20 @@
 /*
- * openai_fast.c — a strict reader for the one chunk shape that makes up
- * nearly all of an OpenAI Chat Completions stream (see openai.h).
+ * openai_fast.c — strict readers for what makes up nearly all OpenAI Chat
+ * Completions answers (see openai.h): the stream chunk shape below, and the
+ * whole response (described above lx_openai_fast_response at the end).
  *
- * Accepted, in any key order, with any JSON whitespace, each key at most
- * once:
+ * Chunks accepted, in any key order, with any JSON whitespace, each key at
+ * most once:
  *
  *   { "id": string, "object": string, "created": integer, "model": string,
  *     "system_fingerprint": string|null, "service_tier": string|null,
- *     "usage": null, "obfuscation": string,
- *     "choices": [] | [ { "index": 0, "logprobs": null, "finish_reason": null,
+ *     "usage": null | usage (see below), "obfuscation": string,
+ *     "choices": null | [] | [ { "index": 0, "logprobs": null,
+ *                         "finish_reason": string|null,
  *                         "delta": { "role": string, "content": string|null,
- *                                    "refusal": null } } ] }
+ *                                    "refusal": null,
+ *                                    "reasoning_content": string|null,
+ *                                    "reasoning": string|null } } ] }
  *
  * Everything else — another key, another type, a second choice, an escape
  * in a key, a number that is not a plain integer, a lone surrogate, \u0000,
@@ -340,9 +344,8 @@ static bool counter(rd *r, int64_t *v)
 }
 
 static const char *const pdetail_keys[] = {"cached_tokens", "audio_tokens"};
-static const char *const cdetail_keys[] = {"reasoning_tokens", "audio_tokens",
-                                           "accepted_prediction_tokens",
-                                           "rejected_prediction_tokens"};
+static const char *const cdetail_keys[] = {
+    "reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"};
 
 /* A details object or null; *v gets its first key's counter (0 if absent). */
 static bool details(rd *r, const char *const *names, int n, int64_t *v)
@@ -404,25 +407,34 @@ static bool usage(rd *r, bool *has, lx_usage *u)
 
 /* ---- stream chunk ------------------------------------------------------- */
 
-static const char *const delta_keys[] = {"role", "content", "refusal"};
+static const char *const delta_keys[] = {"role", "content", "refusal", "reasoning_content",
+                                         "reasoning"};
 
 static bool delta(rd *r, lx_openai_fast_chunk *c)
 {
     if (!take(r, '{'))
         return false;
-    const char *v;
-    size_t n;
-    OBJECT(r, delta_keys, 3, {
+    const char *v, *rc = NULL, *rs = NULL;
+    size_t n, rc_len = 0, rs_len = 0;
+    bool has_rc = false;
+    OBJECT(r, delta_keys, 5, {
         bool ok = false;
         if (K == 0)
             ok = string(r, &v, &n);
         else if (K == 1)
             ok = string_or_null(r, &c->content, &c->content_len);
-        else
+        else if (K == 2)
             ok = null_value(r);
+        else if (K == 3)
+            ok = has_rc = string_or_null(r, &rc, &rc_len);
+        else
+            ok = string_or_null(r, &rs, &rs_len);
         if (!ok)
             return false;
     });
+    /* as the jansson path: `reasoning` only when `reasoning_content` is absent */
+    c->thinking = has_rc ? rc : rs;
+    c->thinking_len = has_rc ? rc_len : rs_len;
     return true;
 }
 
@@ -603,9 +615,9 @@ static bool tool_calls(rd *r, fresp *f)
     return take(r, ']');
 }
 
-static const char *const msg_keys[] = {
-    "reasoning_content", "reasoning",  "content", "refusal",      "role",
-    "annotations",       "tool_calls", "audio",   "function_call"};
+static const char *const msg_keys[] = {"reasoning_content", "reasoning", "content",
+                                       "refusal",           "role",      "annotations",
+                                       "tool_calls",        "audio",     "function_call"};
 
 static bool message(rd *r, fresp *f)
 {
@@ -661,9 +673,16 @@ static bool rchoice(rd *r, fresp *f)
     return true;
 }
 
-static const char *const resp_keys[] = {
-    "id",      "object",          "created",            "model", "system_fingerprint",
-    "choices", "prompt_logprobs", "kv_transfer_params", "usage", "service_tier"};
+static const char *const resp_keys[] = {"id",
+                                        "object",
+                                        "created",
+                                        "model",
+                                        "system_fingerprint",
+                                        "choices",
+                                        "prompt_logprobs",
+                                        "kv_transfer_params",
+                                        "usage",
+                                        "service_tier"};
 
 static bool fresp_parse(rd *r, fresp *f)
 {

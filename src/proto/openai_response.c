@@ -435,8 +435,7 @@ lx_status lx_openai_response_encode(const lx_response *r, const lx_codec_opts *o
         (st = quote(out, id)) == LX_OK &&
         (st = lx_buf_puts(out, ",\"object\":\"chat.completion\",\"created\":")) == LX_OK &&
         (st = put_i64(out, r->created ? r->created : (int64_t)time(NULL))) == LX_OK &&
-        (st = lx_buf_puts(out, ",\"model\":")) == LX_OK &&
-        (st = quote(out, model)) == LX_OK &&
+        (st = lx_buf_puts(out, ",\"model\":")) == LX_OK && (st = quote(out, model)) == LX_OK &&
         (st = lx_buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
                                "\"content\":")) == LX_OK)
         st = tn || !n_calls ? lx_json_quote(out, ts, tn) : lx_buf_puts(out, "null");

@@ -37,18 +37,18 @@
  * the middle of a UTF-8 character is re-joined across events; invalid
  * bytes become U+FFFD (JSON strings must be valid UTF-8). The text, role,
  * finish and usage chunks are written by hand, byte for byte what jansson's
- * compact dump gives (tests/unit/test_openai_write.c compares both); tool
- * chunks, errors, and the role/finish/usage chunks of a stream whose id or
- * model is not valid UTF-8 still go through jansson.
+ * compact dump gives (tests/unit/test_openai_write.c compares both); so
+ * are tool-call chunks. Errors, and the chunks of a stream whose id or model
+ * (or a call's id or name) is not valid UTF-8, still go through jansson.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/utf8.h"
 #include "proto/callids.h"
 #include "proto/json.h"
 #include "proto/openai.h"
-#include "core/utf8.h"
 #include "proto/sse.h"
 
 #define MAX_TOOL_CALLS 1024
@@ -278,6 +278,9 @@ static bool fast_chunk(oa_dec *d, const char *s, size_t n, lx_status *st)
         d->started = true;
         *st = emit(d, (lx_event){.kind = LX_EV_START, .id = c.id, .model = c.model});
     }
+    if (*st == LX_OK && c.thinking_len > 0)
+        *st =
+            emit(d, (lx_event){.kind = LX_EV_THINKING, .text = c.thinking, .len = c.thinking_len});
     if (*st == LX_OK && c.content_len > 0)
         *st = emit(d, (lx_event){.kind = LX_EV_TEXT, .text = c.content, .len = c.content_len});
     if (*st == LX_OK && c.finish_reason) {
@@ -502,10 +505,43 @@ static lx_status hand_chunk(oa_enc *e, bool no_choice, const char *tail, const l
     if (lx_buf_append(&e->scratch, e->prefix.data, head) != LX_OK ||
         lx_buf_puts(&e->scratch, tail) != LX_OK)
         return LX_ERR_NOMEM;
-    if (u && (lx_openai_usage_write(&e->scratch, u) != LX_OK ||
-              lx_buf_putc(&e->scratch, '}') != LX_OK))
+    if (u &&
+        (lx_openai_usage_write(&e->scratch, u) != LX_OK || lx_buf_putc(&e->scratch, '}') != LX_OK))
         return LX_ERR_NOMEM;
     return lx_sse_write(out, NULL, e->scratch.data, e->scratch.len);
+}
+
+static bool utf8_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return lx_utf8_valid_prefix(s, n) == n;
+}
+
+/* A tool-call chunk by hand: the opening fragment (id and name, empty
+ * arguments) when id, else an arguments fragment. */
+static lx_status hand_tool(oa_enc *e, int index, const char *id, const char *name, const char *args,
+                           size_t args_len, lx_buf *out)
+{
+    char num[24];
+    if (build_prefix(e) != LX_OK)
+        return LX_ERR_NOMEM;
+    snprintf(num, sizeof num, "%d", index);
+    lx_buf *b = &e->scratch;
+    lx_buf_reset(b);
+    bool ok = lx_buf_append(b, e->prefix.data, e->prefix.len) == LX_OK &&
+              lx_buf_puts(b, "\"tool_calls\":[{\"index\":") == LX_OK &&
+              lx_buf_puts(b, num) == LX_OK;
+    if (ok && id)
+        ok = lx_buf_puts(b, ",\"id\":") == LX_OK && lx_json_quote(b, id, strlen(id)) == LX_OK &&
+             lx_buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":") == LX_OK &&
+             lx_json_quote(b, name, strlen(name)) == LX_OK &&
+             lx_buf_puts(b, ",\"arguments\":\"\"}}]") == LX_OK;
+    else if (ok)
+        ok = lx_buf_puts(b, ",\"function\":{\"arguments\":") == LX_OK &&
+             lx_json_quote(b, args, args_len) == LX_OK && lx_buf_puts(b, "}}]") == LX_OK;
+    if (!ok || lx_buf_puts(b, "},\"logprobs\":null,\"finish_reason\":null}]}") != LX_OK)
+        return LX_ERR_NOMEM;
+    return lx_sse_write(out, NULL, b->data, b->len);
 }
 
 static lx_status ensure_started(oa_enc *e, const char *model, lx_buf *out)
@@ -578,6 +614,9 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
         char gen[64];
         if (!ev->id)
             lx_wire_id(gen, sizeof gen, "call_");
+        const char *id = ev->id ? ev->id : gen, *name = ev->name ? ev->name : "";
+        if (by_hand(e) && utf8_ok(id) && utf8_ok(name))
+            return hand_tool(e, ev->index, id, name, NULL, 0, out);
         return write_chunk(e,
                            json_pack("{s:[{s:i,s:s,s:s,s:{s:s,s:s}}]}", "tool_calls", "index",
                                      ev->index, "id", ev->id ? ev->id : gen, "type", "function",
@@ -588,6 +627,9 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
         lx_utf8_carry none = {{0}, 0};
         if ((st = lx_utf8_clean(&none, ev->text, ev->text ? ev->len : 0, true, &e->clean)) != LX_OK)
             return st;
+        if (by_hand(e))
+            return hand_tool(e, ev->index, NULL, NULL, e->clean.data ? e->clean.data : "",
+                             e->clean.len, out);
         return write_chunk(e,
                            json_pack("{s:[{s:i,s:{s:s%}}]}", "tool_calls", "index", ev->index,
                                      "function", "arguments", e->clean.data ? e->clean.data : "",

@@ -131,36 +131,40 @@ static const char *const accepted[] = {
     "\"finish_reason\":null}]}",
     "{\"system_fingerprint\":null,\"service_tier\":null,\"created\":0,\"choices\":[{}]}",
     CH("{\"content\":\"\\uFFFF\\uE000\\u0800\\u07FF\\u0080\\u007F\\u0001\\uDBFF\\uDFFF\"}"),
+    CH("{\"reasoning_content\":\"hm\"}"),
+    CH("{\"reasoning\":\"r\",\"content\":\"c\"}"),
+    CH("{\"reasoning\":\"r\",\"reasoning_content\":null}"),
+    CH("{\"reasoning_content\":\"\",\"reasoning\":\"r\",\"content\":null}"),
     /* the final chunks */
     "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":"
-             "\"stop\"}]}",
+    "\"stop\"}]}",
     "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}",
     "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"end\"},\"finish_reason\":"
-             "\"length\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4,"
-             "\"total_tokens\":13}}",
+    "\"length\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4,"
+    "\"total_tokens\":13}}",
     "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10,"
-             "\"total_tokens\":29,\"prompt_tokens_details\":{\"cached_tokens\":3,"
-             "\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":4,"
-             "\"audio_tokens\":0,\"accepted_prediction_tokens\":0,"
-             "\"rejected_prediction_tokens\":0}}}",
+    "\"total_tokens\":29,\"prompt_tokens_details\":{\"cached_tokens\":3,"
+    "\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":4,"
+    "\"audio_tokens\":0,\"accepted_prediction_tokens\":0,"
+    "\"rejected_prediction_tokens\":0}}}",
     "{" HEAD ",\"choices\":null,\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":1,"
-             "\"prompt_tokens_details\":null,\"completion_tokens_details\":null}}",
+    "\"prompt_tokens_details\":null,\"completion_tokens_details\":null}}",
     "{" HEAD ",\"choices\":[],\"usage\":{}}",
     "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"prompt_tokens_details\":{"
-             "\"cached_tokens\":5},\"completion_tokens\":null,\"prompt_cache_hit_tokens\":1}}",
+    "\"cached_tokens\":5},\"completion_tokens\":null,\"prompt_cache_hit_tokens\":1}}",
 };
 
 static const char *const fallback[] = {
     CH("{\"content\":\"a\",\"content\":\"b\"}"), /* duplicate key */
     "{\"id\":\"a\",\"id\":\"b\",\"choices\":[]}",
-    CH("{\"reasoning_content\":\"hm\"}"),
+    CH("{\"reasoning_content\":7}"),
     CH("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]}"),
     "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":7}]}",
     "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":-3,\"completion_tokens\":2}}",
     "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"prompt_time\":0.5}}",
     "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens_details\":[]}}",
     "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}},{\"index\":1,\"delta\":{"
-             "\"content\":\"b\"}}]}",
+    "\"content\":\"b\"}}]}",
     "{" HEAD ",\"choices\":[{\"index\":1,\"delta\":{\"content\":\"b\"}}]}",
     "{" HEAD ",\"choices\":[{\"index\":00,\"delta\":{\"content\":\"b\"}}]}",
     "{\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}",
@@ -297,8 +301,8 @@ static void gen_rvalue(lx_buf *b, const char *key);
 
 static void gen_value(lx_buf *b, const char *key)
 {
-    static const char *const finishes[] = {"\"stop\"", "\"length\"", "\"tool_calls\"",
-                                           "\"content_filter\"", "\"eos\"", "\"\"", "7"};
+    static const char *const finishes[] = {
+        "\"stop\"", "\"length\"", "\"tool_calls\"", "\"content_filter\"", "\"eos\"", "\"\"", "7"};
     gen_ws(b);
     if (!strcmp(key, "created"))
         lx_buf_puts(b, rnd(10) ? "1732400000" : rnd(2) ? "-0" : "0");
@@ -312,7 +316,8 @@ static void gen_value(lx_buf *b, const char *key)
     else if (!strcmp(key, "index"))
         lx_buf_puts(b, "0");
     else if ((!strcmp(key, "content") || !strcmp(key, "system_fingerprint") ||
-              !strcmp(key, "service_tier")) &&
+              !strcmp(key, "service_tier") || !strcmp(key, "reasoning_content") ||
+              !strcmp(key, "reasoning")) &&
              rnd(5) == 0)
         lx_buf_puts(b, "null");
     else
@@ -329,7 +334,8 @@ static void gen_member(lx_buf *b, const char *k, int level)
     gen_ws(b);
     lx_buf_putc(b, ':');
     static const char *const choice_keys[] = {"index", "delta", "logprobs", "finish_reason"};
-    static const char *const delta_keys[] = {"role", "content", "refusal"};
+    static const char *const delta_keys[] = {"role", "content", "refusal", "reasoning_content",
+                                             "reasoning"};
     if (!strcmp(k, "choices") && rnd(20) == 0) {
         lx_buf_puts(b, "null");
     } else if (!strcmp(k, "choices")) {
@@ -344,7 +350,7 @@ static void gen_member(lx_buf *b, const char *k, int level)
         gen_ws(b);
     } else if (!strcmp(k, "delta")) {
         gen_ws(b);
-        gen_object(b, delta_keys, 3, level + 1);
+        gen_object(b, delta_keys, rnd(3) ? 3 : 5, level + 1);
         gen_ws(b);
     } else {
         gen_value(b, k);
@@ -552,7 +558,7 @@ static bool same_response(const char *s, size_t n)
     "\"id\":\"chatcmpl-AbC\",\"object\":\"chat.completion\",\"created\":1732400000,\"model\":"     \
     "\"gpt-4o-mini-2024-07-18\""
 #define RMSG(msg, fr)                                                                              \
-    "{" RHEAD ",\"choices\":[{\"index\":0,\"message\":" msg ",\"logprobs\":null,"                \
+    "{" RHEAD ",\"choices\":[{\"index\":0,\"message\":" msg ",\"logprobs\":null,"                  \
     "\"finish_reason\":" fr "}]}"
 #define USAGE_FULL                                                                                 \
     "\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10,\"total_tokens\":29,"                \
@@ -571,8 +577,9 @@ static const char *const r_accepted[] = {
     RMSG("{\"role\":\"assistant\",\"content\":null,\"refusal\":\"I can't\"}", "\"stop\""),
     RMSG("{\"role\":\"assistant\",\"content\":\"a\",\"reasoning_content\":\"think\"}", "null"),
     RMSG("{\"role\":\"assistant\",\"content\":\"a\",\"reasoning\":\"r\"}", "\"weird\""),
-    RMSG("{\"role\":\"assistant\",\"content\":\"a\",\"reasoning_content\":null,\"reasoning\":\"r\"}",
-         "\"stop\""),
+    RMSG(
+        "{\"role\":\"assistant\",\"content\":\"a\",\"reasoning_content\":null,\"reasoning\":\"r\"}",
+        "\"stop\""),
     RMSG("{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[],\"audio\":null,"
          "\"function_call\":null}",
          "\"tool_calls\""),
@@ -593,7 +600,8 @@ static const char *const r_accepted[] = {
     "\"cached_tokens\":9},\"completion_tokens\":1,\"completion_tokens_details\":{"
     "\"reasoning_tokens\":5}}}",
     RMSG("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":"
-         "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]}",
+         "\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}"
+         "}]}",
          "\"tool_calls\""),
     RMSG("{\"content\":\"let me check\",\"reasoning_content\":\"hm\",\"tool_calls\":[{\"index\":0,"
          "\"function\":{\"arguments\":\"\"}},{\"id\":null,\"function\":{\"name\":null,"
@@ -613,11 +621,12 @@ static const char *const r_fallback[] = {
     RMSG("{\"tool_calls\":[{\"function\":{}},]}", "null"),
     RMSG("{\"tool_calls\":[{\"function\":{},\"extra_content\":{}}]}", "null"),
     RMSG("{\"tool_calls\":{}}", "null"),
-    RMSG("{\"tool_calls\":[{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},"
-         "{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},"
-         "{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},"
-         "{\"function\":{}},{\"function\":{}},{\"function\":{}}]}",
-         "null"), /* 17 calls: more than the reader keeps */
+    RMSG(
+        "{\"tool_calls\":[{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},"
+        "{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},"
+        "{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},{\"function\":{}},"
+        "{\"function\":{}},{\"function\":{}},{\"function\":{}}]}",
+        "null"), /* 17 calls: more than the reader keeps */
     RMSG("{\"content\":[{\"type\":\"text\",\"text\":\"a\"}]}", "\"stop\""),
     RMSG("{\"content\":\"a\",\"content\":\"b\"}", "\"stop\""),
     RMSG("{\"content\":\"\\u0000x\"}", "\"stop\""),
@@ -680,24 +689,33 @@ static void gen_obj(lx_buf *b, const char *const *keys, size_t n, const char *mu
 /* One value for `key` of a whole response; rarely one that must fall back. */
 static void gen_rvalue(lx_buf *b, const char *key)
 {
-    static const char *const counters[] = {"0", "7", "-0", "19", "999999999999999999", "null",
-                                           /* fall back */ "-1", "1.0", "1e2",
-                                           "12345678901234567890", "\"3\""};
+    static const char *const counters[] = {"0",
+                                           "7",
+                                           "-0",
+                                           "19",
+                                           "999999999999999999",
+                                           "null",
+                                           /* fall back */ "-1",
+                                           "1.0",
+                                           "1e2",
+                                           "12345678901234567890",
+                                           "\"3\""};
     static const char *const prompt_keys[] = {"cached_tokens", "audio_tokens"};
     static const char *const compl_keys[] = {"reasoning_tokens", "audio_tokens",
                                              "accepted_prediction_tokens",
                                              "rejected_prediction_tokens"};
     static const char *const usage_keys_[] = {
-        "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details",
-        "completion_tokens_details", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens"};
-    static const char *const msg_keys_[] = {"role",  "content",     "refusal", "annotations",
-                                            "reasoning_content", "reasoning", "tool_calls",
-                                            "audio", "function_call"};
+        "prompt_tokens",           "completion_tokens",         "total_tokens",
+        "prompt_tokens_details",   "completion_tokens_details", "prompt_cache_hit_tokens",
+        "prompt_cache_miss_tokens"};
+    static const char *const msg_keys_[] = {
+        "role",      "content",    "refusal", "annotations",  "reasoning_content",
+        "reasoning", "tool_calls", "audio",   "function_call"};
     static const char *const choice_keys_[] = {"index", "message", "logprobs", "finish_reason",
                                                "stop_reason"};
-    static const char *const finishes[] = {"\"stop\"", "\"length\"", "\"tool_calls\"",
-                                           "\"content_filter\"", "\"function_call\"", "\"eos\"",
-                                           "null", "\"\""};
+    static const char *const finishes[] = {
+        "\"stop\"",          "\"length\"", "\"tool_calls\"", "\"content_filter\"",
+        "\"function_call\"", "\"eos\"",    "null",           "\"\""};
     gen_ws(b);
     bool odd = rnd(40) == 0; /* a value of the wrong kind */
     if (odd) {
@@ -755,9 +773,8 @@ static void gen_rvalue(lx_buf *b, const char *key)
         lx_buf_puts(b, "{\"a\":[1,\"x\"]}");
     } else if (!strcmp(key, "tool_calls")) {
         lx_buf_puts(b, rnd(2) ? "null" : "[]");
-    } else if (!strcmp(key, "logprobs") || !strcmp(key, "audio") ||
-               !strcmp(key, "function_call") || !strcmp(key, "prompt_logprobs") ||
-               !strcmp(key, "kv_transfer_params")) {
+    } else if (!strcmp(key, "logprobs") || !strcmp(key, "audio") || !strcmp(key, "function_call") ||
+               !strcmp(key, "prompt_logprobs") || !strcmp(key, "kv_transfer_params")) {
         lx_buf_puts(b, "null");
     } else if (strcmp(key, "object") && strcmp(key, "role") && rnd(5) == 0) {
         lx_buf_puts(b, "null");

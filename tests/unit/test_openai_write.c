@@ -94,7 +94,8 @@ Test(openai_write, literal_reply)
     add(r, LX_PART_TEXT, "Hi \"you\"\x01\x7f");
     r->finish = LX_FINISH_LENGTH;
     r->has_usage = true;
-    r->usage = (lx_usage){.input = 5, .cache_read = 2, .cache_write = 1, .output = 7, .reasoning = 3};
+    r->usage =
+        (lx_usage){.input = 5, .cache_read = 2, .cache_write = 1, .output = 7, .reasoning = 3};
     lx_buf b;
     lx_buf_init(&b, 0);
     cr_assert_eq(lx_openai_response_encode(r, NULL, &b, NULL), LX_OK);
@@ -153,13 +154,13 @@ static unsigned rnd(unsigned n)
 /* A random string in the arena, or NULL (when allowed, 1 in 8). */
 static char *gen_str(lx_arena *a, bool may_null, bool may_bad)
 {
-    static const char *const pieces[] = {
-        "a", "Hello", " ", "\n", "\t", "\"", "\\", "/", "\b", "\f", "\r", "\x01", "\x1f", "\x7f",
-        "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xe2\x80\xa8", "\xef\xbf\xbf", "{}",
-        "</script>", "",
-        /* invalid UTF-8 */
-        "\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "\xf4\x90\x80\x80", "\x80",
-        "\xf0\x9f\x98"};
+    static const char *const pieces[] = {"a", "Hello", " ", "\n", "\t", "\"", "\\", "/", "\b", "\f",
+                                         "\r", "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe4\xb8\xad",
+                                         "\xf0\x9f\x98\x80", "\xe2\x80\xa8", "\xef\xbf\xbf", "{}",
+                                         "</script>", "",
+                                         /* invalid UTF-8 */
+                                         "\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82",
+                                         "\xf4\x90\x80\x80", "\x80", "\xf0\x9f\x98"};
     size_t np = sizeof pieces / sizeof *pieces, good = 22;
     if (may_null && rnd(8) == 0)
         return NULL;
@@ -194,8 +195,8 @@ static void gen_reply(lx_response *r, lx_codec_opts *o, bool *use_o)
     bool bad = rnd(4) == 0; /* invalid UTF-8 in id/model/tool fields too */
     r->id = rnd(6) ? gen_str(a, true, bad) : NULL;
     r->model = rnd(6) ? gen_str(a, true, bad) : NULL;
-    static const int64_t created[] = {1732400000, 1, -1, 0, 9223372036854775807LL,
-                                      -9223372036854775807LL - 1};
+    static const int64_t created[] = {
+        1732400000, 1, -1, 0, 9223372036854775807LL, -9223372036854775807LL - 1};
     r->created = created[rnd(10) < 6 ? 0 : rnd(6)];
     for (unsigned i = rnd(6); i > 0; i--) {
         unsigned k = rnd(10);
@@ -300,6 +301,22 @@ Test(openai_write, stream_final_chunks_literal)
               "%s", a);
     free(a);
     same_stream(&o, evs, 4);
+    lx_event tools[] = {
+        {.kind = LX_EV_TOOL_START, .index = 0, .id = "call_1", .name = "get_weather"},
+        {.kind = LX_EV_TOOL_ARGS, .index = 0, .text = "{\"city\":", .len = 8},
+        {.kind = LX_EV_TOOL_END, .index = 0},
+        {.kind = LX_EV_FINISH, .finish = LX_FINISH_TOOL_CALLS},
+    };
+    a = enc_stream(&o, tools, 4, true);
+    cr_assert(strstr(a, "\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":"
+                        "\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":"
+                        "\"\"}}]},\"logprobs\":null,\"finish_reason\":null}]}"),
+              "%s", a);
+    cr_assert(strstr(a, "\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+                        "\"{\\\"city\\\":\"}}]},\"logprobs\":null,\"finish_reason\":null}]}"),
+              "%s", a);
+    free(a);
+    same_stream(&o, tools, 4);
     o.model = NULL; /* the model of START, or "" */
     same_stream(&o, evs, 4);
     same_stream(&o, evs + 1, 3);
@@ -347,8 +364,8 @@ Test(openai_write, generated_streams_match_jansson)
             case 3:
                 ev.kind = LX_EV_TOOL_START;
                 ev.index = calls++;
-                ev.id = "call_g";
-                ev.name = "fn";
+                ev.id = rnd(3) ? "call_g" : gen_str(a, false, rnd(4) == 0);
+                ev.name = rnd(3) ? "fn" : gen_str(a, true, rnd(4) == 0);
                 break;
             case 4:
                 ev.kind = calls ? LX_EV_TOOL_ARGS : LX_EV_TEXT;
@@ -357,8 +374,8 @@ Test(openai_write, generated_streams_match_jansson)
                 break;
             case 5:
                 ev.kind = LX_EV_USAGE;
-                ev.usage = (lx_usage){gen_count(), gen_count(), gen_count(), gen_count(),
-                                      gen_count()};
+                ev.usage =
+                    (lx_usage){gen_count(), gen_count(), gen_count(), gen_count(), gen_count()};
                 break;
             default:
                 ev.kind = calls ? LX_EV_TOOL_END : LX_EV_TEXT;
