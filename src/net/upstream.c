@@ -79,9 +79,18 @@ struct lx_http_call {
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
+static bool no_proxy_env; /* none of the proxy variables is set */
 static void curl_init(void)
 {
     curl_init_rc = curl_global_init(CURL_GLOBAL_ALL);
+    /* libcurl reads the proxy variables on every transfer (a walk of the
+     * environment each time); when none is set at start we say so once. */
+    static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                       "all_proxy",  "ALL_PROXY"};
+    no_proxy_env = true;
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (getenv(vars[i]) && *getenv(vars[i]))
+            no_proxy_env = false;
 }
 
 /* ---- transfer lifetime -------------------------------------------------- */
@@ -591,6 +600,8 @@ lx_status lx_upstream_start(lx_upstream *u, const lx_http_request *req, const lx
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (no_proxy_env)
+        curl_easy_setopt(e, CURLOPT_PROXY, ""); /* same as the empty environment, no lookups */
     if (req->timeouts.connect_ms > 0)
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)req->timeouts.connect_ms);
     const char *method = req->method ? req->method : (req->body ? "POST" : "GET");

@@ -446,6 +446,20 @@ assert_eq ask_block_nothing_sent "0" "$(jget "$(mock_stats)" total)"
 assert_contains ask_block_names_type "$ERR" "EMAIL"
 assert_eq ask_block_one_line "1" "$(stderr_lines)"
 
+# The proxy variables are honoured (libcurl reads them; llmux only skips the
+# lookup when none is set at start): a host that does not resolve is reached
+# through the mock acting as the HTTP proxy, and fails without it.
+PCFG="$E2E_TMP/proxy.yaml"
+sed "s#$MOCK_URL/v1\$#http://llmux-proxy-test.invalid/v1#" "$CFG" >"$PCFG"
+mock_reset
+http_proxy="$MOCK_URL" HTTP_PROXY="" run_llmux ask --config "$PCFG" -m mockopenai/echo "via proxy"
+assert_rc ask_proxy_env_exit 0
+assert_contains ask_proxy_env_answer "$OUT" "You said: via proxy"
+env -u http_proxy -u HTTP_PROXY -u all_proxy -u ALL_PROXY \
+    "$LLMUX_BIN" ask --config "$PCFG" -m mockopenai/echo "no proxy" >/dev/null 2>"$E2E_TMP/noproxy.err"
+if grep -q "resolve" "$E2E_TMP/noproxy.err"; then ok ask_no_proxy_cannot_resolve; else
+    fail ask_no_proxy_cannot_resolve "$(cat "$E2E_TMP/noproxy.err")"; fi
+
 # The key was never printed, whatever happened above.
 if grep -qF -- "$MOCK_KEY" "$ALL_OUTPUT"; then
     fail ask_key_never_printed "$MOCK_KEY appears in llmux output"
