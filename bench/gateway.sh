@@ -7,12 +7,17 @@
 #   BUILD=build bash bench/gateway.sh    # full run (~12 min), prints the table
 #   GATEWAY_SECONDS=2 REPEAT=1 TTFT_N=50 BUILD=build bash bench/gateway.sh   # quick check
 #
-# Three targets answer the same OpenAI chat request (~400-byte body, wrk
+# Four targets answer the same OpenAI chat request (~400-byte body, wrk
 # scripts in bench/gateway/):
 #   direct   bench/mock_upstream itself (the upper bound),
 #   llmux    `llmux serve` with one openai provider pointed at the mock,
 #   portkey  @portkey-ai/gateway (node) with x-portkey-provider: openai and
-#            x-portkey-custom-host pointed at the mock.
+#            x-portkey-custom-host pointed at the mock (the peer the issue names),
+#   nginx    nginx as a plain reverse proxy to the mock (keep-alive upstream,
+#            no buffering, no access log, one worker per CPU): not a gateway
+#            (it never reads the JSON), a reference for what any proxy hop costs
+#            on this machine. Installed by `setup` (apt-get nginx-light) when
+#            missing; the run skips it when absent.
 # For each mode (plain, stream) x concurrency (1 16 64) x repeat, every target
 # gets one wrk run of GATEWAY_SECONDS, targets taking turns so that all see the
 # same neighbours; the table shows medians over REPEAT. Then bench/ttft (one
@@ -32,7 +37,7 @@
 # Portkey one node process), the mock single-threaded. PIN=1 pins every run,
 # PIN=0 none.
 # Knobs: BUILD, LLMUX, GATEWAY_SECONDS (10), REPEAT (3), CONC ("1 16 64"),
-# MODES ("plain stream"), TARGETS ("direct llmux portkey"), WRK_THREADS (1),
+# MODES ("plain stream"), TARGETS ("direct llmux portkey nginx"), WRK_THREADS (1),
 # TTFT_N (400), TTFT_GAP_US (1000), PIN, LOAD_CPU (0), SERVER_CPU (1),
 # LLMUX_WORKERS (llmux's default), PEERS_DIR (bench/peers), KEEP_TMP=1 (keep logs),
 # PROFILE=1: perf (cpu-clock, DWARF call graphs) samples llmux during its first
@@ -78,6 +83,13 @@ net.Server.prototype.listen = function (...args) {
 EOF
 }
 if [ "${1:-}" = "setup" ]; then
+    if ! command -v nginx >/dev/null && ! [ -x /usr/sbin/nginx ]; then
+        SUDO=
+        [ "$(id -u)" = 0 ] || SUDO=sudo
+        $SUDO apt-get install -y -q nginx-light >/dev/null || echo "setup: nginx-light not installed (the nginx column stays empty)" >&2
+        # the package starts a system nginx on port 80; the bench runs its own
+        $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
+    fi
     command -v npm >/dev/null || { echo "setup: npm is missing (scripts/deps.sh installs it)" >&2; exit 2; }
     write_peers
     (cd "$PEERS_DIR" && npm install --no-audit --no-fund --loglevel=error) || exit 1
@@ -95,7 +107,9 @@ SECS=${GATEWAY_SECONDS:-10}
 REPEAT=${REPEAT:-3}
 CONC=${CONC:-"1 16 64"}
 MODES=${MODES:-"plain stream"}
-TARGETS=${TARGETS:-"direct llmux portkey"}
+TARGETS=${TARGETS:-"direct llmux portkey nginx"}
+COLS="direct llmux portkey nginx"
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 WRK_THREADS=${WRK_THREADS:-1}
 TTFT_N=${TTFT_N:-400}
 TTFT_GAP_US=${TTFT_GAP_US:-1000}
@@ -141,12 +155,19 @@ set_pinning() { # set_pinning CONC: pinned for concurrency 1 under PIN=auto
     local want=0 p
     [ "$1" = 1 ] && want=1
     [ "$want" = "$PINNED" ] && return 0
-    for p in "${PID_OF[@]}"; do
-        [ -n "$p" ] || continue
+    for p in $(tree_pids "${PID_OF[@]}"); do
         if [ "$want" = 1 ]; then taskset -a -p -c "$SERVER_CPU" "$p"; else taskset -a -p -c "$ALL_CPUS" "$p"; fi >/dev/null 2>&1
     done
     if [ "$want" = 1 ]; then LOAD=(taskset -c "$LOAD_CPU"); else LOAD=(env); fi
     PINNED=$want
+}
+tree_pids() { # tree_pids PID...: the pids and their child processes (nginx workers)
+    local p
+    for p in "$@"; do
+        [ -n "$p" ] || continue
+        echo "$p"
+        pgrep -P "$p" 2>/dev/null
+    done
 }
 free_port() {
     python3 -S -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -158,18 +179,24 @@ median() { # median of the arguments ("-" when none)
 field() { # field NAME "k=v k=v" or JSON -> value
     sed -n "s/.*[\" ]$1\"\{0,1\}[=:]\([^ ,}]*\).*/\1/p" <<<" $2"
 }
-proc_kb() { # proc_kb PID VmRSS|VmHWM
-    awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null
+proc_kb() { # proc_kb PID VmRSS|VmHWM: summed over the process and its children
+    local p f
+    for p in $(tree_pids "$1"); do f+=" /proc/$p/status"; done
+    # shellcheck disable=SC2086
+    awk -v k="$2:" '$1 == k {s += $2; n++} END {if (n) print s}' $f 2>/dev/null
 }
-cpu_ns() { # cpu_ns PID: on-CPU nanoseconds of all its threads so far
-    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'
+cpu_ns() { # cpu_ns PID: on-CPU nanoseconds of all its threads (and children) so far
+    local p
+    for p in $(tree_pids "$1"); do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done |
+        awk '{s += $1} END {printf "%.0f", s}'
 }
 mb() { [ -n "$1" ] && awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}' || echo -; }
 
 # ---- the targets ---------------------------------------------------------------
 declare -A URL PID_OF NOTE
-declare -a HDR_portkey=() HDR_llmux=() HDR_direct=()
+declare -a HDR_portkey=() HDR_llmux=() HDR_direct=() HDR_nginx=()
 MODEL_direct=gpt-4o-mini
+MODEL_nginx=gpt-4o-mini
 MODEL_portkey=gpt-4o-mini
 MODEL_llmux=mock/gpt-4o-mini
 
@@ -267,6 +294,47 @@ EOF
             NOTE[portkey]="Portkey not usable: $(tail -c 300 "$TMP/portkey.log" | tr '\n' ' ')"
             kill "${PID_OF[portkey]}" 2>/dev/null
             PID_OF[portkey]=
+        fi
+        ;;
+    nginx)
+        if [ ! -x "$NGINX" ]; then
+            NOTE[nginx]="nginx not installed: run 'bash bench/gateway.sh setup'"
+            continue
+        fi
+        port=$(free_port)
+        mkdir -p "$TMP/nginx"
+        cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes auto;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx;
+    proxy_temp_path $TMP/nginx;
+    upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 256; }
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+EOF
+        "${SRV[@]}" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' \
+            >"$TMP/nginx.log" 2>&1 &
+        PIDS+=($!)
+        PID_OF[nginx]=$!
+        URL[nginx]=http://127.0.0.1:$port/v1/chat/completions
+        if wait_ready nginx 10 && check_stream nginx; then
+            ACTIVE+=(nginx)
+        else
+            NOTE[nginx]="nginx not usable: $(tail -c 300 "$TMP/nginx.log" "$TMP/nginx/error.log" 2>/dev/null | tr '\n' ' ')"
+            kill "${PID_OF[nginx]}" 2>/dev/null
+            PID_OF[nginx]=
         fi
         ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
@@ -401,7 +469,7 @@ cell() { # cell TARGET/MODE/CONC I -> median of figure I
     median $(nth "$2" "${RES[$1]:-}")
 }
 
-W=$((3 * 20 + 40))
+W=$((4 * 26 + 40))
 echo
 echo "llmux gateway benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 case $PIN in
@@ -412,17 +480,17 @@ esac
 echo "wrk -t$WRK_THREADS, ${SECS}s x $REPEAT (medians); pinning: $pin_text; llmux workers: ${LLMUX_WORKERS:-default}"
 echo "latency in µs; '!' = some requests failed or were not 2xx"
 printf '%-14s|' ""
-for t in direct llmux portkey; do printf ' %-24s|' "$t"; done
+for t in $COLS; do printf ' %-24s|' "$t"; done
 printf ' llmux vs direct and portkey\n'
 printf '%-14s|' "mode     conc"
-for t in direct llmux portkey; do printf ' %8s %6s %7s |' "req/s" "p50" "p99"; done
+for t in $COLS; do printf ' %8s %6s %7s |' "req/s" "p50" "p99"; done
 printf ' %7s %8s %9s\n' "+p50" "%direct" "x portkey"
 printf '%.0s-' $(seq $W); echo
 for mode in $MODES; do
     for c in $CONC; do
         printf '%-8s %4s |' "$mode" "$c"
         declare -A R=() P=()
-        for t in direct llmux portkey; do
+        for t in $COLS; do
             k="$t/$mode/$c"
             if [ -z "${RES[$k]:-}" ]; then printf ' %8s %6s %7s |' - - -; continue; fi
             R[$t]=$(cell "$k" 1)
@@ -446,7 +514,7 @@ echo "CPU time of the serving process (all threads) per request, µs:"
 for mode in $MODES; do
     for c in $CONC; do
         printf '%-8s %4s |' "$mode" "$c"
-        for t in direct llmux portkey; do
+        for t in $COLS; do
             printf ' %23s |' "$(median ${CPU[$t/$mode/$c]:-})"
         done
         echo
@@ -454,7 +522,7 @@ for mode in $MODES; do
 done
 printf '%.0s-' $(seq $W); echo
 printf '%-14s|' "ttft p50/p99"
-for t in direct llmux portkey; do
+for t in $COLS; do
     if [ -z "${TTFT[$t]:-}" ]; then printf ' %23s |' -; continue; fi
     flag=" "
     [ "${ERRS[$t/ttft]:-0}" -gt 0 ] && flag="!"
@@ -465,25 +533,25 @@ if [ -n "${TTFT[llmux]:-}" ] && [ -n "${TTFT[direct]:-}" ]; then
 fi
 echo
 printf '%-14s|' "stream total"
-for t in direct llmux portkey; do
+for t in $COLS; do
     if [ -z "${TTFT[$t]:-}" ]; then printf ' %23s |' -; continue; fi
     printf ' %10s %12s |' "$(median $(nth 3 "${TTFT[$t]}"))" "p50"
 done
 echo
 printf '%-14s|' "RSS MB @64 st"
-for t in direct llmux portkey; do printf ' %10s %12s |' "$(mb "${RSS_MAX[$t]:-}")" "VmRSS"; done
+for t in $COLS; do printf ' %10s %12s |' "$(mb "${RSS_MAX[$t]:-}")" "VmRSS"; done
 echo
 printf '%-14s|' "  of it anon"
-for t in direct llmux portkey; do printf ' %10s %12s |' "$(mb "${ANON_MAX[$t]:-}")" "RssAnon"; done
+for t in $COLS; do printf ' %10s %12s |' "$(mb "${ANON_MAX[$t]:-}")" "RssAnon"; done
 echo
 printf '%-14s|' "mock conns"
-for t in direct llmux portkey; do
+for t in $COLS; do
     if [ -z "${UPR[$t]:-}" ]; then printf ' %23s |' -; continue; fi
     printf ' %23s |' "${UPC[$t]} / $(awk -v r="${UPR[$t]}" 'BEGIN {printf "%.1fk req", r / 1e3}')"
 done
 echo
 printf '%-14s|' "peak RSS MB"
-for t in direct llmux portkey; do printf ' %10s %12s |' "$(mb "${HWM[$t]:-}")" "VmHWM"; done
+for t in $COLS; do printf ' %10s %12s |' "$(mb "${HWM[$t]:-}")" "VmHWM"; done
 echo
 echo "mock conns: connections the mock accepted during the wrk runs (direct: wrk's own), over the requests served"
 echo "ttft: bench/ttft, 1 connection, $TTFT_N requests x $REPEAT, stream paced at ${TTFT_GAP_US} µs per event (20 events); 'stream total' = whole paced stream"
@@ -510,6 +578,11 @@ if [ -n "${RES[llmux/plain/1]:-}" ] && [ -n "${RES[direct/plain/1]:-}" ]; then
         if [ -n "${RES[portkey/$mode/64]:-}" ]; then
             x=$(awk -v a="$(cell llmux/$mode/64 1)" -v b="$(cell portkey/$mode/64 1)" 'BEGIN {printf "%.1f", a / b}')
             verdict "llmux $mode throughput at 64 = ${x}x Portkey (>= 10x)" "$(awk -v x="$x" 'BEGIN {print (x >= 10)}')"
+        fi
+        if [ -n "${RES[nginx/$mode/64]:-}" ]; then
+            r2=$(awk -v a="$(cell nginx/$mode/64 1)" -v b="$(cell direct/$mode/64 1)" 'BEGIN {printf "%.0f", 100 * a / b}')
+            r3=$(awk -v a="$(cell llmux/$mode/64 1)" -v b="$(cell nginx/$mode/64 1)" 'BEGIN {printf "%.0f", 100 * a / b}')
+            echo "  info nginx (plain proxy, no JSON) $mode throughput at 64 = ${r2}% of direct; llmux = ${r3}% of nginx"
         fi
     done
     if [ -n "${RSS_MAX[llmux]:-}" ]; then
