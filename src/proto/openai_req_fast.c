@@ -932,12 +932,15 @@ static char *call_name(const lx_request *r, const char *id)
 
 enum { M_ROLE, M_CONTENT, M_REASONING, M_REFUSAL, M_TOOL_CALLS, M_TOOL_CALL_ID, M_N };
 
-static bool message_in(lx_request *r, const val *mv)
+/* The message object at rd (checked already); rd moves past it. */
+static bool message_in(lx_request *r, rd *at)
 {
     static const kname keys[M_N] = {K("role"),    K("content"),    K("reasoning_content"),
                                     K("refusal"), K("tool_calls"), K("tool_call_id")};
     val f[M_N];
-    if (!obj_read(mv, keys, M_N, f))
+    ws(at);
+    if (at->p >= at->end || *at->p != '{' ||
+        !obj_scan(at->p, at->end, keys, M_N, f, 1, true, &at->p))
         return false;
     const val *role = &f[M_ROLE];
     char *text;
@@ -1076,8 +1079,7 @@ static bool request_in(lx_request *r, const val *f)
     if (*ar.p == ']')
         return false; /* "must not be empty" */
     while (*ar.p != ']') {
-        val m;
-        if (!value_scan(&ar, &m, 1) || !message_in(r, &m))
+        if (!message_in(r, &ar))
             return false;
         ws(&ar);
         if (*ar.p == ',')
