@@ -280,6 +280,29 @@ static lx_request *rand_request(bool valid_only)
                                    ? rand_str(a, valid_only || pick(4))
                                    : NULL;
             }
+            if (!valid_only && pick(16) == 0) { /* any field the UTF-8 check reads */
+                char *bad = rand_str(a, false);
+                switch (pick(6)) {
+                case 0:
+                    p->id = bad;
+                    break;
+                case 1:
+                    p->name = bad;
+                    break;
+                case 2:
+                    p->signature = bad;
+                    break;
+                case 3:
+                    p->data = bad;
+                    break;
+                case 4:
+                    p->media_type = bad;
+                    break;
+                default:
+                    p->url = bad;
+                    break;
+                }
+            }
         }
     }
     lx_sampling *s = &r->sampling;
