@@ -43,6 +43,8 @@ struct lx_upstream {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
+    uv_check_t check;     /* curl's "now" (timeout 0) runs in this loop turn */
+    int closing;          /* handles still closing in lx_upstream_free */
     int in_curl;          /* depth of curl_multi_socket_action calls */
     lx_http_call *calls;  /* every live transfer (doubly linked) */
     /* Reuse, so that a keep-alive request costs no handle setup: easy
@@ -463,14 +465,30 @@ static void timer_cb(uv_timer_t *t)
     drive(t->data, CURL_SOCKET_TIMEOUT, 0);
 }
 
+static void check_cb(uv_check_t *h)
+{
+    lx_upstream *u = h->data;
+    uv_check_stop(h);
+    uv_timer_stop(&u->timer);
+    drive(u, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* A timeout of 0 (a transfer just added: connect or reuse, send) runs in
+ * the check phase of this loop turn, right after the callbacks that added
+ * it, instead of a loop turn later; the 0-ms timer also keeps this turn's
+ * poll from blocking when the transfer was added from a timer callback. */
 static int timerfunc_cb(CURLM *multi, long timeout_ms, void *userp)
 {
     (void)multi;
     lx_upstream *u = userp;
-    if (timeout_ms < 0)
+    if (timeout_ms < 0) {
         uv_timer_stop(&u->timer);
-    else
+        uv_check_stop(&u->check);
+    } else {
         uv_timer_start(&u->timer, timer_cb, (uint64_t)timeout_ms, 0);
+        if (timeout_ms == 0)
+            uv_check_start(&u->check, check_cb);
+    }
     return 0;
 }
 
@@ -503,13 +521,18 @@ lx_status lx_upstream_new(uv_loop_t *loop, lx_upstream **out, lx_error *err)
     curl_multi_setopt(u->multi, CURLMOPT_MAXCONNECTS, 256L);
     uv_timer_init(loop, &u->timer);
     u->timer.data = u;
+    uv_check_init(loop, &u->check);
+    u->check.data = u;
     *out = u;
     return LX_OK;
 }
 
+/* The timer and the check live in u: it is freed when both have closed. */
 static void free_upstream_cb(uv_handle_t *h)
 {
-    free(h->data);
+    lx_upstream *u = h->data;
+    if (--u->closing == 0)
+        free(u);
 }
 
 void lx_upstream_free(lx_upstream *u)
@@ -527,7 +550,10 @@ void lx_upstream_free(lx_upstream *u)
         uv_close((uv_handle_t *)&u->idle[i]->poll, free_sock_cb);
     u->n_spare = u->n_idle = 0;
     uv_timer_stop(&u->timer);
+    uv_check_stop(&u->check);
+    u->closing = 2;
     uv_close((uv_handle_t *)&u->timer, free_upstream_cb);
+    uv_close((uv_handle_t *)&u->check, free_upstream_cb);
 }
 
 static lx_status add_headers(lx_http_call *c, const char *lines)

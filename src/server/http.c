@@ -107,11 +107,25 @@ static void on_mhd_poll(uv_poll_t *p, int status, int events)
     run_mhd(p->data);
 }
 
+static void on_mhd_check(uv_check_t *c)
+{
+    srv_worker *w = c->data;
+    uv_check_stop(c);
+    if (w->kick_pending)
+        run_mhd(w);
+}
+
+/* A kick (a resumed connection, new output) runs MHD in the check phase of
+ * this loop turn, right after the I/O callbacks that caused it, instead of
+ * a loop turn later; the 0-ms timer stays as well, so that the poll of this
+ * turn does not block when the kick came from a timer callback. */
 void srv_worker_kick(srv_worker *w)
 {
     w->kick_pending = true;
-    if (!w->in_mhd_run && w->handles_open)
+    if (!w->in_mhd_run && w->handles_open) {
         uv_timer_start(&w->mhd_timer, on_mhd_timer, 0, 0);
+        uv_check_start(&w->mhd_check, on_mhd_check);
+    }
 }
 
 /* ---- requests: pool --------------------------------------------------------- */
@@ -685,6 +699,8 @@ lx_status srv_worker_http_start(srv_worker *w, lx_error *err)
     w->mhd_poll.data = w;
     uv_timer_init(l, &w->mhd_timer);
     w->mhd_timer.data = w;
+    uv_check_init(l, &w->mhd_check);
+    w->mhd_check.data = w;
     uv_timer_init(l, &w->tick);
     w->tick.data = w;
     w->handles_open = true;
@@ -743,6 +759,7 @@ void srv_worker_http_stop(srv_worker *w)
         w->handles_open = false;
         uv_close((uv_handle_t *)&w->mhd_poll, on_closed_noop);
         uv_close((uv_handle_t *)&w->mhd_timer, on_closed_noop);
+        uv_close((uv_handle_t *)&w->mhd_check, on_closed_noop);
         uv_close((uv_handle_t *)&w->tick, on_closed_noop);
     }
     if (w->listen_fd >= 0) {

@@ -123,6 +123,7 @@ struct srv_worker {
     int listen_fd;
     uv_poll_t mhd_poll;
     uv_timer_t mhd_timer; /* MHD_get_timeout, and kicks after resume */
+    uv_check_t mhd_check; /* a kick runs MHD right after this loop turn's I/O */
     uv_timer_t tick;      /* header deadlines, drain checks */
     uv_async_t wake;      /* drain / reload requests from the main thread */
     bool wake_open;       /* under srv->mu: wake may be signalled */
