@@ -63,6 +63,13 @@ typedef struct lx_openai_fast_chunk {
     size_t content_len;
     const char *thinking; /* delta.reasoning_content, else delta.reasoning */
     size_t thinking_len;
+    /* delta.tool_calls: [] or one fragment {index?, id?, type?, function?:
+     * {name?, arguments?}} (has_tool); tool_name as the TOOL_START event
+     * gets it: "" without a name key, NULL for a null one */
+    bool has_tool, tool_has_index;
+    int64_t tool_index;
+    const char *tool_id, *tool_name, *tool_args;
+    size_t tool_args_len;
     const char *finish_reason; /* choices[0].finish_reason */
     bool has_usage;            /* a usage object: `usage` as lx_openai_usage_from reads it */
     lx_usage usage;

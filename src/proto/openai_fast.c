@@ -14,7 +14,12 @@
  *                         "delta": { "role": string, "content": string|null,
  *                                    "refusal": null,
  *                                    "reasoning_content": string|null,
- *                                    "reasoning": string|null } } ] }
+ *                                    "reasoning": string|null,
+ *                                    "tool_calls": null | [] | [ { "index":
+ *                                       integer, "id": string|null, "type":
+ *                                       string, "function": null | {
+ *                                       "name": string|null, "arguments":
+ *                                       string|null } } ] } } ] }
  *
  * Everything else — another key, another type, a second choice, an escape
  * in a key, a number that is not a plain integer, a lone surrogate, \u0000,
@@ -407,8 +412,59 @@ static bool usage(rd *r, bool *has, lx_usage *u)
 
 /* ---- stream chunk ------------------------------------------------------- */
 
-static const char *const delta_keys[] = {"role", "content", "refusal", "reasoning_content",
-                                         "reasoning"};
+static const char *const frag_fn_keys[] = {"name", "arguments"};
+
+/* The function of a fragment: null or {name?, arguments?}, both string|null. */
+static bool frag_function(rd *r, lx_openai_fast_chunk *c)
+{
+    size_t n;
+    if (null_value(r))
+        return true;
+    if (!take(r, '{'))
+        return false;
+    OBJECT(r, frag_fn_keys, 2, {
+        if (!(K == 0 ? string_or_null(r, &c->tool_name, &n)
+                     : string_or_null(r, &c->tool_args, &c->tool_args_len)))
+            return false;
+    });
+    return true;
+}
+
+static const char *const frag_keys[] = {"index", "id", "type", "function"};
+
+/* delta.tool_calls: null, [] or [one fragment]. */
+static bool fragment(rd *r, lx_openai_fast_chunk *c)
+{
+    const char *v;
+    size_t n;
+    if (null_value(r))
+        return true;
+    if (!take(r, '['))
+        return false;
+    if (take(r, ']'))
+        return true;
+    if (!take(r, '{'))
+        return false;
+    c->has_tool = true;
+    c->tool_name = ""; /* until a name key says otherwise */
+    OBJECT(r, frag_keys, 4, {
+        bool ok;
+        if (K == 0)
+            ok = c->tool_has_index = int_value(r, &c->tool_index);
+        else if (K == 1)
+            ok = string_or_null(r, &c->tool_id, &n);
+        else if (K == 2)
+            ok = string(r, &v, &n);
+        else
+            ok = frag_function(r, c);
+        if (!ok)
+            return false;
+    });
+    return take(r, ']');
+}
+
+static const char *const delta_keys[] = {"role",      "content",   "refusal", "reasoning_content",
+                                         "reasoning", "tool_calls"};
 
 static bool delta(rd *r, lx_openai_fast_chunk *c)
 {
@@ -417,7 +473,7 @@ static bool delta(rd *r, lx_openai_fast_chunk *c)
     const char *v, *rc = NULL, *rs = NULL;
     size_t n, rc_len = 0, rs_len = 0;
     bool has_rc = false;
-    OBJECT(r, delta_keys, 5, {
+    OBJECT(r, delta_keys, 6, {
         bool ok = false;
         if (K == 0)
             ok = string(r, &v, &n);
@@ -427,8 +483,10 @@ static bool delta(rd *r, lx_openai_fast_chunk *c)
             ok = null_value(r);
         else if (K == 3)
             ok = has_rc = string_or_null(r, &rc, &rc_len);
-        else
+        else if (K == 4)
             ok = string_or_null(r, &rs, &rs_len);
+        else
+            ok = fragment(r, c);
         if (!ok)
             return false;
     });

@@ -25,7 +25,8 @@
  * until [DONE], which emits USAGE (when a usage object was seen) and
  * FINISH. Choices other than index 0 are ignored (n > 1 is not supported).
  * A chunk {"error":{...}} is an upstream error (LX_ERR_UPSTREAM). The
- * common chunks (text, role, finish_reason, usage) are first tried by a
+ * common chunks (text, reasoning, one tool-call fragment, role,
+ * finish_reason, usage) are first tried by a
  * strict hand-written reader (openai_fast.c, several times cheaper than
  * jansson); anything it does not fully recognise goes through jansson as
  * before.
@@ -115,25 +116,16 @@ static lx_status upstream_error(const json_t *e, lx_error *err)
     return LX_ERR_UPSTREAM;
 }
 
-static lx_status tool_fragment(oa_dec *d, const json_t *tc, size_t pos, lx_error *err)
+/* The call a tool-call fragment belongs to (*kp, the neutral index): by
+ * wire index, else by id, else the latest; a new one is opened (TOOL_START
+ * with `name` as given). Shared by the jansson path and the fast reader. */
+static lx_status fragment_call(oa_dec *d, bool has_index, int64_t index, const char *ids,
+                               const char *name, size_t *kp, lx_error *err)
 {
-    if (!json_is_object(tc))
-        return lx_fail(err, LX_ERR_PROTO, "choices[0].delta.tool_calls[%zu]: expected an object",
-                       pos);
-    json_t *ij = json_object_get(tc, "index"), *fn = json_object_get(tc, "function");
-    json_t *id = json_object_get(tc, "id"), *name = json_object_get(fn, "name");
-    json_t *args = json_object_get(fn, "arguments");
-    if ((ij && !json_is_integer(ij)) || (fn && !json_is_object(fn) && !json_is_null(fn)) ||
-        (id && !json_is_string(id) && !json_is_null(id)) ||
-        (name && !json_is_string(name) && !json_is_null(name)))
-        return lx_fail(err, LX_ERR_PROTO,
-                       "choices[0].delta.tool_calls[%zu]: index, id or function has a wrong type",
-                       pos);
-    const char *ids = json_string_value(id);
     int64_t wire;
     size_t k = 0;
-    if (ij) {
-        wire = json_integer_value(ij);
+    if (has_index) {
+        wire = index;
         while (k < d->n_calls && d->calls[k].wire != wire)
             k++;
     } else if (ids && *ids) { /* no index (Gemini's OpenAI layer): a new id is a new call */
@@ -144,7 +136,7 @@ static lx_status tool_fragment(oa_dec *d, const json_t *tc, size_t pos, lx_error
         k = d->n_calls ? d->n_calls - 1 : 0;
         wire = d->n_calls ? d->calls[k].wire : -1;
     }
-    lx_status st;
+    *kp = k;
     if (k == d->n_calls) {
         if (d->n_calls >= MAX_TOOL_CALLS)
             return lx_fail(err, LX_ERR_PROTO, "more than %d tool calls", MAX_TOOL_CALLS);
@@ -162,16 +154,35 @@ static lx_status tool_fragment(oa_dec *d, const json_t *tc, size_t pos, lx_error
         if (ids && !copy)
             return lx_fail(err, LX_ERR_NOMEM, "out of memory");
         d->calls[d->n_calls++] = (oa_call){wire, true, copy};
-        st = emit(d, (lx_event){.kind = LX_EV_TOOL_START,
-                                .index = (int)k,
-                                .id = json_string_value(id),
-                                .name = name ? json_string_value(name) : ""});
-        if (st != LX_OK)
-            return st;
-    } else if (!d->calls[k].open) {
+        return emit(d,
+                    (lx_event){.kind = LX_EV_TOOL_START, .index = (int)k, .id = ids, .name = name});
+    }
+    if (!d->calls[k].open)
         return lx_fail(err, LX_ERR_PROTO, "tool call %lld continued after finish_reason",
                        (long long)wire);
-    }
+    return LX_OK;
+}
+
+static lx_status tool_fragment(oa_dec *d, const json_t *tc, size_t pos, lx_error *err)
+{
+    if (!json_is_object(tc))
+        return lx_fail(err, LX_ERR_PROTO, "choices[0].delta.tool_calls[%zu]: expected an object",
+                       pos);
+    json_t *ij = json_object_get(tc, "index"), *fn = json_object_get(tc, "function");
+    json_t *id = json_object_get(tc, "id"), *name = json_object_get(fn, "name");
+    json_t *args = json_object_get(fn, "arguments");
+    if ((ij && !json_is_integer(ij)) || (fn && !json_is_object(fn) && !json_is_null(fn)) ||
+        (id && !json_is_string(id) && !json_is_null(id)) ||
+        (name && !json_is_string(name) && !json_is_null(name)))
+        return lx_fail(err, LX_ERR_PROTO,
+                       "choices[0].delta.tool_calls[%zu]: index, id or function has a wrong type",
+                       pos);
+    size_t k;
+    lx_status st =
+        fragment_call(d, ij != NULL, ij ? json_integer_value(ij) : 0, json_string_value(id),
+                      name ? json_string_value(name) : "", &k, err);
+    if (st != LX_OK)
+        return st;
     if (json_is_string(args) && json_string_length(args) > 0)
         return emit(d, (lx_event){.kind = LX_EV_TOOL_ARGS,
                                   .index = (int)k,
@@ -260,7 +271,7 @@ static lx_status on_done(oa_dec *d)
 
 /* The common chunk (openai_fast.c): the same events and state as the
  * jansson path below gives it. False: not that shape, parse it fully. */
-static bool fast_chunk(oa_dec *d, const char *s, size_t n, lx_status *st)
+static bool fast_chunk(oa_dec *d, const char *s, size_t n, lx_status *st, lx_error *err)
 {
     if (n + 1 > d->fast_cap) {
         size_t cap = n + 1 > 2 * d->fast_cap ? n + 1 : 2 * d->fast_cap;
@@ -283,6 +294,15 @@ static bool fast_chunk(oa_dec *d, const char *s, size_t n, lx_status *st)
             emit(d, (lx_event){.kind = LX_EV_THINKING, .text = c.thinking, .len = c.thinking_len});
     if (*st == LX_OK && c.content_len > 0)
         *st = emit(d, (lx_event){.kind = LX_EV_TEXT, .text = c.content, .len = c.content_len});
+    if (*st == LX_OK && c.has_tool) {
+        size_t k;
+        *st = fragment_call(d, c.tool_has_index, c.tool_index, c.tool_id, c.tool_name, &k, err);
+        if (*st == LX_OK && c.tool_args_len > 0)
+            *st = emit(d, (lx_event){.kind = LX_EV_TOOL_ARGS,
+                                     .index = (int)k,
+                                     .text = c.tool_args,
+                                     .len = c.tool_args_len});
+    }
     if (*st == LX_OK && c.finish_reason) {
         d->finish = lx_openai_finish_from(c.finish_reason);
         d->has_finish = true;
@@ -311,7 +331,7 @@ static lx_status on_sse(void *ud, const lx_sse_event *ev, lx_error *err)
     if (n == 6 && memcmp(s, "[DONE]", 6) == 0)
         return on_done(d);
     lx_status fst;
-    if (d->fast && strcmp(ev->event, "error") != 0 && fast_chunk(d, s, n, &fst))
+    if (d->fast && strcmp(ev->event, "error") != 0 && fast_chunk(d, s, n, &fst, err))
         return fst;
     json_error_t je;
     json_t *root = json_loadb(s, n, 0, &je);

@@ -135,6 +135,13 @@ static const char *const accepted[] = {
     CH("{\"reasoning\":\"r\",\"content\":\"c\"}"),
     CH("{\"reasoning\":\"r\",\"reasoning_content\":null}"),
     CH("{\"reasoning_content\":\"\",\"reasoning\":\"r\",\"content\":null}"),
+    CH("{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{"
+       "\"name\":\"get_weather\",\"arguments\":\"\"}}]}"),
+    CH("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}]}"),
+    CH("{\"tool_calls\":[{\"id\":\"g1\",\"function\":{\"name\":null,\"arguments\":null}}]}"),
+    CH("{\"tool_calls\":[{\"function\":null}],\"content\":null}"),
+    CH("{\"tool_calls\":[],\"role\":\"assistant\"}"),
+    CH("{\"tool_calls\":null}"),
     /* the final chunks */
     "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":"
     "\"stop\"}]}",
@@ -158,7 +165,14 @@ static const char *const fallback[] = {
     CH("{\"content\":\"a\",\"content\":\"b\"}"), /* duplicate key */
     "{\"id\":\"a\",\"id\":\"b\",\"choices\":[]}",
     CH("{\"reasoning_content\":7}"),
-    CH("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{}\"}}]}"),
+    CH("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":{}}}]}"),
+    CH("{\"tool_calls\":[{\"index\":0},{\"index\":1}]}"),
+    CH("{\"tool_calls\":[{\"index\":null}]}"),
+    CH("{\"tool_calls\":[{\"index\":1.5}]}"),
+    CH("{\"tool_calls\":[{\"function\":{\"name\":7}}]}"),
+    CH("{\"tool_calls\":[{\"function\":7}]}"),
+    CH("{\"tool_calls\":[7]}"),
+    CH("{\"tool_calls\":{}}"),
     "{" HEAD ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":7}]}",
     "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":-3,\"completion_tokens\":2}}",
     "{" HEAD ",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"prompt_time\":0.5}}",
@@ -334,8 +348,8 @@ static void gen_member(lx_buf *b, const char *k, int level)
     gen_ws(b);
     lx_buf_putc(b, ':');
     static const char *const choice_keys[] = {"index", "delta", "logprobs", "finish_reason"};
-    static const char *const delta_keys[] = {"role", "content", "refusal", "reasoning_content",
-                                             "reasoning"};
+    static const char *const delta_keys[] = {
+        "role", "content", "refusal", "reasoning_content", "reasoning", "tool_calls"};
     if (!strcmp(k, "choices") && rnd(20) == 0) {
         lx_buf_puts(b, "null");
     } else if (!strcmp(k, "choices")) {
@@ -348,9 +362,31 @@ static void gen_member(lx_buf *b, const char *k, int level)
         gen_ws(b);
         lx_buf_putc(b, ']');
         gen_ws(b);
+    } else if (!strcmp(k, "tool_calls")) {
+        static const char *const frag_keys[] = {"index", "id", "type", "function"};
+        gen_ws(b);
+        if (rnd(6) == 0) {
+            lx_buf_puts(b, rnd(2) ? "null" : "[]");
+        } else {
+            lx_buf_putc(b, '[');
+            gen_object(b, frag_keys, 4, level + 1);
+            lx_buf_putc(b, ']');
+        }
+    } else if (!strcmp(k, "function")) {
+        static const char *const fn_keys[] = {"name", "arguments"};
+        gen_ws(b);
+        if (rnd(8) == 0)
+            lx_buf_puts(b, "null");
+        else
+            gen_object(b, fn_keys, 2, level + 1);
+    } else if (level >= 3 && !strcmp(k, "index")) {
+        lx_buf_printf(b, "%u", rnd(3));
+    } else if (level >= 3 && !strcmp(k, "id")) {
+        static const char *const ids[] = {"\"call_a\"", "\"call_b\"", "null", "\"\""};
+        lx_buf_puts(b, ids[rnd(4)]);
     } else if (!strcmp(k, "delta")) {
         gen_ws(b);
-        gen_object(b, delta_keys, rnd(3) ? 3 : 5, level + 1);
+        gen_object(b, delta_keys, rnd(3) ? 3 : 6, level + 1);
         gen_ws(b);
     } else {
         gen_value(b, k);
@@ -418,6 +454,9 @@ static void mutate(lx_buf *b)
     }
 }
 
+/* fast-read chunks with a tool fragment, thinking, finish_reason, usage */
+static size_t n_fast_kinds[4];
+
 static void generated(unsigned seed, int rounds, int mutations, size_t *n_fast)
 {
     rng_state = seed;
@@ -438,8 +477,13 @@ static void generated(unsigned seed, int rounds, int mutations, size_t *n_fast)
                     c.data[j] = ' ';
             char *buf = malloc(c.len + 1);
             lx_openai_fast_chunk fc;
-            if (lx_openai_fast_parse(c.data, c.len, buf, &fc))
+            if (lx_openai_fast_parse(c.data, c.len, buf, &fc)) {
                 (*n_fast)++;
+                n_fast_kinds[0] += fc.has_tool;
+                n_fast_kinds[1] += fc.thinking_len > 0;
+                n_fast_kinds[2] += fc.finish_reason != NULL;
+                n_fast_kinds[3] += fc.has_usage;
+            }
             free(buf);
             lx_buf_puts(&s, "data: ");
             lx_buf_append(&s, c.data, c.len);
@@ -463,8 +507,11 @@ static void generated(unsigned seed, int rounds, int mutations, size_t *n_fast)
 Test(openai_fast, generated_chunks_match_jansson)
 {
     size_t n_fast = 0;
+    memset(n_fast_kinds, 0, sizeof n_fast_kinds);
     generated(1, 3000, 0, &n_fast);
     cr_assert_gt(n_fast, 3000, "the fast path took only %zu chunks", n_fast);
+    for (int i = 0; i < 4; i++)
+        cr_assert_gt(n_fast_kinds[i], 100, "only %zu fast chunks of kind %d", n_fast_kinds[i], i);
 }
 
 Test(openai_fast, mutated_chunks_match_jansson)
