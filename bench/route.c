@@ -19,6 +19,10 @@
  * exact_tokens forcing a full count), stories260K (512-token context: the
  * 2 KB prompt must be counted), smollm2 (byte-level BPE, 2048 context),
  * and no local model (estimates only).
+ *
+ * Last, the decision `llmux serve` makes for the gateway benchmark's plain
+ * request (an explicit model, ~290 bytes, no rules), in nanoseconds;
+ * `build-cx/bench/route --gateway` runs only that case.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -161,8 +165,70 @@ done:
     lx_config_free(cfg);
 }
 
+/* The gateway benchmark's request (bench/gateway/chat.lua: a system and a
+ * user message, ~290 bytes, an explicit provider/model, max_tokens) on the
+ * gateway benchmark's config (one remote provider, no rules): the decision
+ * `llmux serve` makes per plain request. */
+static void bench_gateway_route(void)
+{
+    static const char yaml[] =
+        "providers:\n"
+        "  - {name: mock, type: openai, base_url: http://127.0.0.1:9/v1, api_key: x}\n";
+    lx_config *cfg = NULL;
+    lx_router *r = NULL;
+    lx_route_scratch *sc = NULL;
+    lx_request *req = lx_request_new();
+    lx_error err;
+    lx_error_clear(&err);
+    if (!req || lx_config_parse(yaml, sizeof yaml - 1, "bench", &cfg, &err) != LX_OK ||
+        lx_router_new(cfg, &r, &err) != LX_OK || lx_route_scratch_new(r, &sc, &err) != LX_OK ||
+        lx_request_add_text(req, LX_ROLE_SYSTEM,
+                            "You are a concise assistant for software operations questions.") !=
+            LX_OK ||
+        lx_request_add_text(
+            req, LX_ROLE_USER,
+            "Our team runs a small web service that stores orders in Postgres. Requests must "
+            "finish within 200 ms. Last night the batch job timed out twice. In two sentences, "
+            "what are the first three things we should check?") != LX_OK) {
+        fprintf(stderr, "gateway route bench setup failed: %s\n", err.message);
+        goto done;
+    }
+    req->model = "mock/gpt-4o-mini";
+    req->sampling.max_tokens = 64;
+    lx_route_input in = {.req = req};
+    enum { RUNS = 31, ITERS = 20000 };
+    double t[RUNS];
+    for (int k = 0; k < RUNS; k++) {
+        double t0 = now();
+        for (int i = 0; i < ITERS; i++) {
+            lx_plan *plan = NULL;
+            if (lx_route(r, sc, &in, &plan, &err) != LX_OK) {
+                fprintf(stderr, "lx_route: %s\n", err.message);
+                goto done;
+            }
+            lx_plan_free(plan);
+        }
+        t[k] = (now() - t0) / ITERS * 1e9;
+    }
+    qsort(t, RUNS, sizeof t[0], cmp);
+    printf("route decision, gateway request (explicit mock/gpt-4o-mini, 290 bytes, no rules): "
+           "median %.0f ns, best %.0f ns\n",
+           t[RUNS / 2], t[0]);
+done:
+    if (req)
+        req->model = NULL;
+    lx_request_free(req);
+    lx_route_scratch_free(sc);
+    lx_router_free(r);
+    lx_config_free(cfg);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--gateway")) {
+        bench_gateway_route();
+        return 0;
+    }
     if (argc > 1) {
         lx_complexity c;
         lx_complexity_score(argv[1], strlen(argv[1]), &c);
@@ -181,5 +247,6 @@ int main(int argc, char **argv)
     bench_route("stories260K/stories260K.gguf", false);
     bench_route("smollm2-tokenizer/smollm2-tokenizer-tiny-random.gguf", false);
     bench_route(NULL, false);
+    bench_gateway_route();
     return 0;
 }

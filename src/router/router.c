@@ -39,12 +39,29 @@
 
 /* ---- construction ------------------------------------------------------- */
 
+/* Appends s to buf[*o..cap - 1), cut like snprintf. */
+static void put_cut(char *buf, size_t cap, size_t *o, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > cap - 1 - *o)
+        n = cap - 1 - *o;
+    memcpy(buf + *o, s, n);
+    *o += n;
+}
+
 const char *lx_tspec_str(const lx_tspec *t, char *buf, size_t cap)
 {
-    if (!t || !t->p)
-        snprintf(buf, cap, "(none)");
-    else
-        snprintf(buf, cap, "%s/%s", t->p->name, t->model);
+    if (!cap)
+        return buf;
+    size_t o = 0;
+    if (!t || !t->p) {
+        put_cut(buf, cap, &o, "(none)");
+    } else {
+        put_cut(buf, cap, &o, t->p->name ? t->p->name : "(null)");
+        put_cut(buf, cap, &o, "/");
+        put_cut(buf, cap, &o, t->model ? t->model : "(null)");
+    }
+    buf[o] = '\0';
     return buf;
 }
 
@@ -288,6 +305,7 @@ void lx_route_scratch_free(lx_route_scratch *sc)
         return;
     lx_scan_scratch_free(sc->scan);
     lx_buf_free(&sc->render);
+    free(sc->ctx);
     free(sc);
 }
 
@@ -410,11 +428,30 @@ int64_t lx_router_estimate(const lx_request *req)
 
 /* ---- stickiness --------------------------------------------------------- */
 
-static uint64_t fnv(uint64_t h, const char *s)
+/* The fingerprint hashes 8 bytes per step (multiply and xor-shift); it
+ * never leaves the process, so only its spread matters. Each text is
+ * preceded by its length, each message by its role: distinct
+ * conversations give distinct inputs. */
+static uint64_t mix(uint64_t h, uint64_t w)
 {
-    for (; s && *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
+    h ^= w;
+    h *= 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+static uint64_t mix_text(uint64_t h, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    h = mix(h, (uint64_t)n);
+    for (; n >= 8; s += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = mix(h, w);
+    }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, s, n);
+        h = mix(h, w);
     }
     return h;
 }
@@ -428,13 +465,14 @@ uint64_t lx_router_fingerprint(const lx_request *req)
         if (m->role != LX_ROLE_SYSTEM && m->role != LX_ROLE_USER)
             continue;
         user = m->role == LX_ROLE_USER;
-        h = fnv(h, user ? "\x01U" : "\x01S");
+        h = mix(h, user ? 0x5555ull : 0x5353ull);
         for (size_t j = 0; j < m->n_parts; j++)
             if (m->parts[j].kind == LX_PART_TEXT)
-                h = fnv(fnv(h, m->parts[j].text), "\x02");
+                h = mix_text(h, m->parts[j].text);
     }
     if (!user)
         return 0;
+    h ^= h >> 32;
     return h ? h : 1;
 }
 

@@ -53,9 +53,11 @@ struct lx_router {
     uint64_t sticky_clock;
 };
 
+struct ctx;
 struct lx_route_scratch {
     lx_scan_scratch *scan;
-    lx_buf render; /* chat template output for exact counts */
+    lx_buf render;   /* chat template output for exact counts */
+    struct ctx *ctx; /* one decision's state (router_policy_int.h), reused */
 };
 
 /* Resolves a target spec: "local"/"local/auto", "cloud"/"cloud/auto", an

@@ -486,13 +486,15 @@ lx_status lx_route(const lx_router *r, lx_route_scratch *sc, const lx_route_inpu
     *out = NULL;
     if (!r || !sc || !in || !in->req)
         return lx_fail(err, LX_ERR_INVALID, "lx_route: missing router, scratch or request");
+    if (!sc->ctx && !(sc->ctx = malloc(sizeof *sc->ctx)))
+        return lx_fail(err, LX_ERR_NOMEM, "out of memory");
     lx_plan *p = calloc(1, sizeof *p);
-    ctx *x = calloc(1, sizeof *x);
-    if (!p || !x || !(p->arena = lx_arena_new())) {
-        free(x);
+    ctx *x = sc->ctx;
+    if (!p || !(p->arena = lx_arena_new())) {
         free(p);
         return lx_fail(err, LX_ERR_NOMEM, "out of memory");
     }
+    memset(x, 0, CTX_CLEAR);
     x->r = r;
     x->sc = sc;
     x->in = in;
@@ -510,7 +512,6 @@ lx_status lx_route(const lx_router *r, lx_route_scratch *sc, const lx_route_inpu
         else
             lx_fail(err, st, "routing failed: privacy scan: %s",
                     x->fail.message[0] ? x->fail.message : lx_status_name(st));
-        free(x);
         lx_plan_free(p);
         return st;
     }
@@ -518,7 +519,6 @@ lx_status lx_route(const lx_router *r, lx_route_scratch *sc, const lx_route_inpu
         p->reason_line = one_line(x, p->block.message);
     else
         p->reason_line = one_line(x, p->targets[0].reason);
-    free(x);
     p->route_ns = now_ns() - t0;
     *out = p;
     return LX_OK;

@@ -9,6 +9,8 @@
 #ifndef LX_ROUTER_POLICY_INT_H
 #define LX_ROUTER_POLICY_INT_H
 
+#include <stddef.h>
+
 #include "router/router_int.h"
 
 #define MAX_CANDS 32
@@ -43,16 +45,23 @@ typedef struct ctx {
     lx_plan *plan;
     int64_t est;
     int64_t reserve;
+    size_t n;      /* candidates in c */
+    size_t n_toks; /* entries in toks, lo, hi, countable */
+    bool nomem;
+    lx_error fail; /* why decide() failed (scanner errors) */
+    /* From here on nothing is cleared between decisions (CTX_CLEAR): an
+     * entry is written whole before it is read (lx_rp_add, size_of). */
     cand c[MAX_CANDS];
-    size_t n;
     /* sizes per target looked at (the explanation lists them) */
     lx_route_tokens toks[MAX_CANDS * 2];
     int64_t lo[MAX_CANDS * 2], hi[MAX_CANDS * 2];
     bool countable[MAX_CANDS * 2];
-    size_t n_toks;
-    bool nomem;
-    lx_error fail; /* why decide() failed (scanner errors) */
 } ctx;
+
+/* The bytes of a ctx that start a decision at zero. The ctx (~7 KB) lives
+ * in the lx_route_scratch and is reused: clearing only the head saves a
+ * calloc and a memset per decision. */
+#define CTX_CLEAR offsetof(ctx, c)
 
 /* printf into the plan's arena. */
 char *lx_rp_pf(ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,14 +12,82 @@
 
 #include "router/router_policy_int.h"
 
+#define PF_CAP 600 /* a reason is cut to PF_CAP - 1 bytes, as snprintf would */
+
+/* Formats with only plain %s conversions (most reasons) are joined by hand
+ * into the arena, cut exactly where vsnprintf into a PF_CAP buffer would cut
+ * (a NULL string prints as glibc's "(null)"); any other conversion goes
+ * through vsnprintf. */
+static bool plain_s_only(const char *fmt, size_t *n_args)
+{
+    size_t n = 0;
+    for (const char *f = strchr(fmt, '%'); f; f = strchr(f + 2, '%')) {
+        if (f[1] != 's')
+            return false;
+        n++;
+    }
+    *n_args = n;
+    return true;
+}
+
 char *lx_rp_pf(ctx *x, const char *fmt, ...)
 {
-    char buf[600];
+    enum { MAX_ARGS = 8 };
+    const char *arg[MAX_ARGS];
+    size_t n_args, len = 0;
+    char *s;
+    if (plain_s_only(fmt, &n_args) && n_args <= MAX_ARGS) {
+        va_list ap;
+        va_start(ap, fmt);
+        for (size_t i = 0; i < n_args; i++) {
+            arg[i] = va_arg(ap, const char *);
+            if (!arg[i])
+                arg[i] = "(null)";
+        }
+        va_end(ap);
+        /* pieces: literal, arg, literal, arg, ..., literal */
+        size_t n_lit[MAX_ARGS + 1], n_arg[MAX_ARGS];
+        const char *f = fmt;
+        for (size_t i = 0; i <= n_args; i++) {
+            const char *pc = i < n_args ? strchr(f, '%') : f + strlen(f);
+            n_lit[i] = (size_t)(pc - f);
+            len += n_lit[i];
+            if (i < n_args) {
+                n_arg[i] = strlen(arg[i]);
+                len += n_arg[i];
+            }
+            if (i < n_args)
+                f = pc + 2;
+        }
+        if (len > PF_CAP - 1)
+            len = PF_CAP - 1;
+        s = lx_arena_alloc(x->plan->arena, len + 1);
+        if (!s) {
+            x->nomem = true;
+            return NULL;
+        }
+        size_t o = 0;
+        f = fmt;
+        for (size_t i = 0; i <= n_args && o < len; i++) {
+            size_t k = n_lit[i] < len - o ? n_lit[i] : len - o;
+            memcpy(s + o, f, k);
+            o += k;
+            if (i < n_args) {
+                k = n_arg[i] < len - o ? n_arg[i] : len - o;
+                memcpy(s + o, arg[i], k);
+                o += k;
+                f += n_lit[i] + 2;
+            }
+        }
+        s[len] = '\0';
+        return s;
+    }
+    char buf[PF_CAP];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    char *s = lx_arena_strdup(x->plan->arena, buf);
+    s = lx_arena_strdup(x->plan->arena, buf);
     if (!s)
         x->nomem = true;
     return s;
@@ -63,13 +131,21 @@ const char *lx_rp_mode_name(lx_privacy_mode m)
 /* "EMAIL, API_KEY" */
 const char *lx_rp_types_str(ctx *x)
 {
-    char buf[300];
-    size_t o = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < x->plan->n_privacy && o < sizeof buf; i++)
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", i ? ", " : "", x->plan->privacy[i]);
     if (!x->plan->n_privacy)
-        snprintf(buf, sizeof buf, "data from an earlier sensitive turn");
+        return lx_rp_pf(x, "data from an earlier sensitive turn");
+    char buf[300]; /* cut at 299 bytes */
+    size_t o = 0;
+    for (size_t i = 0; i < x->plan->n_privacy && o < sizeof buf - 1; i++) {
+        const char *t = x->plan->privacy[i];
+        for (const char *q = i ? ", " : ""; *q && o < sizeof buf - 1; q++)
+            buf[o++] = *q;
+        size_t k = strlen(t);
+        if (k > sizeof buf - 1 - o)
+            k = sizeof buf - 1 - o;
+        memcpy(buf + o, t, k);
+        o += k;
+    }
+    buf[o] = '\0';
     return lx_rp_pf(x, "%s", buf);
 }
 

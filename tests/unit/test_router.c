@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "router/router.h"
+#include "router/router_policy_int.h" /* internals: lx_rp_pf, ctx */
 
 /* loc/tiny: local, 400-token context, no features; loc/big: local, 100k,
  * tools; openai models: remote, paid; claude: remote. */
@@ -1348,4 +1349,133 @@ Test(router, embedded_engine_missing_file_estimates)
     lx_plan_free(p);
     lx_request_free(q);
     rt_free(&t);
+}
+
+/* ---- internals: the cheap reason writer, target specs, fingerprints ---- */
+
+static ctx *pf_ctx(lx_plan *p)
+{
+    static ctx x;
+    memset(&x, 0, sizeof x);
+    memset(p, 0, sizeof *p);
+    p->arena = lx_arena_new();
+    cr_assert(p->arena);
+    x.plan = p;
+    return &x;
+}
+
+/* lx_rp_pf joins plain %s formats by hand: the same bytes as vsnprintf into
+ * a 600-byte buffer, cut included. */
+Test(router, reason_writer_matches_snprintf)
+{
+    lx_plan p;
+    ctx *x = pf_ctx(&p);
+    char big[700], want[600];
+    memset(big, 'b', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    const char *args[] = {"", "a", "openai/gpt-4o", "ü€", big + 100, big + 250, big, NULL};
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+        for (size_t j = 0; j < sizeof args / sizeof args[0]; j++) {
+            const char *a = args[i], *b = args[j];
+#define SAME(...)                                                                                  \
+    do {                                                                                           \
+        snprintf(want, sizeof want, __VA_ARGS__);                                                  \
+        const char *got = lx_rp_pf(x, __VA_ARGS__);                                                \
+        cr_assert(got && !strcmp(got, want), "%zu/%zu: '%.80s' != '%.80s'", i, j, got, want);     \
+    } while (0)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-overflow"
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#pragma GCC diagnostic ignored "-Wformat"
+            SAME("%s", a);
+            SAME("%s%s", a, b);
+            SAME("requested model %s", a);
+            SAME("%s is remote and the request contains %s (privacy route_local)", a, b);
+            SAME("%s (%s): %s%s%s", a, b, a, "", b);
+            SAME("key '%s' may not use %s", a, b);
+            SAME("privacy: no findings");
+            SAME("%s: target '%s' does not resolve: %s", b, a, "auto");
+            SAME("fallback '%.5s' skipped%%: %s", a, b); /* printf path */
+            SAME("rules[%zu] at line %d", i, (int)j);
+#pragma GCC diagnostic pop
+#undef SAME
+        }
+    cr_assert_not(x->nomem);
+    lx_arena_free(p.arena);
+}
+
+Test(router, tspec_str_matches_snprintf)
+{
+    lx_provider_cfg prov = {.name = "openai"};
+    lx_tspec t = {&prov, "gpt-4o-mini"}, none = {0};
+    char got[64], want[64];
+    for (size_t cap = 1; cap <= sizeof got; cap++) {
+        snprintf(want, cap, "%s/%s", prov.name, t.model);
+        cr_assert_str_eq(lx_tspec_str(&t, got, cap), want, "cap %zu", cap);
+        snprintf(want, cap, "(none)");
+        cr_assert_str_eq(lx_tspec_str(&none, got, cap), want, "cap %zu", cap);
+        cr_assert_str_eq(lx_tspec_str(NULL, got, cap), want, "cap %zu", cap);
+    }
+}
+
+Test(router, types_str_joins_and_cuts)
+{
+    lx_plan p;
+    ctx *x = pf_ctx(&p);
+    cr_assert_str_eq(lx_rp_types_str(x), "data from an earlier sensitive turn");
+    const char *types[40];
+    char name[40][32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name[i], sizeof name[i], "TYPE_NUMBER_%02d", i);
+        types[i] = name[i];
+    }
+    p.privacy = types;
+    for (size_t n = 1; n <= 40; n++) {
+        p.n_privacy = n;
+        char want[300], tmp[300];
+        size_t o = 0;
+        want[0] = '\0';
+        for (size_t i = 0; i < n && o < sizeof want; i++)
+            o += (size_t)snprintf(want + o, sizeof want - o, "%s%s", i ? ", " : "", types[i]);
+        snprintf(tmp, sizeof tmp, "%s", want);
+        cr_assert_str_eq(lx_rp_types_str(x), tmp, "n %zu", n);
+    }
+    lx_arena_free(p.arena);
+}
+
+static lx_request *fp_conv(const char *sys, const char *user, const char *user2)
+{
+    lx_request *q = lx_request_new();
+    cr_assert(q);
+    if (sys)
+        cr_assert_eq(lx_request_add_text(q, LX_ROLE_SYSTEM, sys), LX_OK);
+    if (user)
+        cr_assert_eq(lx_request_add_text(q, LX_ROLE_USER, user), LX_OK);
+    if (user2)
+        cr_assert_eq(lx_request_add_text(q, LX_ROLE_USER, user2), LX_OK);
+    return q;
+}
+
+Test(router, fingerprint_of_a_conversation)
+{
+    lx_request *a = fp_conv("Be brief.", "What is 2+2? Tell me in detail please.", NULL);
+    lx_request *a2 = fp_conv("Be brief.", "What is 2+2? Tell me in detail please.", "later turn");
+    lx_request *b = fp_conv("Be brief.", "What is 2+2? Tell me in detail pleasf.", NULL);
+    lx_request *c = fp_conv(NULL, "Be brief.What is 2+2? Tell me in detail please.", NULL);
+    lx_request *d = fp_conv("What is 2+2? Tell me in detail please.", "Be brief.", NULL);
+    lx_request *e = fp_conv("Be brief.", NULL, NULL);
+    lx_request *f = fp_conv(NULL, "", NULL);
+    uint64_t fa = lx_router_fingerprint(a);
+    cr_assert_neq(fa, 0);
+    cr_assert_eq(fa, lx_router_fingerprint(a));
+    cr_assert_eq(fa, lx_router_fingerprint(a2), "later turns do not change it");
+    cr_assert_neq(fa, lx_router_fingerprint(b));
+    cr_assert_neq(fa, lx_router_fingerprint(c));
+    cr_assert_neq(fa, lx_router_fingerprint(d));
+    cr_assert_eq(lx_router_fingerprint(e), 0, "no user message");
+    cr_assert_neq(lx_router_fingerprint(f), 0);
+    cr_assert_eq(lx_router_fingerprint(NULL), 0);
+    lx_request *all[] = {a, a2, b, c, d, e, f};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        lx_request_free(all[i]);
 }
