@@ -189,14 +189,26 @@ struct lx_metrics {
     double start_time; /* unix seconds */
 };
 
-static uint32_t fnv1a(const char *s, size_t n)
+/* Hash of a series key or known model: 8 bytes per step (multiply and
+ * xor-shift). Only picks a hash slot; rendering sorts, so the exposition
+ * does not depend on it. */
+static uint32_t key_hash(const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (; n >= 8; s += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
     }
-    return h;
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, s, n);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    h ^= h >> 32;
+    return (uint32_t)h;
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -318,8 +330,10 @@ lx_status lx_metrics_escape(lx_buf *out, const char *value)
 }
 
 /* Renders `k0="v0",k1="v1",...` into dst (NULL values print as ""). Plain
- * copies, no printf: this runs several times per request. */
-static bool labels(char *dst, size_t cap, int n, const char *const *k, const char *const *v)
+ * copies, no printf: this runs several times per request. *out_len: its
+ * length. */
+static bool labels(char *dst, size_t cap, int n, const char *const *k, const char *const *v,
+                   size_t *out_len)
 {
     size_t len = 0;
     for (int i = 0; i < n; i++) {
@@ -340,21 +354,39 @@ static bool labels(char *dst, size_t cap, int n, const char *const *k, const cha
         dst[len++] = '"';
     }
     dst[len] = '\0';
+    *out_len = len;
     return true;
 }
 
 /* ---- series ------------------------------------------------------------- */
 
-/* The series of family f with this label text, created when missing; NULL
- * when the family is full or out of memory (counted as dropped). Caller
- * holds m->mu. */
-static series *get_series(lx_metrics *m, int f, const char *lbl)
+/* The rendered label text of one series and its hash, built before the
+ * mutex is taken (so the critical section is only lookups and additions).
+ * ok false: the labels did not fit (counted as dropped). */
+typedef struct skey {
+    bool ok;
+    uint32_t hash;
+    size_t len;
+    char txt[LX_METRICS_LABELS_CAP];
+} skey;
+
+static void key_make(skey *key, int n, const char *const *k, const char *const *v)
+{
+    key->ok = labels(key->txt, sizeof key->txt, n, k, v, &key->len);
+    if (key->ok)
+        key->hash = key_hash(key->txt, key->len);
+}
+
+/* The series of family f with this key, created when missing; NULL when
+ * the family is full or out of memory (counted as dropped). Caller holds
+ * m->mu. */
+static series *get_series(lx_metrics *m, int f, const skey *key)
 {
     family *fa = &m->fam[f];
-    size_t len = strlen(lbl);
-    uint32_t h = fnv1a(lbl, len);
+    size_t len = key->len;
+    uint32_t h = key->hash;
     for (series *s = fa->slot[h % HASH_SLOTS]; s; s = s->next) {
-        if (s->hash == h && s->len == len && memcmp(s->labels, lbl, len) == 0)
+        if (s->hash == h && s->len == len && memcmp(s->labels, key->txt, len) == 0)
             return s;
     }
     if (fa->n >= LX_METRICS_MAX_SERIES) {
@@ -376,37 +408,33 @@ static series *get_series(lx_metrics *m, int f, const char *lbl)
     }
     s->hash = h;
     s->len = len;
-    memcpy(s->labels, lbl, len + 1);
+    memcpy(s->labels, key->txt, len + 1);
     s->next = fa->slot[h % HASH_SLOTS];
     fa->slot[h % HASH_SLOTS] = s;
     fa->n++;
     return s;
 }
 
-static void count_add(lx_metrics *m, int f, int n, const char *const *k, const char *const *v,
-                      double d)
+/* Caller holds m->mu. */
+static void count_add(lx_metrics *m, int f, const skey *key, double d)
 {
-    char lbl[LX_METRICS_LABELS_CAP];
-    if (!labels(lbl, sizeof lbl, n, k, v)) {
+    if (!key->ok) {
         m->dropped++;
         return;
     }
-    series *s = get_series(m, f, lbl);
+    series *s = get_series(m, f, key);
     if (s && isfinite(d))
         s->value += d;
 }
 
-static void hist_observe(lx_metrics *m, int f, int n, const char *const *k, const char *const *v,
-                         double x)
+/* Caller holds m->mu; x is finite and >= 0 (observe_ok). */
+static void hist_observe(lx_metrics *m, int f, const skey *key, double x)
 {
-    if (!isfinite(x) || x < 0)
-        return;
-    char lbl[LX_METRICS_LABELS_CAP];
-    if (!labels(lbl, sizeof lbl, n, k, v)) {
+    if (!key->ok) {
         m->dropped++;
         return;
     }
-    series *s = get_series(m, f, lbl);
+    series *s = get_series(m, f, key);
     if (!s)
         return;
     const buckets *b = m->fam[f].b;
@@ -416,6 +444,11 @@ static void hist_observe(lx_metrics *m, int f, int n, const char *const *k, cons
     s->counts[i]++;
     s->sum += x;
     s->count++;
+}
+
+static bool observe_ok(double x)
+{
+    return isfinite(x) && x >= 0;
 }
 
 /* ---- bounded label values ----------------------------------------------- */
@@ -440,7 +473,7 @@ static bool known_model_check(lx_metrics *m, const char *provider, const char *m
     int n = snprintf(key, sizeof key, "%s\x1f%s", provider, model);
     if (n < 0 || (size_t)n >= sizeof key)
         return false;
-    uint32_t h = fnv1a(key, (size_t)n);
+    uint32_t h = key_hash(key, (size_t)n);
     for (known_model *k = m->models[h % HASH_SLOTS]; k; k = k->next) {
         if (k->hash == h && strcmp(k->key, key) == 0)
             return true;
@@ -459,7 +492,8 @@ static bool known_model_check(lx_metrics *m, const char *provider, const char *m
 }
 
 /* The model label of a target: see the file comment. answered: the provider
- * served this model successfully. Caller holds m->mu. */
+ * served this model successfully. Takes m->mu when the accepted set must be
+ * asked (a model neither the config nor the catalogue knows). */
 static const char *model_label(lx_metrics *m, const lx_target *t, bool answered)
 {
     const char *model = t->model;
@@ -473,7 +507,10 @@ static const char *model_label(lx_metrics *m, const lx_target *t, bool answered)
             return model;
     }
     const char *pname = p && p->name ? p->name : "none";
-    return known_model_check(m, pname, model, answered) ? model : "other";
+    pthread_mutex_lock(&m->mu);
+    bool known = known_model_check(m, pname, model, answered);
+    pthread_mutex_unlock(&m->mu);
+    return known ? model : "other";
 }
 
 static const char *provider_label(const lx_target *t)
@@ -530,18 +567,23 @@ static const char *privacy_action(const lx_outcome *o)
 
 /* ---- observe ------------------------------------------------------------ */
 
+/* Every label text is built (and hashed) before m->mu is taken; under it
+ * only lookups and additions run. Series and drop counts are the same as
+ * adding them one by one under the mutex. */
 void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const lx_outcome *o)
 {
     if (!m)
         return;
     front = front_label(front);
     char status[8];
-    if (http_status >= 100 && http_status <= 599)
-        snprintf(status, sizeof status, "%d", http_status);
-    else
+    if (http_status >= 100 && http_status <= 599) {
+        status[0] = (char)('0' + http_status / 100);
+        status[1] = (char)('0' + http_status / 10 % 10);
+        status[2] = (char)('0' + http_status % 10);
+        status[3] = '\0';
+    } else {
         strcpy(status, "other");
-
-    pthread_mutex_lock(&m->mu);
+    }
 
     const lx_target *t = o ? o->target : NULL;
     const char *provider = provider_label(t);
@@ -550,9 +592,11 @@ void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const
     if (t && !(o->plan && o->plan->action == LX_ACTION_BLOCK))
         target = t->local ? "local" : "cloud";
 
+    skey k_req_s, k_err_s, k_f_s, k_in_s, k_out_s, k_pm_s, k_pmt_s, k_att0_s;
+
     static const char *const k_req[] = {"front", "provider", "model", "target", "status"};
     const char *v_req[] = {front, provider, model, target, status};
-    count_add(m, F_REQUESTS, 5, k_req, v_req, 1);
+    key_make(&k_req_s, 5, k_req, v_req);
 
     bool failed = http_status >= 400 || http_status < 100 ||
                   (o && o->status != LX_OK && o->status != LX_DONE);
@@ -562,59 +606,107 @@ void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const
                                : kind_from_http(http_status);
         static const char *const k_err[] = {"front", "provider", "model", "kind"};
         const char *v_err[] = {front, provider, model, kind};
-        count_add(m, F_ERRORS, 4, k_err, v_err, 1);
+        key_make(&k_err_s, 4, k_err, v_err);
     }
 
-    if (o) {
+    double overhead = o ? (double)o->overhead_us / 1e6 : 0;
+    if (o && (observe_ok(overhead) || o->escalated)) {
         static const char *const k_f[] = {"front"};
         const char *v_f[] = {front};
-        hist_observe(m, F_OVERHEAD, 1, k_f, v_f, (double)o->overhead_us / 1e6);
-        if (o->escalated)
-            count_add(m, F_ESCALATED, 1, k_f, v_f, 1);
+        key_make(&k_f_s, 1, k_f, v_f);
     }
 
+    double latency = 0, ttft = 0;
+    bool obs_latency = false, obs_ttft = false;
     if (t) {
         static const char *const k_tok[] = {"provider", "model", "direction"};
         const char *v_in[] = {provider, model, "in"};
         const char *v_out[] = {provider, model, "out"};
-        count_add(m, F_TOKENS, 3, k_tok, v_in, (double)lx_usage_total_input(&o->usage));
-        count_add(m, F_TOKENS, 3, k_tok, v_out, (double)lx_usage_total_output(&o->usage));
-
+        key_make(&k_in_s, 3, k_tok, v_in);
+        key_make(&k_out_s, 3, k_tok, v_out);
         static const char *const k_pm[] = {"provider", "model"};
         const char *v_pm[] = {provider, model};
-        count_add(m, F_COST, 2, k_pm, v_pm, o->cost_usd > 0 ? o->cost_usd : 0);
-        if (o->saved_usd > 0)
-            count_add(m, F_SAVED, 2, k_pm, v_pm, o->saved_usd);
-        if (o->redactions > 0)
-            count_add(m, F_REDACTED, 2, k_pm, v_pm, (double)o->redactions);
+        key_make(&k_pm_s, 2, k_pm, v_pm);
+        latency = (double)o->latency_ms / 1e3;
+        ttft = (double)o->ttft_ms / 1e3;
+        obs_latency = o->latency_ms >= 0 && observe_ok(latency);
+        obs_ttft = (o->ttft_ms > 0 || (o->status == LX_OK && o->ttft_ms == 0)) && observe_ok(ttft);
+        if (obs_latency || obs_ttft) {
+            static const char *const k_pmt[] = {"provider", "model", "target"};
+            const char *v_pmt[] = {provider, model, target};
+            key_make(&k_pmt_s, 3, k_pmt, v_pmt);
+        }
+    }
 
-        static const char *const k_pmt[] = {"provider", "model", "target"};
-        const char *v_pmt[] = {provider, model, target};
-        if (o->latency_ms >= 0)
-            hist_observe(m, F_DURATION, 3, k_pmt, v_pmt, (double)o->latency_ms / 1e3);
-        if (o->ttft_ms > 0 || (o->status == LX_OK && o->ttft_ms == 0))
-            hist_observe(m, F_TTFT, 3, k_pmt, v_pmt, (double)o->ttft_ms / 1e3);
+    /* attempts: the first one's labels here, any further ones (failovers,
+     * rare) under the mutex below */
+    static const char *const k_att[] = {"provider", "model", "result"};
+    int n_att = o ? (o->n_attempts < LX_MAX_ATTEMPTS ? o->n_attempts : LX_MAX_ATTEMPTS) : 0;
+    const char *att_model[LX_MAX_ATTEMPTS];
+    for (int i = 0; i < n_att; i++) {
+        const lx_attempt *a = &o->attempts[i];
+        att_model[i] = a->target ? model_label(m, a->target, a->status == LX_OK) : NULL;
+    }
+    if (n_att > 0 && o->attempts[0].target) {
+        const lx_attempt *a = &o->attempts[0];
+        const char *v_att[] = {provider_label(a->target), att_model[0],
+                               lx_status_name(a->status)};
+        key_make(&k_att0_s, 3, k_att, v_att);
+    }
+
+    pthread_mutex_lock(&m->mu);
+
+    count_add(m, F_REQUESTS, &k_req_s, 1);
+    if (failed)
+        count_add(m, F_ERRORS, &k_err_s, 1);
+
+    if (o) {
+        if (observe_ok(overhead))
+            hist_observe(m, F_OVERHEAD, &k_f_s, overhead);
+        if (o->escalated)
+            count_add(m, F_ESCALATED, &k_f_s, 1);
+    }
+
+    if (t) {
+        count_add(m, F_TOKENS, &k_in_s, (double)lx_usage_total_input(&o->usage));
+        count_add(m, F_TOKENS, &k_out_s, (double)lx_usage_total_output(&o->usage));
+        count_add(m, F_COST, &k_pm_s, o->cost_usd > 0 ? o->cost_usd : 0);
+        if (o->saved_usd > 0)
+            count_add(m, F_SAVED, &k_pm_s, o->saved_usd);
+        if (o->redactions > 0)
+            count_add(m, F_REDACTED, &k_pm_s, (double)o->redactions);
+        if (obs_latency)
+            hist_observe(m, F_DURATION, &k_pmt_s, latency);
+        if (obs_ttft)
+            hist_observe(m, F_TTFT, &k_pmt_s, ttft);
     }
 
     if (o) {
-        int n = o->n_attempts < LX_MAX_ATTEMPTS ? o->n_attempts : LX_MAX_ATTEMPTS;
-        static const char *const k_att[] = {"provider", "model", "result"};
-        for (int i = 0; i < n; i++) {
+        skey *k_x = NULL; /* the rare rest: attempts after the first, findings */
+        for (int i = 0; i < n_att; i++) {
             const lx_attempt *a = &o->attempts[i];
             if (!a->target)
                 continue;
-            const char *v_att[] = {provider_label(a->target),
-                                   model_label(m, a->target, a->status == LX_OK),
+            if (i == 0) {
+                count_add(m, F_ATTEMPTS, &k_att0_s, 1);
+                continue;
+            }
+            if (!k_x)
+                k_x = &k_att0_s;
+            const char *v_att[] = {provider_label(a->target), att_model[i],
                                    lx_status_name(a->status)};
-            count_add(m, F_ATTEMPTS, 3, k_att, v_att, 1);
+            key_make(k_x, 3, k_att, v_att);
+            count_add(m, F_ATTEMPTS, k_x, 1);
         }
-        if (o->plan) {
+        if (o->plan && o->plan->findings.n) {
             const char *action = privacy_action(o);
             static const char *const k_priv[] = {"type", "action"};
+            k_x = &k_req_s; /* done with it */
             for (size_t i = 0; i < o->plan->findings.n; i++) {
                 const char *type = o->plan->findings.items[i].type;
                 const char *v_priv[] = {type && strlen(type) <= 64 ? type : "other", action};
-                count_add(m, F_PRIVACY, 2, k_priv, v_priv, 1);
+                key_make(k_x, 2, k_priv, v_priv);
+                count_add(m, F_PRIVACY, k_x, 1);
             }
         }
     }

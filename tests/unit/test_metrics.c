@@ -721,3 +721,76 @@ Test(metrics, oversized_labels_are_dropped_and_counted)
     expo_free(&e, &b);
     lx_metrics_free(m);
 }
+
+/* Labels are built before the mutex is taken: failovers (attempts after the
+ * first, a model only the answer makes known), escalations and drops must
+ * count exactly as when each sample was added on its own. */
+Test(metrics, failover_attempts_escalation_and_drops_count_exactly)
+{
+    lx_metrics *m = lx_metrics_new();
+    lx_target cloud = {.provider = &P_CLOUD, .model = "gpt-4o-mini"};
+    lx_target fresh = {.provider = &P_CLOUD, .model = "gpt-5-fresh"}; /* not configured */
+    lx_target local = {.provider = &P_LOCAL, .model = "smollm2", .local = true};
+    lx_plan plan;
+    memset(&plan, 0, sizeof plan);
+    /* the fresh model fails first (stays "other"), then answers (becomes known) */
+    lx_outcome o = outcome(&plan, &cloud, LX_OK);
+    o.escalated = true;
+    o.overhead_us = 12;
+    o.latency_ms = 20;
+    o.n_attempts = 4;
+    o.attempts[0] = (lx_attempt){.target = &local, .status = LX_ERR_UNAVAILABLE};
+    o.attempts[1] = (lx_attempt){.target = &fresh, .status = LX_ERR_TIMEOUT};
+    o.attempts[2] = (lx_attempt){.target = NULL};
+    o.attempts[3] = (lx_attempt){.target = &cloud, .status = LX_OK};
+    lx_metrics_observe(m, "openai", 200, &o);
+    o.attempts[1].status = LX_OK;
+    lx_metrics_observe(m, "openai", 200, &o);
+    /* more attempts than an outcome keeps: only the first LX_MAX_ATTEMPTS count */
+    lx_outcome many = outcome(&plan, &cloud, LX_OK);
+    many.n_attempts = LX_MAX_ATTEMPTS + 5;
+    for (int i = 0; i < LX_MAX_ATTEMPTS; i++)
+        many.attempts[i] = (lx_attempt){.target = &cloud, .status = LX_ERR_UPSTREAM};
+    lx_metrics_observe(m, "gemini", 200, &many);
+    /* a provider name too long for a label: every sample that names it is
+     * dropped (requests, errors, tokens in and out, cost, duration, ttft,
+     * attempts), the front-only ones are kept */
+    static char name[1100];
+    memset(name, 'q', sizeof name - 1);
+    lx_provider_cfg longp = {.name = name};
+    lx_target lt = {.provider = &longp, .model = "x"};
+    lx_outcome d = outcome(&plan, &lt, LX_ERR_TIMEOUT);
+    d.latency_ms = 5;
+    d.ttft_ms = 1;
+    d.overhead_us = 3;
+    d.escalated = true;
+    d.n_attempts = 1;
+    d.attempts[0] = (lx_attempt){.target = &lt, .status = LX_ERR_TIMEOUT};
+    lx_metrics_observe(m, "cli", 504, &d);
+
+    expo e;
+    lx_buf b;
+    render_parse(m, &e, &b);
+    cr_assert_eq(get(&e, "llmux_cascade_escalations_total", "front=openai;", NULL), 2);
+    cr_assert_eq(get(&e, "llmux_cascade_escalations_total", "front=cli;", NULL), 1);
+    cr_assert_eq(get(&e, "llmux_overhead_seconds_count", "front=cli;", NULL), 1);
+    cr_assert_eq(get(&e, "llmux_upstream_attempts_total",
+                     "provider=local;model=other;result=unavailable;", NULL),
+                 2);
+    cr_assert_eq(get(&e, "llmux_upstream_attempts_total",
+                     "provider=openai;model=other;result=timeout;", NULL),
+                 1);
+    cr_assert_eq(get(&e, "llmux_upstream_attempts_total",
+                     "provider=openai;model=gpt-5-fresh;result=ok;", NULL),
+                 1);
+    cr_assert_eq(get(&e, "llmux_upstream_attempts_total",
+                     "provider=openai;model=gpt-4o-mini;result=ok;", NULL),
+                 2);
+    cr_assert_eq(get(&e, "llmux_upstream_attempts_total",
+                     "provider=openai;model=gpt-4o-mini;result=upstream;", NULL),
+                 LX_MAX_ATTEMPTS);
+    cr_assert_eq(count_name(&e, "llmux_upstream_attempts_total"), 5);
+    cr_assert_eq(get(&e, "llmux_metrics_dropped_total", "", NULL), 8);
+    expo_free(&e, &b);
+    lx_metrics_free(m);
+}
