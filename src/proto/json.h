@@ -45,5 +45,8 @@ json_t *lx_json_object_from_text(const char *text, const char *ctx, lx_error *er
 /* Appends a JSON string literal (quoted, escaped like jansson's compact
  * dump) for n bytes of UTF-8; an invalid byte becomes U+FFFD. */
 lx_status lx_json_quote(lx_buf *out, const char *s, size_t n);
+/* The same, but a byte that is not valid UTF-8 (jansson would refuse the
+ * string) stops it with LX_ERR_INVALID, out then partly written. */
+lx_status lx_json_quote_strict(lx_buf *out, const char *s, size_t n);
 
 #endif

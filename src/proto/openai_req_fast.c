@@ -64,63 +64,7 @@ static inline uint64_t special8(uint64_t x)
  * UTF-8 (jansson would refuse the string: the caller falls back). */
 static bool quote_n(lx_buf *out, const char *str, size_t n)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *s = (const unsigned char *)str, *p = s, *end = s + n, *run = s;
-    if (lx_buf_putc(out, '"') != LX_OK)
-        return false;
-    for (;;) {
-        while (end - p >= 8 && !special8(load8(p)))
-            p += 8;
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-            p++;
-        if (p >= end)
-            break;
-        unsigned char c = *p;
-        if (c >= 0x80) {
-            int k = lx_utf8_seq(p, (size_t)(end - p));
-            if (k <= 0)
-                return false;
-            p += k;
-            continue;
-        }
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t k = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            k = 6;
-        }
-        if (lx_buf_append(out, run, (size_t)(p - run)) != LX_OK ||
-            lx_buf_append(out, esc, k) != LX_OK)
-            return false;
-        run = ++p;
-    }
-    return lx_buf_append(out, run, (size_t)(end - run)) == LX_OK && lx_buf_putc(out, '"') == LX_OK;
+    return lx_json_quote_strict(out, str, n) == LX_OK;
 }
 
 /* Whether the NUL-terminated s (NULL: yes) is valid UTF-8, as

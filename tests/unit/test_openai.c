@@ -8,6 +8,7 @@
 
 #include "helpers/codec_test.h"
 #include "proto/codec.h"
+#include "core/utf8.h"
 #include "proto/json.h"
 
 static const lx_codec *C = &lx_codec_openai;
@@ -801,4 +802,64 @@ Test(json_quote, invalid_utf8_becomes_replacement)
     cr_assert_eq(b.len, strlen("\"a\xef\xbf\xbd" "b\xef\xbf\xbd\""));
     cr_assert(!memcmp(b.data, "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\"", b.len));
     lx_buf_free(&b);
+}
+
+/* lx_json_quote (eight bytes at a time) writes what jansson's dump writes for
+ * valid UTF-8, U+FFFD for each invalid byte; the strict form refuses exactly
+ * the strings jansson refuses. Random strings mix long ASCII runs, quotes,
+ * backslashes, controls, 0x7f, valid 2-4 byte sequences and invalid bytes. */
+Test(openai, json_quote_matches_jansson_on_random_strings)
+{
+    static const char *const pieces[] = {"a", "abcdefghijklmnop", "\"", "\\", "\n", "\t", "\b",
+                                         "\f", "\r", "\x01", "\x1f", "\x7f", "/", "\xc3\xa9",
+                                         "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xe2\x80\xa8",
+                                         "\xff", "\xc3", "\xed\xa0\x80", "\xc0\xaf", " "};
+    const size_t np = sizeof pieces / sizeof *pieces;
+    unsigned seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        char in[512];
+        size_t n = 0;
+        int parts = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 24;
+        for (int k = 0; k < parts; k++) {
+            const char *p = pieces[((seed = seed * 1103515245u + 12345u) >> 16) % np];
+            size_t l = strlen(p);
+            if (n + l >= sizeof in)
+                break;
+            memcpy(in + n, p, l);
+            n += l;
+        }
+        lx_buf got, strict;
+        lx_buf_init(&got, 0);
+        lx_buf_init(&strict, 0);
+        cr_assert_eq(lx_json_quote(&got, in, n), LX_OK);
+        lx_status sst = lx_json_quote_strict(&strict, in, n);
+        json_t *js = json_stringn(in, n);
+        if (js) {
+            char *want = json_dumps(js, JSON_ENCODE_ANY | JSON_COMPACT);
+            cr_assert_not_null(want);
+            cr_assert_eq(got.len, strlen(want), "round %d", round);
+            cr_assert(!memcmp(got.data, want, got.len), "round %d: %.*s vs %s", round,
+                      (int)got.len, got.data, want);
+            cr_assert_eq(sst, LX_OK, "round %d", round);
+            cr_assert_eq(strict.len, got.len);
+            free(want);
+            json_decref(js);
+        } else {
+            cr_assert_eq(sst, LX_ERR_INVALID, "round %d: jansson refuses, strict must too", round);
+            /* lossy: the valid-UTF-8 repair of the input quotes like jansson */
+            lx_buf fixed;
+            lx_buf_init(&fixed, 0);
+            cr_assert_eq(lx_utf8_lossy(in, n, &fixed), LX_OK);
+            json_t *fj = json_stringn(fixed.data ? fixed.data : "", fixed.len);
+            cr_assert_not_null(fj, "round %d", round);
+            char *want = json_dumps(fj, JSON_ENCODE_ANY | JSON_COMPACT);
+            cr_assert_eq(got.len, strlen(want), "round %d", round);
+            cr_assert(!memcmp(got.data, want, got.len), "round %d", round);
+            free(want);
+            json_decref(fj);
+            lx_buf_free(&fixed);
+        }
+        lx_buf_free(&got);
+        lx_buf_free(&strict);
+    }
 }
