@@ -188,6 +188,7 @@ lx_status lx_router_new(const lx_config *cfg, lx_router **out, lx_error *err)
         return lx_fail(err, LX_ERR_NOMEM, "out of memory");
     r->cfg = cfg;
     pthread_mutex_init(&r->sticky_mu, NULL);
+    atomic_init(&r->sticky_used, false);
     r->toks = calloc(cfg->n_providers ? cfg->n_providers : 1, sizeof *r->toks);
     if (!r->toks) {
         st = lx_fail(err, LX_ERR_NOMEM, "out of memory");
@@ -512,7 +513,13 @@ void lx_router_sticky_add(const lx_router *cr, uint64_t fp)
     }
     r->sticky_fp[s][victim] = fp;
     r->sticky_at[s][victim] = ++r->sticky_clock;
+    atomic_store_explicit(&r->sticky_used, true, memory_order_relaxed);
     pthread_mutex_unlock(&r->sticky_mu);
+}
+
+bool lx_router_sticky_used(const lx_router *r)
+{
+    return atomic_load_explicit(&r->sticky_used, memory_order_relaxed);
 }
 
 void lx_router_mark_sensitive(const lx_router *r, const lx_request *req)

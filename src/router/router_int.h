@@ -51,6 +51,7 @@ struct lx_router {
     uint64_t sticky_fp[LX_STICKY_SETS][LX_STICKY_WAYS];
     uint64_t sticky_at[LX_STICKY_SETS][LX_STICKY_WAYS];
     uint64_t sticky_clock;
+    atomic_bool sticky_used; /* something was ever added: lookups can hit */
 };
 
 struct ctx;
@@ -91,6 +92,9 @@ int64_t lx_router_estimate(const lx_request *req);
  * 0 when the request has no user message. */
 uint64_t lx_router_fingerprint(const lx_request *req);
 bool lx_router_sticky_has(const lx_router *r, uint64_t fp);
+/* False while nothing was ever added: every lookup would miss (and touch
+ * nothing), so a decision need not fingerprint the conversation. */
+bool lx_router_sticky_used(const lx_router *r);
 void lx_router_sticky_add(const lx_router *r, uint64_t fp);
 
 /* "provider/model" into buf. */

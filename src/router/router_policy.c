@@ -168,7 +168,10 @@ static lx_status decide(ctx *x)
     p->max_output = req->sampling.max_tokens > 0 ? req->sampling.max_tokens : 0;
     x->reserve = p->max_output ? p->max_output : LX_ROUTE_OUTPUT_RESERVE;
     x->est = lx_router_estimate(req);
-    uint64_t fp = rc->sticky ? lx_router_fingerprint(req) : 0;
+    /* the fingerprint is only needed to look up (when anything was ever
+     * added) or to add (a sensitive request, at the end) */
+    bool fp_done = rc->sticky && lx_router_sticky_used(r);
+    uint64_t fp = fp_done ? lx_router_fingerprint(req) : 0;
     bool sticky_hit = fp && lx_router_sticky_has(r, fp);
 
     /* 3. the requested model */
@@ -475,7 +478,7 @@ static lx_status decide(ctx *x)
         }
     }
     if (p->sensitive && rc->sticky && p->n_privacy)
-        lx_router_sticky_add(r, fp);
+        lx_router_sticky_add(r, fp_done ? fp : lx_router_fingerprint(req));
     return LX_OK;
 }
 

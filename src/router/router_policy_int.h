@@ -46,7 +46,7 @@ typedef struct ctx {
     int64_t est;
     int64_t reserve;
     size_t n;      /* candidates in c */
-    size_t n_toks; /* entries in toks, lo, hi, countable */
+    size_t n_toks; /* entries in toks, lo, hi, countable, info */
     bool nomem;
     lx_error fail; /* why decide() failed (scanner errors) */
     /* From here on nothing is cleared between decisions (CTX_CLEAR): an
@@ -56,6 +56,7 @@ typedef struct ctx {
     lx_route_tokens toks[MAX_CANDS * 2];
     int64_t lo[MAX_CANDS * 2], hi[MAX_CANDS * 2];
     bool countable[MAX_CANDS * 2];
+    const lx_model_info *info[MAX_CANDS * 2]; /* lx_catalogue_find of the model */
 } ctx;
 
 /* The bytes of a ctx that start a decision at zero. The ctx (~7 KB) lives

@@ -256,6 +256,7 @@ static lx_route_tokens *size_of(ctx *x, const lx_tspec *t, bool exact)
         const lx_model_info *info = lx_catalogue_find(x->r->cfg, t->model);
         *e = (lx_route_tokens){
             .provider = t->p, .model = t->model, .context = lx_router_context(x->r, t, info)};
+        x->info[x->n_toks] = info;
         x->n_toks++;
     }
     e->count = ts.count;
@@ -292,7 +293,7 @@ const char *lx_rp_fit(ctx *x, const lx_tspec *t, out_why *why)
     if (!sz)
         return NULL;
     int64_t ctxw = sz->context;
-    const lx_model_info *info = lx_catalogue_find(x->r->cfg, t->model);
+    const lx_model_info *info = x->info[sz - x->toks];
     lx_plan *p = x->plan;
     bool over = ctxw > 0 && tokens_above(x, t, ctxw - x->reserve);
     sz = size_of(x, t, over); /* a refusal quotes the exact count */
@@ -525,11 +526,13 @@ void lx_rp_filter(ctx *x, cand *c)
     char s[200];
     lx_plan *p = x->plan;
     const lx_route_input *in = x->in;
-    c->info = lx_catalogue_find(x->r->cfg, c->t.model);
     lx_route_tokens *sz0 = size_of(x, &c->t, false); /* listed in the explanation */
     if (sz0) {
+        c->info = x->info[sz0 - x->toks];
         c->tokens = sz0->count;
         c->exact = sz0->exact;
+    } else {
+        c->info = lx_catalogue_find(x->r->cfg, c->t.model);
     }
     if (!lx_rp_key_allows(in->key, &c->t, NULL)) {
         c->out = OUT_KEY;
