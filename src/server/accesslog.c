@@ -13,12 +13,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "proto/json.h"
+#include "server/metrics.h"
 #include "server/server_int.h"
 
 lx_status srv_log_open(srv_log *l, const char *spec, lx_error *err)
@@ -60,12 +62,64 @@ void srv_log_close(srv_log *l)
     l->n_old = 0;
 }
 
+/* The line is put together with plain appends (no printf): it is written
+ * for every request. Same bytes as the printf formats it replaced. */
+
+static void put_lit(lx_buf *b, const char *lit, size_t n)
+{
+    lx_buf_append(b, lit, n);
+}
+#define PUT_LIT(b, lit) put_lit((b), (lit), sizeof(lit) - 1)
+
+/* ,"key": then v as a JSON string; nothing for NULL */
 static void put_str(lx_buf *b, const char *key, const char *v)
 {
     if (!v)
         return;
-    lx_buf_printf(b, ",\"%s\":", key);
+    char tmp[40];
+    size_t kl = strlen(key), n = 0;
+    if (kl + 4 > sizeof tmp) {
+        lx_buf_printf(b, ",\"%s\":", key);
+    } else {
+        tmp[n++] = ',';
+        tmp[n++] = '"';
+        memcpy(tmp + n, key, kl);
+        n += kl;
+        tmp[n++] = '"';
+        tmp[n++] = ':';
+        lx_buf_append(b, tmp, n);
+    }
     lx_json_quote(b, v, strlen(v));
+}
+
+/* %lld */
+static void put_i64(lx_buf *b, int64_t v)
+{
+    char tmp[24];
+    size_t n = sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--n] = '-';
+    lx_buf_append(b, tmp + n, sizeof tmp - n);
+}
+
+/* "2026-11-24T02:30:00" for a unix second; the last one is kept per thread
+ * (gmtime_r and strftime once a second, not once a request). */
+static const char *ts_text(time_t secs)
+{
+    static _Thread_local time_t last = (time_t)-1;
+    static _Thread_local char text[40];
+    if (secs != last || !text[0]) {
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+        last = secs;
+    }
+    return text;
 }
 
 void srv_log_request(srv_req *r)
@@ -76,37 +130,53 @@ void srv_log_request(srv_req *r)
         return;
     lx_buf *b = &r->w->line;
     lx_buf_reset(b);
-    time_t secs = (time_t)(r->ts_ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char ts[40];
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    const char *ts = ts_text((time_t)(r->ts_ms / 1000));
     const srv_result *res = &r->res;
     int64_t latency = (int64_t)((srv_now_ns() - r->t0_ns) / 1000000u);
-    lx_buf_printf(b, "{\"ts\":\"%s.%03dZ\"", ts, (int)(r->ts_ms % 1000));
+    int ms = (int)(r->ts_ms % 1000);
+    PUT_LIT(b, "{\"ts\":\"");
+    lx_buf_puts(b, ts);
+    if (ms >= 0 && ms < 1000) {
+        char t[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
+                     (char)('0' + ms % 10), 'Z', '"'};
+        lx_buf_append(b, t, sizeof t);
+    } else {
+        lx_buf_printf(b, ".%03dZ\"", ms);
+    }
     if (r->rid[0])
         put_str(b, "id", r->rid);
     put_str(b, "key", r->key ? r->key->id : NULL);
     put_str(b, "front", r->front ? r->front->name : NULL);
     put_str(b, "method", r->method);
     put_str(b, "path", r->path);
-    lx_buf_printf(b, ",\"status\":%d", r->status);
-    if (r->route && r->route->kind == EP_CHAT)
-        lx_buf_printf(b, ",\"stream\":%s", r->streaming ? "true" : "false");
+    PUT_LIT(b, ",\"status\":");
+    put_i64(b, r->status);
+    if (r->route && r->route->kind == EP_CHAT) {
+        if (r->streaming)
+            PUT_LIT(b, ",\"stream\":true");
+        else
+            PUT_LIT(b, ",\"stream\":false");
+    }
     put_str(b, "target", res->target);
     put_str(b, "provider", res->provider);
     if (res->model[0])
         put_str(b, "model", res->model);
     if (res->have) {
-        lx_buf_printf(b,
-                      ",\"tokens_in\":%lld,\"tokens_out\":%lld,\"cost_usd\":%.6f,"
-                      "\"ttft_ms\":%lld,\"overhead_us\":%lld",
-                      (long long)lx_usage_total_input(&res->usage),
-                      (long long)lx_usage_total_output(&res->usage), res->cost_usd,
-                      (long long)res->ttft_ms, (long long)res->overhead_us);
+        PUT_LIT(b, ",\"tokens_in\":");
+        put_i64(b, lx_usage_total_input(&res->usage));
+        PUT_LIT(b, ",\"tokens_out\":");
+        put_i64(b, lx_usage_total_output(&res->usage));
+        PUT_LIT(b, ",\"cost_usd\":");
+        lx_metrics_put_fixed6(b, res->cost_usd);
+        PUT_LIT(b, ",\"ttft_ms\":");
+        put_i64(b, res->ttft_ms);
+        PUT_LIT(b, ",\"overhead_us\":");
+        put_i64(b, res->overhead_us);
     }
-    lx_buf_printf(b, ",\"latency_ms\":%lld", (long long)latency);
-    lx_buf_printf(b, ",\"worker\":%d", r->w->index);
+    PUT_LIT(b, ",\"latency_ms\":");
+    put_i64(b, latency);
+    PUT_LIT(b, ",\"worker\":");
+    put_i64(b, r->w->index);
     if (res->reason[0] && res->have)
         put_str(b, "reason", res->reason);
     if (res->error[0])

@@ -851,6 +851,32 @@ static lx_status put_num(lx_buf *out, double v)
     return lx_buf_puts(out, tmp);
 }
 
+lx_status lx_metrics_put_fixed6(lx_buf *out, double v)
+{
+    /* v * 1e6 is off from the exact product by at most 1.2e-7 below 1e9,
+     * so unless it lies within 1e-6 of a .5 the nearest integer is the one
+     * printf rounds the exact value to. -0.0, NaN, ties, large: printf. */
+    if (v >= 0 && v < 1000 && !signbit(v)) {
+        double scaled = v * 1e6;
+        double fl = floor(scaled);
+        if (fabs(scaled - fl - 0.5) > 1e-6) {
+            uint64_t r = (uint64_t)fl + (scaled - fl > 0.5);
+            char tmp[32];
+            size_t n = sizeof tmp;
+            uint64_t frac = r % 1000000, ip = r / 1000000;
+            for (int i = 0; i < 6; i++, frac /= 10)
+                tmp[--n] = (char)('0' + frac % 10);
+            tmp[--n] = '.';
+            do {
+                tmp[--n] = (char)('0' + ip % 10);
+                ip /= 10;
+            } while (ip);
+            return lx_buf_append(out, tmp + n, sizeof tmp - n);
+        }
+    }
+    return lx_buf_printf(out, "%.6f", v);
+}
+
 /* HELP text: backslash and newline escaped. */
 static lx_status put_help(lx_buf *out, const char *name, const char *help, const char *type)
 {

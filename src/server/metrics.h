@@ -68,6 +68,10 @@ lx_status lx_metrics_render(lx_metrics *m, lx_buf *out);
  * quote, newline), for callers building lx_metrics_gauge labels. */
 lx_status lx_metrics_escape(lx_buf *out, const char *value);
 
+/* Appends v exactly as printf("%.6f", v) would (the access log's cost_usd);
+ * by hand for 0 <= v < 1000 when the rounding is clear, else printf. */
+lx_status lx_metrics_put_fixed6(lx_buf *out, double v);
+
 /* Label values, so that dashboards can rely on them:
  *   front     openai | anthropic | ollama | gemini | cli | other
  *   provider  a configured provider's name; "none" when no provider was

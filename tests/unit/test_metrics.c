@@ -794,3 +794,49 @@ Test(metrics, failover_attempts_escalation_and_drops_count_exactly)
     expo_free(&e, &b);
     lx_metrics_free(m);
 }
+
+/* lx_metrics_put_fixed6 (the access log's cost_usd) against printf: random
+ * values in every decade, values next to the rounding points, exact ties,
+ * signs, zero, NaN, infinities, large values. */
+static void fixed6_same(double v)
+{
+    char want[400];
+    snprintf(want, sizeof want, "%.6f", v);
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    cr_assert_eq(lx_metrics_put_fixed6(&b, v), LX_OK);
+    cr_assert(b.len == strlen(want) && !memcmp(b.data, want, b.len), "%.17g: '%.*s' != '%s'", v,
+              (int)b.len, b.data, want);
+    lx_buf_free(&b);
+}
+
+Test(metrics, fixed6_matches_printf)
+{
+    static const double special[] = {0.0,    -0.0,     1e-7,    4e-7,       5e-7,      6e-7,
+                                     1e-6,   0.0078125, 0.5,    0.0000015, 0.0000025, 999.9999995,
+                                     999.99999949, 1000,  1e300,  -1e-9,      -0.25,     0.1,
+                                     0.2,    0.3,      123.456789, 2.5e-6};
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+        fixed6_same(special[i]);
+    fixed6_same(NAN);
+    fixed6_same(INFINITY);
+    fixed6_same(-INFINITY);
+    /* exact ties: odd multiples of 2^-k whose product with 1e6 ends in .5 */
+    for (int k = 1; k <= 30; k++)
+        for (int j = 1; j < 64; j += 2)
+            fixed6_same(ldexp(j, -k));
+    unsigned seed = 12345;
+    for (int i = 0; i < 200000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        double u = (double)(seed >> 8) / (double)(1u << 24);
+        seed = seed * 1103515245u + 12345u;
+        int e = (int)(seed >> 16) % 14 - 10; /* 1e-10 .. 1e3 */
+        double v = u * pow(10, e);
+        fixed6_same(v);
+        /* next to a rounding point: (n + 0.5) / 1e6 and its neighbours */
+        double mid = (floor(v * 1e6) + 0.5) / 1e6;
+        fixed6_same(mid);
+        fixed6_same(nextafter(mid, 0));
+        fixed6_same(nextafter(mid, 1e9));
+    }
+}
