@@ -47,6 +47,7 @@ typedef struct ctx {
     int64_t reserve;
     size_t n;      /* candidates in c */
     size_t n_toks; /* entries in toks, lo, hi, countable, info */
+    size_t reasons_cap; /* room in plan->reasons */
     bool nomem;
     lx_error fail; /* why decide() failed (scanner errors) */
     /* From here on nothing is cleared between decisions (CTX_CLEAR): an

@@ -98,12 +98,21 @@ void lx_rp_reason(ctx *x, const char *s)
     lx_plan *p = x->plan;
     if (!s || p->n_reasons >= MAX_REASONS)
         return;
-    if (!p->reasons) {
-        p->reasons = lx_arena_calloc(p->arena, MAX_REASONS, sizeof *p->reasons);
-        if (!p->reasons) {
+    if (p->n_reasons == x->reasons_cap) {
+        /* 8, then doubling up to MAX_REASONS: a plain decision has 3-6, and
+         * a 64-pointer array would overflow the arena's first block */
+        size_t cap = x->reasons_cap ? x->reasons_cap * 2 : 8;
+        if (cap > MAX_REASONS)
+            cap = MAX_REASONS;
+        const char **rs = lx_arena_calloc(p->arena, cap, sizeof *rs);
+        if (!rs) {
             x->nomem = true;
             return;
         }
+        if (p->n_reasons)
+            memcpy(rs, p->reasons, p->n_reasons * sizeof *rs);
+        p->reasons = rs;
+        x->reasons_cap = cap;
     }
     p->reasons[p->n_reasons++] = s;
 }
