@@ -1479,3 +1479,51 @@ Test(router, fingerprint_of_a_conversation)
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         lx_request_free(all[i]);
 }
+
+/* The reasons array grows (8, 16, 32, 64) as a decision explains itself:
+ * every reason is kept in order, up to the 64 a plan holds; the scratch's
+ * reused state starts each decision afresh. */
+Test(router, many_reasons_grow_and_stop_at_64)
+{
+    char yaml[4096];
+    int n = snprintf(yaml, sizeof yaml,
+                     "providers:\n"
+                     "  - {name: loc, type: ollama, locality: local, models: [");
+    for (int i = 0; i < 30; i++)
+        n += snprintf(yaml + n, sizeof yaml - (size_t)n, "%sm%02d", i ? ", " : "", i);
+    n += snprintf(yaml + n, sizeof yaml - (size_t)n,
+                  "]}\n"
+                  "  - {name: openai, type: openai, api_key: sk-test-0000, models: [gpt-4o]}\n"
+                  "catalogue:\n");
+    for (int i = 0; i < 30; i++)
+        n += snprintf(yaml + n, sizeof yaml - (size_t)n, "  - {id: m%02d, context: 10}\n", i);
+    rt t = mk(yaml);
+    for (int round = 0; round < 2; round++) {
+        lx_request *q = rq("openai/gpt-4o", "a long enough question for a 10-token context" EMAIL);
+        lx_plan *p = route(&t, q);
+        /* privacy route_local: the remote choice is left out, every local
+         * model too (too small): one reason each */
+        cr_assert_eq(p->action, LX_ACTION_BLOCK);
+        cr_assert_gt(p->n_reasons, 32);
+        cr_assert_leq(p->n_reasons, 64);
+        cr_assert(strstr(p->reasons[0], "requested model") ||
+                  strstr(p->reasons[0], "privacy"), "%s", p->reasons[0]);
+        size_t left = 0;
+        for (size_t i = 0; i < p->n_reasons; i++) {
+            cr_assert_not_null(p->reasons[i]);
+            left += strstr(p->reasons[i], "left out: loc/m") != NULL;
+        }
+        cr_assert_geq(left, 25, "%zu", left);
+        lx_plan_free(p);
+        lx_request_free(q);
+        /* a small decision on the same scratch afterwards */
+        q = rq("openai/gpt-4o", "hello");
+        p = route(&t, q);
+        cr_assert_lt(p->n_reasons, 8);
+        cr_assert_str_eq(p->reasons[0], "privacy: no findings");
+        cr_assert(has_reason(p, "choice: requested model openai/gpt-4o"));
+        lx_plan_free(p);
+        lx_request_free(q);
+    }
+    rt_free(&t);
+}
