@@ -187,7 +187,10 @@ struct lx_metrics {
     uint64_t dropped; /* series that did not fit */
     atomic_llong inflight;
     double start_time; /* unix seconds */
+    uint64_t gen;      /* distinct per lx_metrics_new (the per-thread cache) */
 };
+
+static atomic_uint_fast64_t metrics_gen;
 
 /* Hash of a series key or known model: 8 bytes per step (multiply and
  * xor-shift). Only picks a hash slot; rendering sorts, so the exposition
@@ -229,6 +232,7 @@ lx_metrics *lx_metrics_new(void)
         m->fam[i].b = FAMILIES[i].b;
     }
     atomic_init(&m->inflight, 0);
+    m->gen = atomic_fetch_add(&metrics_gen, 1) + 1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     m->start_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -415,26 +419,35 @@ static series *get_series(lx_metrics *m, int f, const skey *key)
     return s;
 }
 
-/* Caller holds m->mu. */
-static void count_add(lx_metrics *m, int f, const skey *key, double d)
+/* The series for key, or the one *slot remembers (the per-thread cache of
+ * lx_metrics_observe; slot may be NULL). A key that did not fit counts as
+ * dropped, as does a full family (get_series). Caller holds m->mu. */
+static series *series_for(lx_metrics *m, int f, series **slot, const skey *key)
 {
+    if (slot && *slot)
+        return *slot;
     if (!key->ok) {
         m->dropped++;
-        return;
+        return NULL;
     }
     series *s = get_series(m, f, key);
+    if (slot)
+        *slot = s;
+    return s;
+}
+
+/* Caller holds m->mu. */
+static void count_add(lx_metrics *m, int f, series **slot, const skey *key, double d)
+{
+    series *s = series_for(m, f, slot, key);
     if (s && isfinite(d))
         s->value += d;
 }
 
 /* Caller holds m->mu; x is finite and >= 0 (observe_ok). */
-static void hist_observe(lx_metrics *m, int f, const skey *key, double x)
+static void hist_observe(lx_metrics *m, int f, series **slot, const skey *key, double x)
 {
-    if (!key->ok) {
-        m->dropped++;
-        return;
-    }
-    series *s = get_series(m, f, key);
+    series *s = series_for(m, f, slot, key);
     if (!s)
         return;
     const buckets *b = m->fam[f].b;
@@ -567,9 +580,33 @@ static const char *privacy_action(const lx_outcome *o)
 
 /* ---- observe ------------------------------------------------------------ */
 
-/* Every label text is built (and hashed) before m->mu is taken; under it
- * only lookups and additions run. Series and drop counts are the same as
- * adding them one by one under the mutex. */
+/* The series the last observation of this thread used, with the label
+ * values that named them: a request like the one before (same front,
+ * provider, model, target, status, first attempt) skips building, hashing
+ * and looking up its label texts. Series live as long as their lx_metrics;
+ * gen tells a new lx_metrics at the same address apart. */
+enum { S_REQ, S_OVH, S_TIN, S_TOUT, S_COST, S_DUR, S_TTFT, S_ATT0, S_N };
+typedef struct obs_cache {
+    const lx_metrics *m;
+    uint64_t gen;
+    const char *front, *target, *att_result; /* static strings */
+    int status;
+    bool att0;
+    char provider[LX_METRICS_MODEL_LEN + 1], model[LX_METRICS_MODEL_LEN + 1];
+    char att_provider[LX_METRICS_MODEL_LEN + 1], att_model[LX_METRICS_MODEL_LEN + 1];
+    series *s[S_N];
+} obs_cache;
+static _Thread_local obs_cache tl_obs;
+
+static bool fits(const char *v)
+{
+    return strlen(v) <= LX_METRICS_MODEL_LEN;
+}
+
+/* Every label text is built (and hashed) before m->mu is taken, and only
+ * for series the thread's cache does not hold; under the mutex only
+ * lookups and additions run. Series and drop counts are the same as adding
+ * them one by one under the mutex. */
 void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const lx_outcome *o)
 {
     if (!m)
@@ -584,6 +621,7 @@ void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const
     } else {
         strcpy(status, "other");
     }
+    int status_key = http_status >= 100 && http_status <= 599 ? http_status : -1;
 
     const lx_target *t = o ? o->target : NULL;
     const char *provider = provider_label(t);
@@ -592,11 +630,55 @@ void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const
     if (t && !(o->plan && o->plan->action == LX_ACTION_BLOCK))
         target = t->local ? "local" : "cloud";
 
+    /* attempts: model labels in order (the accepted set may grow) */
+    int n_att = o ? (o->n_attempts < LX_MAX_ATTEMPTS ? o->n_attempts : LX_MAX_ATTEMPTS) : 0;
+    const char *att_model[LX_MAX_ATTEMPTS];
+    for (int i = 0; i < n_att; i++) {
+        const lx_attempt *a = &o->attempts[i];
+        att_model[i] = a->target ? model_label(m, a->target, a->status == LX_OK) : NULL;
+    }
+    bool att0 = n_att > 0 && o->attempts[0].target;
+    const char *att_provider = att0 ? provider_label(o->attempts[0].target) : NULL;
+    const char *att_result = att0 ? lx_status_name(o->attempts[0].status) : NULL;
+
+    /* the thread's cache: valid for this request, or started afresh */
+    obs_cache *c = &tl_obs;
+    bool same = c->m == m && c->gen == m->gen && c->front == front && c->target == target &&
+                c->status == status_key && c->att0 == att0 && !strcmp(c->provider, provider) &&
+                !strcmp(c->model, model) &&
+                (!att0 || (c->att_result == att_result && !strcmp(c->att_provider, att_provider) &&
+                           !strcmp(c->att_model, att_model[0])));
+    if (!same) {
+        memset(c->s, 0, sizeof c->s);
+        c->m = NULL;
+        if (fits(provider) && fits(model) &&
+            (!att0 || (fits(att_provider) && fits(att_model[0])))) {
+            c->m = m;
+            c->gen = m->gen;
+            c->front = front;
+            c->target = target;
+            c->status = status_key;
+            c->att0 = att0;
+            strcpy(c->provider, provider);
+            strcpy(c->model, model);
+            c->att_result = att_result;
+            if (att0) {
+                strcpy(c->att_provider, att_provider);
+                strcpy(c->att_model, att_model[0]);
+            }
+        }
+    }
+    series **slot = c->m ? c->s : NULL;
+#define HAVE(i) (slot && slot[i])
+#define SLOT(i) (slot ? &slot[i] : NULL)
+
     skey k_req_s, k_err_s, k_f_s, k_in_s, k_out_s, k_pm_s, k_pmt_s, k_att0_s;
 
-    static const char *const k_req[] = {"front", "provider", "model", "target", "status"};
-    const char *v_req[] = {front, provider, model, target, status};
-    key_make(&k_req_s, 5, k_req, v_req);
+    if (!HAVE(S_REQ)) {
+        static const char *const k_req[] = {"front", "provider", "model", "target", "status"};
+        const char *v_req[] = {front, provider, model, target, status};
+        key_make(&k_req_s, 5, k_req, v_req);
+    }
 
     bool failed = http_status >= 400 || http_status < 100 ||
                   (o && o->status != LX_OK && o->status != LX_DONE);
@@ -610,7 +692,8 @@ void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const
     }
 
     double overhead = o ? (double)o->overhead_us / 1e6 : 0;
-    if (o && (observe_ok(overhead) || o->escalated)) {
+    bool obs_overhead = o && observe_ok(overhead);
+    if (o && ((obs_overhead && !HAVE(S_OVH)) || o->escalated)) {
         static const char *const k_f[] = {"front"};
         const char *v_f[] = {front};
         key_make(&k_f_s, 1, k_f, v_f);
@@ -620,98 +703,95 @@ void lx_metrics_observe(lx_metrics *m, const char *front, int http_status, const
     bool obs_latency = false, obs_ttft = false;
     if (t) {
         static const char *const k_tok[] = {"provider", "model", "direction"};
-        const char *v_in[] = {provider, model, "in"};
-        const char *v_out[] = {provider, model, "out"};
-        key_make(&k_in_s, 3, k_tok, v_in);
-        key_make(&k_out_s, 3, k_tok, v_out);
-        static const char *const k_pm[] = {"provider", "model"};
-        const char *v_pm[] = {provider, model};
-        key_make(&k_pm_s, 2, k_pm, v_pm);
+        if (!HAVE(S_TIN)) {
+            const char *v_in[] = {provider, model, "in"};
+            key_make(&k_in_s, 3, k_tok, v_in);
+        }
+        if (!HAVE(S_TOUT)) {
+            const char *v_out[] = {provider, model, "out"};
+            key_make(&k_out_s, 3, k_tok, v_out);
+        }
+        if (!HAVE(S_COST) || o->saved_usd > 0 || o->redactions > 0) {
+            static const char *const k_pm[] = {"provider", "model"};
+            const char *v_pm[] = {provider, model};
+            key_make(&k_pm_s, 2, k_pm, v_pm);
+        }
         latency = (double)o->latency_ms / 1e3;
         ttft = (double)o->ttft_ms / 1e3;
         obs_latency = o->latency_ms >= 0 && observe_ok(latency);
         obs_ttft = (o->ttft_ms > 0 || (o->status == LX_OK && o->ttft_ms == 0)) && observe_ok(ttft);
-        if (obs_latency || obs_ttft) {
+        if ((obs_latency && !HAVE(S_DUR)) || (obs_ttft && !HAVE(S_TTFT))) {
             static const char *const k_pmt[] = {"provider", "model", "target"};
             const char *v_pmt[] = {provider, model, target};
             key_make(&k_pmt_s, 3, k_pmt, v_pmt);
         }
     }
 
-    /* attempts: the first one's labels here, any further ones (failovers,
-     * rare) under the mutex below */
+    /* the first attempt's labels here, any further ones (failovers, rare)
+     * under the mutex below */
     static const char *const k_att[] = {"provider", "model", "result"};
-    int n_att = o ? (o->n_attempts < LX_MAX_ATTEMPTS ? o->n_attempts : LX_MAX_ATTEMPTS) : 0;
-    const char *att_model[LX_MAX_ATTEMPTS];
-    for (int i = 0; i < n_att; i++) {
-        const lx_attempt *a = &o->attempts[i];
-        att_model[i] = a->target ? model_label(m, a->target, a->status == LX_OK) : NULL;
-    }
-    if (n_att > 0 && o->attempts[0].target) {
-        const lx_attempt *a = &o->attempts[0];
-        const char *v_att[] = {provider_label(a->target), att_model[0],
-                               lx_status_name(a->status)};
+    if (att0 && !HAVE(S_ATT0)) {
+        const char *v_att[] = {att_provider, att_model[0], att_result};
         key_make(&k_att0_s, 3, k_att, v_att);
     }
 
     pthread_mutex_lock(&m->mu);
 
-    count_add(m, F_REQUESTS, &k_req_s, 1);
+    count_add(m, F_REQUESTS, SLOT(S_REQ), &k_req_s, 1);
     if (failed)
-        count_add(m, F_ERRORS, &k_err_s, 1);
+        count_add(m, F_ERRORS, NULL, &k_err_s, 1);
 
     if (o) {
-        if (observe_ok(overhead))
-            hist_observe(m, F_OVERHEAD, &k_f_s, overhead);
+        if (obs_overhead)
+            hist_observe(m, F_OVERHEAD, SLOT(S_OVH), &k_f_s, overhead);
         if (o->escalated)
-            count_add(m, F_ESCALATED, &k_f_s, 1);
+            count_add(m, F_ESCALATED, NULL, &k_f_s, 1);
     }
 
     if (t) {
-        count_add(m, F_TOKENS, &k_in_s, (double)lx_usage_total_input(&o->usage));
-        count_add(m, F_TOKENS, &k_out_s, (double)lx_usage_total_output(&o->usage));
-        count_add(m, F_COST, &k_pm_s, o->cost_usd > 0 ? o->cost_usd : 0);
+        count_add(m, F_TOKENS, SLOT(S_TIN), &k_in_s, (double)lx_usage_total_input(&o->usage));
+        count_add(m, F_TOKENS, SLOT(S_TOUT), &k_out_s, (double)lx_usage_total_output(&o->usage));
+        count_add(m, F_COST, SLOT(S_COST), &k_pm_s, o->cost_usd > 0 ? o->cost_usd : 0);
         if (o->saved_usd > 0)
-            count_add(m, F_SAVED, &k_pm_s, o->saved_usd);
+            count_add(m, F_SAVED, NULL, &k_pm_s, o->saved_usd);
         if (o->redactions > 0)
-            count_add(m, F_REDACTED, &k_pm_s, (double)o->redactions);
+            count_add(m, F_REDACTED, NULL, &k_pm_s, (double)o->redactions);
         if (obs_latency)
-            hist_observe(m, F_DURATION, &k_pmt_s, latency);
+            hist_observe(m, F_DURATION, SLOT(S_DUR), &k_pmt_s, latency);
         if (obs_ttft)
-            hist_observe(m, F_TTFT, &k_pmt_s, ttft);
+            hist_observe(m, F_TTFT, SLOT(S_TTFT), &k_pmt_s, ttft);
     }
 
     if (o) {
-        skey *k_x = NULL; /* the rare rest: attempts after the first, findings */
+        skey *k_x = &k_att0_s; /* the rare rest: attempts after the first, findings */
         for (int i = 0; i < n_att; i++) {
             const lx_attempt *a = &o->attempts[i];
             if (!a->target)
                 continue;
             if (i == 0) {
-                count_add(m, F_ATTEMPTS, &k_att0_s, 1);
+                count_add(m, F_ATTEMPTS, SLOT(S_ATT0), &k_att0_s, 1);
                 continue;
             }
-            if (!k_x)
-                k_x = &k_att0_s;
             const char *v_att[] = {provider_label(a->target), att_model[i],
                                    lx_status_name(a->status)};
             key_make(k_x, 3, k_att, v_att);
-            count_add(m, F_ATTEMPTS, k_x, 1);
+            count_add(m, F_ATTEMPTS, NULL, k_x, 1);
         }
         if (o->plan && o->plan->findings.n) {
             const char *action = privacy_action(o);
             static const char *const k_priv[] = {"type", "action"};
-            k_x = &k_req_s; /* done with it */
             for (size_t i = 0; i < o->plan->findings.n; i++) {
                 const char *type = o->plan->findings.items[i].type;
                 const char *v_priv[] = {type && strlen(type) <= 64 ? type : "other", action};
                 key_make(k_x, 2, k_priv, v_priv);
-                count_add(m, F_PRIVACY, k_x, 1);
+                count_add(m, F_PRIVACY, NULL, k_x, 1);
             }
         }
     }
 
     pthread_mutex_unlock(&m->mu);
+#undef HAVE
+#undef SLOT
 }
 
 /* ---- extra gauges ------------------------------------------------------- */

@@ -840,3 +840,89 @@ Test(metrics, fixed6_matches_printf)
         fixed6_same(nextafter(mid, 1e9));
     }
 }
+
+/* Each thread remembers the series of its last observation: alternating
+ * label sets, a model that becomes known, a new lx_metrics (often at the
+ * freed one's address) and other threads must all count exactly. */
+static void *observe_mixed(void *ud)
+{
+    lx_metrics *m = ud;
+    lx_target a = {.provider = &P_CLOUD, .model = "gpt-4o-mini"};
+    lx_target l = {.provider = &P_LOCAL, .model = "smollm2", .local = true};
+    for (int i = 0; i < 1000; i++) {
+        lx_outcome o = outcome(NULL, i % 3 ? &a : &l, LX_OK);
+        o.latency_ms = 1;
+        o.n_attempts = 1;
+        o.attempts[0] = (lx_attempt){.target = o.target, .status = LX_OK};
+        lx_metrics_observe(m, i % 2 ? "openai" : "anthropic", 200, &o);
+    }
+    return NULL;
+}
+
+Test(metrics, per_thread_series_cache_counts_exactly)
+{
+    lx_target a = {.provider = &P_CLOUD, .model = "gpt-4o-mini"};
+    lx_target u = {.provider = &P_CLOUD, .model = "brand-new"}; /* not configured */
+    for (int round = 0; round < 3; round++) {
+        lx_metrics *m = lx_metrics_new();
+        for (int i = 0; i < 5; i++) {
+            lx_status st = i == 2 ? LX_ERR_TIMEOUT : i == 3 ? LX_ERR_UPSTREAM : LX_OK;
+            lx_outcome o = outcome(NULL, i == 3 ? &u : &a, st);
+            o.usage.input = 1;
+            o.latency_ms = 1;
+            o.ttft_ms = i == 4 ? 2 : 0;
+            lx_metrics_observe(m, "openai", i == 2 ? 504 : i == 3 ? 502 : 200, &o);
+        }
+        /* brand-new failed above ("other"), answers now: a known model */
+        lx_outcome o = outcome(NULL, &u, LX_OK);
+        lx_metrics_observe(m, "openai", 200, &o);
+        pthread_t th[3];
+        for (int i = 0; i < 3; i++)
+            cr_assert_eq(pthread_create(&th[i], NULL, observe_mixed, m), 0);
+        for (int i = 0; i < 3; i++)
+            pthread_join(th[i], NULL);
+        expo e;
+        lx_buf b;
+        render_parse(m, &e, &b);
+        const char *ok = "front=openai;provider=openai;model=gpt-4o-mini;target=cloud;status=200;";
+        /* 3 here + per thread: i % 3 != 0 and i odd -> 333 */
+        cr_assert_eq(get(&e, "llmux_requests_total", ok, NULL), 3 + 3 * 333, "round %d", round);
+        cr_assert_eq(get(&e, "llmux_requests_total",
+                         "front=anthropic;provider=openai;model=gpt-4o-mini;target=cloud;"
+                         "status=200;",
+                         NULL),
+                     3 * 333);
+        cr_assert_eq(get(&e, "llmux_requests_total",
+                         "front=openai;provider=local;model=smollm2;target=local;status=200;",
+                         NULL),
+                     3 * 167);
+        cr_assert_eq(get(&e, "llmux_requests_total",
+                         "front=anthropic;provider=local;model=smollm2;target=local;status=200;",
+                         NULL),
+                     3 * 167);
+        cr_assert_eq(get(&e, "llmux_requests_total",
+                         "front=openai;provider=openai;model=other;target=cloud;status=502;",
+                         NULL),
+                     1);
+        cr_assert_eq(get(&e, "llmux_requests_total",
+                         "front=openai;provider=openai;model=brand-new;target=cloud;status=200;",
+                         NULL),
+                     1);
+        cr_assert_eq(get(&e, "llmux_requests_total",
+                         "front=openai;provider=openai;model=gpt-4o-mini;target=cloud;status=504;",
+                         NULL),
+                     1);
+        cr_assert_eq(get(&e, "llmux_tokens_total",
+                         "provider=openai;model=gpt-4o-mini;direction=in;", NULL),
+                     4);
+        cr_assert_eq(get(&e, "llmux_ttft_seconds_count",
+                         "provider=openai;model=gpt-4o-mini;target=cloud;", NULL),
+                     3 + 3 * 666);
+        cr_assert_eq(get(&e, "llmux_upstream_attempts_total",
+                         "provider=openai;model=gpt-4o-mini;result=ok;", NULL),
+                     3 * 666);
+        cr_assert_eq(get(&e, "llmux_metrics_dropped_total", "", NULL), 0);
+        expo_free(&e, &b);
+        lx_metrics_free(m);
+    }
+}
