@@ -10,9 +10,11 @@
  * cumulative and adds +Inf, _sum and _count.
  *
  * Threads. One mutex guards the tables; a request takes it once, for a few
- * hash lookups and additions (well under a microsecond). The in-flight gauge
- * is an atomic and never takes it. Rendering holds the mutex while it
- * formats (a few kilobytes).
+ * hash lookups and additions (label texts are built and hashed before it is
+ * taken). Each thread also remembers the series its last request used and
+ * the label values that named them, so a request like the one before only
+ * adds (lx_metrics_observe). The in-flight gauge is an atomic and never
+ * takes it. Rendering holds the mutex while it formats (a few kilobytes).
  *
  * Bounded label sets. provider is the name of a configured provider (or
  * "none" when no provider was involved). model is the name at the provider
