@@ -47,6 +47,14 @@ static lx_status reserve(lx_buf *b, size_t extra)
 
 lx_status lx_buf_append(lx_buf *b, const void *p, size_t n)
 {
+    /* the common case: room for n bytes and the NUL, under the cap (alloc
+     * is 0 before the first append, so that goes the long way) */
+    if (n < b->alloc - b->len && b->len <= b->cap && n <= b->cap - b->len) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return LX_OK;
+    }
     lx_status st = reserve(b, n);
     if (st != LX_OK)
         return st;
@@ -64,7 +72,23 @@ lx_status lx_buf_puts(lx_buf *b, const char *s)
 
 lx_status lx_buf_putc(lx_buf *b, char c)
 {
+    if (1 < b->alloc - b->len && b->len < b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return LX_OK;
+    }
     return lx_buf_append(b, &c, 1);
+}
+
+char *lx_buf_space(lx_buf *b, size_t n)
+{
+    return reserve(b, n) == LX_OK ? b->data + b->len : NULL;
+}
+
+void lx_buf_commit(lx_buf *b, size_t n)
+{
+    b->len += n;
+    b->data[b->len] = '\0';
 }
 
 lx_status lx_buf_vprintf(lx_buf *b, const char *fmt, va_list ap)

@@ -41,6 +41,12 @@ lx_status lx_buf_printf(lx_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 lx_status lx_buf_vprintf(lx_buf *b, const char *fmt, va_list ap);
 
+/* For writers that fill the buffer themselves: makes room for n more bytes
+ * (and the NUL) under the cap and returns where they go, or NULL (too big
+ * for the cap, or out of memory; the buffer is unchanged). Then
+ * lx_buf_commit(b, k), k <= n, adds the k bytes written there. */
+char *lx_buf_space(lx_buf *b, size_t n);
+void lx_buf_commit(lx_buf *b, size_t n);
 /* Drops the first n bytes (n <= len), moving the rest to the front. */
 void lx_buf_consume(lx_buf *b, size_t n);
 

@@ -40,10 +40,11 @@ static lx_status too_big(lx_sse_parser *p, lx_error *err)
     return lx_fail(err, LX_ERR_TOOBIG, "SSE event larger than %zu bytes", p->max_event);
 }
 
-static lx_status process_line(lx_sse_parser *p, lx_sse_fn fn, void *ud, lx_error *err)
+/* One complete line (without its end), read in place from the input or
+ * from p->line when it arrived over several feeds. */
+static lx_status process_line(lx_sse_parser *p, const char *l, size_t n, lx_sse_fn fn, void *ud,
+                              lx_error *err)
 {
-    const char *l = p->line.data ? p->line.data : "";
-    size_t n = p->line.len;
     if (n == 0)
         return dispatch(p, fn, ud, err);
     if (l[0] == ':')
@@ -76,6 +77,8 @@ lx_status lx_sse_feed(lx_sse_parser *p, const char *data, size_t len, lx_sse_fn 
 {
     static const unsigned char BOM[3] = {0xEF, 0xBB, 0xBF};
     size_t i = 0;
+    size_t lf = 0;         /* index of the next LF at or after i (len: none) */
+    bool lf_known = false; /* lf was looked up and is still ahead */
     while (!p->started && i < len) {
         if ((unsigned char)data[i] == BOM[p->bom]) {
             i++;
@@ -96,18 +99,37 @@ lx_status lx_sse_feed(lx_sse_parser *p, const char *data, size_t len, lx_sse_fn 
                 continue;
             }
         }
-        /* find the next line end */
-        size_t j = i;
-        while (j < len && data[j] != '\n' && data[j] != '\r')
-            j++;
-        if (j > i && lx_buf_append(&p->line, data + i, j - i) != LX_OK)
-            return too_big(p, err);
-        if (j == len)
+        /* find the next line end: the next LF is looked up once and kept
+         * (so CR-only lines do not rescan the rest), a CR before it ends
+         * the line earlier */
+        if (!lf_known || lf < i) {
+            const char *q = memchr(data + i, '\n', len - i);
+            lf = q ? (size_t)(q - data) : len;
+            lf_known = true;
+        }
+        size_t j = lf;
+        const char *cr = memchr(data + i, '\r', j - i);
+        if (cr)
+            j = (size_t)(cr - data);
+        if (j == len) {
+            if (j > i && lx_buf_append(&p->line, data + i, j - i) != LX_OK)
+                return too_big(p, err);
             break;
+        }
+        const char *l = data + i;
+        size_t n = j - i;
+        if (p->line.len) { /* the line began in an earlier feed */
+            if (n && lx_buf_append(&p->line, l, n) != LX_OK)
+                return too_big(p, err);
+            l = p->line.data;
+            n = p->line.len;
+        } else if (n > p->line.cap) { /* as if it had gone through p->line */
+            return too_big(p, err);
+        }
         if (data[j] == '\r')
             p->saw_cr = true;
         i = j + 1;
-        lx_status st = process_line(p, fn, ud, err);
+        lx_status st = process_line(p, l, n, fn, ud, err);
         lx_buf_reset(&p->line);
         if (st != LX_OK)
             return st;
@@ -120,7 +142,7 @@ lx_status lx_sse_finish(lx_sse_parser *p, lx_sse_fn fn, void *ud, bool *pending,
     lx_status st = LX_OK;
     bool partial = p->line.len > 0 || p->have_data;
     if (p->line.len > 0) {
-        st = process_line(p, fn, ud, err);
+        st = process_line(p, p->line.data, p->line.len, fn, ud, err);
         lx_buf_reset(&p->line);
     }
     if (st == LX_OK)

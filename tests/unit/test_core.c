@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -17,6 +18,30 @@ Test(buf, cap_is_enforced)
     cr_assert_str_eq(b.data, "12345678");
     lx_buf_consume(&b, 3);
     cr_assert_str_eq(b.data, "45678");
+    lx_buf_free(&b);
+}
+
+Test(buf, cap_set_after_growth_and_space_commit)
+{
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    cr_assert_eq(lx_buf_puts(&b, "0123456789abcdef0123456789"), LX_OK); /* alloc 64 */
+    b.cap = 28; /* as servers do on their reply buffer: below the storage */
+    cr_assert_eq(lx_buf_puts(&b, "xy"), LX_OK);
+    cr_assert_eq(lx_buf_putc(&b, 'z'), LX_ERR_TOOBIG);
+    cr_assert_eq(lx_buf_append(&b, "z", 1), LX_ERR_TOOBIG);
+    cr_assert_eq(b.len, 28);
+    cr_assert_null(lx_buf_space(&b, 1));
+    b.cap = 1000;
+    char *w = lx_buf_space(&b, 500);
+    cr_assert_not_null(w);
+    cr_assert_geq(b.alloc, b.len + 501);
+    memcpy(w, "ABC", 3);
+    lx_buf_commit(&b, 3);
+    cr_assert_eq(b.len, 31);
+    cr_assert_str_eq(b.data + 26, "xyABC");
+    cr_assert_null(lx_buf_space(&b, 970));
+    cr_assert_eq(b.len, 31);
     lx_buf_free(&b);
 }
 
@@ -100,6 +125,46 @@ Test(sse, oversized_event_is_refused)
                  LX_ERR_TOOBIG);
     cr_assert(strstr(e.message, "16") != NULL);
     lx_sse_free(&p);
+}
+
+Test(sse, line_cap_same_whole_or_split)
+{
+    /* a line is capped at the event size whether it arrives in one feed
+     * (read in place) or in pieces (gathered first) */
+    const char *ok = "data: 0123456789\n\n";              /* the line: 16 bytes */
+    const char *big = "data: 0123456789A\n\ndata: b\n\n"; /* 17 */
+    for (size_t step = 1; step <= 30; step++) {
+        for (int which = 0; which < 2; which++) {
+            const char *in = which ? big : ok;
+            size_t n = strlen(in);
+            lx_sse_parser p;
+            lx_sse_init(&p, 16);
+            sse_log l = {{0}};
+            lx_status st = LX_OK;
+            for (size_t i = 0; i < n && st == LX_OK; i += step)
+                st = lx_sse_feed(&p, in + i, n - i < step ? n - i : step, sse_cb, &l, NULL);
+            cr_assert_eq(st, which ? LX_ERR_TOOBIG : LX_OK, "step %zu", step);
+            if (!which)
+                cr_assert_str_eq(l.log, "[|0123456789]");
+            lx_sse_free(&p);
+        }
+    }
+}
+
+Test(sse, many_cr_only_lines)
+{
+    size_t n = 200000;
+    char *in = malloc(n + 16);
+    cr_assert_not_null(in);
+    memset(in, '\r', n);
+    memcpy(in + n, "data: q\r\r", 10);
+    lx_sse_parser p;
+    lx_sse_init(&p, 0);
+    sse_log l = {{0}};
+    cr_assert_eq(lx_sse_feed(&p, in, n + 10, sse_cb, &l, NULL), LX_OK);
+    cr_assert_str_eq(l.log, "[|q]");
+    lx_sse_free(&p);
+    free(in);
 }
 
 Test(sse, writer_splits_lines)
