@@ -35,6 +35,7 @@
  * integers have no leading zero (at most 18 digits here, so they always
  * fit); the document ends after the object.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "proto/openai.h"
@@ -44,14 +45,23 @@ typedef struct {
     char *out; /* next free byte of the caller's buffer */
 } rd;
 
-static void ws(rd *r)
+/* Whitespace is rare between tokens of the chunks seen in practice: the
+ * check for none is inlined everywhere, the loop is not. */
+static void ws_run(rd *r)
 {
     while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
         r->p++;
 }
 
+static inline __attribute__((always_inline)) void ws(rd *r)
+{
+    if (r->p<r->end && * r->p> ' ')
+        return;
+    ws_run(r);
+}
+
 /* Skips whitespace, then consumes c if it is next. */
-static bool take(rd *r, char c)
+static inline __attribute__((always_inline)) bool take(rd *r, char c)
 {
     ws(r);
     if (r->p < r->end && *r->p == (unsigned char)c) {
@@ -118,6 +128,16 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+/* Non-zero when some byte of x is below 0x20, '"', '\\' or 0x80 and up
+ * (exact as to whether there is one, not as to which). */
+#define ONES8 0x0101010101010101ULL
+static inline uint64_t special8(uint64_t x)
+{
+    uint64_t q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\');
+    return (((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) | ((b - ONES8) & ~b) | x) &
+           (ONES8 * 0x80);
+}
+
 static char *put_utf8(char *o, unsigned v)
 {
     if (v < 0x80) {
@@ -150,6 +170,25 @@ static bool string(rd *r, const char **val, size_t *len)
     char *o = r->out;
     const unsigned char *p = r->p, *end = r->end;
     for (;;) {
+        while (end - p >= 8) { /* eight bytes at a time */
+            uint64_t x, m;
+            memcpy(&x, p, 8);
+            m = special8(x);
+            memcpy(o, p, 8); /* o never runs ahead of p: the output fits */
+            if (!m) {
+                o += 8;
+                p += 8;
+                continue;
+            }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* the lowest flag is the first special byte (a borrow only
+             * reaches bytes above one that is special itself) */
+            size_t i = (size_t)__builtin_ctzll(m) >> 3;
+            o += i;
+            p += i;
+#endif
+            break;
+        }
         const unsigned char *run = p;
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
@@ -287,28 +326,63 @@ static bool null_value(rd *r)
     return null_lit(r);
 }
 
-/* A key among `names` (plain ASCII, no escapes); its index, or -1. */
-static int key(rd *r, const char *const *names, int n)
+/* A key among `names` (plain ASCII without '"' or '\\'), with its length. */
+typedef struct {
+    char s[32]; /* NUL-padded: always 8-byte words to read */
+    size_t len;
+} kname;
+#define KN(lit)                                                                                    \
+    {                                                                                              \
+        lit, sizeof lit - 1                                                                        \
+    }
+
+/* Whether k[0..len) equals s[0..len) (room bytes readable at k, s padded
+ * to whole 8-byte words): 8 bytes at a time where both may be read. */
+static inline bool same_bytes(const unsigned char *k, size_t room, const char *s, size_t len)
+{
+    size_t j = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; j + 8 <= room; j += 8) {
+        uint64_t a, b;
+        memcpy(&a, k + j, 8);
+        memcpy(&b, s + j, 8);
+        if (j + 8 >= len) { /* the last word: only len - j bytes count */
+            uint64_t mask = len - j == 8 ? ~0ULL : (1ULL << 8 * (len - j)) - 1;
+            return ((a ^ b) & mask) == 0;
+        }
+        if (a != b)
+            return false;
+    }
+#endif
+    for (; j < len; j++)
+        if (k[j] != (unsigned char)s[j])
+            return false;
+    return true;
+}
+
+/* A key among `names`, tried from names[start] on (the one after the
+ * previous key: members mostly come in table order); its index, or -1. A
+ * key matches when its bytes are
+ * the name's and the closing quote follows; any other key (escapes,
+ * control or non-ASCII bytes included) matches none, so it is not
+ * handled. */
+static inline __attribute__((always_inline)) int key(rd *r, const kname *names, int n, int start)
 {
     ws(r);
     if (r->p >= r->end || *r->p != '"')
         return -1;
-    const unsigned char *k = ++r->p;
-    while (r->p < r->end && *r->p != '"') {
-        if (*r->p == '\\' || *r->p < 0x20 || *r->p >= 0x80)
-            return -1;
-        r->p++;
+    const unsigned char *k = r->p + 1;
+    size_t room = (size_t)(r->end - k);
+    for (int t = 0, i = start; t < n; t++, i = i + 1 == n ? 0 : i + 1) {
+        const char *s = names[i].s;
+        size_t len = names[i].len;
+        if (room <= len || k[0] != (unsigned char)s[0] || k[len] != '"')
+            continue;
+        if (same_bytes(k, room, s, len)) {
+            r->p = k + len + 1;
+            return take(r, ':') ? i : -1;
+        }
     }
-    if (r->p >= r->end)
-        return -1;
-    size_t len = (size_t)(r->p - k);
-    r->p++;
-    if (!take(r, ':'))
-        return -1;
-    for (int i = 0; i < n; i++)
-        if (names[i][0] == (char)k[0] && strncmp(names[i], (const char *)k, len) == 0 &&
-            names[i][len] == '\0') /* k holds no NUL, so names[i] is not shorter */
-            return i;
     return -1;
 }
 
@@ -317,12 +391,14 @@ static int key(rd *r, const char *const *names, int n)
 #define OBJECT(r, names, n, member_stmt)                                                           \
     do {                                                                                           \
         unsigned seen_ = 0;                                                                        \
+        int next_ = 0;                                                                             \
         if (!take(r, '}')) {                                                                       \
             for (;;) {                                                                             \
-                int k_ = key(r, names, n);                                                         \
+                int k_ = key(r, names, n, next_);                                                  \
                 if (k_ < 0 || (seen_ & 1u << k_))                                                  \
                     return false;                                                                  \
                 seen_ |= 1u << k_;                                                                 \
+                next_ = k_ + 1 == n ? 0 : k_ + 1;                                                  \
                 int K = k_;                                                                        \
                 member_stmt;                                                                       \
                 if (take(r, '}'))                                                                  \
@@ -348,12 +424,13 @@ static bool counter(rd *r, int64_t *v)
     return int_or_null(r, v) && *v >= 0;
 }
 
-static const char *const pdetail_keys[] = {"cached_tokens", "audio_tokens"};
-static const char *const cdetail_keys[] = {
-    "reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"};
+static const kname pdetail_keys[] = {KN("cached_tokens"), KN("audio_tokens")};
+static const kname cdetail_keys[] = {KN("reasoning_tokens"), KN("audio_tokens"),
+                                     KN("accepted_prediction_tokens"),
+                                     KN("rejected_prediction_tokens")};
 
 /* A details object or null; *v gets its first key's counter (0 if absent). */
-static bool details(rd *r, const char *const *names, int n, int64_t *v)
+static bool details(rd *r, const kname *names, int n, int64_t *v)
 {
     *v = 0;
     if (null_value(r))
@@ -368,10 +445,10 @@ static bool details(rd *r, const char *const *names, int n, int64_t *v)
     return true;
 }
 
-static const char *const usage_keys[] = {
-    "prompt_tokens",           "completion_tokens",         "total_tokens",
-    "prompt_tokens_details",   "completion_tokens_details", "prompt_cache_hit_tokens",
-    "prompt_cache_miss_tokens"};
+static const kname usage_keys[] = {
+    KN("prompt_tokens"),           KN("completion_tokens"),         KN("total_tokens"),
+    KN("prompt_tokens_details"),   KN("completion_tokens_details"), KN("prompt_cache_hit_tokens"),
+    KN("prompt_cache_miss_tokens")};
 
 /* The usage value: null (*has false) or the object above. */
 static bool usage(rd *r, bool *has, lx_usage *u)
@@ -412,7 +489,7 @@ static bool usage(rd *r, bool *has, lx_usage *u)
 
 /* ---- stream chunk ------------------------------------------------------- */
 
-static const char *const frag_fn_keys[] = {"name", "arguments"};
+static const kname frag_fn_keys[] = {KN("name"), KN("arguments")};
 
 /* The function of a fragment: null or {name?, arguments?}, both string|null. */
 static bool frag_function(rd *r, lx_openai_fast_chunk *c)
@@ -430,7 +507,7 @@ static bool frag_function(rd *r, lx_openai_fast_chunk *c)
     return true;
 }
 
-static const char *const frag_keys[] = {"index", "id", "type", "function"};
+static const kname frag_keys[] = {KN("index"), KN("id"), KN("type"), KN("function")};
 
 /* delta.tool_calls: null, [] or [one fragment]. */
 static bool fragment(rd *r, lx_openai_fast_chunk *c)
@@ -463,8 +540,9 @@ static bool fragment(rd *r, lx_openai_fast_chunk *c)
     return take(r, ']');
 }
 
-static const char *const delta_keys[] = {"role",      "content",   "refusal", "reasoning_content",
-                                         "reasoning", "tool_calls"};
+static const kname delta_keys[] = {KN("role"),      KN("content"),
+                                   KN("refusal"),   KN("reasoning_content"),
+                                   KN("reasoning"), KN("tool_calls")};
 
 static bool delta(rd *r, lx_openai_fast_chunk *c)
 {
@@ -496,7 +574,7 @@ static bool delta(rd *r, lx_openai_fast_chunk *c)
     return true;
 }
 
-static const char *const choice_keys[] = {"index", "delta", "logprobs", "finish_reason"};
+static const kname choice_keys[] = {KN("index"), KN("delta"), KN("logprobs"), KN("finish_reason")};
 
 static bool choice(rd *r, lx_openai_fast_chunk *c)
 {
@@ -518,9 +596,9 @@ static bool choice(rd *r, lx_openai_fast_chunk *c)
     return true;
 }
 
-static const char *const top_keys[] = {
-    "id",           "object", "created",     "model",  "system_fingerprint",
-    "service_tier", "usage",  "obfuscation", "choices"};
+static const kname top_keys[] = {
+    KN("id"),           KN("object"), KN("created"),     KN("model"),  KN("system_fingerprint"),
+    KN("service_tier"), KN("usage"),  KN("obfuscation"), KN("choices")};
 
 bool lx_openai_fast_parse(const char *s, size_t n, char *buf, lx_openai_fast_chunk *c)
 {
@@ -612,8 +690,8 @@ typedef struct {
     int n_calls;
 } fresp;
 
-static const char *const fn_keys[] = {"name", "arguments"};
-static const char *const call_keys[] = {"id", "type", "index", "function"};
+static const kname fn_keys[] = {KN("name"), KN("arguments")};
+static const kname call_keys[] = {KN("id"), KN("type"), KN("index"), KN("function")};
 
 /* The function object of a call, '{' not yet consumed. */
 static bool function(rd *r, fcall *c)
@@ -673,9 +751,9 @@ static bool tool_calls(rd *r, fresp *f)
     return take(r, ']');
 }
 
-static const char *const msg_keys[] = {"reasoning_content", "reasoning", "content",
-                                       "refusal",           "role",      "annotations",
-                                       "tool_calls",        "audio",     "function_call"};
+static const kname msg_keys[] = {KN("reasoning_content"), KN("reasoning"), KN("content"),
+                                 KN("refusal"),           KN("role"),      KN("annotations"),
+                                 KN("tool_calls"),        KN("audio"),     KN("function_call")};
 
 static bool message(rd *r, fresp *f)
 {
@@ -703,8 +781,8 @@ static bool message(rd *r, fresp *f)
     return true;
 }
 
-static const char *const rchoice_keys[] = {"index", "message", "logprobs", "finish_reason",
-                                           "stop_reason"};
+static const kname rchoice_keys[] = {KN("index"), KN("message"), KN("logprobs"),
+                                     KN("finish_reason"), KN("stop_reason")};
 
 static bool rchoice(rd *r, fresp *f)
 {
@@ -731,16 +809,16 @@ static bool rchoice(rd *r, fresp *f)
     return true;
 }
 
-static const char *const resp_keys[] = {"id",
-                                        "object",
-                                        "created",
-                                        "model",
-                                        "system_fingerprint",
-                                        "choices",
-                                        "prompt_logprobs",
-                                        "kv_transfer_params",
-                                        "usage",
-                                        "service_tier"};
+static const kname resp_keys[] = {KN("id"),
+                                  KN("object"),
+                                  KN("created"),
+                                  KN("model"),
+                                  KN("system_fingerprint"),
+                                  KN("choices"),
+                                  KN("prompt_logprobs"),
+                                  KN("kv_transfer_params"),
+                                  KN("usage"),
+                                  KN("service_tier")};
 
 static bool fresp_parse(rd *r, fresp *f)
 {

@@ -187,6 +187,20 @@ static const char *const fallback[] = {
     "{\"created\":01,\"choices\":[]}",
     "{\"created\":123456789012345678901234567890,\"choices\":[]}",
     "{\"i\\u0064\":\"x\",\"choices\":[]}", /* escape in a key */
+    /* keys that share a prefix with known ones, or are cut at the end */
+    CH("{\"contents\":\"a\"}"),
+    CH("{\"conten\":\"a\"}"),
+    CH("{\"reasoning_\":\"a\"}"),
+    CH("{\"content\\\":\"a\"}"),
+    CH("{\"content\x01\":\"a\"}"),
+    "{\"i\"",
+    "{\"id",
+    "{\"choices\"  ",
+    "{\"\":1}",
+    /* a special byte in the middle of a long run */
+    CH("{\"content\":\"0123456789abcdef\x01ghijklmnop\"}"),
+    CH("{\"content\":\"0123456789abcdef\xffghijklmnop\"}"),
+    CH("{\"content\":\"0123456789abcdef01234567\"}") "x",
     CH("{\"content\":\"\\u0000\"}"),
     CH("{\"content\":\"\\ud800\"}"),
     CH("{\"content\":\"\\ud800x\"}"),
@@ -300,14 +314,15 @@ static void gen_string(lx_buf *b)
     static const char *const pieces[] = {
         "a", "Hello", " ", "\\n", "\\t", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\r", "\\u0041",
         "\\u00e9", "\\u00E9", "\\u4e2d", "\\ud83d\\ude00", "\\uD83D\\uDE00", "\\u2028", "\\uffff",
-        "\\u001f", "é", "中文", "😀", "\x7f", "~",
+        "\\u001f", "é", "中文", "😀", "\x7f", "~", "abcdefghijklmnopqrstu",
+        "long text \\\" with escapes \\n inside",
         /* rarely: what must fall back */
         "\\u0000", "\\ud800", "\\udc00", "\\ud800\\u0041", "\\q", "\x01", "\xff", "\xc3",
         "\xe0\x80\x80", "\xed\xbf\xbf", "\\u12G4"};
     size_t np = sizeof pieces / sizeof *pieces;
     lx_buf_putc(b, '"');
     for (unsigned i = rnd(6); i > 0; i--)
-        lx_buf_puts(b, pieces[rnd(50) == 0 ? 25 + rnd((unsigned)np - 25) : rnd(25)]);
+        lx_buf_puts(b, pieces[rnd(50) == 0 ? 27 + rnd((unsigned)np - 27) : rnd(27)]);
     lx_buf_putc(b, '"');
 }
 
