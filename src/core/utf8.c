@@ -1,5 +1,6 @@
 #include "core/utf8.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,11 @@ size_t lx_utf8_valid_prefix(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
+        uint64_t x;
+        if (n - i >= 8 && (memcpy(&x, p + i, 8), !(x & 0x8080808080808080ULL))) {
+            i += 8; /* eight ASCII bytes */
+            continue;
+        }
         if (p[i] < 0x80) {
             i++;
             continue;
@@ -47,6 +53,14 @@ size_t lx_utf8_valid_prefix(const char *s, size_t n)
 
 lx_status lx_utf8_clean(lx_utf8_carry *c, const char *s, size_t n, bool flush, lx_buf *out)
 {
+    /* the common case: nothing carried, all of s valid (so no incomplete
+     * tail either), s not inside out: out is a copy of s */
+    uintptr_t a = (uintptr_t)s, o = (uintptr_t)out->data;
+    if (c->n == 0 && n && (!out->data || a + n <= o || a >= o + out->alloc) &&
+        lx_utf8_valid_prefix(s, n) == n) {
+        lx_buf_reset(out);
+        return lx_buf_append(out, s, n);
+    }
     lx_buf in;
     lx_buf_init(&in, 0);
     lx_status st = lx_buf_append(&in, c->b, c->n);

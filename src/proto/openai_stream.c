@@ -42,6 +42,7 @@
  * are tool-call chunks. Errors, and the chunks of a stream whose id or model
  * (or a call's id or name) is not valid UTF-8, still go through jansson.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -482,12 +483,19 @@ static lx_status build_prefix(oa_enc *e)
 {
     if (e->prefix.len)
         return LX_OK;
-    char num[32];
-    snprintf(num, sizeof num, "%lld", (long long)e->created);
+    char num[32], *q = num + sizeof num;
+    /* the decimal digits of created, as %lld writes them */
+    uint64_t v = e->created < 0 ? 0 - (uint64_t)e->created : (uint64_t)e->created;
+    *--q = '\0';
+    do
+        *--q = (char)('0' + v % 10);
+    while (v /= 10);
+    if (e->created < 0)
+        *--q = '-';
     if (lx_buf_append(&e->prefix, "{\"id\":", 6) != LX_OK ||
         lx_json_quote(&e->prefix, e->id, strlen(e->id)) != LX_OK ||
         lx_buf_puts(&e->prefix, ",\"object\":\"chat.completion.chunk\",\"created\":") != LX_OK ||
-        lx_buf_puts(&e->prefix, num) != LX_OK || lx_buf_puts(&e->prefix, ",\"model\":") != LX_OK ||
+        lx_buf_puts(&e->prefix, q) != LX_OK || lx_buf_puts(&e->prefix, ",\"model\":") != LX_OK ||
         lx_json_quote(&e->prefix, e->model ? e->model : "", e->model ? strlen(e->model) : 0) !=
             LX_OK ||
         lx_buf_puts(&e->prefix, ",\"choices\":" CHOICE_OPEN) != LX_OK) {
@@ -521,6 +529,18 @@ static lx_status hand_chunk(oa_enc *e, bool no_choice, const char *tail, const l
     if (build_prefix(e) != LX_OK)
         return LX_ERR_NOMEM;
     size_t head = e->prefix.len - (no_choice ? sizeof CHOICE_OPEN - 1 : 0);
+    if (!u) { /* straight into out, as lx_sse_write puts it (no raw LF) */
+        size_t tl = strlen(tail);
+        char *w = lx_buf_space(out, 6 + head + tl + 2);
+        if (w) {
+            memcpy(w, "data: ", 6);
+            memcpy(w + 6, e->prefix.data, head);
+            memcpy(w + 6 + head, tail, tl);
+            memcpy(w + 6 + head + tl, "\n\n", 2);
+            lx_buf_commit(out, 6 + head + tl + 2);
+            return LX_OK;
+        }
+    }
     lx_buf_reset(&e->scratch);
     if (lx_buf_append(&e->scratch, e->prefix.data, head) != LX_OK ||
         lx_buf_puts(&e->scratch, tail) != LX_OK)
@@ -580,26 +600,118 @@ static lx_status ensure_started(oa_enc *e, const char *model, lx_buf *out)
                        out);
 }
 
+#define ONES8 0x0101010101010101ULL
+
+/* Writes s[0..n), valid UTF-8, JSON-quoted as lx_json_quote does (short
+ * escapes for \b \f \n \r \t, \u00XX for other controls, the rest as
+ * is) at w, which has room for 6 * n + 2 bytes; returns the end. */
+static char *quote_valid(char *w, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)str, *end = p + n;
+    *w++ = '"';
+    while (p < end) {
+        uint64_t x, q, b;
+        if (end - p >= 8 &&
+            (memcpy(&x, p, 8), q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\'),
+             !((((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) | ((b - ONES8) & ~b)) &
+               (ONES8 * 0x80)))) {
+            memcpy(w, p, 8); /* no control, quote or backslash among these 8 */
+            w += 8;
+            p += 8;
+            continue;
+        }
+        unsigned char c = *p++;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *w++ = (char)c;
+            continue;
+        }
+        *w++ = '\\';
+        switch (c) {
+        case '"':
+            *w++ = '"';
+            break;
+        case '\\':
+            *w++ = '\\';
+            break;
+        case '\b':
+            *w++ = 'b';
+            break;
+        case '\f':
+            *w++ = 'f';
+            break;
+        case '\n':
+            *w++ = 'n';
+            break;
+        case '\r':
+            *w++ = 'r';
+            break;
+        case '\t':
+            *w++ = 't';
+            break;
+        default:
+            *w++ = 'u';
+            *w++ = '0';
+            *w++ = '0';
+            *w++ = hex[c >> 4];
+            *w++ = hex[c & 15];
+        }
+    }
+    *w++ = '"';
+    return w;
+}
+
+#define TEXT_TAIL "},\"logprobs\":null,\"finish_reason\":null}]}"
+
 /* A content or reasoning delta; an incomplete UTF-8 tail waits in c. */
 static lx_status put_text(oa_enc *e, lx_utf8_carry *c, const char *key, const char *t, size_t n,
                           bool flush, lx_buf *out)
 {
-    lx_status st = lx_utf8_clean(c, t, n, flush, &e->clean);
-    if (st != LX_OK || e->clean.len == 0)
-        return st;
+    const char *text = t;
+    size_t len = n;
+    /* text that is valid UTF-8 as it stands (nothing carried, so nothing
+     * held back either) is what lx_utf8_clean would copy: use it as is */
+    if (!e->fast || c->n || !n || lx_utf8_valid_prefix(t, n) != n) {
+        lx_status st = lx_utf8_clean(c, t, n, flush, &e->clean);
+        if (st != LX_OK || e->clean.len == 0)
+            return st;
+        text = e->clean.data;
+        len = e->clean.len;
+    }
     if (!e->fast) /* the jansson reference (lx_openai_fast_enable(false)) */
-        return write_chunk(e, json_pack("{s:s%}", key, e->clean.data, e->clean.len), NULL, NULL,
-                           out);
+        return write_chunk(e, json_pack("{s:s%}", key, text, len), NULL, NULL, out);
     /* Text chunks are most of a stream: written by hand, byte for byte what
-     * write_chunk would produce, with the constant head built once. */
+     * write_chunk would produce, with the constant head built once, straight
+     * into out as lx_sse_write would put it (the chunk has no raw LF: every
+     * string in it is quoted). */
     if (build_prefix(e) != LX_OK)
         return LX_ERR_NOMEM;
+    size_t klen = strlen(key);
+    size_t need = 6 + e->prefix.len + klen + 3 + 6 * len + 2 + sizeof TEXT_TAIL - 1 + 2;
+    char *w0 = len < ((size_t)1 << 40) ? lx_buf_space(out, need) : NULL;
+    if (w0) {
+        char *w = w0;
+        memcpy(w, "data: ", 6);
+        w += 6;
+        memcpy(w, e->prefix.data, e->prefix.len);
+        w += e->prefix.len;
+        *w++ = '"';
+        memcpy(w, key, klen); /* a fixed key: nothing to escape */
+        w += klen;
+        *w++ = '"';
+        *w++ = ':';
+        w = quote_valid(w, text, len);
+        memcpy(w, TEXT_TAIL "\n\n", sizeof TEXT_TAIL + 1);
+        w += sizeof TEXT_TAIL + 1;
+        lx_buf_commit(out, (size_t)(w - w0));
+        return LX_OK;
+    }
+    /* near out's cap: the exact size may still fit */
     lx_buf_reset(&e->scratch);
     if (lx_buf_append(&e->scratch, e->prefix.data, e->prefix.len) != LX_OK ||
-        lx_json_quote(&e->scratch, key, strlen(key)) != LX_OK ||
-        lx_buf_putc(&e->scratch, ':') != LX_OK ||
-        lx_json_quote(&e->scratch, e->clean.data, e->clean.len) != LX_OK ||
-        lx_buf_puts(&e->scratch, "},\"logprobs\":null,\"finish_reason\":null}]}") != LX_OK)
+        lx_json_quote(&e->scratch, key, klen) != LX_OK || lx_buf_putc(&e->scratch, ':') != LX_OK ||
+        lx_json_quote(&e->scratch, text, len) != LX_OK ||
+        lx_buf_puts(&e->scratch, TEXT_TAIL) != LX_OK)
         return LX_ERR_NOMEM;
     return lx_sse_write(out, NULL, e->scratch.data, e->scratch.len);
 }
@@ -667,8 +779,14 @@ static lx_status enc_event(lx_stream_encoder *base, const lx_event *ev, lx_buf *
         const lx_usage *u = e->has_usage ? &e->usage : &zero;
         if (by_hand(e)) {
             char tail[96];
-            snprintf(tail, sizeof tail, "},\"logprobs\":null,\"finish_reason\":\"%s\"}]}",
-                     fr ? fr : "stop"); /* a fixed wire name: nothing to escape */
+            static const char head[] = "},\"logprobs\":null,\"finish_reason\":\"";
+            const char *name = fr ? fr : "stop"; /* a fixed wire name: nothing to escape */
+            size_t nl = strlen(name);
+            if (nl > sizeof tail - sizeof head - 4)
+                nl = sizeof tail - sizeof head - 4; /* never: the names are short */
+            memcpy(tail, head, sizeof head - 1);
+            memcpy(tail + sizeof head - 1, name, nl);
+            memcpy(tail + sizeof head - 1 + nl, "\"}]}", 5);
             if ((st = hand_chunk(e, false, tail, NULL, out)) != LX_OK ||
                 (e->include_usage && (st = hand_chunk(e, true, "[],\"usage\":", u, out)) != LX_OK))
                 return st;

@@ -154,14 +154,17 @@ static unsigned rnd(unsigned n)
 /* A random string in the arena, or NULL (when allowed, 1 in 8). */
 static char *gen_str(lx_arena *a, bool may_null, bool may_bad)
 {
-    static const char *const pieces[] = {"a", "Hello", " ", "\n", "\t", "\"", "\\", "/", "\b", "\f",
-                                         "\r", "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe4\xb8\xad",
-                                         "\xf0\x9f\x98\x80", "\xe2\x80\xa8", "\xef\xbf\xbf", "{}",
-                                         "</script>", "",
-                                         /* invalid UTF-8 */
-                                         "\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82",
-                                         "\xf4\x90\x80\x80", "\x80", "\xf0\x9f\x98"};
-    size_t np = sizeof pieces / sizeof *pieces, good = 22;
+    static const char *const pieces[] = {
+        "a", "Hello", " ", "\n", "\t", "\"", "\\", "/", "\b", "\f", "\r", "\x01", "\x1f", "\x7f",
+        "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xe2\x80\xa8", "\xef\xbf\xbf", "{}",
+        "</script>", "",
+        /* runs longer than 8 bytes, specials inside */
+        "abcdefghijklmnopqrstuvwxyz0123", "0123456\"89abcdef", "long text\x1f with a control",
+        "\xe4\xb8\xad\xe6\x96\x87 text",
+        /* invalid UTF-8 */
+        "\xff", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "\xf4\x90\x80\x80", "\x80",
+        "\xf0\x9f\x98"};
+    size_t np = sizeof pieces / sizeof *pieces, good = 26;
     if (may_null && rnd(8) == 0)
         return NULL;
     lx_buf b;
