@@ -175,15 +175,17 @@ void lx_dx_ledger_row(const lx_outcome *o, const lx_config *cfg, const lx_key_cf
     row->http_status = o->http_status;
     row->status = o->status == LX_OK ? "ok" : lx_status_name(o->status);
     if (p && p->n_privacy) {
+        /* "EMAIL,IBAN": whole names only, as many as fit */
         size_t off = 0;
+        rs->privacy[0] = '\0';
         for (size_t i = 0; i < p->n_privacy && off + 1 < sizeof rs->privacy; i++) {
-            int k = snprintf(rs->privacy + off, sizeof rs->privacy - off, "%s%s", i ? "," : "",
-                             p->privacy[i]);
-            if (k < 0 || (size_t)k >= sizeof rs->privacy - off) {
-                rs->privacy[off] = '\0';
+            size_t n = strlen(p->privacy[i]), k = n + (i ? 1 : 0);
+            if (k >= sizeof rs->privacy - off)
                 break;
-            }
-            off += (size_t)k;
+            if (i)
+                rs->privacy[off++] = ',';
+            memcpy(rs->privacy + off, p->privacy[i], n + 1);
+            off += n;
         }
         row->privacy = rs->privacy;
     }

@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "router/router.h"
+#include "router/dispatch_int.h"      /* internals: lx_dx_ledger_row */
 #include "router/router_policy_int.h" /* internals: lx_rp_pf, ctx */
 
 /* loc/tiny: local, 400-token context, no features; loc/big: local, 100k,
@@ -1526,4 +1527,48 @@ Test(router, many_reasons_grow_and_stop_at_64)
         lx_request_free(q);
     }
     rt_free(&t);
+}
+
+/* The ledger row's privacy column joins whole type names with commas, as
+ * many as fit in 511 bytes (the snprintf loop it replaced, as the oracle). */
+Test(router, ledger_row_privacy_column)
+{
+    static char names[80][64];
+    const char *types[80];
+    for (int i = 0; i < 80; i++) {
+        int len = 1 + (i * 7) % 60;
+        memset(names[i], 'A' + i % 26, (size_t)len);
+        names[i][len] = '\0';
+        types[i] = names[i];
+    }
+    for (size_t n = 0; n <= 80; n++)
+        for (size_t first = 0; first + n <= 80; first += 13) {
+            lx_plan plan;
+            memset(&plan, 0, sizeof plan);
+            plan.privacy = types + first;
+            plan.n_privacy = n;
+            lx_outcome o;
+            memset(&o, 0, sizeof o);
+            o.plan = &plan;
+            lx_ledger_row row;
+            lx_dx_row_scratch rs;
+            lx_dx_ledger_row(&o, NULL, NULL, "openai", 0, NULL, NULL, &row, &rs);
+            char want[512];
+            size_t off = 0;
+            want[0] = '\0';
+            for (size_t i = 0; i < n && off + 1 < sizeof want; i++) {
+                int k = snprintf(want + off, sizeof want - off, "%s%s", i ? "," : "",
+                                 plan.privacy[i]);
+                if (k < 0 || (size_t)k >= sizeof want - off) {
+                    want[off] = '\0';
+                    break;
+                }
+                off += (size_t)k;
+            }
+            if (n == 0)
+                cr_assert_null(row.privacy);
+            else
+                cr_assert_str_eq(row.privacy, want, "n %zu first %zu", n, first);
+            lx_dx_row_scratch_free(&rs);
+        }
 }
