@@ -12,8 +12,9 @@
  * non-ASCII text, finish "stop", usage with cached tokens), encoded n times
  * (default 200 000) into a reused buffer. Stream frame: per iteration one
  * encoder (include_usage) gets START, USAGE and FINISH — the encoder's
- * creation (id, clock) is included on both sides. Thread CPU per operation,
- * median of 5 runs, both paths and their ratio.
+ * creation (id, clock) is included on both sides. Text chunks: one encoder
+ * gets 5 n token-sized TEXT events (what most of a stream is). Thread CPU
+ * per operation, median of 5 runs, both paths and their ratio.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,43 @@ static double run_frame(const lx_codec_opts *o, long n, bool fast)
     return t * 1e9 / (double)n;
 }
 
+/* One encoder gets START, then n TEXT events (token-sized pieces, some
+ * non-ASCII, some with a \n or a quote) into a buffer emptied every 64
+ * chunks: ns per text chunk. */
+static double run_text(const lx_codec_opts *o, long n, bool fast)
+{
+    static const char *const pieces[] = {" the",         " quick", " brown",  " fox",
+                                         " Caf\xc3\xa9", ".\n",    " \"ok\"", " \xe6\x97\xa5",
+                                         " jumps",       " over",  " lazy",   " dog"};
+    lx_buf b;
+    lx_buf_init(&b, 0);
+    lx_event start = {.kind = LX_EV_START, .model = "gpt-4o-mini-2024-07-18"};
+    lx_openai_fast_enable(fast);
+    lx_stream_encoder *e = lx_openai_stream_encoder_new(o);
+    lx_openai_fast_enable(true);
+    if (!e || e->event(e, &start, &b) != LX_OK) {
+        fprintf(stderr, "stream encode failed\n");
+        exit(1);
+    }
+    double t0 = cpu_now();
+    for (long i = 0; i < n; i++) {
+        const char *t = pieces[i % 12];
+        lx_event ev = {.kind = LX_EV_TEXT, .text = t, .len = strlen(t)};
+        if (i % 64 == 0) {
+            sink_bytes += b.len;
+            lx_buf_reset(&b);
+        }
+        if (e->event(e, &ev, &b) != LX_OK) {
+            fprintf(stderr, "stream encode failed\n");
+            exit(1);
+        }
+    }
+    double t = cpu_now() - t0;
+    e->free(e);
+    lx_buf_free(&b);
+    return t * 1e9 / (double)n;
+}
+
 static void report(const char *what, const char *unit, double *slow, double *fast)
 {
     qsort(fast, 5, sizeof *fast, cmp);
@@ -140,6 +178,12 @@ int main(int argc, char **argv)
              "openai stream frame (new encoder, role + finish + usage chunks, [DONE]), %ld runs",
              n);
     report(what, "stream", slow, fast);
+    for (int k = 0; k < 5; k++) {
+        slow[k] = run_text(&so, n * 5, false);
+        fast[k] = run_text(&so, n * 5, true);
+    }
+    snprintf(what, sizeof what, "openai stream text chunk (token-sized delta), %ld chunks", n * 5);
+    report(what, "chunk", slow, fast);
     lx_buf_free(&a);
     lx_buf_free(&b);
     lx_response_free(r);
