@@ -12,7 +12,9 @@
  * bytes. (3) The response is replayed as stream events (START, text and
  * thinking, TOOL_START/ARGS/END per call, USAGE, FINISH) into a stream
  * encoder with hand-written chunks and one without
- * (lx_openai_fast_enable): same bytes. Any difference:
+ * (lx_openai_fast_enable): same bytes. Texts go whole or, picked by the
+ * input's size, in pieces of 1 to 7 bytes cut inside characters too (the
+ * UTF-8 carry). Any difference:
  * __builtin_trap(). The fast reader also runs on an exact-size copy so any
  * overrun shows under ASan. */
 #include <stdint.h>
@@ -73,7 +75,8 @@ static void encode(const lx_response *r, const lx_codec_opts *o, bool fast, lx_b
     (void)lx_buf_printf(out, "<%d %s>", (int)st, st ? err.message : "");
 }
 
-static void stream(const lx_response *r, const lx_codec_opts *o, bool fast, lx_buf *out)
+static void stream(const lx_response *r, const lx_codec_opts *o, bool fast, size_t step,
+                   lx_buf *out)
 {
     lx_openai_fast_enable(fast);
     lx_stream_encoder *e = lx_openai_stream_encoder_new(o);
@@ -107,7 +110,18 @@ static void stream(const lx_response *r, const lx_codec_opts *o, bool fast, lx_b
         lx_event ev = {.kind = p->kind == LX_PART_THINKING ? LX_EV_THINKING : LX_EV_TEXT,
                        .text = p->text,
                        .len = p->text ? strlen(p->text) : 0};
-        st = e->event(e, &ev, out);
+        if (!step || !p->text) {
+            st = e->event(e, &ev, out);
+            continue;
+        }
+        /* in pieces of `step` bytes, cut inside characters too (the carry) */
+        size_t n = ev.len, at = 0;
+        do {
+            ev.text = p->text + at;
+            ev.len = n - at < step ? n - at : step;
+            at += ev.len;
+            st = e->event(e, &ev, out);
+        } while (st == LX_OK && at < n);
     }
     if (st == LX_OK && r->has_usage)
         st = e->event(e, &(lx_event){.kind = LX_EV_USAGE, .usage = r->usage}, out);
@@ -163,8 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int t = 0; t < 3 && !same; t++) {
             lx_buf_reset(&a);
             lx_buf_reset(&b);
-            stream(j, &o, true, &a);
-            stream(j, &o, false, &b);
+            stream(j, &o, true, (size >> 2) % 8, &a);
+            stream(j, &o, false, (size >> 2) % 8, &b);
             same = same_buf(&a, &b);
         }
         if (!same)
