@@ -27,6 +27,9 @@ typedef struct lx_utf8_carry {
  * -1 a valid but incomplete prefix. Overlongs, surrogates and code points
  * above U+10FFFF are invalid. */
 int lx_utf8_seq(const unsigned char *s, size_t n);
+/* Writes code point cp (at most U+10FFFF, not a surrogate: the caller
+ * checked) as 1-4 bytes at o; returns the end. */
+char *lx_utf8_put(char *o, unsigned cp);
 
 /* Offset of the first byte that is not valid UTF-8; n when all is valid. */
 size_t lx_utf8_valid_prefix(const char *s, size_t n);

@@ -9,6 +9,8 @@
  */
 #include "engine/unicode.h"
 
+#include "core/utf8.h"
+
 #include "engine/unicode_tables.h"
 
 /* Range of the second byte allowed after lead byte b, or 0 for a bad lead. */
@@ -89,30 +91,9 @@ uint32_t lx_utf8_decode(const char *s, size_t n, size_t *len)
 
 size_t lx_utf8_encode(uint32_t cp, char out[4])
 {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp >= 0xD800 && cp <= 0xDFFF)
+    if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
         return 0;
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    if (cp > 0x10FFFF)
-        return 0;
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
+    return (size_t)(lx_utf8_put(out, cp) - out);
 }
 
 bool lx_utf8_valid(const char *s, size_t n)

@@ -400,27 +400,7 @@ static size_t unit_len(const char *t, size_t i, size_t n)
 static lx_status put_utf8(lx_buf *b, unsigned long cp)
 {
     char u[4];
-    size_t k;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        k = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        k = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        k = 3;
-    } else {
-        u[0] = (char)(0xF0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        k = 4;
-    }
-    return lx_buf_append(b, u, k);
+    return lx_buf_append(b, u, (size_t)(lx_utf8_put(u, (unsigned)cp) - u));
 }
 
 /* Decodes the JSON string characters t[s..e) (whole units) into out. */

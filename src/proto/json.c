@@ -1,5 +1,6 @@
 #include "proto/json.h"
 
+#include "core/swar.h"
 #include "core/utf8.h"
 
 #include <math.h>
@@ -130,25 +131,6 @@ json_t *lx_json_object_from_text(const char *text, const char *ctx, lx_error *er
     return v;
 }
 
-/* Eight bytes at a time: special8(x) is non-zero when some byte of x is a
- * control character (< 0x20), '"', '\\' or not ASCII (>= 0x80); exact only
- * about whether some byte is special, not which. */
-#define ONES8 0x0101010101010101ULL
-#define HIGH8 0x8080808080808080ULL
-
-static inline uint64_t load8(const unsigned char *p)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
-}
-
-static inline uint64_t special8(uint64_t x)
-{
-    uint64_t q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\');
-    return (((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) | ((b - ONES8) & ~b) | x) & HIGH8;
-}
-
 /* The same bytes jansson's compact dump writes for a string (short escapes
  * for \b \f \n \r \t, \u00XX for other controls, UTF-8 as is), without
  * building a json_t: this runs for every streamed chunk and every string of
@@ -161,7 +143,7 @@ static lx_status quote(lx_buf *out, const char *str, size_t n, bool strict)
     if (lx_buf_putc(out, '"') != LX_OK)
         return LX_ERR_NOMEM;
     for (;;) {
-        while (end - p >= 8 && !special8(load8(p)))
+        while (end - p >= 8 && !lx_swar_json_special(lx_load8(p)))
             p += 8;
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
@@ -219,4 +201,59 @@ lx_status lx_json_quote(lx_buf *out, const char *s, size_t n)
 lx_status lx_json_quote_strict(lx_buf *out, const char *s, size_t n)
 {
     return quote(out, s, n, true);
+}
+
+/* Writes s[0..n), valid UTF-8, JSON-quoted as lx_json_quote does (short
+ * escapes for \b \f \n \r \t, \u00XX for other controls, the rest as
+ * is) at w, which has room for 6 * n + 2 bytes; returns the end. */
+char *lx_json_quote_valid(char *w, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)str, *end = p + n;
+    *w++ = '"';
+    while (p < end) {
+        if (end - p >= 8 && !lx_swar_json_escape(lx_load8(p))) {
+            memcpy(w, p, 8); /* no control, quote or backslash among these 8 */
+            w += 8;
+            p += 8;
+            continue;
+        }
+        unsigned char c = *p++;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *w++ = (char)c;
+            continue;
+        }
+        *w++ = '\\';
+        switch (c) {
+        case '"':
+            *w++ = '"';
+            break;
+        case '\\':
+            *w++ = '\\';
+            break;
+        case '\b':
+            *w++ = 'b';
+            break;
+        case '\f':
+            *w++ = 'f';
+            break;
+        case '\n':
+            *w++ = 'n';
+            break;
+        case '\r':
+            *w++ = 'r';
+            break;
+        case '\t':
+            *w++ = 't';
+            break;
+        default:
+            *w++ = 'u';
+            *w++ = '0';
+            *w++ = '0';
+            *w++ = hex[c >> 4];
+            *w++ = hex[c & 15];
+        }
+    }
+    *w++ = '"';
+    return w;
 }

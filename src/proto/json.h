@@ -48,5 +48,9 @@ lx_status lx_json_quote(lx_buf *out, const char *s, size_t n);
 /* The same, but a byte that is not valid UTF-8 (jansson would refuse the
  * string) stops it with LX_ERR_INVALID, out then partly written. */
 lx_status lx_json_quote_strict(lx_buf *out, const char *s, size_t n);
+/* Writes s[0..n), which must be valid UTF-8, JSON-quoted as lx_json_quote
+ * does, at w, which has room for 6 * n + 2 bytes; returns the end. For
+ * writers that reserved their output already (the stream encoder). */
+char *lx_json_quote_valid(char *w, const char *s, size_t n);
 
 #endif

@@ -38,6 +38,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/swar.h"
+#include "core/utf8.h"
 #include "proto/openai.h"
 
 typedef struct {
@@ -128,35 +130,6 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
-/* Non-zero when some byte of x is below 0x20, '"', '\\' or 0x80 and up
- * (exact as to whether there is one, not as to which). */
-#define ONES8 0x0101010101010101ULL
-static inline uint64_t special8(uint64_t x)
-{
-    uint64_t q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\');
-    return (((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) | ((b - ONES8) & ~b) | x) &
-           (ONES8 * 0x80);
-}
-
-static char *put_utf8(char *o, unsigned v)
-{
-    if (v < 0x80) {
-        *o++ = (char)v;
-    } else if (v < 0x800) {
-        *o++ = (char)(0xC0 | v >> 6);
-        *o++ = (char)(0x80 | (v & 0x3F));
-    } else if (v < 0x10000) {
-        *o++ = (char)(0xE0 | v >> 12);
-        *o++ = (char)(0x80 | (v >> 6 & 0x3F));
-        *o++ = (char)(0x80 | (v & 0x3F));
-    } else {
-        *o++ = (char)(0xF0 | v >> 18);
-        *o++ = (char)(0x80 | (v >> 12 & 0x3F));
-        *o++ = (char)(0x80 | (v >> 6 & 0x3F));
-        *o++ = (char)(0x80 | (v & 0x3F));
-    }
-    return o;
-}
 
 /* A string value (after whitespace); its decoded bytes, NUL-terminated, go
  * to r->out and *val / *len point at them. Decoded text is never longer
@@ -173,7 +146,7 @@ static bool string(rd *r, const char **val, size_t *len)
         while (end - p >= 8) { /* eight bytes at a time */
             uint64_t x, m;
             memcpy(&x, p, 8);
-            m = special8(x);
+            m = lx_swar_json_special(x);
             memcpy(o, p, 8); /* o never runs ahead of p: the output fits */
             if (!m) {
                 o += 8;
@@ -258,7 +231,7 @@ static bool string(rd *r, const char **val, size_t *len)
                 p += 6;
                 v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
             }
-            o = put_utf8(o, (unsigned)v);
+            o = lx_utf8_put(o, (unsigned)v);
             break;
         }
         default:

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/swar.h"
 #include "core/utf8.h"
 #include "proto/callids.h"
 #include "proto/json.h"
@@ -38,25 +39,6 @@ static bool fast_on = true;
 void lx_openai_req_fast_enable(bool on)
 {
     fast_on = on;
-}
-
-/* Eight bytes at a time: special8(x) is non-zero when some byte of x is a
- * control character (< 0x20), '"', '\\' or not ASCII (>= 0x80). Only
- * whether some byte is special is exact, not which one. */
-#define ONES 0x0101010101010101ULL
-#define HIGH 0x8080808080808080ULL
-
-static inline uint64_t load8(const unsigned char *p)
-{
-    uint64_t x;
-    memcpy(&x, p, 8);
-    return x;
-}
-
-static inline uint64_t special8(uint64_t x)
-{
-    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
-    return (((x - ONES * 0x20) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | x) & HIGH;
 }
 
 /* lx_json_quote for valid UTF-8 (the bytes jansson's dump writes for the
@@ -76,7 +58,7 @@ static bool utf8_ok(const char *str)
     size_t n = strlen(str);
     const unsigned char *p = (const unsigned char *)str, *end = p + n;
     while (p < end) {
-        while (end - p >= 8 && !(load8(p) & HIGH))
+        while (end - p >= 8 && !(lx_load8(p) & LX_HIGH8))
             p += 8;
         if (p >= end)
             break;
@@ -196,7 +178,7 @@ static bool str_scan(rd *r, val *v)
         goto done;
     }
     for (;;) {
-        while (end - p >= 8 && !special8(load8(p)))
+        while (end - p >= 8 && !lx_swar_json_special(lx_load8(p)))
             p += 8;
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
@@ -247,25 +229,6 @@ done:
     return true;
 }
 
-static char *put_utf8(char *o, unsigned u)
-{
-    if (u < 0x80) {
-        *o++ = (char)u;
-    } else if (u < 0x800) {
-        *o++ = (char)(0xC0 | u >> 6);
-        *o++ = (char)(0x80 | (u & 0x3F));
-    } else if (u < 0x10000) {
-        *o++ = (char)(0xE0 | u >> 12);
-        *o++ = (char)(0x80 | (u >> 6 & 0x3F));
-        *o++ = (char)(0x80 | (u & 0x3F));
-    } else {
-        *o++ = (char)(0xF0 | u >> 18);
-        *o++ = (char)(0x80 | (u >> 12 & 0x3F));
-        *o++ = (char)(0x80 | (u >> 6 & 0x3F));
-        *o++ = (char)(0x80 | (u & 0x3F));
-    }
-    return o;
-}
 
 /* The decoded bytes of a checked string, NUL-terminated, in the arena
  * (never longer than the raw text); NULL on out of memory. */
@@ -316,7 +279,7 @@ static size_t str_decode_to(char *s, const val *v)
                 u = 0x10000 + ((u - 0xD800) << 10) + ((unsigned)hex4(p + 2) - 0xDC00);
                 p += 6;
             }
-            o = put_utf8(o, u);
+            o = lx_utf8_put(o, u);
             break;
         }
         default:

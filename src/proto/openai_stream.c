@@ -600,66 +600,6 @@ static lx_status ensure_started(oa_enc *e, const char *model, lx_buf *out)
                        out);
 }
 
-#define ONES8 0x0101010101010101ULL
-
-/* Writes s[0..n), valid UTF-8, JSON-quoted as lx_json_quote does (short
- * escapes for \b \f \n \r \t, \u00XX for other controls, the rest as
- * is) at w, which has room for 6 * n + 2 bytes; returns the end. */
-static char *quote_valid(char *w, const char *str, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *p = (const unsigned char *)str, *end = p + n;
-    *w++ = '"';
-    while (p < end) {
-        uint64_t x, q, b;
-        if (end - p >= 8 &&
-            (memcpy(&x, p, 8), q = x ^ (ONES8 * '"'), b = x ^ (ONES8 * '\\'),
-             !((((x - ONES8 * 0x20) & ~x) | ((q - ONES8) & ~q) | ((b - ONES8) & ~b)) &
-               (ONES8 * 0x80)))) {
-            memcpy(w, p, 8); /* no control, quote or backslash among these 8 */
-            w += 8;
-            p += 8;
-            continue;
-        }
-        unsigned char c = *p++;
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *w++ = (char)c;
-            continue;
-        }
-        *w++ = '\\';
-        switch (c) {
-        case '"':
-            *w++ = '"';
-            break;
-        case '\\':
-            *w++ = '\\';
-            break;
-        case '\b':
-            *w++ = 'b';
-            break;
-        case '\f':
-            *w++ = 'f';
-            break;
-        case '\n':
-            *w++ = 'n';
-            break;
-        case '\r':
-            *w++ = 'r';
-            break;
-        case '\t':
-            *w++ = 't';
-            break;
-        default:
-            *w++ = 'u';
-            *w++ = '0';
-            *w++ = '0';
-            *w++ = hex[c >> 4];
-            *w++ = hex[c & 15];
-        }
-    }
-    *w++ = '"';
-    return w;
-}
 
 #define TEXT_TAIL "},\"logprobs\":null,\"finish_reason\":null}]}"
 
@@ -700,7 +640,7 @@ static lx_status put_text(oa_enc *e, lx_utf8_carry *c, const char *key, const ch
         w += klen;
         *w++ = '"';
         *w++ = ':';
-        w = quote_valid(w, text, len);
+        w = lx_json_quote_valid(w, text, len);
         memcpy(w, TEXT_TAIL "\n\n", sizeof TEXT_TAIL + 1);
         w += sizeof TEXT_TAIL + 1;
         lx_buf_commit(out, (size_t)(w - w0));
