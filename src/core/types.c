@@ -506,3 +506,12 @@ const char *lx_header_get(const lx_header *h, size_t n, const char *name)
             return h[i].value;
     return NULL;
 }
+
+char *lx_request_call_name(const lx_request *r, const char *id)
+{
+    if (!id)
+        return NULL;
+    lx_part res = {.kind = LX_PART_TOOL_RESULT, .id = (char *)id};
+    const lx_part *c = lx_request_find_call(r, r->n_messages, 0, &res);
+    return c ? c->name : NULL;
+}

@@ -226,9 +226,14 @@ lx_status lx_request_add_text(lx_request *r, lx_role role, const char *text);
  * the `ordinal`-th call of the last assistant turn before it. NULL if none. */
 const lx_part *lx_request_find_call(const lx_request *r, size_t mi, size_t ordinal,
                                     const lx_part *res);
+/* The name of the latest tool call with this id in r's assistant turns (it
+ * points into r's arena), or NULL: decoders use it to name a tool result of
+ * a dialect whose results carry only the call id. */
+char *lx_request_call_name(const lx_request *r, const char *id);
 
 /* Deep copy into a new arena; NULL on out of memory. */
 lx_request *lx_request_clone(const lx_request *r);
+
 
 lx_response *lx_response_new(void);
 void lx_response_free(lx_response *r);

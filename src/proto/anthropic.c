@@ -50,17 +50,6 @@ static bool put(json_t *o, const char *k, json_t *v)
 
 /* ---- request decode ------------------------------------------------------- */
 
-static char *call_name(const lx_request *r, const char *id)
-{
-    for (size_t i = r->n_messages; id && i-- > 0;)
-        for (size_t j = 0; j < r->messages[i].n_parts; j++) {
-            const lx_part *p = &r->messages[i].parts[j];
-            if (p->kind == LX_PART_TOOL_CALL && p->id && !strcmp(p->id, id))
-                return p->name;
-        }
-    return NULL;
-}
-
 static lx_status req_str(lx_arena *a, const json_t *o, const char *key, const char *ctx, char **out,
                          lx_error *err)
 {
@@ -165,7 +154,7 @@ static lx_status block_in(lx_request *r, size_t mi, const json_t *b, const char 
             (st = result_text(a, json_object_get(b, "content"), ctx, &p->text, err)) != LX_OK)
             return st;
         p->is_error = is_err;
-        p->name = call_name(r, p->id);
+        p->name = lx_request_call_name(r, p->id);
         return LX_OK;
     }
     if (!strcmp(type, "thinking") && assistant) {

@@ -181,18 +181,6 @@ static lx_status tool_calls_in(lx_request *r, size_t mi, const json_t *tc, const
     return LX_OK;
 }
 
-/* Name of the earlier tool call with this id, or NULL. */
-static char *call_name(const lx_request *r, const char *id)
-{
-    for (size_t i = r->n_messages; id && i-- > 0;)
-        for (size_t j = 0; j < r->messages[i].n_parts; j++) {
-            const lx_part *p = &r->messages[i].parts[j];
-            if (p->kind == LX_PART_TOOL_CALL && p->id && !strcmp(p->id, id))
-                return p->name;
-        }
-    return NULL;
-}
-
 static lx_status message_in(lx_request *r, const json_t *m, size_t i, lx_error *err)
 {
     char ctx[CTX_MAX];
@@ -257,7 +245,7 @@ static lx_status message_in(lx_request *r, const json_t *m, size_t i, lx_error *
             return LX_ERR_NOMEM;
         p->id = id;
         p->text = text;
-        p->name = call_name(r, id);
+        p->name = lx_request_call_name(r, id);
         return LX_OK;
     }
     return lx_fail(err, LX_ERR_INVALID, "%s.role: unknown role \"%.32s\"", ctx, role);

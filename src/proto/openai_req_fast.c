@@ -825,18 +825,6 @@ static bool tool_calls_in(lx_request *r, lx_message *m, const val *tc)
     return true;
 }
 
-/* openai.c's call_name: the name of the earlier call with this id. */
-static char *call_name(const lx_request *r, const char *id)
-{
-    for (size_t i = r->n_messages; id && i-- > 0;)
-        for (size_t j = 0; j < r->messages[i].n_parts; j++) {
-            const lx_part *p = &r->messages[i].parts[j];
-            if (p->kind == LX_PART_TOOL_CALL && p->id && !strcmp(p->id, id))
-                return p->name;
-        }
-    return NULL;
-}
-
 enum { M_ROLE, M_CONTENT, M_REASONING, M_REFUSAL, M_TOOL_CALLS, M_TOOL_CALL_ID, M_N };
 
 /* The message object at rd (checked already); rd moves past it. */
@@ -871,7 +859,7 @@ static bool message_in(lx_request *r, rd *at)
             return false;
         p->id = id;
         p->text = text;
-        p->name = call_name(r, id);
+        p->name = lx_request_call_name(r, id);
         return true;
     }
     if (!str_is(role, "assistant"))
