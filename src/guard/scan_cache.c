@@ -58,7 +58,6 @@
 
 #define LX_CACHE_VERSION 1u
 #define LX_CACHE_HDR 88
-#define LX_CACHE_MAX ((size_t)256 << 20) /* a payload above 256 MiB is not ours */
 #define LX_CACHE_TTL_DAYS 30
 
 static const char cache_magic[8] = {'L', 'X', 'S', 'C', 'A', 'N', 'D', 'B'};
@@ -182,8 +181,9 @@ static bool make_dirs(const char *dir)
     return ok && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static bool read_all(int fd, unsigned char *p, size_t n)
+bool lx_scan_read_all(int fd, void *buf, size_t n)
 {
+    unsigned char *p = buf;
     while (n) {
         ssize_t r = read(fd, p, n);
         if (r < 0 && errno == EINTR)
@@ -196,7 +196,7 @@ static bool read_all(int fd, unsigned char *p, size_t n)
     return true;
 }
 
-static bool write_all(int fd, const void *buf, size_t n)
+bool lx_scan_write_all(int fd, const void *buf, size_t n)
 {
     const unsigned char *p = buf;
     while (n) {
@@ -264,7 +264,7 @@ struct hs_database *lx_scan_cache_load(const unsigned char key[32])
         goto out;
     }
     size_t size = (size_t)st.st_size;
-    if (!(buf = malloc(size)) || !read_all(fd, buf, size)) {
+    if (!(buf = malloc(size)) || !lx_scan_read_all(fd, buf, size)) {
         LX_DEBUG("scan cache: cannot read %s; ignored", path);
         goto out;
     }
@@ -346,7 +346,8 @@ void lx_scan_cache_store(const unsigned char key[32], const struct hs_database *
         LX_DEBUG("scan cache: cannot create a file in %s: %s", dir, strerror(errno));
         goto out;
     }
-    bool ok = fchmod(fd, 0600) == 0 && write_all(fd, hdr, sizeof hdr) && write_all(fd, bytes, len);
+    bool ok = fchmod(fd, 0600) == 0 && lx_scan_write_all(fd, hdr, sizeof hdr) &&
+              lx_scan_write_all(fd, bytes, len);
     ok = close(fd) == 0 && ok;
     fd = -1;
     if (!ok || rename(tmp, path) != 0) {

@@ -113,6 +113,13 @@ bool lx_ci_at(const unsigned char *t, size_t len, size_t i, const char *lit);
 
 struct hs_database;
 
+#define LX_CACHE_MAX ((size_t)256 << 20) /* a database above 256 MiB is not ours */
+
+/* Whole reads and writes on a blocking fd, retried on EINTR; false on an
+ * error or an early end of file. */
+bool lx_scan_read_all(int fd, void *buf, size_t n);
+bool lx_scan_write_all(int fd, const void *buf, size_t n);
+
 /* The cache key of the database hs_compile_multi() would build from these
  * n patterns in HS_MODE_BLOCK on this host with this Vectorscan. */
 void lx_scan_cache_key(const char *const *exprs, const unsigned *flags, const unsigned *ids,

@@ -201,21 +201,6 @@ void lx_scanner_isolate_compile(bool on)
     atomic_store(&isolate, on);
 }
 
-static bool write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        c += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /* The child: compile, send [u64 length][serialized bytes], exit without
  * running atexit handlers or flushing the parent's stdio buffers. A compile
  * error sends length 0: the parent compiles again in-process to get the
@@ -232,7 +217,7 @@ static void child_compile(int fd, const char *const *exprs, const unsigned *flag
         hs_serialize_database(db, &bytes, &len) != HS_SUCCESS)
         len = 0;
     uint64_t l = len;
-    bool ok = write_all(fd, &l, sizeof l) && (!len || write_all(fd, bytes, len));
+    bool ok = lx_scan_write_all(fd, &l, sizeof l) && (!len || lx_scan_write_all(fd, bytes, len));
     _exit(ok ? 0 : 1);
 }
 
@@ -256,50 +241,18 @@ static bool compile_in_child(const char *const *exprs, const unsigned *flags,
         child_compile(p[1], exprs, flags, ids, n);
     }
     close(p[1]);
+    /* [u64 length][length bytes]; closing our end early makes a child that
+     * is still writing fail (EPIPE or SIGPIPE), so the wait below returns */
     uint64_t len = 0;
-    size_t got = 0, cap = 0;
     char *buf = NULL;
-    bool ok = true;
-    for (;;) {
-        char tmp[65536];
-        ssize_t r = read(p[0], tmp, sizeof tmp);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            ok = false;
-            break;
-        }
-        if (r == 0)
-            break;
-        if (got + (size_t)r > cap) {
-            size_t nc = cap ? cap * 2 : 1 << 20;
-            while (nc < got + (size_t)r)
-                nc *= 2;
-            if (nc > ((size_t)256 << 20)) { /* far beyond any real database */
-                ok = false;
-                break;
-            }
-            char *nb = realloc(buf, nc);
-            if (!nb) {
-                ok = false;
-                break;
-            }
-            buf = nb;
-            cap = nc;
-        }
-        memcpy(buf + got, tmp, (size_t)r);
-        got += (size_t)r;
-    }
+    bool ok = lx_scan_read_all(p[0], &len, sizeof len) && len > 0 && len <= LX_CACHE_MAX &&
+              (buf = malloc((size_t)len)) && lx_scan_read_all(p[0], buf, (size_t)len);
     close(p[0]);
     int ws = 0;
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
         ;
-    ok = ok && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && got >= sizeof len;
-    if (ok) {
-        memcpy(&len, buf, sizeof len);
-        ok = len > 0 && len == got - sizeof len &&
-             hs_deserialize_database(buf + sizeof len, (size_t)len, db) == HS_SUCCESS;
-    }
+    ok = ok && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 &&
+         hs_deserialize_database(buf, (size_t)len, db) == HS_SUCCESS;
     free(buf);
     if (!ok)
         *db = NULL;
