@@ -243,6 +243,17 @@ static int64_t backoff_ms(lx_job *j)
     return (int64_t)(lx_dx_rng(j->d) % (uint64_t)(cap + 1));
 }
 
+/* The fallback refused to continue a partial answer (a 4xx or a context
+ * error on the continuation request): the job ends with that error. */
+static void fail_continuation(lx_job *j)
+{
+    lx_error e = j->last_err;
+    snprintf(e.message, sizeof e.message,
+             "the fallback rejected the continuation of a partial answer: %.400s",
+             j->last_err.message);
+    lx_dx_fail(j, &e);
+}
+
 /* An attempt ended without an answer: retry, fail over, continue or end. */
 static void attempt_failed(lx_job *j, const lx_error *e)
 {
@@ -297,15 +308,10 @@ static void attempt_failed(lx_job *j, const lx_error *e)
         if (k < j->plan->n_targets && j->plan->targets[k].redact && j->plan->findings.n)
             k = j->plan->n_targets; /* the partial holds restored values: never sent out */
         if (k >= j->plan->n_targets) {
-            if (j->continuing && (v.cls == LX_DX_FATAL || v.cls == LX_DX_CONTEXT)) {
-                lx_error e2 = j->last_err;
-                snprintf(e2.message, sizeof e2.message,
-                         "the fallback rejected the continuation of a partial answer: %.400s",
-                         j->last_err.message);
-                lx_dx_fail(j, &e2);
-            } else {
+            if (j->continuing && (v.cls == LX_DX_FATAL || v.cls == LX_DX_CONTEXT))
+                fail_continuation(j);
+            else
                 lx_dx_fail(j, &j->last_err);
-            }
             return;
         }
         j->continuing = true;
@@ -316,11 +322,7 @@ static void attempt_failed(lx_job *j, const lx_error *e)
         return;
     }
     if (j->continuing && (v.cls == LX_DX_FATAL || v.cls == LX_DX_CONTEXT)) {
-        lx_error e2 = j->last_err;
-        snprintf(e2.message, sizeof e2.message,
-                 "the fallback rejected the continuation of a partial answer: %.400s",
-                 j->last_err.message);
-        lx_dx_fail(j, &e2);
+        fail_continuation(j);
         return;
     }
 
