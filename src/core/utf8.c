@@ -166,3 +166,15 @@ char *lx_utf8_put(char *o, unsigned cp)
     }
     return o;
 }
+
+int lx_hex4(const char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int d = lx_hex_digit(p[i]);
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}

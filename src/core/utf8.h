@@ -50,5 +50,8 @@ lx_status lx_request_check_utf8(const lx_request *r, const char *model, lx_error
 
 /* Value of one hexadecimal digit (either case); -1 for anything else. */
 int lx_hex_digit(char c);
+/* Value of the four hexadecimal digits at p (a \uXXXX escape); -1 if one
+ * is not a digit. */
+int lx_hex4(const char *p);
 
 #endif

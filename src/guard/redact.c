@@ -367,14 +367,7 @@ static long u_escape(const char *t, size_t i, size_t n)
 {
     if (i + 6 > n || t[i] != '\\' || t[i + 1] != 'u')
         return -1;
-    long v = 0;
-    for (int k = 2; k < 6; k++) {
-        int h = lx_hex_digit(t[i + (size_t)k]);
-        if (h < 0)
-            return -1;
-        v = v * 16 + h;
-    }
-    return v;
+    return lx_hex4(t + i + 2);
 }
 
 /* Length of the unit (escape sequence, surrogate pair, UTF-8 character or

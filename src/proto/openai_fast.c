@@ -82,24 +82,6 @@ static bool null_lit(rd *r)
     return false;
 }
 
-static int hex4(const unsigned char *p)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        int c = p[i], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            return -1;
-        v = v << 4 | d;
-    }
-    return v;
-}
-
 /* Length of the strict UTF-8 sequence at p (lead byte >= 0x80), 0 if bad. */
 static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
 {
@@ -218,14 +200,14 @@ static bool string(rd *r, const char **val, size_t *len)
         case 'u': {
             if (end - p < 4)
                 return false;
-            int v = hex4(p);
+            int v = lx_hex4((const char *)p);
             p += 4;
             if (v <= 0 || (v >= 0xDC00 && v <= 0xDFFF))
                 return false; /* \u0000 or a lone low surrogate */
             if (v >= 0xD800 && v <= 0xDBFF) {
                 if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
                     return false;
-                int lo = hex4(p + 2);
+                int lo = lx_hex4((const char *)p + 2);
                 if (lo < 0xDC00 || lo > 0xDFFF)
                     return false;
                 p += 6;

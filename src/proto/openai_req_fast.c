@@ -145,18 +145,6 @@ static void ws(rd *r)
         r->p++;
 }
 
-static int hex4(const unsigned char *p)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        int d = lx_hex_digit((char)p[i]);
-        if (d < 0)
-            return -1;
-        v = v << 4 | d;
-    }
-    return v;
-}
-
 /* A string at r->p (the opening quote): checked, not decoded. */
 static bool str_scan(rd *r, val *v)
 {
@@ -204,14 +192,14 @@ static bool str_scan(rd *r, val *v)
         if (c == 'u') {
             if (end - p < 4)
                 return false;
-            int u = hex4(p);
+            int u = lx_hex4((const char *)p);
             p += 4;
             if (u <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
                 return false; /* \u0000 (not handled) or a lone low surrogate */
             if (u >= 0xD800 && u <= 0xDBFF) {
                 if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
                     return false;
-                int lo = hex4(p + 2);
+                int lo = lx_hex4((const char *)p + 2);
                 if (lo < 0xDC00 || lo > 0xDFFF)
                     return false;
                 p += 6;
@@ -273,10 +261,11 @@ static size_t str_decode_to(char *s, const val *v)
             *o++ = '\t';
             break;
         case 'u': {
-            unsigned u = (unsigned)hex4(p);
+            unsigned u = (unsigned)lx_hex4((const char *)p);
             p += 4;
             if (u >= 0xD800 && u <= 0xDBFF) {
-                u = 0x10000 + ((u - 0xD800) << 10) + ((unsigned)hex4(p + 2) - 0xDC00);
+                unsigned lo = (unsigned)lx_hex4((const char *)p + 2);
+                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
                 p += 6;
             }
             o = lx_utf8_put(o, u);
