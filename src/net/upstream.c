@@ -462,7 +462,9 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 
 static void timer_cb(uv_timer_t *t)
 {
-    drive(t->data, CURL_SOCKET_TIMEOUT, 0);
+    lx_upstream *u = t->data;
+    uv_check_stop(&u->check); /* the timer came first: the check has nothing left to do */
+    drive(u, CURL_SOCKET_TIMEOUT, 0);
 }
 
 static void check_cb(uv_check_t *h)
